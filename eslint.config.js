@@ -1,0 +1,61 @@
+// One lint setup for the whole workspace: type-aware rules (no floating promises) and the import
+// boundaries of ARCHITECTURE.md ("Import rules").
+import js from '@eslint/js'
+import prettier from 'eslint-config-prettier'
+import globals from 'globals'
+import tseslint from 'typescript-eslint'
+
+const noIO = {
+  patterns: [
+    {
+      group: ['node:*', 'fs', 'path', 'ws', 'idb', 'react', 'react-dom'],
+      message: 'packages/merge is pure: no I/O.',
+    },
+    { group: ['@converge/*'], message: 'packages/merge depends on no other Converge package.' },
+  ],
+}
+
+export default tseslint.config(
+  {
+    ignores: [
+      'eslint.config.js',
+      '**/node_modules/**',
+      '**/dist/**',
+      '**/coverage/**',
+      '**/.data/**',
+      'data/**',
+    ],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', '*.ts'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
+      globals: { ...globals.es2022 },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'off',
+    },
+  },
+  {
+    files: ['packages/merge/src/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', noIO] },
+  },
+  {
+    files: ['**/test/**/*.ts', '**/*.test.ts', '**/examples/**/*.ts', '**/scripts/**/*.{ts,js}', '*.js'],
+    languageOptions: { globals: { ...globals.node } },
+    rules: {
+      '@typescript-eslint/no-non-null-assertion': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
+  },
+  prettier,
+)

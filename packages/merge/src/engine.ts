@@ -1,0 +1,53 @@
+/**
+ * The narrow surface each CRDT engine implements. The domain logic (space.ts) is written once on
+ * top of it, so the Yjs and Automerge spaces share every merge rule by construction; the engines
+ * differ only in how a flat map key, a text and an update are stored and exchanged.
+ */
+export type EngineKind = 'yjs' | 'automerge'
+
+export type Scalar = string | number | boolean | null
+
+/** The flat last-writer-wins maps of a space document (see SPEC.md, "Document layout"). */
+export type MapName = 'meta' | 'items' | 'qty' | 'tomb' | 'notes'
+export const MAP_NAMES: readonly MapName[] = ['meta', 'items', 'qty', 'tomb', 'notes']
+
+/** A position in a note body that follows its character through concurrent edits. */
+export type TextAnchor = { readonly engine: EngineKind; readonly value: unknown }
+
+export interface EngineWriter {
+  set(map: MapName, key: string, value: Scalar): void
+  delete(map: MapName, key: string): void
+  /** Creates the body text of a new note. Called once per note, by its creator. */
+  createText(noteId: string, initial: string): void
+  spliceText(noteId: string, index: number, deleteCount: number, insert: string): void
+}
+
+export interface EngineChange {
+  /** The origin given to `transact` or `applyUpdate` (or a description of a foreign origin object). */
+  readonly origin: string
+  /** True when the change was made on this replica, false when it arrived as an update. */
+  readonly local: boolean
+  /** The update that carries exactly this change, ready to send to peers. */
+  readonly update: Uint8Array
+}
+
+export interface Engine {
+  readonly kind: EngineKind
+  readonly replicaId: string
+  get(map: MapName, key: string): Scalar | undefined
+  entries(map: MapName): Iterable<[string, Scalar]>
+  text(noteId: string): string
+  transact(origin: string, fn: (w: EngineWriter) => void): void
+  /** Groups several `transact` calls into one change event and one update for peers. */
+  batch(origin: string, fn: () => void): void
+  anchor(noteId: string, index: number): TextAnchor
+  resolve(noteId: string, anchor: TextAnchor): number | null
+  /** Yjs: the encoded state vector. Automerge: the encoded heads. */
+  stateVector(): Uint8Array
+  /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */
+  encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array
+  /** Validates, then applies. Throws MergeError (MalformedUpdate, ForeignDocument) and leaves the document unchanged. */
+  applyUpdate(update: Uint8Array, origin: string): void
+  onChange(listener: (change: EngineChange) => void): () => void
+  destroy(): void
+}

@@ -1,0 +1,31 @@
+/**
+ * Every error that crosses the `@converge/merge` boundary is a `MergeError` with a `kind`.
+ * Each kind says what the caller does next (see README.md, "Errors").
+ */
+export type MergeErrorKind =
+  /** Bytes that do not decode as an update of this engine (bad varint, truncation, checksum). Drop them; never retry. */
+  | 'MalformedUpdate'
+  /** A well-formed update that belongs to another kind of document (other root types, other space genesis). Drop it. */
+  | 'ForeignDocument'
+  /** The document's schema is newer than this code: the space is read-only here; upgrade the app. */
+  | 'SchemaTooNew'
+  /** The space was opened read-only (e.g. a read-only share link); writes are refused. */
+  | 'ReadOnly'
+  /** A command named an item or note that does not exist (or is not visible). */
+  | 'NotFound'
+  /** A command argument is invalid (empty item name, negative amount, unknown field, bad index). */
+  | 'InvalidArgument'
+
+export class MergeError extends Error {
+  override readonly name = 'MergeError'
+  constructor(
+    readonly kind: MergeErrorKind,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${kind}: ${message}`, options)
+  }
+}
+
+export const isMergeError = (e: unknown, kind?: MergeErrorKind): e is MergeError =>
+  e instanceof MergeError && (kind === undefined || e.kind === kind)

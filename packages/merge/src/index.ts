@@ -1,0 +1,71 @@
+import { AutomergeEngine } from './automerge/engine.js'
+import type { Engine, EngineKind } from './engine.js'
+import { MergeError } from './errors.js'
+import { isReplicaId, randomId, randomReplicaId } from './model/keys.js'
+import { Space, type SpaceOptions } from './space.js'
+import { YjsEngine } from './yjs/engine.js'
+
+export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
+export type { EngineKind, Engine, EngineChange, TextAnchor, Scalar } from './engine.js'
+export { normaliseName, randomReplicaId } from './model/keys.js'
+export {
+  Space,
+  SCHEMA_VERSION,
+  ITEM_FIELDS,
+  type CartItem,
+  type CartTotals,
+  type ChangeEvent,
+  type ItemField,
+  type Note,
+  type SpaceOptions,
+  type SpaceSnapshot,
+} from './space.js'
+export { YjsEngine } from './yjs/engine.js'
+export { AutomergeEngine } from './automerge/engine.js'
+
+export interface OpenOptions extends SpaceOptions {
+  readonly engine: EngineKind
+  /** The space id. Automerge derives the document's shared first change from it; Yjs records it. */
+  readonly spaceId: string
+  /** A state from `encodeStateAsUpdate` (storage, or a peer) to start from. */
+  readonly state?: Uint8Array
+}
+
+const makeEngine = (kind: EngineKind, spaceId: string, replicaId: string): Engine => {
+  if (!isReplicaId(replicaId))
+    throw new MergeError('InvalidArgument', 'a replica id is 16 lower-case hex digits')
+  switch (kind) {
+    case 'yjs':
+      return new YjsEngine(replicaId)
+    case 'automerge':
+      return new AutomergeEngine(spaceId, replicaId)
+    default:
+      throw new MergeError('InvalidArgument', `unknown engine "${String(kind)}"`)
+  }
+}
+
+/**
+ * Opens an existing space: from stored or received state, or empty (a device joining from a link,
+ * which then syncs). Updates from peers arrive through `space.applyUpdate`.
+ */
+export const openSpace = (options: OpenOptions): Space => {
+  const engine = makeEngine(
+    options.engine,
+    options.spaceId,
+    options.replicaId ?? randomReplicaId(options.random),
+  )
+  const space = new Space(engine, options.spaceId, options)
+  if (options.state) space.applyUpdate(options.state, 'load')
+  return space
+}
+
+/** Creates a new space (a new id unless given) and writes its metadata: schema version, name. */
+export const createSpace = (
+  options: Omit<OpenOptions, 'spaceId' | 'state'> & { spaceId?: string; name?: string },
+): Space => {
+  const spaceId = options.spaceId ?? randomId(options.random)
+  const space = openSpace({ ...options, spaceId, readOnly: false })
+  space.initialise(options.name ?? '')
+  if (options.readOnly) space.setReadOnly(true)
+  return space
+}

@@ -1,0 +1,29 @@
+import { generateKeyBetween } from 'fractional-indexing'
+
+/**
+ * CART-6: items carry a fractional order key (a last-writer-wins register). The list is sorted by
+ * (order key, item key), so concurrent moves that pick the same key still give one total order.
+ */
+export const compareOrder = (a: { order: string; key: string }, b: { order: string; key: string }): number =>
+  a.order < b.order ? -1 : a.order > b.order ? 1 : a.key < b.key ? -1 : a.key > b.key ? 1 : 0
+
+const isValidKey = (k: string): boolean => {
+  try {
+    generateKeyBetween(k, null)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/** An order key read from the document; an invalid one (from a hostile peer) sorts as "a0". */
+export const readOrderKey = (v: unknown): string => (typeof v === 'string' && isValidKey(v) ? v : 'a0')
+
+/**
+ * A key strictly after `lo` and before `hi` when they differ. When `lo` and `hi` tie (two items got the
+ * same key concurrently) the new key goes after the tie: ties are rare and this keeps every key valid.
+ */
+export const keyBetween = (lo: string | null, hi: string | null): string => {
+  if (lo !== null && hi !== null && lo >= hi) return generateKeyBetween(lo, null)
+  return generateKeyBetween(lo, hi)
+}

@@ -1,0 +1,734 @@
+import type { Engine, EngineChange, EngineKind, EngineWriter, MapName, Scalar, TextAnchor } from './engine.js'
+import { MergeError } from './errors.js'
+import {
+  type PN,
+  type Snapshot,
+  ZERO,
+  decodePN,
+  decodeSnapshot,
+  encodePN,
+  encodeSnapshot,
+  maxPN,
+  visibleQuantity,
+} from './model/counter.js'
+import { joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
+import { compareOrder, keyBetween, readOrderKey } from './model/order.js'
+
+/** The schema version this code writes and fully understands (SCH-1). */
+export const SCHEMA_VERSION = 1
+
+export const ITEM_FIELDS = ['name', 'note', 'unit', 'priceCents', 'category'] as const
+export type ItemField = (typeof ITEM_FIELDS)[number]
+
+export interface CartItem {
+  /** The normalised name: the item's identity (CART-1). */
+  readonly key: string
+  readonly name: string
+  readonly quantity: number
+  readonly note: string
+  readonly unit: string
+  /** Price per unit in minor currency units (cents), or null when unknown. */
+  readonly priceCents: number | null
+  readonly category: string
+  readonly checked: boolean
+  readonly checkedBy: string | null
+  readonly order: string
+}
+
+export interface CartTotals {
+  /** Visible lines in the cart. */
+  readonly items: number
+  /** Sum of quantities. */
+  readonly quantity: number
+  /** Lines checked off as bought. */
+  readonly checked: number
+  /** Sum of price × quantity over priced lines, in cents. */
+  readonly priceCents: number
+  /** Lines without a price. */
+  readonly unpriced: number
+}
+
+export interface Note {
+  readonly id: string
+  readonly title: string
+  readonly body: string
+  readonly createdAt: number
+  readonly createdBy: string
+  readonly updatedAt: number
+  readonly trashed: boolean
+  readonly trashedAt: number | null
+}
+
+export interface ChangeEvent {
+  readonly origin: string
+  readonly local: boolean
+}
+
+export interface SpaceSnapshot {
+  readonly meta: Record<string, Scalar>
+  readonly cart: readonly CartItem[]
+  readonly removed: readonly string[]
+  readonly notes: readonly Note[]
+  /** The raw flat maps and texts: two replicas with equal snapshots hold the same document state. */
+  readonly raw: Record<MapName, [string, Scalar][]> & { bodies: [string, string][] }
+}
+
+export interface SpaceOptions {
+  /** A unique id for this replica (this open document, not the device: two tabs need two ids). */
+  readonly replicaId?: string
+  /** The origin that local commands carry in change events (default 'local'). */
+  readonly origin?: string
+  /** Open read-only (e.g. from a read-only share link): every write fails with ReadOnly. */
+  readonly readOnly?: boolean
+  /** The clock for note timestamps (default Date.now). */
+  readonly now?: () => number
+  /** Randomness for note ids (default Math.random). */
+  readonly random?: () => number
+}
+
+/** An inverse operation kept on the undo stack; applying one returns its own inverse (for redo). */
+type Inverse =
+  | { readonly t: 'count'; readonly item: string; readonly plus: number; readonly minus: number }
+  | { readonly t: 'set'; readonly map: MapName; readonly key: string; readonly value: Scalar | undefined }
+  | { readonly t: 'remove'; readonly item: string }
+  | { readonly t: 'restore'; readonly item: string; readonly quantity: number; readonly fields: ItemFields }
+  | {
+      readonly t: 'text'
+      readonly noteId: string
+      readonly start: TextAnchor
+      readonly end: TextAnchor
+      readonly text: string
+    }
+
+type ItemFields = Record<string, Scalar | undefined>
+
+interface RawItem {
+  readonly key: string
+  readonly fields: Map<string, Scalar>
+  readonly counts: Map<string, PN>
+  readonly seen: Map<string, PN>
+  quantity: number
+}
+
+const MAX_TEXT = 10_000
+
+const checkAmount = (n: number, what: string): number => {
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new MergeError('InvalidArgument', `${what} must be a positive whole number, got ${n}`)
+  return n
+}
+
+const str = (v: Scalar | undefined, fallback = ''): string => (typeof v === 'string' ? v : fallback)
+const num = (v: Scalar | undefined, fallback = 0): number =>
+  typeof v === 'number' && Number.isFinite(v) ? v : fallback
+
+/** A display name: the user's spelling with whitespace collapsed (CART-1 keeps the first-seen spelling per LWW). */
+const displayName = (name: string): string => name.replace(/\s+/gu, ' ').trim()
+
+/**
+ * A shared space: its metadata, its cart and its notes, on one CRDT engine. Every method that writes
+ * is a local command; remote changes arrive through `applyUpdate`. See SPEC.md for the merge rules.
+ */
+export class Space {
+  readonly replicaId: string
+  readonly origin: string
+  private readonly now: () => number
+  private readonly random: () => number
+  private forcedReadOnly: boolean
+  private version = 0
+  private cache: { version: number; items: Map<string, RawItem> } | undefined
+  private readonly subscribers = new Set<(e: ChangeEvent) => void>()
+  private readonly updateListeners = new Set<(update: Uint8Array, e: ChangeEvent) => void>()
+  private undoStack: Inverse[][] = []
+  private redoStack: Inverse[][] = []
+  private group: Inverse[] | null = null
+  private replaying = false
+  private readonly unsubscribeEngine: () => void
+
+  constructor(
+    readonly engine: Engine,
+    readonly id: string,
+    options: SpaceOptions = {},
+  ) {
+    this.replicaId = engine.replicaId
+    this.origin = options.origin ?? 'local'
+    this.now = options.now ?? Date.now
+    this.random = options.random ?? Math.random
+    this.forcedReadOnly = options.readOnly ?? false
+    this.unsubscribeEngine = engine.onChange((c: EngineChange) => {
+      this.version++
+      const e: ChangeEvent = { origin: c.origin, local: c.local }
+      for (const l of this.updateListeners) l(c.update, e)
+      for (const s of this.subscribers) s(e)
+    })
+  }
+
+  get engineKind(): EngineKind {
+    return this.engine.kind
+  }
+
+  // ---------------------------------------------------------------- schema and access (SCH-*)
+
+  /** The schema version the document carries (SCHEMA_VERSION until a creator's metadata arrives). */
+  get schemaVersion(): number {
+    return num(this.engine.get('meta', 'schema'), SCHEMA_VERSION)
+  }
+
+  get schemaTooNew(): boolean {
+    return this.schemaVersion > SCHEMA_VERSION
+  }
+
+  /** True when writes are refused: opened read-only, or the document's schema is newer than this code (SCH-2). */
+  get readOnly(): boolean {
+    return this.forcedReadOnly || this.schemaTooNew
+  }
+
+  setReadOnly(readOnly: boolean): void {
+    this.forcedReadOnly = readOnly
+  }
+
+  get name(): string {
+    return str(this.engine.get('meta', 'name'))
+  }
+
+  rename(name: string): void {
+    this.command((w, inv) => this.setRaw(w, inv, 'meta', 'name', displayName(name).slice(0, 200)))
+  }
+
+  /** Writes the metadata of a new space; only the creator calls this (createSpace). */
+  initialise(name: string): void {
+    this.command((w) => {
+      w.set('meta', 'schema', SCHEMA_VERSION)
+      w.set('meta', 'id', this.id)
+      w.set('meta', 'name', displayName(name).slice(0, 200))
+      w.set('meta', 'createdAt', this.now())
+    }, false)
+  }
+
+  // ---------------------------------------------------------------- cart queries (CART-*)
+
+  private rawItems(): Map<string, RawItem> {
+    if (this.cache?.version === this.version) return this.cache.items
+    const items = new Map<string, RawItem>()
+    const get = (key: string): RawItem => {
+      let it = items.get(key)
+      if (!it) {
+        it = { key, fields: new Map(), counts: new Map(), seen: new Map(), quantity: 0 }
+        items.set(key, it)
+      }
+      return it
+    }
+    for (const [k, v] of this.engine.entries('items')) {
+      const parts = splitKey(k)
+      if (parts) get(parts[0]).fields.set(parts[1], v)
+    }
+    for (const [k, v] of this.engine.entries('qty')) {
+      const parts = splitKey(k)
+      if (parts) get(parts[0]).counts.set(parts[1], decodePN(v))
+    }
+    for (const [k, v] of this.engine.entries('tomb')) {
+      const parts = splitKey(k)
+      if (!parts) continue
+      const it = get(parts[0])
+      for (const [replica, pn] of Object.entries(decodeSnapshot(v)))
+        it.seen.set(replica, maxPN(it.seen.get(replica) ?? ZERO, pn))
+    }
+    for (const it of items.values()) it.quantity = visibleQuantity(it.counts, it.seen)
+    this.cache = { version: this.version, items }
+    return items
+  }
+
+  private toItem(it: RawItem): CartItem {
+    const f = it.fields
+    const checkedBy = f.get('checkedBy')
+    const price = f.get('priceCents')
+    return {
+      key: it.key,
+      name: str(f.get('name'), it.key),
+      quantity: it.quantity,
+      note: str(f.get('note')),
+      unit: str(f.get('unit')),
+      priceCents: typeof price === 'number' && Number.isSafeInteger(price) && price >= 0 ? price : null,
+      category: str(f.get('category')),
+      checked: typeof checkedBy === 'string',
+      checkedBy: typeof checkedBy === 'string' ? checkedBy : null,
+      order: readOrderKey(f.get('order')),
+    }
+  }
+
+  /** The visible cart lines in order (CART-4: a quantity of 0 or less is not visible; CART-6: one order). */
+  items(): CartItem[] {
+    const out: CartItem[] = []
+    for (const it of this.rawItems().values()) if (it.quantity > 0) out.push(this.toItem(it))
+    return out.sort(compareOrder)
+  }
+
+  item(nameOrKey: string): CartItem | undefined {
+    const it = this.rawItems().get(normaliseName(nameOrKey))
+    return it && it.quantity > 0 ? this.toItem(it) : undefined
+  }
+
+  /** CART-7: totals are derived from the visible lines, never stored. */
+  totals(): CartTotals {
+    let quantity = 0
+    let checked = 0
+    let priceCents = 0
+    let unpriced = 0
+    const items = this.items()
+    for (const it of items) {
+      quantity += it.quantity
+      if (it.checked) checked++
+      if (it.priceCents === null) unpriced++
+      else priceCents += it.priceCents * it.quantity
+    }
+    return { items: items.length, quantity, checked, priceCents, unpriced }
+  }
+
+  // ---------------------------------------------------------------- cart commands
+
+  /**
+   * CART-1: adds one line per normalised name. Present: its quantity grows by `quantity`.
+   * Absent (never added, removed, or at 0 or below, CART-4): it comes back with exactly `quantity`.
+   */
+  addItem(
+    name: string,
+    options: { quantity?: number; fields?: Partial<Record<ItemField, Scalar>> } = {},
+  ): string {
+    const key = normaliseName(name)
+    const quantity = checkAmount(options.quantity ?? 1, 'quantity')
+    const fields = options.fields ?? {}
+    for (const [f, v] of Object.entries(fields)) this.checkField(key, f, v)
+    this.command((w, inv) => {
+      const it = this.rawItems().get(key)
+      if (it && it.quantity > 0) {
+        this.count(w, inv, key, quantity, 0)
+      } else {
+        this.observeRemove(w, key)
+        this.count(w, inv, key, quantity, 0)
+        w.set('items', joinKey(key, 'name'), displayName(name))
+        w.set('items', joinKey(key, 'checkedBy'), null)
+        w.set('items', joinKey(key, 'order'), this.endKey())
+      }
+      for (const [f, v] of Object.entries(fields)) this.setRaw(w, inv, 'items', joinKey(key, f), v)
+    })
+    return key
+  }
+
+  /** CART-2: +n on a visible line. */
+  increment(key: string, by = 1): void {
+    this.visible(key)
+    checkAmount(by, 'amount')
+    this.command((w, inv) => this.count(w, inv, key, by, 0))
+  }
+
+  /** CART-2 / CART-4: −n on a visible line; at 0 or below the line counts as removed. */
+  decrement(key: string, by = 1): void {
+    this.visible(key)
+    checkAmount(by, 'amount')
+    this.command((w, inv) => this.count(w, inv, key, 0, by))
+  }
+
+  /** CART-3: observed-remove: removes the contributions this replica has seen. */
+  removeItem(key: string): void {
+    const it = this.visible(key)
+    this.command((w, inv) => {
+      const fields: ItemFields = {}
+      for (const [f, v] of it.fields) fields[f] = v
+      this.observeRemove(w, key)
+      inv.push({ t: 'restore', item: key, quantity: it.quantity, fields })
+    })
+  }
+
+  /** CART-5: a last-writer-wins register per field. `name` may only change spelling, not identity. */
+  setField(key: string, field: ItemField, value: Scalar): void {
+    this.visible(key)
+    this.checkField(key, field, value)
+    this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, field), value))
+  }
+
+  /** CART-5: checked and who checked it are one register, so they never disagree. */
+  check(key: string, by: string): void {
+    this.visible(key)
+    this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, 'checkedBy'), by.slice(0, 200)))
+  }
+
+  uncheck(key: string): void {
+    this.visible(key)
+    this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, 'checkedBy'), null))
+  }
+
+  /** CART-6: moves a line to `toIndex` of the visible order. */
+  moveItem(key: string, toIndex: number): void {
+    this.visible(key)
+    if (!Number.isSafeInteger(toIndex) || toIndex < 0)
+      throw new MergeError('InvalidArgument', `toIndex must be a whole number ≥ 0, got ${toIndex}`)
+    const others = this.items().filter((i) => i.key !== key)
+    const at = Math.min(toIndex, others.length)
+    const lo = at > 0 ? (others[at - 1]?.order ?? null) : null
+    const hi = others.slice(at).find((i) => lo === null || i.order > lo)?.order ?? null
+    this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, 'order'), keyBetween(lo, hi)))
+  }
+
+  private visible(key: string): RawItem {
+    const it = this.rawItems().get(key)
+    if (!it || it.quantity <= 0) throw new MergeError('NotFound', `no item "${key}" in the cart`)
+    return it
+  }
+
+  private checkField(key: string, field: string, value: unknown): void {
+    if (!(ITEM_FIELDS as readonly string[]).includes(field))
+      throw new MergeError('InvalidArgument', `unknown item field "${field}"`)
+    if (field === 'priceCents') {
+      if (value !== null && !(typeof value === 'number' && Number.isSafeInteger(value) && value >= 0))
+        throw new MergeError('InvalidArgument', 'priceCents is null or a whole number ≥ 0')
+      return
+    }
+    if (typeof value !== 'string' || value.length > 1000)
+      throw new MergeError('InvalidArgument', `${field} is a string of at most 1000 characters`)
+    if (field === 'name' && normaliseName(value) !== key)
+      throw new MergeError(
+        'InvalidArgument',
+        `"${value}" is another item than "${key}": remove and add instead`,
+      )
+  }
+
+  private endKey(): string {
+    const items = this.items()
+    return keyBetween(items[items.length - 1]?.order ?? null, null)
+  }
+
+  /** This replica's counter register for the item, grown by (plus, minus). */
+  private count(w: EngineWriter, inv: Inverse[], item: string, plus: number, minus: number): void {
+    const k = joinKey(item, this.replicaId)
+    const cur = decodePN(this.engine.get('qty', k))
+    w.set('qty', k, encodePN({ p: cur.p + plus, n: cur.n + minus }))
+    inv.push({ t: 'count', item, plus: minus, minus: plus })
+  }
+
+  /** Records, in this replica's tombstone for the item, every contribution seen so far (CART-3). */
+  private observeRemove(w: EngineWriter, item: string): void {
+    const it = this.rawItems().get(item)
+    if (!it || it.counts.size === 0) return
+    const k = joinKey(item, this.replicaId)
+    const mine: Snapshot = decodeSnapshot(this.engine.get('tomb', k))
+    for (const [replica, pn] of it.counts) mine[replica] = maxPN(mine[replica] ?? ZERO, pn)
+    w.set('tomb', k, encodeSnapshot(mine))
+  }
+
+  private setRaw(
+    w: EngineWriter,
+    inv: Inverse[],
+    map: MapName,
+    key: string,
+    value: Scalar | undefined,
+  ): void {
+    const old = this.engine.get(map, key)
+    if (value === undefined) w.delete(map, key)
+    else w.set(map, key, value)
+    inv.push({ t: 'set', map, key, value: old })
+  }
+
+  // ---------------------------------------------------------------- notes (NOTE-*, DEL-*)
+
+  private noteField(id: string, f: string): Scalar | undefined {
+    return this.engine.get('notes', joinKey(id, f))
+  }
+
+  private toNote(id: string): Note | undefined {
+    const createdAt = this.noteField(id, 'createdAt')
+    if (typeof createdAt !== 'number') return undefined
+    const trashedAt = this.noteField(id, 'trashedAt')
+    return {
+      id,
+      title: str(this.noteField(id, 'title')),
+      body: this.engine.text(id),
+      createdAt,
+      createdBy: str(this.noteField(id, 'createdBy')),
+      updatedAt: num(this.noteField(id, 'updatedAt'), createdAt),
+      trashed: typeof trashedAt === 'number',
+      trashedAt: typeof trashedAt === 'number' ? trashedAt : null,
+    }
+  }
+
+  /** Notes, newest first; `trashed: true` lists the trash instead. */
+  notes(options: { trashed?: boolean } = {}): Note[] {
+    const ids = new Set<string>()
+    for (const [k] of this.engine.entries('notes')) {
+      const parts = splitKey(k)
+      if (parts && parts[1] === 'createdAt') ids.add(parts[0])
+    }
+    const out: Note[] = []
+    for (const id of ids) {
+      const n = this.toNote(id)
+      if (n && n.trashed === (options.trashed ?? false)) out.push(n)
+    }
+    return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+  }
+
+  note(id: string): Note | undefined {
+    return this.toNote(id)
+  }
+
+  private existingNote(id: string): Note {
+    const n = this.toNote(id)
+    if (!n) throw new MergeError('NotFound', `no note "${id}"`)
+    return n
+  }
+
+  /** NOTE-1: creates a note with a title and a collaborative body. */
+  createNote(options: { title?: string; body?: string; id?: string } = {}): string {
+    const id = options.id ?? randomId(this.random)
+    if (!/^[0-9a-z_-]{1,64}$/.test(id))
+      throw new MergeError('InvalidArgument', 'a note id is 1–64 of [0-9a-z_-]')
+    if (this.toNote(id)) throw new MergeError('InvalidArgument', `note "${id}" exists`)
+    const t = this.now()
+    this.command((w, inv) => {
+      w.set('notes', joinKey(id, 'title'), (options.title ?? '').slice(0, MAX_TEXT))
+      w.set('notes', joinKey(id, 'createdBy'), this.replicaId)
+      w.set('notes', joinKey(id, 'updatedAt'), t)
+      w.set('notes', joinKey(id, 'createdAt'), t)
+      w.createText(id, options.body ?? '')
+      inv.push({ t: 'set', map: 'notes', key: joinKey(id, 'trashedAt'), value: t })
+    })
+    return id
+  }
+
+  renameNote(id: string, title: string): void {
+    this.existingNote(id)
+    this.command((w, inv) => {
+      this.setRaw(w, inv, 'notes', joinKey(id, 'title'), title.slice(0, MAX_TEXT))
+      w.set('notes', joinKey(id, 'updatedAt'), this.now())
+    })
+  }
+
+  /** NOTE-2: replaces `deleteCount` characters at `index` of the body with `insert` (UTF-16 indexes). */
+  editNote(id: string, index: number, deleteCount: number, insert: string): void {
+    const note = this.existingNote(id)
+    const len = note.body.length
+    if (!Number.isSafeInteger(index) || index < 0 || index > len)
+      throw new MergeError('InvalidArgument', `index ${index} is outside the note (length ${len})`)
+    if (!Number.isSafeInteger(deleteCount) || deleteCount < 0 || index + deleteCount > len)
+      throw new MergeError('InvalidArgument', `cannot delete ${deleteCount} characters at ${index} of ${len}`)
+    if (deleteCount === 0 && insert === '') return
+    this.command((w, inv) => this.textEdit(w, inv, id, index, deleteCount, insert, note.body))
+  }
+
+  /** DEL-1: soft delete; the note and its body stay in the document. */
+  trashNote(id: string): void {
+    this.existingNote(id)
+    this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'trashedAt'), this.now()))
+  }
+
+  /** DEL-2: restores a trashed note with every edit made to it meanwhile, concurrent ones included. */
+  restoreNote(id: string): void {
+    this.existingNote(id)
+    this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'trashedAt'), null))
+  }
+
+  // ---------------------------------------------------------------- undo / redo (UNDO-*)
+
+  /** Groups several commands into one change and one undo step. */
+  transact(fn: () => void): void {
+    if (this.group) return fn()
+    const group: Inverse[] = []
+    this.group = group
+    try {
+      this.engine.batch(this.origin, fn)
+    } finally {
+      this.group = null
+      if (group.length > 0) this.pushUndo(group)
+    }
+  }
+
+  get canUndo(): boolean {
+    return this.undoStack.length > 0
+  }
+
+  get canRedo(): boolean {
+    return this.redoStack.length > 0
+  }
+
+  /** UNDO-1: reverts this replica's last command by a new change; others' changes stay. */
+  undo(): boolean {
+    return this.replay(this.undoStack, this.redoStack)
+  }
+
+  redo(): boolean {
+    return this.replay(this.redoStack, this.undoStack)
+  }
+
+  private replay(from: Inverse[][], to: Inverse[][]): boolean {
+    const step = from.pop()
+    if (!step) return false
+    const back: Inverse[] = []
+    this.replaying = true
+    try {
+      this.engine.batch(this.origin, () => {
+        for (const op of [...step].reverse())
+          this.command((w, inv) => this.applyInverse(w, inv, op), false, back)
+      })
+    } finally {
+      this.replaying = false
+    }
+    if (back.length > 0) to.push(back)
+    return true
+  }
+
+  private applyInverse(w: EngineWriter, inv: Inverse[], op: Inverse): void {
+    switch (op.t) {
+      case 'count':
+        return this.count(w, inv, op.item, op.plus, op.minus)
+      case 'set':
+        return this.setRaw(w, inv, op.map, op.key, op.value)
+      case 'remove': {
+        const it = this.rawItems().get(op.item)
+        if (!it || it.quantity <= 0) return
+        const fields: ItemFields = {}
+        for (const [f, v] of it.fields) fields[f] = v
+        this.observeRemove(w, op.item)
+        inv.push({ t: 'restore', item: op.item, quantity: it.quantity, fields })
+        return
+      }
+      case 'restore': {
+        this.observeRemove(w, op.item)
+        const k = joinKey(op.item, this.replicaId)
+        const cur = decodePN(this.engine.get('qty', k))
+        w.set('qty', k, encodePN({ p: cur.p + op.quantity, n: cur.n }))
+        for (const [f, v] of Object.entries(op.fields)) {
+          if (v === undefined) w.delete('items', joinKey(op.item, f))
+          else w.set('items', joinKey(op.item, f), v)
+        }
+        inv.push({ t: 'remove', item: op.item })
+        return
+      }
+      case 'text': {
+        const body = this.engine.text(op.noteId)
+        const s = this.engine.resolve(op.noteId, op.start)
+        const e = this.engine.resolve(op.noteId, op.end)
+        if (s === null || e === null || !this.toNote(op.noteId)) return
+        const start = Math.min(s, body.length)
+        const end = Math.max(start, Math.min(e, body.length))
+        this.textEdit(w, inv, op.noteId, start, end - start, op.text, body)
+        return
+      }
+    }
+  }
+
+  private textEdit(
+    w: EngineWriter,
+    inv: Inverse[],
+    id: string,
+    index: number,
+    deleteCount: number,
+    insert: string,
+    before: string,
+  ): void {
+    w.spliceText(id, index, deleteCount, insert)
+    w.set('notes', joinKey(id, 'updatedAt'), this.now())
+    this.pendingAnchors.push({
+      id,
+      index,
+      length: insert.length,
+      removed: before.slice(index, index + deleteCount),
+      inv,
+    })
+  }
+
+  private pendingAnchors: { id: string; index: number; length: number; removed: string; inv: Inverse[] }[] =
+    []
+
+  private pushUndo(step: Inverse[]): void {
+    this.undoStack.push(step)
+    if (this.undoStack.length > 500) this.undoStack.shift()
+    if (!this.replaying) this.redoStack = []
+  }
+
+  /**
+   * Runs one local command: refuses writes when read-only, writes in one engine transaction, and
+   * records the inverse operations for undo (or hands them to `sink` while undoing).
+   */
+  private command(fn: (w: EngineWriter, inv: Inverse[]) => void, record = true, sink?: Inverse[]): void {
+    if (this.schemaTooNew)
+      throw new MergeError(
+        'SchemaTooNew',
+        `this space has schema ${this.schemaVersion}; this app knows ${SCHEMA_VERSION}: it is read-only here`,
+      )
+    if (this.forcedReadOnly) throw new MergeError('ReadOnly', 'this space is open read-only')
+    const inv: Inverse[] = []
+    this.engine.transact(this.origin, (w) => fn(w, inv))
+    this.version++
+    // text anchors are taken after the edit, so they point at the characters it left
+    for (const a of this.pendingAnchors.splice(0)) {
+      a.inv.push({
+        t: 'text',
+        noteId: a.id,
+        start: this.engine.anchor(a.id, a.index),
+        end: this.engine.anchor(a.id, a.index + a.length),
+        text: a.removed,
+      })
+    }
+    if (sink) sink.push(...inv)
+    else if (record && inv.length > 0) {
+      if (this.group) this.group.push(...inv)
+      else this.pushUndo(inv)
+    }
+  }
+
+  // ---------------------------------------------------------------- sync (DLV-*, BAD-*)
+
+  stateVector(): Uint8Array {
+    return this.engine.stateVector()
+  }
+
+  /** Everything a peer with `stateVector` lacks; the whole document when omitted. */
+  encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
+    return this.engine.encodeStateAsUpdate(stateVector)
+  }
+
+  /** Applies a peer's update. Malformed or foreign updates throw a MergeError and change nothing (BAD-1…3). */
+  applyUpdate(update: Uint8Array, origin = 'remote'): void {
+    this.engine.applyUpdate(update, origin)
+  }
+
+  /** Every change as an update to send on (local and remote), with its origin. */
+  onUpdate(listener: (update: Uint8Array, e: ChangeEvent) => void): () => void {
+    this.updateListeners.add(listener)
+    return () => this.updateListeners.delete(listener)
+  }
+
+  subscribe(listener: (e: ChangeEvent) => void): () => void {
+    this.subscribers.add(listener)
+    return () => this.subscribers.delete(listener)
+  }
+
+  /** The whole state, canonically ordered: equal snapshots mean converged replicas. */
+  snapshot(): SpaceSnapshot {
+    const sorted = (m: MapName): [string, Scalar][] =>
+      [...this.engine.entries(m)].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    const raw = {
+      meta: sorted('meta'),
+      items: sorted('items'),
+      qty: sorted('qty'),
+      tomb: sorted('tomb'),
+      notes: sorted('notes'),
+      bodies: [] as [string, string][],
+    }
+    const all = [...this.notes(), ...this.notes({ trashed: true })].sort((a, b) => (a.id < b.id ? -1 : 1))
+    raw.bodies = all.map((n) => [n.id, n.body])
+    const removed = [...this.rawItems().values()].filter((i) => i.quantity <= 0).map((i) => i.key)
+    return {
+      meta: Object.fromEntries(raw.meta),
+      cart: this.items(),
+      removed: removed.sort(),
+      notes: all,
+      raw,
+    }
+  }
+
+  destroy(): void {
+    this.unsubscribeEngine()
+    this.subscribers.clear()
+    this.updateListeners.clear()
+    this.engine.destroy()
+  }
+}

@@ -1,0 +1,577 @@
+/**
+ * The conformance suite: every rule of SPEC.md as a two- or three-replica scenario, written once and
+ * run on both engines. Test names start with the rule they prove.
+ */
+import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
+import { type ChangeEvent, SCHEMA_VERSION, createSpace, isMergeError, openSpace } from '../src/index.js'
+import { ENGINES, bytesOf, cart, expectConverged, pull, replicas, syncAll } from './harness.js'
+
+const expectMergeError = (fn: () => unknown, kind: string): void => {
+  let caught: unknown
+  try {
+    fn()
+  } catch (e) {
+    caught = e
+  }
+  expect(isMergeError(caught), `expected a MergeError ${kind}, got ${String(caught)}`).toBe(true)
+  expect((caught as { kind: string }).kind).toBe(kind)
+}
+
+describe.each(ENGINES)('%s engine', (engine) => {
+  describe('cart', () => {
+    it('[CART-1] the same item added on two devices offline gives one line', () => {
+      const [a, b] = replicas(engine, 2) as [ReturnType<typeof replicas>[0], ReturnType<typeof replicas>[0]]
+      a.addItem('Milk')
+      b.addItem('  MILK ')
+      b.addItem('Oat   milk')
+      syncAll([a, b])
+      expectConverged([a, b])
+      expect(cart(a)).toEqual({ milk: 2, 'oat milk': 1 })
+      expect(['Milk', 'MILK']).toContain(a.item('milk')?.name)
+    })
+
+    it('[CART-1] adding an item that is present increments it', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('Eggs', { quantity: 6 })
+      a!.addItem('eggs')
+      expect(cart(a!)).toEqual({ eggs: 7 })
+      expect(a!.items()).toHaveLength(1)
+    })
+
+    it('[CART-2] concurrent +1 on two devices gives +2', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Bread')
+      syncAll([a!, b!])
+      a!.increment('bread')
+      b!.increment('bread')
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(a!)).toEqual({ bread: 3 })
+    })
+
+    it('[CART-2] concurrent increments and decrements on three devices all count', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Apples', { quantity: 5 })
+      syncAll([a!, b!, c!])
+      a!.increment('apples', 2)
+      b!.decrement('apples')
+      c!.increment('apples')
+      c!.decrement('apples', 2)
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(cart(c!)).toEqual({ apples: 5 })
+    })
+
+    it('[CART-3] an increment concurrent with a remove survives with only its own contribution', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Tea', { quantity: 3 })
+      syncAll([a!, b!])
+      a!.removeItem('tea')
+      b!.increment('tea', 2)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(a!)).toEqual({ tea: 2 })
+    })
+
+    it('[CART-3] an add concurrent with a remove survives (add-wins)', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Rice')
+      syncAll([a!, b!])
+      a!.removeItem('rice')
+      b!.addItem('rice')
+      syncAll([a!, b!])
+      expect(cart(a!)).toEqual({ rice: 1 })
+      expectConverged([a!, b!])
+    })
+
+    it('[CART-3] removes are idempotent: a double remove leaves no debt', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Soap', { quantity: 4 })
+      syncAll([a!, b!])
+      a!.removeItem('soap')
+      b!.removeItem('soap')
+      syncAll([a!, b!])
+      expect(a!.item('soap')).toBeUndefined()
+      a!.addItem('Soap', { quantity: 2 })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(b!)).toEqual({ soap: 2 })
+    })
+
+    it('[CART-3] a remove only removes what the remover had seen, on three devices', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Jam')
+      pull(b!, a!)
+      b!.increment('jam') // b saw a's add; c has seen nothing
+      c!.addItem('jam', { quantity: 5 })
+      b!.removeItem('jam') // removes a's 1 and b's 1, not c's 5
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(cart(a!)).toEqual({ jam: 5 })
+    })
+
+    it('[CART-4] concurrent decrements below zero remove the item on every replica, and it can be added back', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Butter')
+      syncAll([a!, b!])
+      a!.decrement('butter')
+      b!.decrement('butter')
+      syncAll([a!, b!])
+      expect(a!.item('butter')).toBeUndefined()
+      expect(b!.item('butter')).toBeUndefined()
+      expect(a!.snapshot().removed).toContain('butter')
+      b!.addItem('Butter', { quantity: 2 })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(a!)).toEqual({ butter: 2 })
+      expect(a!.item('butter')?.checked).toBe(false)
+    })
+
+    it('[CART-4] an item at zero cannot be incremented until it is added back', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('Salt')
+      a!.decrement('salt')
+      expectMergeError(() => a!.increment('salt'), 'NotFound')
+      a!.addItem('salt')
+      expect(cart(a!)).toEqual({ salt: 1 })
+    })
+
+    it('[CART-5] concurrent edits of different fields all survive', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Cheese')
+      syncAll([a!, b!])
+      a!.setField('cheese', 'note', 'the blue one')
+      b!.setField('cheese', 'unit', 'g')
+      b!.setField('cheese', 'priceCents', 450)
+      a!.check('cheese', 'Ana')
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.item('cheese')).toMatchObject({
+        note: 'the blue one',
+        unit: 'g',
+        priceCents: 450,
+        checked: true,
+        checkedBy: 'Ana',
+      })
+    })
+
+    it('[CART-5] concurrent edits of the same field pick the same winner everywhere', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Wine')
+      syncAll([a!, b!, c!])
+      a!.setField('wine', 'note', 'red')
+      b!.setField('wine', 'note', 'white')
+      c!.check('wine', 'Cy')
+      b!.uncheck('wine')
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(['red', 'white']).toContain(a!.item('wine')?.note)
+      const w = a!.item('wine')!
+      expect(w.checked).toBe(w.checkedBy !== null) // checked and who checked never disagree
+    })
+
+    it('[CART-5] a later edit wins over an earlier one it has seen', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Flour')
+      a!.setField('flour', 'category', 'baking')
+      syncAll([a!, b!])
+      b!.setField('flour', 'category', 'pantry')
+      syncAll([a!, b!])
+      expect(a!.item('flour')?.category).toBe('pantry')
+    })
+
+    it('[CART-5] a display name may change its spelling but not the item it names', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('milk')
+      a!.setField('milk', 'name', 'Milk')
+      expect(a!.item('milk')?.name).toBe('Milk')
+      expectMergeError(() => a!.setField('milk', 'name', 'Oat milk'), 'InvalidArgument')
+      expectMergeError(() => a!.setField('milk', 'priceCents', -1), 'InvalidArgument')
+    })
+
+    it('[CART-6] reorder moves one line to a new place', () => {
+      const [a] = replicas(engine, 1)
+      for (const n of ['a', 'b', 'c', 'd']) a!.addItem(n)
+      a!.moveItem('d', 0)
+      a!.moveItem('a', 2)
+      expect(a!.items().map((i) => i.key)).toEqual(['d', 'b', 'a', 'c'])
+      a!.moveItem('d', 99)
+      expect(a!.items().map((i) => i.key)).toEqual(['b', 'a', 'c', 'd'])
+    })
+
+    it('[CART-6] concurrent moves converge to one order without duplicating or dropping a line', () => {
+      const [a, b, c] = replicas(engine, 3)
+      for (const n of ['one', 'two', 'three', 'four', 'five']) a!.addItem(n)
+      syncAll([a!, b!, c!])
+      a!.moveItem('five', 0)
+      b!.moveItem('five', 2)
+      b!.moveItem('one', 4)
+      c!.moveItem('two', 0)
+      c!.addItem('six')
+      b!.addItem('seven')
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      const keys = a!.items().map((i) => i.key)
+      expect(new Set(keys).size).toBe(keys.length)
+      expect([...keys].sort()).toEqual(['five', 'four', 'one', 'seven', 'six', 'three', 'two'])
+    })
+
+    it('[CART-7] totals are derived from the visible lines', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { quantity: 2, fields: { priceCents: 120 } })
+      a!.addItem('Eggs', { fields: { priceCents: 300 } })
+      b!.addItem('Bread')
+      syncAll([a!, b!])
+      b!.check('eggs', 'Bo')
+      b!.increment('milk')
+      syncAll([a!, b!])
+      expect(a!.totals()).toEqual({
+        items: 3,
+        quantity: 5,
+        checked: 1,
+        priceCents: 3 * 120 + 300,
+        unpriced: 1,
+      })
+      a!.removeItem('milk')
+      expect(a!.totals()).toMatchObject({ items: 2, quantity: 2, priceCents: 300 })
+    })
+
+    it('[CART-1] an empty name is refused', () => {
+      const [a] = replicas(engine, 1)
+      expectMergeError(() => a!.addItem('   '), 'InvalidArgument')
+      expectMergeError(() => a!.addItem('x', { quantity: 0 }), 'InvalidArgument')
+      expect(a!.items()).toEqual([])
+    })
+  })
+
+  describe('notes', () => {
+    it('[NOTE-1] notes have a title, a body and timestamps, newest first', () => {
+      const [a, b] = replicas(engine, 2)
+      const first = a!.createNote({ title: 'Groceries', body: 'list' })
+      const second = b!.createNote({ title: 'Chores' })
+      syncAll([a!, b!])
+      b!.renameNote(first, 'Food')
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      const notes = a!.notes()
+      expect(notes.map((n) => n.id)).toEqual([second, first])
+      expect(notes[1]).toMatchObject({ title: 'Food', body: 'list', trashed: false })
+      expect(notes[1]!.updatedAt).toBeGreaterThan(notes[1]!.createdAt)
+    })
+
+    it('[NOTE-2] concurrent typing merges character by character; no keystroke lost', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: 'Hello world' })
+      syncAll([a!, b!])
+      a!.editNote(id, 5, 0, ',') // Hello, world
+      a!.editNote(id, 12, 0, '!')
+      b!.editNote(id, 0, 5, 'Goodbye') // Goodbye world
+      b!.editNote(id, 13, 0, ' again')
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      const body = a!.note(id)!.body
+      // where ',' lands next to a deleted word is the engine's tie-break; every keystroke is there
+      expect(body.length).toBe('Goodbye, world again!'.length)
+      for (const part of ['Goodbye', ',', ' world', '!', ' again']) expect(body).toContain(part)
+      expect(body).not.toContain('Hello')
+    })
+
+    it('[NOTE-2] concurrent insertions at one place do not interleave', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: '[]' })
+      syncAll([a!, b!])
+      // typed one key at a time, as a person types
+      'apple'.split('').forEach((ch, i) => a!.editNote(id, 1 + i, 0, ch))
+      'berry'.split('').forEach((ch, i) => b!.editNote(id, 1 + i, 0, ch))
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(['[appleberry]', '[berryapple]']).toContain(a!.note(id)?.body)
+    })
+
+    it('[NOTE-2] edits outside the body are refused', () => {
+      const [a] = replicas(engine, 1)
+      const id = a!.createNote({ body: 'abc' })
+      expectMergeError(() => a!.editNote(id, 4, 0, 'x'), 'InvalidArgument')
+      expectMergeError(() => a!.editNote(id, 2, 2, ''), 'InvalidArgument')
+      expectMergeError(() => a!.editNote('nope', 0, 0, 'x'), 'NotFound')
+      expect(a!.note(id)?.body).toBe('abc')
+    })
+  })
+
+  describe('delete', () => {
+    it('[DEL-1] trash is a soft delete that can be restored', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ title: 'Old', body: 'keep me' })
+      syncAll([a!, b!])
+      b!.trashNote(id)
+      syncAll([a!, b!])
+      expect(a!.notes()).toEqual([])
+      expect(a!.notes({ trashed: true }).map((n) => n.id)).toEqual([id])
+      a!.restoreNote(id)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(b!.notes()[0]).toMatchObject({ id, title: 'Old', body: 'keep me', trashed: false })
+    })
+
+    it('[DEL-2] an edit concurrent with a delete is kept and visible after restore', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ title: 'Plan', body: 'step 1' })
+      syncAll([a!, b!])
+      a!.trashNote(id)
+      b!.editNote(id, 6, 0, ', step 2')
+      b!.renameNote(id, 'Plan B')
+      syncAll([a!, b!])
+      expect(a!.note(id)?.trashed).toBe(true)
+      a!.restoreNote(id)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(b!.note(id)).toMatchObject({ title: 'Plan B', body: 'step 1, step 2', trashed: false })
+    })
+  })
+
+  describe('delivery', () => {
+    const scenario = () => {
+      const [a, b] = replicas(engine, 2)
+      const initial = a!.encodeStateAsUpdate()
+      const updates: Uint8Array[] = []
+      a!.onUpdate((u, e) => e.local && updates.push(u))
+      a!.addItem('Milk')
+      a!.increment('milk')
+      const id = a!.createNote({ body: 'x' })
+      a!.editNote(id, 1, 0, 'yz')
+      a!.removeItem('milk')
+      a!.addItem('Eggs')
+      return { a: a!, b: b!, updates, initial }
+    }
+
+    it('[DLV-1] applying the same update twice gives the same state', () => {
+      const { a, b, updates } = scenario()
+      for (const u of updates) b.applyUpdate(u)
+      const once = JSON.stringify(b.snapshot())
+      for (const u of updates) b.applyUpdate(u)
+      expect(JSON.stringify(b.snapshot())).toBe(once)
+      expectConverged([a, b])
+    })
+
+    it('[DLV-2] updates applied in any order give the same state', () => {
+      const { a, b, updates, initial } = scenario()
+      for (const u of [...updates].reverse()) b.applyUpdate(u)
+      const c = openSpace({ engine, spaceId: a.id, state: initial })
+      for (const u of [...updates.slice(3), ...updates.slice(0, 3)]) c.applyUpdate(u)
+      expectConverged([a, b, c])
+    })
+
+    it('[DLV-3] a gap is filled later by a state-vector diff', () => {
+      const { a, b, updates } = scenario()
+      // deliver every other update, out of order
+      for (const u of updates.filter((_, i) => i % 2 === 1).reverse()) b.applyUpdate(u)
+      expect(b.snapshot()).not.toEqual(a.snapshot())
+      pull(b, a)
+      expectConverged([a, b])
+      expect(cart(b)).toEqual({ eggs: 1 })
+    })
+  })
+
+  describe('bad input', () => {
+    const withContent = () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { quantity: 2 })
+      a!.createNote({ title: 'T', body: 'body' })
+      pull(b!, a!)
+      return { a: a!, b: b! }
+    }
+
+    it('[BAD-1] a malformed update is rejected with MalformedUpdate and changes nothing', () => {
+      const { b } = withContent()
+      const before = bytesOf(b)
+      for (const junk of [
+        new Uint8Array([255, 255, 255, 255, 255, 255, 255, 255, 255, 255]),
+        new Uint8Array([7]),
+      ]) {
+        expectMergeError(() => b.applyUpdate(junk), 'MalformedUpdate')
+      }
+      expect(bytesOf(b)).toEqual(before)
+      expect(cart(b)).toEqual({ milk: 2 })
+    })
+
+    it('[BAD-2] a truncated update is rejected with MalformedUpdate and changes nothing', () => {
+      const { a, b } = withContent()
+      a.addItem('Eggs')
+      const update = a.encodeStateAsUpdate(b.stateVector())
+      const before = bytesOf(b)
+      for (const cut of [1, 2, Math.floor(update.length / 2), update.length - 1]) {
+        expectMergeError(() => b.applyUpdate(update.slice(0, cut)), 'MalformedUpdate')
+      }
+      expect(bytesOf(b)).toEqual(before)
+    })
+
+    it('[BAD-3] an update of another kind of document is rejected with ForeignDocument', () => {
+      const { b } = withContent()
+      const before = bytesOf(b)
+      let foreign: Uint8Array
+      if (engine === 'yjs') {
+        const other = new Y.Doc()
+        other.getText('content').insert(0, 'not a space')
+        foreign = Y.encodeStateAsUpdate(other)
+      } else {
+        // another space's history starts from another first change
+        const other = createSpace({ engine, spaceId: 'other-space' })
+        other.addItem('x')
+        foreign = other.encodeStateAsUpdate()
+      }
+      expectMergeError(() => b.applyUpdate(foreign), 'ForeignDocument')
+      expect(bytesOf(b)).toEqual(before)
+    })
+
+    it('[BAD-4] well-formed but nonsensical values are read as defaults, never crash a query', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('Milk')
+      // a buggy or hostile peer writes a bad counter, a bad order key and a bad price straight into the maps
+      a!.engine.transact('hostile', (w) => {
+        w.set('qty', 'milk\u001fffffffffffffffff', 'lots')
+        w.set('items', 'milk\u001forder', '###')
+        w.set('items', 'milk\u001fpriceCents', -5)
+        w.set('tomb', 'milk\u001feeeeeeeeeeeeeeee', '{not json')
+        w.set('items', 'no separator', true)
+      })
+      expect(a!.items()).toMatchObject([{ key: 'milk', quantity: 1, priceCents: null }])
+      expect(a!.totals().items).toBe(1)
+    })
+  })
+
+  describe('schema', () => {
+    it('[SCH-1] every document carries its schema version', () => {
+      const [a, b] = replicas(engine, 2)
+      expect(a!.schemaVersion).toBe(SCHEMA_VERSION)
+      expect(b!.snapshot().meta.schema).toBe(SCHEMA_VERSION)
+      expect(a!.readOnly).toBe(false)
+    })
+
+    it('[SCH-2] a newer schema opens read-only: writes fail with SchemaTooNew, nothing is corrupted', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk')
+      a!.engine.transact('future-app', (w) => w.set('meta', 'schema', SCHEMA_VERSION + 1))
+      pull(b!, a!)
+      expect(b!.readOnly).toBe(true)
+      expect(b!.schemaTooNew).toBe(true)
+      const before = bytesOf(b!)
+      expectMergeError(() => b!.addItem('Eggs'), 'SchemaTooNew')
+      expectMergeError(() => b!.createNote(), 'SchemaTooNew')
+      expectMergeError(() => b!.removeItem('milk'), 'SchemaTooNew')
+      expect(bytesOf(b!)).toEqual(before)
+      // reading still works, and the newer replica's changes still arrive
+      a!.engine.transact('future-app', (w) => w.set('items', 'milk\u001fnote', 'from the future'))
+      pull(b!, a!)
+      expect(b!.item('milk')?.note).toBe('from the future')
+    })
+
+    it('[SCH-3] a space opened read-only refuses writes with ReadOnly', () => {
+      const [a] = replicas(engine, 1)
+      const ro = openSpace({ engine, spaceId: a!.id, state: a!.encodeStateAsUpdate(), readOnly: true })
+      expectMergeError(() => ro.addItem('x'), 'ReadOnly')
+      expect(ro.readOnly).toBe(true)
+    })
+  })
+
+  describe('undo', () => {
+    it("[UNDO-1] undo reverts only this replica's own change, by a new change that syncs", () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk')
+      syncAll([a!, b!])
+      a!.increment('milk', 2)
+      b!.increment('milk', 5)
+      syncAll([a!, b!])
+      expect(cart(a!)).toEqual({ milk: 8 })
+      expect(a!.undo()).toBe(true)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(b!)).toEqual({ milk: 6 })
+    })
+
+    it('[UNDO-2] undo and redo of add, remove, field edits and moves', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('A')
+      a!.addItem('B')
+      a!.setField('b', 'note', 'n1')
+      a!.check('a', 'me')
+      a!.moveItem('b', 0)
+      a!.removeItem('a')
+      expect(cart(a!)).toEqual({ b: 1 })
+      a!.undo() // remove
+      expect(a!.item('a')).toMatchObject({ quantity: 1, checked: true })
+      a!.undo() // move
+      expect(a!.items().map((i) => i.key)).toEqual(['a', 'b'])
+      a!.undo() // check
+      a!.undo() // note
+      expect(a!.item('b')?.note).toBe('')
+      expect(a!.item('a')?.checked).toBe(false)
+      a!.redo()
+      expect(a!.item('b')?.note).toBe('n1')
+      a!.undo()
+      a!.undo() // add B
+      a!.undo() // add A
+      expect(a!.items()).toEqual([])
+      expect(a!.canUndo).toBe(false)
+      a!.redo()
+      expect(cart(a!)).toEqual({ a: 1 })
+      a!.addItem('C')
+      expect(a!.canRedo).toBe(false)
+    })
+
+    it('[UNDO-3] undo of typing removes only my text, even after concurrent remote typing', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: 'ab' })
+      syncAll([a!, b!])
+      a!.editNote(id, 1, 0, 'XYZ') // aXYZb
+      b!.editNote(id, 0, 0, '>>') // >>ab
+      b!.editNote(id, 4, 0, '<<') // >>ab<<
+      syncAll([a!, b!])
+      expect(a!.note(id)?.body).toBe('>>aXYZb<<')
+      a!.undo()
+      expect(a!.note(id)?.body).toBe('>>ab<<')
+      a!.redo()
+      expect(a!.note(id)?.body).toBe('>>aXYZb<<')
+      a!.editNote(id, 3, 3, 'q') // >>aqb<<
+      a!.undo()
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(b!.note(id)?.body).toBe('>>aXYZb<<')
+    })
+
+    it('[UNDO-4] a transaction is one undo step and one update', () => {
+      const [a] = replicas(engine, 1)
+      const updates: Uint8Array[] = []
+      a!.onUpdate((u) => updates.push(u))
+      a!.transact(() => {
+        a!.addItem('Milk')
+        a!.addItem('milk')
+        a!.addItem('Eggs')
+      })
+      expect(updates).toHaveLength(1)
+      expect(cart(a!)).toEqual({ milk: 2, eggs: 1 })
+      a!.undo()
+      expect(a!.items()).toEqual([])
+    })
+  })
+
+  describe('events', () => {
+    it('[EVT-1] change events carry their origin and whether they were local', () => {
+      const [a, b] = replicas(engine, 2)
+      const seen: ChangeEvent[] = []
+      b!.subscribe((e) => seen.push(e))
+      b!.addItem('x')
+      a!.addItem('y')
+      b!.applyUpdate(a!.encodeStateAsUpdate(b!.stateVector()), 'server')
+      expect(seen).toEqual([
+        { origin: 'local', local: true },
+        { origin: 'server', local: false },
+      ])
+      const c = openSpace({ engine, spaceId: a!.id, origin: 'local-ui' })
+      const cs: ChangeEvent[] = []
+      c.subscribe((e) => cs.push(e))
+      c.addItem('z')
+      expect(cs).toEqual([{ origin: 'local-ui', local: true }])
+    })
+  })
+})
