@@ -15,6 +15,9 @@ const noIO = {
   ],
 }
 
+const restrict = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } })
+const adapters = ['better-sqlite3', 'pg', 'ioredis', 'redis', '@converge/persistence-*', '@converge/fanout-*']
+
 export default tseslint.config(
   {
     ignores: [
@@ -48,6 +51,37 @@ export default tseslint.config(
     files: ['packages/merge/src/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', noIO] },
   },
+  restrict(
+    ['packages/protocol/src/**/*.ts'],
+    [
+      {
+        group: ['@converge/*', 'node:*', 'ws'],
+        message: 'packages/protocol is a pure codec: no I/O, no other package.',
+      },
+    ],
+  ),
+  restrict(
+    ['packages/server-core/src/**/*.ts'],
+    [
+      {
+        group: ['ws', 'node:*', 'http', ...adapters],
+        message: 'server-core is transport- and storage-free: adapters plug in through its ports.',
+      },
+      {
+        group: ['@converge/sync-client', '@converge/web', '@converge/server'],
+        message: 'server-core never imports clients or apps.',
+      },
+    ],
+  ),
+  restrict(
+    ['packages/persistence-*/src/**/*.ts', 'packages/fanout-*/src/**/*.ts'],
+    [
+      {
+        group: ['@converge/persistence-*', '@converge/fanout-*', '@converge/server', '@converge/web'],
+        message: 'an adapter imports only server-core.',
+      },
+    ],
+  ),
   {
     files: ['**/test/**/*.ts', '**/*.test.ts', '**/examples/**/*.ts', '**/scripts/**/*.{ts,js}', '*.js'],
     languageOptions: { globals: { ...globals.node } },

@@ -21,6 +21,7 @@ export {
   type SpaceSnapshot,
 } from './space.js'
 export { YjsEngine } from './yjs/engine.js'
+export { validateYjsUpdate } from './yjs/validate.js'
 export { AutomergeEngine } from './automerge/engine.js'
 
 export interface OpenOptions extends SpaceOptions {

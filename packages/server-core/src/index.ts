@@ -1,0 +1,24 @@
+export {
+  type Access,
+  type AuthDecision,
+  type Authenticate,
+  type ConnectionHandle,
+  SPACE_ID,
+  type SocketLike,
+  SyncCore,
+  type SyncCoreOptions,
+} from './core.js'
+export type { CoreEvents } from './events.js'
+export { type Limits, defaultLimits } from './limits.js'
+export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'
+export {
+  type Clock,
+  type FanOut,
+  type LogFields,
+  type Logger,
+  type Persistence,
+  StorageError,
+  type StoredSpace,
+  silentLogger,
+  systemClock,
+} from './ports.js'

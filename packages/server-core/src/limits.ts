@@ -1,0 +1,58 @@
+/** Every limit is a named value the composition root sets from config (docs/threat-model.md). */
+export interface Limits {
+  /** Largest WebSocket frame accepted (the transport enforces it with close 1009; the core re-checks). */
+  readonly maxFrameBytes: number
+  /** Largest stored size of one space (snapshot + log); an update past it is refused with 4413. */
+  readonly maxDocumentBytes: number
+  /** Messages per second per connection (token bucket, burst = 2 s worth). */
+  readonly maxMessagesPerSecond: number
+  /** Bytes per second per connection (token bucket, burst = 2 s worth). */
+  readonly maxBytesPerSecond: number
+  /** Bytes a socket may send before authentication finishes. */
+  readonly maxPreAuthBytes: number
+  /** Messages a socket may send before authentication finishes. */
+  readonly maxPreAuthMessages: number
+  /** Open connections on this instance. */
+  readonly maxConnections: number
+  /** How long a space with no connection stays loaded. */
+  readonly idleUnloadMs: number
+  /** Compact a space's log after this many appended updates… */
+  readonly compactEveryUpdates: number
+  /** …or this many appended bytes. */
+  readonly compactEveryBytes: number
+}
+
+export const defaultLimits: Limits = {
+  maxFrameBytes: 1024 * 1024,
+  maxDocumentBytes: 64 * 1024 * 1024,
+  maxMessagesPerSecond: 500,
+  maxBytesPerSecond: 4 * 1024 * 1024,
+  maxPreAuthBytes: 256 * 1024,
+  maxPreAuthMessages: 64,
+  maxConnections: 10_000,
+  idleUnloadMs: 30_000,
+  compactEveryUpdates: 500,
+  compactEveryBytes: 1024 * 1024,
+}
+
+/** A token bucket: `rate` per second, holding at most `burst`. */
+export class TokenBucket {
+  private tokens: number
+  private last: number
+  constructor(
+    private readonly rate: number,
+    private readonly burst: number,
+    now: number,
+  ) {
+    this.tokens = burst
+    this.last = now
+  }
+
+  take(amount: number, now: number): boolean {
+    this.tokens = Math.min(this.burst, this.tokens + ((now - this.last) / 1000) * this.rate)
+    this.last = now
+    if (this.tokens < amount) return false
+    this.tokens -= amount
+    return true
+  }
+}
