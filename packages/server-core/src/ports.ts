@@ -37,6 +37,8 @@ export interface Persistence {
   /**
    * Atomically replaces the snapshot with `snapshot` and drops the updates up to and including
    * `throughSeq`. Updates appended after `throughSeq` (e.g. while the snapshot was being made) stay.
+   * A `throughSeq` beyond the last append is refused (RangeError); a compaction older than the stored
+   * snapshot is ignored, so a slow compaction never overwrites a newer one.
    */
   compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /** Releases the storage (closes the database). */

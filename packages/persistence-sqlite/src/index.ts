@@ -1,0 +1,7 @@
+export {
+  MIGRATIONS,
+  SCHEMA_VERSION,
+  SqlitePersistence,
+  type SqlitePersistenceOptions,
+  migrate,
+} from './sqlite-persistence.js'

@@ -1,0 +1,164 @@
+import { spawn } from 'node:child_process'
+import fs from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { StorageError } from '@converge/server-core'
+import { runPersistenceSuite } from '@converge/server-core/testing'
+import Database from 'better-sqlite3'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { crashUpdate } from '../test/crash-update.js'
+import { SCHEMA_VERSION, SqlitePersistence } from './index.js'
+
+const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
+
+function tempDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'converge-sqlite-'))
+}
+
+runPersistenceSuite('sqlite', () => {
+  const dir = tempDir()
+  const file = path.join(dir, 'converge.db')
+  let current = new SqlitePersistence({ file })
+  return Promise.resolve({
+    persistence: current,
+    reopen: async () => {
+      await current.close()
+      current = new SqlitePersistence({ file })
+      return current
+    },
+    cleanup: async () => {
+      await current.close()
+      fs.rmSync(dir, { recursive: true, force: true })
+    },
+  })
+})
+
+describe('SqlitePersistence', () => {
+  let dir: string
+  beforeEach(() => {
+    dir = tempDir()
+  })
+  afterEach(() => {
+    fs.rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('SQLITE-1 open fails with a StorageError naming the path when the directory does not exist', () => {
+    const file = path.join(dir, 'missing', 'converge.db')
+    let error: unknown
+    try {
+      new SqlitePersistence({ file })
+    } catch (err) {
+      error = err
+    }
+    expect(error).toBeInstanceOf(StorageError)
+    expect((error as Error).message).toContain(file)
+    expect(fs.existsSync(path.join(dir, 'missing'))).toBe(false)
+  })
+
+  it('SQLITE-2 open fails with a StorageError naming the path on a file that is not a database, leaving it untouched', () => {
+    const file = path.join(dir, 'garbage.db')
+    const garbage = Buffer.alloc(16 * 1024)
+    for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 131 + 7) & 0xff
+    fs.writeFileSync(file, garbage)
+
+    expect(() => new SqlitePersistence({ file })).toThrow(StorageError)
+    expect(() => new SqlitePersistence({ file })).toThrow(file)
+    expect(fs.readFileSync(file).equals(garbage)).toBe(true)
+    expect(fs.readdirSync(dir)).toEqual(['garbage.db'])
+  })
+
+  it('SQLITE-3 sets WAL, synchronous=FULL and the schema version', async () => {
+    const file = path.join(dir, 'converge.db')
+    const p = new SqlitePersistence({ file })
+    await p.append('s', [new Uint8Array([1])])
+    await p.close()
+    const db = new Database(file, { readonly: true })
+    try {
+      expect(db.pragma('journal_mode', { simple: true })).toBe('wal')
+      expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+    } finally {
+      db.close()
+    }
+    const reopened = new SqlitePersistence({ file })
+    const pragmas = (reopened as unknown as { db: Database.Database }).db
+    expect(pragmas.pragma('synchronous', { simple: true })).toBe(2) // FULL
+    await reopened.close()
+  })
+
+  it('SQLITE-4 refuses a database whose schema is newer than this code', () => {
+    const file = path.join(dir, 'future.db')
+    const db = new Database(file)
+    db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
+    db.close()
+    expect(() => new SqlitePersistence({ file })).toThrow(/newer than this code/)
+  })
+
+  it('SQLITE-5 operations after close reject with StorageError; close twice is fine', async () => {
+    const p = new SqlitePersistence({ file: path.join(dir, 'converge.db') })
+    await p.close()
+    await p.close()
+    await expect(p.load('s')).rejects.toBeInstanceOf(StorageError)
+    await expect(p.append('s', [new Uint8Array([1])])).rejects.toBeInstanceOf(StorageError)
+    await expect(p.compact('s', new Uint8Array([1]), 0)).rejects.toBeInstanceOf(StorageError)
+  })
+
+  it('SQLITE-6 compaction past the last position is refused; one older than the snapshot is ignored', async () => {
+    const p = new SqlitePersistence({ file: path.join(dir, 'converge.db') })
+    const first = await p.append('s', [new Uint8Array([1])])
+    const second = await p.append('s', [new Uint8Array([2])])
+    await expect(p.compact('s', new Uint8Array([9]), second + 1)).rejects.toBeInstanceOf(RangeError)
+    await p.compact('s', new Uint8Array([8]), second)
+    await p.compact('s', new Uint8Array([7]), first)
+    const space = await p.load('s')
+    expect(Array.from(space.snapshot ?? [])).toEqual([8])
+    expect(space.updates).toEqual([])
+    await p.close()
+  })
+
+  it('SQLITE-7 every append reported before a SIGKILL is there after reopening', async () => {
+    const file = path.join(dir, 'crash.db')
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join('test', 'crash-child.ts'), file, '200'],
+      {
+        cwd: packageDir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    )
+    const reported: { i: number; seq: number }[] = []
+    let stderr = ''
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk))
+    let pending = ''
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => {
+      child.on('exit', (_code, signal) => resolve(signal))
+    })
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
+      pending += chunk
+      const lines = pending.split('\n')
+      pending = lines.pop() ?? ''
+      for (const line of lines) {
+        const [i, seq] = line.split(' ').map(Number)
+        reported.push({ i: i!, seq: seq! })
+      }
+      if (reported.length >= 100 && child.exitCode === null && !child.killed) child.kill('SIGKILL')
+    })
+    // Never leave the child behind, even if it stalls before reporting 100 appends.
+    const guard = setTimeout(() => child.kill('SIGKILL'), 15_000)
+    const signal = await exited
+    clearTimeout(guard)
+    expect(signal, stderr).toBe('SIGKILL')
+    expect(reported.length).toBeGreaterThanOrEqual(100)
+    expect(reported.length).toBeLessThan(200)
+
+    const p = new SqlitePersistence({ file })
+    const space = await p.load('crash')
+    await p.close()
+    const stored = new Set(space.updates.map((u) => new DataView(u.buffer, u.byteOffset).getUint32(0)))
+    const losses = reported.filter(({ i }) => !stored.has(i))
+    expect(losses).toEqual([])
+    // What is stored is exactly the first appends, in order, each intact.
+    space.updates.forEach((u, i) => expect(Array.from(u)).toEqual(Array.from(crashUpdate(i))))
+    expect(space.lastSeq).toBeGreaterThanOrEqual(reported.at(-1)!.seq)
+  }, 20_000)
+})

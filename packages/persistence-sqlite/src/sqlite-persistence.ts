@@ -1,0 +1,237 @@
+import Database from 'better-sqlite3'
+import {
+  StorageError,
+  silentLogger,
+  type Logger,
+  type Persistence,
+  type StoredSpace,
+} from '@converge/server-core'
+
+export interface SqlitePersistenceOptions {
+  /** Path of the database file; its directory must exist. Created when missing. */
+  file: string
+  logger?: Logger
+}
+
+/** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
+const BUSY_TIMEOUT_MS = 5000
+
+/**
+ * The schema migrations: entry `i` brings the database from `PRAGMA user_version` i to i + 1.
+ * Append new entries; never edit a released one.
+ */
+export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
+  (db) => {
+    db.exec(`
+      CREATE TABLE snapshots (
+        space_id    TEXT PRIMARY KEY,
+        data        BLOB NOT NULL,
+        bytes       INTEGER NOT NULL,
+        through_seq INTEGER NOT NULL
+      );
+      CREATE TABLE updates (
+        seq      INTEGER PRIMARY KEY AUTOINCREMENT,
+        space_id TEXT NOT NULL,
+        data     BLOB NOT NULL
+      );
+      CREATE INDEX updates_space_seq ON updates (space_id, seq);
+    `)
+  },
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Brings the schema to SCHEMA_VERSION, one migration per transaction. Returns the version found. */
+export function migrate(db: Database.Database): number {
+  const found = db.pragma('user_version', { simple: true }) as number
+  if (found > SCHEMA_VERSION) {
+    throw new Error(`schema version ${found} is newer than this code supports (${SCHEMA_VERSION})`)
+  }
+  for (let version = found; version < SCHEMA_VERSION; version++) {
+    const step = MIGRATIONS[version]!
+    db.transaction(() => {
+      step(db)
+      db.pragma(`user_version = ${version + 1}`)
+    }).immediate()
+  }
+  return found
+}
+
+interface SnapshotRow {
+  data: Buffer
+  bytes: number
+  through_seq: number
+}
+
+interface UpdateRow {
+  seq: number
+  data: Buffer
+}
+
+/**
+ * Persistence on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
+ * table (one global AUTOINCREMENT position, so positions increase per space and are never reused);
+ * a compaction upserts the space's row in `snapshots` and deletes the updates it covers, in one
+ * transaction. WAL + synchronous=FULL: an append's transaction is fsynced before its promise resolves.
+ */
+export class SqlitePersistence implements Persistence {
+  readonly file: string
+  private readonly logger: Logger
+  private db: Database.Database | null
+  private readonly stmt: {
+    snapshot: Database.Statement<[string], SnapshotRow>
+    updates: Database.Statement<[string], UpdateRow>
+    snapshotSeq: Database.Statement<[string], { through_seq: number }>
+    lastUpdateSeq: Database.Statement<[string], { seq: number | null }>
+    insertUpdate: Database.Statement<[string, Uint8Array]>
+    upsertSnapshot: Database.Statement<[string, Uint8Array, number, number]>
+    deleteUpdates: Database.Statement<[string, number]>
+  }
+  private readonly loadTx: (spaceId: string) => StoredSpace
+  private readonly lastSeqTx: (spaceId: string) => number
+  private readonly appendTx: (spaceId: string, updates: readonly Uint8Array[]) => number
+  private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
+
+  constructor(options: SqlitePersistenceOptions) {
+    this.file = options.file
+    this.logger = options.logger ?? silentLogger
+    let db: Database.Database | null = null
+    try {
+      db = new Database(this.file, { timeout: BUSY_TIMEOUT_MS })
+      // Read the header before any write: a file that is not a database fails here, untouched.
+      db.pragma('schema_version', { simple: true })
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`)
+      const mode = db.pragma('journal_mode = WAL', { simple: true }) as string
+      if (mode.toLowerCase() !== 'wal') throw new Error(`journal_mode is ${mode}, WAL could not be set`)
+      db.pragma('synchronous = FULL')
+      const found = migrate(db)
+      this.stmt = {
+        snapshot: db.prepare('SELECT data, bytes, through_seq FROM snapshots WHERE space_id = ?'),
+        updates: db.prepare('SELECT seq, data FROM updates WHERE space_id = ? ORDER BY seq'),
+        snapshotSeq: db.prepare('SELECT through_seq FROM snapshots WHERE space_id = ?'),
+        lastUpdateSeq: db.prepare('SELECT max(seq) AS seq FROM updates WHERE space_id = ?'),
+        insertUpdate: db.prepare('INSERT INTO updates (space_id, data) VALUES (?, ?)'),
+        upsertSnapshot: db.prepare(
+          `INSERT INTO snapshots (space_id, data, bytes, through_seq) VALUES (?, ?, ?, ?)
+           ON CONFLICT (space_id) DO UPDATE
+           SET data = excluded.data, bytes = excluded.bytes, through_seq = excluded.through_seq`,
+        ),
+        deleteUpdates: db.prepare('DELETE FROM updates WHERE space_id = ? AND seq <= ?'),
+      }
+      this.db = db
+      this.logger.info(
+        { file: this.file, schemaVersion: SCHEMA_VERSION, migratedFrom: found },
+        'sqlite persistence opened',
+      )
+    } catch (err) {
+      try {
+        db?.close()
+      } catch {
+        // the open error is the one to report
+      }
+      throw this.wrap(err, 'open', null)
+    }
+
+    const { stmt } = this
+
+    const lastSeqOf = (spaceId: string, snapshotSeq: number | undefined): number =>
+      Math.max(snapshotSeq ?? 0, stmt.lastUpdateSeq.get(spaceId)?.seq ?? 0)
+
+    // A read transaction, so the snapshot and the updates are one consistent state.
+    const loadTx = db.transaction((spaceId: string): StoredSpace => {
+      const snap = stmt.snapshot.get(spaceId)
+      const rows = stmt.updates.all(spaceId)
+      const updates = rows.map((r) => view(r.data))
+      const snapshot = snap ? view(snap.data) : null
+      const bytes = (snapshot?.byteLength ?? 0) + updates.reduce((sum, u) => sum + u.byteLength, 0)
+      const lastSeq = Math.max(snap?.through_seq ?? 0, rows.at(-1)?.seq ?? 0)
+      return { snapshot, updates, lastSeq, bytes }
+    })
+    this.loadTx = (spaceId) => loadTx.deferred(spaceId)
+
+    const lastSeqTx = db.transaction((spaceId: string): number =>
+      lastSeqOf(spaceId, stmt.snapshotSeq.get(spaceId)?.through_seq),
+    )
+    this.lastSeqTx = (spaceId) => lastSeqTx.deferred(spaceId)
+
+    const appendTx = db.transaction((spaceId: string, updates: readonly Uint8Array[]): number => {
+      let seq = 0
+      for (const data of updates) seq = Number(stmt.insertUpdate.run(spaceId, data).lastInsertRowid)
+      return seq
+    })
+    this.appendTx = (spaceId, updates) => appendTx.immediate(spaceId, updates)
+
+    const compactTx = db.transaction((spaceId: string, snapshot: Uint8Array, throughSeq: number): void => {
+      const snapshotSeq = stmt.snapshotSeq.get(spaceId)?.through_seq
+      const lastSeq = lastSeqOf(spaceId, snapshotSeq)
+      if (throughSeq > lastSeq) {
+        throw new RangeError(`throughSeq ${throughSeq} is past the last position ${lastSeq}`)
+      }
+      // A compaction older than the stored snapshot would replace newer state with older: ignore it.
+      if (snapshotSeq !== undefined && throughSeq < snapshotSeq) {
+        this.logger.warn({ file: this.file, spaceId, throughSeq, snapshotSeq }, 'stale compaction ignored')
+        return
+      }
+      stmt.upsertSnapshot.run(spaceId, snapshot, snapshot.byteLength, throughSeq)
+      stmt.deleteUpdates.run(spaceId, throughSeq)
+    })
+    this.compactTx = (spaceId, snapshot, throughSeq) => compactTx.immediate(spaceId, snapshot, throughSeq)
+  }
+
+  load(spaceId: string): Promise<StoredSpace> {
+    return this.run('load', spaceId, () => this.loadTx(spaceId))
+  }
+
+  append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
+    return this.run('append', spaceId, () => {
+      if (updates.length === 0) return this.lastSeqTx(spaceId)
+      return this.appendTx(spaceId, updates)
+    })
+  }
+
+  compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+    if (!Number.isSafeInteger(throughSeq) || throughSeq < 0) {
+      return Promise.reject(new RangeError(`compact of space "${spaceId}": bad throughSeq ${throughSeq}`))
+    }
+    return this.run('compact', spaceId, () => this.compactTx(spaceId, snapshot, throughSeq))
+  }
+
+  close(): Promise<void> {
+    const db = this.db
+    this.db = null
+    if (!db) return Promise.resolve()
+    return this.run('close', null, () => {
+      db.close()
+      this.logger.info({ file: this.file }, 'sqlite persistence closed')
+    })
+  }
+
+  /** Runs one synchronous driver operation as a promise; driver errors become StorageError. */
+  private run<T>(operation: string, spaceId: string | null, fn: () => T): Promise<T> {
+    try {
+      if (!this.db && operation !== 'close') throw new Error('the database is closed')
+      return Promise.resolve(fn())
+    } catch (err) {
+      if (err instanceof RangeError) {
+        return Promise.reject(new RangeError(`${operation} of space "${spaceId}": ${err.message}`))
+      }
+      return Promise.reject(this.wrap(err, operation, spaceId))
+    }
+  }
+
+  private wrap(err: unknown, operation: string, spaceId: string | null): StorageError {
+    const code = (err as { code?: unknown } | null)?.code
+    const reason = err instanceof Error ? err.message : String(err)
+    const where = spaceId === null ? '' : ` of space "${spaceId}"`
+    this.logger.error(
+      { file: this.file, operation, spaceId, code: typeof code === 'string' ? code : undefined },
+      'sqlite persistence operation failed',
+    )
+    return new StorageError(`SQLite ${operation}${where} failed (${this.file}): ${reason}`, { cause: err })
+  }
+}
+
+/** A plain Uint8Array over the driver's Buffer (no copy). */
+function view(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
