@@ -40,8 +40,14 @@ export interface Engine {
   transact(origin: string, fn: (w: EngineWriter) => void): void
   /** Groups several `transact` calls into one change event and one update for peers. */
   batch(origin: string, fn: () => void): void
+  /** An anchor on the character at `index` of a note body (or on the end of the body when index = length). */
   anchor(noteId: string, index: number): TextAnchor
-  resolve(noteId: string, anchor: TextAnchor): number | null
+  /**
+   * Where an anchor is now. `start`: the character's index (where it was, if deleted). `end`: just after
+   * the character, or where it was if it was deleted — so a range of anchors never grows over text
+   * inserted next to it by someone else.
+   */
+  resolve(noteId: string, anchor: TextAnchor, edge: 'start' | 'end'): number | null
   /** Yjs: the encoded state vector. Automerge: the encoded heads. */
   stateVector(): Uint8Array
   /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */

@@ -95,8 +95,10 @@ type Inverse =
   | {
       readonly t: 'text'
       readonly noteId: string
+      /** The first character this replica inserted (or the one after what it deleted). */
       readonly start: TextAnchor
-      readonly end: TextAnchor
+      /** The last character it inserted, or null when it only deleted. */
+      readonly end: TextAnchor | null
       readonly text: string
     }
 
@@ -121,6 +123,12 @@ const checkAmount = (n: number, what: string): number => {
 const str = (v: Scalar | undefined, fallback = ''): string => (typeof v === 'string' ? v : fallback)
 const num = (v: Scalar | undefined, fallback = 0): number =>
   typeof v === 'number' && Number.isFinite(v) ? v : fallback
+
+const isHigh = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
+const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
+/** Whether a boundary at `i` falls between the two halves of one character (NOTE-2). */
+const splitsPair = (text: string, i: number): boolean =>
+  i > 0 && i < text.length && isHigh(text.charCodeAt(i - 1)) && isLow(text.charCodeAt(i))
 
 /** A display name: the user's spelling with whitespace collapsed (CART-1 keeps the first-seen spelling per LWW). */
 const displayName = (name: string): string => name.replace(/\s+/gu, ' ').trim()
@@ -509,6 +517,8 @@ export class Space {
       throw new MergeError('InvalidArgument', `index ${index} is outside the note (length ${len})`)
     if (!Number.isSafeInteger(deleteCount) || deleteCount < 0 || index + deleteCount > len)
       throw new MergeError('InvalidArgument', `cannot delete ${deleteCount} characters at ${index} of ${len}`)
+    if (splitsPair(note.body, index) || splitsPair(note.body, index + deleteCount))
+      throw new MergeError('InvalidArgument', 'an edit may not split a character (a UTF-16 surrogate pair)')
     if (deleteCount === 0 && insert === '') return
     this.command((w, inv) => this.textEdit(w, inv, id, index, deleteCount, insert, note.body))
   }
@@ -603,8 +613,8 @@ export class Space {
       }
       case 'text': {
         const body = this.engine.text(op.noteId)
-        const s = this.engine.resolve(op.noteId, op.start)
-        const e = this.engine.resolve(op.noteId, op.end)
+        const s = this.engine.resolve(op.noteId, op.start, 'start')
+        const e = op.end ? this.engine.resolve(op.noteId, op.end, 'end') : s
         if (s === null || e === null || !this.toNote(op.noteId)) return
         const start = Math.min(s, body.length)
         const end = Math.max(start, Math.min(e, body.length))
@@ -663,7 +673,7 @@ export class Space {
         t: 'text',
         noteId: a.id,
         start: this.engine.anchor(a.id, a.index),
-        end: this.engine.anchor(a.id, a.index + a.length),
+        end: a.length > 0 ? this.engine.anchor(a.id, a.index + a.length - 1) : null,
         text: a.removed,
       })
     }

@@ -15,6 +15,10 @@ export interface RoomMember {
   readonly awarenessIds: Set<number>
 }
 
+/** After the current event-loop turn (Node's setImmediate; a timer elsewhere). */
+const nextTurn: (fn: () => void) => void =
+  (globalThis as { setImmediate?: (fn: () => void) => void }).setImmediate ?? ((fn) => setTimeout(fn, 0))
+
 /** The origin of an update from fan-out: applied and relayed, never stored again (stored by its instance). */
 const FANOUT = Symbol('fanout')
 
@@ -170,7 +174,7 @@ export class Room {
     if (this.flushScheduled) return
     this.flushScheduled = true
     // one commit per event-loop turn: everything that arrived in this turn goes in one transaction
-    setImmediate(() => {
+    nextTurn(() => {
       this.flushScheduled = false
       void this.flush()
     })

@@ -8,3 +8,4 @@ export {
 } from './connection.js'
 export { type LocalStore, Origin, type Presence, type SessionOptions, SpaceSession } from './session.js'
 export { type SyncStatus, deriveStatus, statusText } from './status.js'
+export * from './store/index.js'

@@ -120,10 +120,15 @@ export class AutomergeEngine implements Engine {
     return { engine: 'automerge', value: A.getCursor(this.current, ['bodies', noteId], pos) }
   }
 
-  resolve(noteId: string, anchor: TextAnchor): number | null {
+  resolve(noteId: string, anchor: TextAnchor, edge: 'start' | 'end'): number | null {
     if (anchor.engine !== 'automerge' || typeof anchor.value !== 'string') return null
+    const path = ['bodies', noteId]
     try {
-      return A.getCursorPosition(this.current, ['bodies', noteId], anchor.value)
+      const pos = A.getCursorPosition(this.current, path, anchor.value)
+      if (edge === 'start') return pos
+      // a cursor on a deleted character resolves to where it was; on a live one, step past it
+      const alive = pos < this.text(noteId).length && A.getCursor(this.current, path, pos) === anchor.value
+      return alive ? pos + 1 : pos
     } catch {
       return null
     }
@@ -157,6 +162,9 @@ export class AutomergeEngine implements Engine {
           },
         )
       }
+      // bytes 4–7 of a change chunk are the first bytes of its hash: a corrupted change fails here
+      if (bytesToHex(bytes.subarray(4, 8)) !== change.hash.slice(0, 8))
+        throw new MergeError('MalformedUpdate', 'an Automerge change fails its checksum')
       if (change.hash === this.genesisHash) continue
       if (change.deps.length === 0)
         throw new MergeError('ForeignDocument', 'the change starts another document')
@@ -172,14 +180,21 @@ export class AutomergeEngine implements Engine {
     return changes
   }
 
+  /**
+   * Applies to a copy and keeps it only if every change applied: Automerge can fail half-way (a change
+   * whose operations name predecessors that do not exist) and leave a document it cannot save.
+   */
   applyUpdate(update: Uint8Array, origin: string): void {
     const changes = this.validate(update)
     const before = A.getHeads(this.current)
+    let next: A.Doc<Root>
     try {
-      ;[this.current] = A.applyChanges(this.current, changes)
+      ;[next] = A.applyChanges(A.clone(this.current, { actor: this.replicaId }), changes)
+      A.getChangesSince(next, before) // fails on a document the changes left inconsistent
     } catch (e) {
       throw new MergeError('MalformedUpdate', 'the update failed to apply', { cause: e })
     }
+    this.current = next
     this.emit(origin, false, before)
   }
 

@@ -83,10 +83,13 @@ export class YjsEngine implements Engine {
     return { engine: 'yjs', value: Y.createRelativePositionFromTypeIndex(this.ytext(noteId), index) }
   }
 
-  resolve(_noteId: string, anchor: TextAnchor): number | null {
+  resolve(_noteId: string, anchor: TextAnchor, edge: 'start' | 'end'): number | null {
     if (anchor.engine !== 'yjs') return null
-    const abs = Y.createAbsolutePositionFromRelativePosition(anchor.value as Y.RelativePosition, this.doc)
-    return abs === null ? null : abs.index
+    const rel = anchor.value as Y.RelativePosition
+    const abs = Y.createAbsolutePositionFromRelativePosition(rel, this.doc)
+    if (abs === null) return null
+    if (edge === 'start' || rel.item === null) return abs.index
+    return Y.getItem(this.doc.store, rel.item).deleted ? abs.index : abs.index + 1
   }
 
   stateVector(): Uint8Array {

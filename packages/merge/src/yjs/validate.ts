@@ -30,6 +30,11 @@ export const validateYjsUpdate = (update: Uint8Array): void => {
       throw new MergeError('ForeignDocument', `a space holds no ${content.constructor.name}`)
     }
     // decoded (not integrated) items carry their parent as a root name or an ID
+    // an item can only follow or precede what its own client wrote before it: Yjs would integrate the
+    // structs before this one and then throw here, leaving the document half-changed
+    for (const ref of [struct.origin, struct.rightOrigin])
+      if (ref && ref.client === struct.id.client && ref.clock >= struct.id.clock)
+        throw new MergeError('MalformedUpdate', 'an item refers to a later item of its own client')
     const parent = struct.parent as unknown
     if (parent === null) continue // positioned by its origin: the parent is that item's parent
     if (typeof parent !== 'string') {

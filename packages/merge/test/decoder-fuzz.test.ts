@@ -1,0 +1,297 @@
+/**
+ * BAD-1 … BAD-3 under fuzzing: random bytes and mutated real updates given to `applyUpdate`, and random
+ * bytes given to `encodeStateAsUpdate` as a state vector. Every input is either refused with a MergeError
+ * (MalformedUpdate or ForeignDocument) that leaves the document byte-for-byte unchanged, or accepted as
+ * data that leaves every query working and the replica able to converge with a peer. No other error
+ * may ever escape.
+ *
+ * Reproduce a failure: MERGE_FUZZ_SEED=<seed> MERGE_FUZZ_PATH="<path>" npx vitest run test/decoder-fuzz.test.ts -t <engine>
+ * with the seed and path fast-check prints; MERGE_FUZZ_RUNS=<n> for a longer run.
+ */
+import * as A from '@automerge/automerge'
+import * as fc from 'fast-check'
+import * as encoding from 'lib0/encoding'
+import { describe, expect, it } from 'vitest'
+import { decodeList, encodeList } from '../src/automerge/frame.js'
+import { type EngineKind, type Space, isMergeError, openSpace } from '../src/index.js'
+import { fuzzParams } from './fuzz.js'
+import { ENGINES, bytesOf, expectConverged, stateOf, syncAll } from './harness.js'
+
+const RUNS = 200
+const REJECTED = ['MalformedUpdate', 'ForeignDocument']
+
+interface Corpus {
+  readonly spaceId: string
+  /** What the replicas under test start from: a cart with items and a note. */
+  readonly base: Uint8Array
+  /** Real updates: the full states, and single changes made after `base` (which the replicas lack). */
+  readonly updates: readonly Uint8Array[]
+}
+
+let clock = 1_700_000_000_000
+const now = (): number => ++clock
+
+/**
+ * A replica with a fixed replica id and clock (the Yjs client id follows the replica id), so the Yjs corpus
+ * bytes, and with them a failing seed, are the same in every run. Automerge stamps changes with the wall
+ * clock, so its bytes differ in the time fields between runs.
+ */
+let replicaCounter = 0xf0
+const replica = (engine: EngineKind, spaceId: string, state?: Uint8Array): Space => {
+  const n = ++replicaCounter
+  const s = openSpace({
+    engine,
+    spaceId,
+    replicaId: n.toString(16).padStart(16, '0'),
+    now,
+    ...(state ? { state } : {}),
+  })
+  return s
+}
+
+const corpusOf = (engine: EngineKind): Corpus => {
+  const s = replica(engine, 'fuzz-space')
+  s.initialise('Fuzz')
+  s.addItem('Milk', { quantity: 2, fields: { priceCents: 129, unit: 'l' } })
+  s.addItem('Eggs')
+  const note = s.createNote({ id: 'party', title: 'Party', body: 'Bring chips' })
+  const base = s.encodeStateAsUpdate()
+  const updates: Uint8Array[] = [base]
+  s.onUpdate((u) => updates.push(u))
+  s.increment('milk')
+  s.editNote(note, 11, 0, ' and dip')
+  s.check('eggs', 'ana')
+  s.removeItem('eggs')
+  s.trashNote(note)
+  updates.push(s.encodeStateAsUpdate())
+  s.destroy()
+  return { spaceId: s.id, base, updates }
+}
+
+const replicaOf = (engine: EngineKind, c: Corpus): Space => replica(engine, c.spaceId, c.base)
+
+const queries = (s: Space): unknown => [
+  s.items(),
+  s.totals(),
+  s.notes(),
+  s.notes({ trashed: true }),
+  s.snapshot(),
+]
+
+/**
+ * Applies `bytes` to a fresh replica and checks the contract. Returns whether the bytes were accepted.
+ */
+const check = (engine: EngineKind, c: Corpus, bytes: Uint8Array): boolean => {
+  const target = replicaOf(engine, c)
+  const beforeBytes = bytesOf(target)
+  const beforeState = stateOf(target)
+  let accepted = true
+  try {
+    target.applyUpdate(bytes, 'fuzz')
+  } catch (e) {
+    if (!isMergeError(e)) throw e // never anything but a MergeError
+    expect(REJECTED, e.message).toContain(e.kind)
+    accepted = false
+  }
+  if (!accepted) {
+    expect(bytesOf(target), 'a rejected update changed the document').toEqual(beforeBytes)
+    expect(stateOf(target), 'a rejected update changed the state').toBe(beforeState)
+  }
+  expect(() => queries(target)).not.toThrow()
+  if (accepted) {
+    // accepted data is just data: the replica still syncs and converges with a peer that has local changes
+    const peer = replicaOf(engine, c)
+    peer.addItem('Bread')
+    peer.editNote('party', 0, 0, '> ')
+    syncAll([target, peer])
+    expect(() => queries(target)).not.toThrow()
+    expectConverged([target, peer])
+    peer.destroy()
+  }
+  target.destroy()
+  return accepted
+}
+
+type Mutation =
+  | { k: 'flip'; pos: number; bit: number }
+  | { k: 'set' | 'insert'; pos: number; byte: number }
+  | { k: 'delete' | 'truncate'; pos: number }
+
+const pos = fc.nat(100_000)
+const byte = fc.nat(255)
+const mutationArb: fc.Arbitrary<Mutation> = fc.oneof(
+  fc.record({ k: fc.constant('flip' as const), pos, bit: fc.nat(7) }),
+  fc.record({ k: fc.constantFrom('set' as const, 'insert' as const), pos, byte }),
+  fc.record({ k: fc.constantFrom('delete' as const, 'truncate' as const), pos }),
+)
+
+const mutate = (src: Uint8Array, muts: readonly Mutation[]): Uint8Array => {
+  const b = [...src]
+  for (const m of muts) {
+    const i = b.length === 0 ? 0 : m.pos % b.length
+    switch (m.k) {
+      case 'flip':
+        if (b.length > 0) b[i] = (b[i] ?? 0) ^ (1 << m.bit)
+        break
+      case 'set':
+        if (b.length > 0) b[i] = m.byte
+        break
+      case 'insert':
+        b.splice(m.pos % (b.length + 1), 0, m.byte)
+        break
+      case 'delete':
+        b.splice(i, 1)
+        break
+      case 'truncate':
+        b.length = i
+        break
+    }
+  }
+  return Uint8Array.from(b)
+}
+
+describe.each(ENGINES)('%s', (engine) => {
+  const corpus = corpusOf(engine)
+
+  it('[BAD-1] the corpus of real updates is accepted (sanity)', () => {
+    for (const u of corpus.updates) expect(check(engine, corpus, u)).toBe(true)
+  })
+
+  it('[BAD-1] random bytes are refused with a MergeError that changes nothing, or applied harmlessly', () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        check(engine, corpus, bytes)
+      }),
+      fuzzParams(RUNS, `BAD-1 bytes ${engine}`),
+    )
+  }, 120_000)
+
+  it('[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (which, muts) => {
+        const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
+        check(engine, corpus, mutate(src, muts))
+      }),
+      fuzzParams(RUNS, `BAD-1 mutations ${engine}`),
+    )
+  }, 120_000)
+
+  it('[BAD-2] every strict prefix of a real update is refused as MalformedUpdate and changes nothing', () => {
+    fc.assert(
+      fc.property(fc.nat(), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (which, cut) => {
+        const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
+        const bytes = src.slice(0, Math.floor(cut * src.length))
+        const target = replicaOf(engine, corpus)
+        const before = bytesOf(target)
+        let error: unknown
+        try {
+          target.applyUpdate(bytes, 'fuzz')
+        } catch (e) {
+          error = e
+        }
+        expect(
+          isMergeError(error, 'MalformedUpdate'),
+          `prefix ${bytes.length}/${src.length}: ${String(error)}`,
+        ).toBe(true)
+        expect(bytesOf(target)).toEqual(before)
+        target.destroy()
+      }),
+      fuzzParams(RUNS, `BAD-2 ${engine}`),
+    )
+  }, 120_000)
+
+  it('[BAD-1] random state vectors give an update or a MergeError, never another error', () => {
+    const s = replicaOf(engine, corpus)
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), (sv) => {
+        let update: Uint8Array | undefined
+        try {
+          update = s.encodeStateAsUpdate(sv)
+        } catch (e) {
+          if (!isMergeError(e)) throw e
+          expect(e.kind).toBe('MalformedUpdate')
+        }
+        // what comes out is a real update: a fresh replica takes it
+        if (update) replicaOf(engine, corpus).applyUpdate(update)
+      }),
+      fuzzParams(RUNS, `BAD-1 state vectors ${engine}`),
+    )
+  }, 120_000)
+})
+
+describe('known bad inputs', () => {
+  it('[BAD-1] yjs: an update whose second item names a missing origin is refused and changes nothing', () => {
+    // two structs of a new client 7: a valid map entry, then a text item whose origin 7:5 does not exist.
+    // validateYjsUpdate only checks content kinds and parents, so Y.applyUpdate integrates the first
+    // struct and then throws on the second: the MergeError comes after the document already changed.
+    const enc = encoding.createEncoder()
+    encoding.writeVarUint(enc, 1) // one client
+    encoding.writeVarUint(enc, 2) // two structs
+    encoding.writeVarUint(enc, 7) // client 7
+    encoding.writeVarUint(enc, 0) // from clock 0
+    encoding.writeUint8(enc, 8 | 32) // ContentAny, with a parentSub
+    encoding.writeVarUint(enc, 1) // parent: a root type, by name
+    encoding.writeVarString(enc, 'items')
+    encoding.writeVarString(enc, 'x\u001fname')
+    encoding.writeVarUint(enc, 1)
+    encoding.writeAny(enc, 'X')
+    encoding.writeUint8(enc, 4 | 128) // ContentString, with an origin
+    encoding.writeVarUint(enc, 7)
+    encoding.writeVarUint(enc, 5) // origin 7:5: does not exist
+    encoding.writeVarString(enc, 'c')
+    encoding.writeVarUint(enc, 0) // empty delete set
+    const s = replica('yjs', 'bad-origin')
+    s.initialise('Bad')
+    s.addItem('Milk')
+    const before = bytesOf(s)
+    expect(() => s.applyUpdate(encoding.toUint8Array(enc))).toThrow(/MalformedUpdate/)
+    expect(s.snapshot().removed).toEqual([])
+    expect(bytesOf(s)).toEqual(before)
+  })
+
+  it('[BAD-1] automerge: a refused batch of changes leaves the replica able to sync', () => {
+    // a real change the replica lacks, then a copy of the next change re-signed by another actor (so its
+    // seq and its pred name operations that actor never made). applyChanges fails half-way; the engine
+    // throws MalformedUpdate but keeps the half-applied document, and from then on every
+    // encodeStateAsUpdate panics inside Automerge (PanicError: MissingOps), which is not a MergeError.
+    const s = replica('automerge', 'bad-actor')
+    s.initialise('Bad')
+    s.addItem('Milk')
+    const base = s.encodeStateAsUpdate()
+    const changes: Uint8Array[] = []
+    s.onUpdate((u) => changes.push(...decodeList(u, 'update')))
+    s.increment('milk')
+    s.check('milk', 'ana')
+    const [inc, chk] = changes
+    if (!inc || !chk) throw new Error('two changes')
+    const json = JSON.stringify(A.decodeChange(chk)).replaceAll(s.replicaId, '00000000000000b2')
+    const forged = A.encodeChange(JSON.parse(json) as ReturnType<typeof A.decodeChange>)
+    const t = replica('automerge', s.id, base)
+    const before = bytesOf(t)
+    expect(() => t.applyUpdate(encodeList([inc, forged]))).toThrow(/MalformedUpdate/)
+    expect(bytesOf(t)).toEqual(before)
+    expect(() => syncAll([t, s])).not.toThrow()
+  })
+
+  it('[BAD-1] automerge: a change corrupted in transit (checksum mismatch) is refused', () => {
+    // one byte of a value changed: the chunk's stored checksum no longer matches its hash, but neither
+    // validate() nor Automerge checks it, so the corrupt change is applied, and the genuine one (same actor
+    // and seq) is refused forever after with "duplicate seq": the replicas can never converge again.
+    const s = replica('automerge', 'corrupt')
+    s.initialise('Corrupt')
+    const base = s.encodeStateAsUpdate()
+    const changes: Uint8Array[] = []
+    s.onUpdate((u) => changes.push(...decodeList(u, 'update')))
+    s.addItem('Eggs')
+    const [genuine] = changes
+    if (!genuine) throw new Error('one change')
+    const corrupt = genuine.slice()
+    corrupt[corrupt.indexOf('E'.charCodeAt(0))] = 'F'.charCodeAt(0)
+    const t = replica('automerge', s.id, base)
+    const before = bytesOf(t)
+    expect(() => t.applyUpdate(encodeList([corrupt]))).toThrow(/MalformedUpdate/)
+    expect(bytesOf(t)).toEqual(before)
+    t.applyUpdate(encodeList([genuine]))
+    expect(t.items().map((i) => i.name)).toEqual(['Eggs'])
+  })
+})
