@@ -1,0 +1,265 @@
+/**
+ * The server's configuration: every option comes from a command-line flag or an environment
+ * variable (the flag wins), is validated with zod at start, and is listed by `--help`.
+ * `parseConfig` is pure (no I/O, no process globals) so tests can call it directly.
+ */
+import { fileURLToPath } from 'node:url'
+import { type Limits, defaultLimits } from '@converge/server-core'
+import { z } from 'zod'
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+export type LogLevel = (typeof LOG_LEVELS)[number]
+
+export interface Config {
+  readonly port: number
+  readonly host: string
+  /** Where the database and the generated secret live. */
+  readonly dataDir: string
+  /** false only with AUTH=off / --no-auth: every space is readable and writable by anyone. */
+  readonly auth: boolean
+  readonly logLevel: LogLevel
+  /** The HS256 signing secret; when undefined, one is generated into DATA_DIR/secret and reused. */
+  readonly secret: string | undefined
+  /** The built web app, served when the folder exists. */
+  readonly webDist: string
+  readonly limits: Limits
+}
+
+/** apps/web/dist, relative to this package. */
+export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
+
+const MIN_SECRET_LENGTH = 32
+
+const whole = (min: number, max: number) =>
+  z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+
+const MAX_INT = Number.MAX_SAFE_INTEGER
+
+interface Option {
+  /** The environment variable; also the key in the schema. */
+  readonly env: string
+  /** The flag, without the leading dashes. */
+  readonly flag: string
+  readonly description: string
+  /** The default as shown by --help (undefined: no default). */
+  readonly shown: string | undefined
+  readonly schema: z.ZodType
+}
+
+const limitOption = (env: string, key: keyof Limits, description: string, min = 1): Option => ({
+  env,
+  flag: env.toLowerCase().replaceAll('_', '-'),
+  description,
+  shown: String(defaultLimits[key]),
+  schema: whole(min, MAX_INT).prefault(String(defaultLimits[key])),
+})
+
+export const OPTIONS: readonly Option[] = [
+  {
+    env: 'PORT',
+    flag: 'port',
+    description: 'TCP port to listen on (0 picks a free port)',
+    shown: '8787',
+    schema: whole(0, 65535).prefault('8787'),
+  },
+  {
+    env: 'HOST',
+    flag: 'host',
+    description: 'interface to listen on (0.0.0.0 for every interface)',
+    shown: 'localhost',
+    schema: z.string().trim().min(1, 'must not be empty').default('localhost'),
+  },
+  {
+    env: 'DATA_DIR',
+    flag: 'data-dir',
+    description: 'folder for the database (converge.sqlite) and the generated secret; created if missing',
+    shown: './data',
+    schema: z.string().trim().min(1, 'must not be empty').default('./data'),
+  },
+  {
+    env: 'AUTH',
+    flag: 'auth',
+    description: 'on: tokens are required; off: every space is readable and writable by anyone (--no-auth)',
+    shown: 'on',
+    schema: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  },
+  {
+    env: 'LOG_LEVEL',
+    flag: 'log-level',
+    description: `log level: ${LOG_LEVELS.join(', ')}`,
+    shown: 'info',
+    schema: z.enum(LOG_LEVELS, { error: `must be one of ${LOG_LEVELS.join(', ')}` }).default('info'),
+  },
+  {
+    env: 'SECRET',
+    flag: 'secret',
+    description: `HS256 token secret (at least ${MIN_SECRET_LENGTH} characters); if unset, a random one is generated into DATA_DIR/secret (mode 0600) and reused`,
+    shown: undefined,
+    schema: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
+  },
+  {
+    env: 'WEB_DIST',
+    flag: 'web-dist',
+    description: 'folder of the built web app, served at / when it exists',
+    shown: 'apps/web/dist',
+    schema: z.string().trim().min(1, 'must not be empty').default(DEFAULT_WEB_DIST),
+  },
+  limitOption(
+    'MAX_FRAME_BYTES',
+    'maxFrameBytes',
+    'largest WebSocket frame accepted (larger: close 1009)',
+    64,
+  ),
+  limitOption(
+    'MAX_DOCUMENT_BYTES',
+    'maxDocumentBytes',
+    'largest stored size of one space (an update past it: close 4413)',
+  ),
+  limitOption(
+    'MAX_MESSAGES_PER_SECOND',
+    'maxMessagesPerSecond',
+    'messages per second per connection, burst 2 s worth (more: close 4429)',
+  ),
+  limitOption(
+    'MAX_BYTES_PER_SECOND',
+    'maxBytesPerSecond',
+    'bytes per second per connection, burst 2 s worth (more: close 4429)',
+  ),
+  limitOption(
+    'MAX_PREAUTH_BYTES',
+    'maxPreAuthBytes',
+    'bytes a socket may send before authentication finishes (more: close 4408)',
+  ),
+  limitOption(
+    'MAX_PREAUTH_MESSAGES',
+    'maxPreAuthMessages',
+    'messages a socket may send before authentication finishes (more: close 4408)',
+  ),
+  limitOption('MAX_CONNECTIONS', 'maxConnections', 'open WebSocket connections (more: close 1013)'),
+  limitOption('IDLE_UNLOAD_MS', 'idleUnloadMs', 'how long a space with no connection stays in memory', 0),
+  limitOption(
+    'COMPACT_EVERY_UPDATES',
+    'compactEveryUpdates',
+    "compact a space's log after this many appended updates…",
+  ),
+  limitOption('COMPACT_EVERY_BYTES', 'compactEveryBytes', '…or after this many appended bytes'),
+]
+
+const schema = z.object(Object.fromEntries(OPTIONS.map((o) => [o.env, o.schema])))
+
+/** A configuration that does not validate; `message` names every bad option. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError'
+}
+
+/** Whether the arguments ask for the option list. */
+export const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h')
+
+export function helpText(): string {
+  const rows = OPTIONS.map((o) => {
+    const flag = o.env === 'AUTH' ? '--auth on|off, --no-auth' : `--${o.flag} <value>`
+    const def = o.shown === undefined ? '' : ` (default: ${o.shown})`
+    return `  ${flag.padEnd(34)} ${o.env.padEnd(24)} ${o.description}${def}`
+  })
+  return [
+    'converge server — the WebSocket sync server of Converge',
+    '',
+    'usage: node --import tsx src/main.ts [options]   (or: pnpm start -- [options])',
+    '',
+    'Every option is a flag or an environment variable; the flag wins.',
+    '',
+    `  ${'flag'.padEnd(34)} ${'environment'.padEnd(24)} meaning`,
+    ...rows,
+    `  ${'--help, -h'.padEnd(34)} ${''.padEnd(24)} print this list`,
+    '',
+  ].join('\n')
+}
+
+/** Reads flags (`--port 1234`, `--port=1234`, `--no-auth`) into the env-named keys. */
+function readFlags(argv: readonly string[]): Record<string, string> {
+  const byFlag = new Map(OPTIONS.map((o) => [o.flag, o]))
+  const out: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!
+    if (arg === '--') continue // `pnpm start -- --port 1234`
+    if (arg === '--no-auth') {
+      out.AUTH = 'off'
+      continue
+    }
+    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`)
+    const eq = arg.indexOf('=')
+    const name = arg.slice(2, eq === -1 ? undefined : eq)
+    const option = byFlag.get(name)
+    if (!option) throw new ConfigError(`unknown option --${name}`)
+    let value: string | undefined
+    if (eq !== -1) value = arg.slice(eq + 1)
+    else {
+      value = argv[i + 1]
+      if (value === undefined || value.startsWith('--')) throw new ConfigError(`--${name} needs a value`)
+      i++
+    }
+    out[option.env] = value
+  }
+  return out
+}
+
+/**
+ * The configuration from command-line arguments (without node and the script) and the environment.
+ * Throws ConfigError, naming each bad option with its flag and variable.
+ */
+export function parseConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Config {
+  const raw: Record<string, string> = {}
+  for (const o of OPTIONS) {
+    const v = env[o.env]
+    if (v !== undefined && v !== '') raw[o.env] = v
+  }
+  Object.assign(raw, readFlags(argv))
+  const parsed = schema.safeParse(raw)
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '')
+      const option = OPTIONS.find((o) => o.env === key)
+      const where = option ? `${option.env} (--${option.flag})` : key
+      // never echo a secret back
+      const given = option && option.env !== 'SECRET' ? `, got "${raw[key]}"` : ''
+      return `  ${where}: ${issue.message}${given}`
+    })
+    throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
+  }
+  const v = parsed.data as Record<string, unknown>
+  const n = (key: string): number => v[key] as number
+  if (n('MAX_FRAME_BYTES') > 2 * n('MAX_BYTES_PER_SECOND'))
+    throw new ConfigError(
+      'invalid configuration:\n  MAX_FRAME_BYTES (--max-frame-bytes): must not exceed the byte burst, 2 × MAX_BYTES_PER_SECOND' +
+        ` (${2 * n('MAX_BYTES_PER_SECOND')}): a larger frame would always be rate-limited`,
+    )
+  return {
+    port: n('PORT'),
+    host: v.HOST as string,
+    dataDir: v.DATA_DIR as string,
+    auth: v.AUTH === 'on',
+    logLevel: v.LOG_LEVEL as LogLevel,
+    secret: v.SECRET as string | undefined,
+    webDist: v.WEB_DIST as string,
+    limits: {
+      maxFrameBytes: n('MAX_FRAME_BYTES'),
+      maxDocumentBytes: n('MAX_DOCUMENT_BYTES'),
+      maxMessagesPerSecond: n('MAX_MESSAGES_PER_SECOND'),
+      maxBytesPerSecond: n('MAX_BYTES_PER_SECOND'),
+      maxPreAuthBytes: n('MAX_PREAUTH_BYTES'),
+      maxPreAuthMessages: n('MAX_PREAUTH_MESSAGES'),
+      maxConnections: n('MAX_CONNECTIONS'),
+      idleUnloadMs: n('IDLE_UNLOAD_MS'),
+      compactEveryUpdates: n('COMPACT_EVERY_UPDATES'),
+      compactEveryBytes: n('COMPACT_EVERY_BYTES'),
+    },
+  }
+}

@@ -1,0 +1,73 @@
+/**
+ * The composition root: the only place that reads flags and the environment. Run it with
+ * `pnpm start` (node --import tsx src/main.ts); `--help` lists every option.
+ */
+import { realpathSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { ConfigError, helpText, parseConfig, wantsHelp } from './config.js'
+import { startServer } from './server.js'
+
+export { type Config, parseConfig } from './config.js'
+export { type RunningServer, type StartOptions, startServer } from './server.js'
+
+/** Exit code for a configuration that does not validate. */
+const EXIT_CONFIG = 2
+
+export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<void> {
+  if (wantsHelp(argv)) {
+    process.stdout.write(helpText())
+    return
+  }
+  let config
+  try {
+    config = parseConfig(argv, env)
+  } catch (e) {
+    if (!(e instanceof ConfigError)) throw e
+    process.stderr.write(`converge server: ${e.message}\nRun with --help to see every option.\n`)
+    process.exit(EXIT_CONFIG)
+  }
+  const server = await startServer(config)
+  let stopping = false
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      server.log.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    stopping = true
+    server.log.info({ signal }, 'signal received')
+    server.close().then(
+      () => process.exit(0),
+      (e: unknown) => {
+        server.log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed')
+        process.exit(1)
+      },
+    )
+  }
+  process.on('SIGTERM', stop)
+  process.on('SIGINT', stop)
+  process.on('uncaughtException', (e) => {
+    server.log.fatal({ err: e.stack ?? e.message }, 'uncaught exception')
+    process.exit(1)
+  })
+  process.on('unhandledRejection', (e) => {
+    server.log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'unhandled rejection')
+    process.exit(1)
+  })
+}
+
+const isEntryPoint = (): boolean => {
+  const entry = process.argv[1]
+  if (!entry) return false
+  try {
+    return realpathSync(entry) === realpathSync(fileURLToPath(import.meta.url))
+  } catch {
+    return false
+  }
+}
+
+if (isEntryPoint()) {
+  main(process.argv.slice(2), process.env).catch((e: unknown) => {
+    process.stderr.write(`converge server: failed to start: ${e instanceof Error ? e.message : String(e)}\n`)
+    process.exit(1)
+  })
+}

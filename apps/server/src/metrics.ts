@@ -1,0 +1,134 @@
+/**
+ * Prometheus metrics (prom-client), fed by server-core's CoreEvents. One registry per server, so
+ * several servers in one process (tests) never share series.
+ */
+import type { CoreEvents } from '@converge/server-core'
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+export interface Metrics {
+  readonly registry: Registry
+  /** Hand these to `new SyncCore({ events })`. */
+  readonly events: CoreEvents
+  /** Counts a refusal made by the transport (text frame, frame too big) rather than the core. */
+  rejected(reason: string): void
+  /** Reads the live gauges from the core once it exists. */
+  observe(source: { readonly connectionCount: number; readonly loadedSpaces: number }): void
+}
+
+export const METRIC_PREFIX = 'converge_'
+
+export function createMetrics(): Metrics {
+  const registry = new Registry()
+  collectDefaultMetrics({ register: registry, prefix: METRIC_PREFIX })
+  const p = METRIC_PREFIX
+  const registers = [registry]
+  let source: { readonly connectionCount: number; readonly loadedSpaces: number } | null = null
+
+  new Gauge({
+    name: `${p}connections`,
+    help: 'Open WebSocket connections',
+    registers,
+    collect() {
+      this.set(source?.connectionCount ?? 0)
+    },
+  })
+  new Gauge({
+    name: `${p}spaces_loaded`,
+    help: 'Spaces loaded in memory (loading or loaded)',
+    registers,
+    collect() {
+      this.set(source?.loadedSpaces ?? 0)
+    },
+  })
+  const messagesIn = new Counter({
+    name: `${p}messages_in_total`,
+    help: 'Messages received from clients, by message type',
+    labelNames: ['type'] as const,
+    registers,
+  })
+  const bytesIn = new Counter({ name: `${p}bytes_in_total`, help: 'Bytes of messages received', registers })
+  const messagesOut = new Counter({
+    name: `${p}messages_out_total`,
+    help: 'Messages sent to clients',
+    registers,
+  })
+  const bytesOut = new Counter({ name: `${p}bytes_out_total`, help: 'Bytes of messages sent', registers })
+  const updatesCommitted = new Counter({
+    name: `${p}updates_committed_total`,
+    help: 'Updates durably committed to storage',
+    registers,
+  })
+  const bytesCommitted = new Counter({
+    name: `${p}bytes_committed_total`,
+    help: 'Bytes of updates durably committed to storage',
+    registers,
+  })
+  const commitSeconds = new Histogram({
+    name: `${p}commit_seconds`,
+    help: 'Time to commit one batch of updates',
+    buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  })
+  const commitFailures = new Counter({
+    name: `${p}commit_failures_total`,
+    help: 'Commits that failed (the space was closed)',
+    registers,
+  })
+  const compactions = new Counter({ name: `${p}compactions_total`, help: 'Log compactions', registers })
+  const rejections = new Counter({
+    name: `${p}rejections_total`,
+    help: 'Messages or connections refused, by reason (an error kind)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const authFailures = new Counter({
+    name: `${p}auth_failures_total`,
+    help: 'Connections refused at authentication, by reason (Unauthorized or Forbidden)',
+    labelNames: ['reason'] as const,
+    registers,
+  })
+  const loadSeconds = new Histogram({
+    name: `${p}space_load_seconds`,
+    help: 'Time to load a space from storage',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  })
+  const loadFailures = new Counter({
+    name: `${p}space_load_failures_total`,
+    help: 'Spaces that could not be loaded from storage',
+    registers,
+  })
+  const unloads = new Counter({ name: `${p}space_unloads_total`, help: 'Idle spaces unloaded', registers })
+
+  const events: CoreEvents = {
+    messageIn(type, bytes) {
+      messagesIn.inc({ type })
+      bytesIn.inc(bytes)
+    },
+    messageOut(bytes, count) {
+      messagesOut.inc(count)
+      bytesOut.inc(bytes)
+    },
+    committed(_spaceId, updates, bytes, ms) {
+      updatesCommitted.inc(updates)
+      bytesCommitted.inc(bytes)
+      commitSeconds.observe(ms / 1000)
+    },
+    commitFailed: () => commitFailures.inc(),
+    compacted: () => compactions.inc(),
+    rejected: (reason) => rejections.inc({ reason }),
+    authFailed: (reason) => authFailures.inc({ reason }),
+    spaceLoaded: (_spaceId, ms) => loadSeconds.observe(ms / 1000),
+    spaceUnloaded: () => unloads.inc(),
+    loadFailed: () => loadFailures.inc(),
+  }
+
+  return {
+    registry,
+    events,
+    rejected: (reason) => rejections.inc({ reason }),
+    observe: (s) => {
+      source = s
+    },
+  }
+}

@@ -1,0 +1,144 @@
+/**
+ * Builds and starts the server from a Config: picks the concrete adapters (SQLite, pino,
+ * prom-client, ws, jose) and wires them to the transport-free SyncCore.
+ */
+import { mkdirSync } from 'node:fs'
+import { type Server, createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { join, resolve } from 'node:path'
+import { CloseCode, ErrorKind } from '@converge/protocol'
+import { SqlitePersistence } from '@converge/persistence-sqlite'
+import { type Persistence, SyncCore } from '@converge/server-core'
+import type { DestinationStream } from 'pino'
+import { type Auth, createAuth, loadOrCreateSecret } from './auth.js'
+import type { Config } from './config.js'
+import { createRequestHandler } from './http.js'
+import { type Logger, coreLogger, createLogger } from './log.js'
+import { type Metrics, createMetrics } from './metrics.js'
+import { attachSyncTransport } from './ws.js'
+
+export interface StartOptions {
+  /** Replaces the SQLite persistence (tests inject failing storage). It is closed by `close()`. */
+  readonly persistence?: Persistence
+  /** Where log lines go instead of stdout (tests collect them). */
+  readonly logDestination?: DestinationStream
+}
+
+export interface RunningServer {
+  /** http://HOST:PORT */
+  readonly url: string
+  readonly port: number
+  readonly core: SyncCore
+  readonly auth: Auth
+  readonly metrics: Metrics
+  readonly log: Logger
+  /** Stops accepting, commits everything, closes every socket with 1001, closes storage. Idempotent. */
+  close(): Promise<void>
+}
+
+/** How long close() waits for clients to answer the 1001 close (and sends what they sent before) before dropping them. */
+const CLOSE_HANDSHAKE_MS = 2000
+
+function listen(server: Server, port: number, host: string): Promise<number> {
+  return new Promise((resolveListen, reject) => {
+    const onError = (e: Error): void => reject(e)
+    server.once('error', onError)
+    server.listen(port, host, () => {
+      server.off('error', onError)
+      resolveListen((server.address() as AddressInfo).port)
+    })
+  })
+}
+
+export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
+  const log = createLogger(config.logLevel, options.logDestination)
+  const dataDir = resolve(config.dataDir)
+  mkdirSync(dataDir, { recursive: true })
+  const secret = config.secret ?? loadOrCreateSecret(dataDir)
+  const auth = createAuth({ secret, enabled: config.auth, logger: log })
+  const persistence =
+    options.persistence ??
+    new SqlitePersistence({
+      file: join(dataDir, 'converge.sqlite'),
+      logger: coreLogger(log.child({ c: 'sqlite' })),
+    })
+  const metrics = createMetrics()
+  const core = new SyncCore({
+    persistence,
+    authenticate: auth.authenticate,
+    limits: config.limits,
+    logger: coreLogger(log),
+    events: metrics.events,
+  })
+  metrics.observe(core)
+
+  let shuttingDown = false
+  const isShuttingDown = (): boolean => shuttingDown
+  const server = createServer(
+    { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
+    createRequestHandler({
+      issueTokens: (spaceId) => auth.issueTokens(spaceId),
+      registry: metrics.registry,
+      webDist: config.webDist,
+      isShuttingDown,
+      log,
+    }),
+  )
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n')
+    socket.destroy()
+  })
+  const transport = attachSyncTransport({
+    server,
+    core,
+    maxFrameBytes: config.limits.maxFrameBytes,
+    metrics,
+    log,
+    isShuttingDown,
+  })
+
+  let port: number
+  try {
+    port = await listen(server, config.port, config.host)
+  } catch (e) {
+    await transport.close()
+    await persistence.close()
+    throw e
+  }
+  const host = config.host.includes(':') ? `[${config.host}]` : config.host
+  const url = `http://${host}:${port}`
+  log.info(
+    {
+      url,
+      port,
+      dataDir,
+      auth: config.auth ? 'on' : 'off',
+      webDist: resolve(config.webDist),
+      pid: process.pid,
+    },
+    'converge server ready',
+  )
+
+  let closing: Promise<void> | null = null
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true
+      log.info({}, 'shutting down: committing and closing every connection')
+      const httpClosed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()))
+      server.closeIdleConnections()
+      try {
+        await transport.closeAll(CloseCode.GoingAway, ErrorKind.ShuttingDown, CLOSE_HANDSHAKE_MS)
+        await core.shutdown()
+      } finally {
+        await transport.close()
+        server.closeAllConnections()
+        await httpClosed
+        await persistence.close()
+      }
+      log.info({}, 'stopped')
+    })()
+    return closing
+  }
+
+  return { url, port, core, auth, metrics, log, close }
+}

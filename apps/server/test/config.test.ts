@@ -1,0 +1,125 @@
+import { spawnSync } from 'node:child_process'
+import { defaultLimits } from '@converge/server-core'
+import { describe, expect, it } from 'vitest'
+import { ConfigError, DEFAULT_WEB_DIST, OPTIONS, helpText, parseConfig, wantsHelp } from '../src/config.js'
+import { PACKAGE_DIR } from './helpers.js'
+
+describe('config', () => {
+  it('has defaults', () => {
+    const c = parseConfig([], {})
+    expect(c).toEqual({
+      port: 8787,
+      host: 'localhost',
+      dataDir: './data',
+      auth: true,
+      logLevel: 'info',
+      secret: undefined,
+      webDist: DEFAULT_WEB_DIST,
+      limits: defaultLimits,
+    })
+    expect(DEFAULT_WEB_DIST.replaceAll('\\', '/')).toMatch(/apps\/web\/dist$/)
+  })
+
+  it('reads the environment, and flags win', () => {
+    const env = {
+      PORT: '1000',
+      HOST: '0.0.0.0',
+      DATA_DIR: '/var/lib/converge',
+      AUTH: 'off',
+      LOG_LEVEL: 'debug',
+      SECRET: 's'.repeat(32),
+      WEB_DIST: '/srv/web',
+      MAX_FRAME_BYTES: '2048',
+      MAX_DOCUMENT_BYTES: '100000',
+      MAX_MESSAGES_PER_SECOND: '10',
+      MAX_BYTES_PER_SECOND: '5000',
+      MAX_PREAUTH_BYTES: '100',
+      MAX_PREAUTH_MESSAGES: '3',
+      MAX_CONNECTIONS: '7',
+      IDLE_UNLOAD_MS: '0',
+      COMPACT_EVERY_UPDATES: '9',
+      COMPACT_EVERY_BYTES: '999',
+      UNRELATED: 'x',
+    }
+    const c = parseConfig([], env)
+    expect(c).toMatchObject({ port: 1000, host: '0.0.0.0', dataDir: '/var/lib/converge', auth: false })
+    expect(c.limits).toEqual({
+      maxFrameBytes: 2048,
+      maxDocumentBytes: 100000,
+      maxMessagesPerSecond: 10,
+      maxBytesPerSecond: 5000,
+      maxPreAuthBytes: 100,
+      maxPreAuthMessages: 3,
+      maxConnections: 7,
+      idleUnloadMs: 0,
+      compactEveryUpdates: 9,
+      compactEveryBytes: 999,
+    })
+    const f = parseConfig(
+      ['--port', '1234', '--data-dir', 'x', '--auth=on', '--max-frame-bytes=4096', '--log-level', 'warn'],
+      env,
+    )
+    expect(f).toMatchObject({ port: 1234, dataDir: 'x', auth: true, logLevel: 'warn' })
+    expect(f.limits.maxFrameBytes).toBe(4096)
+    expect(parseConfig(['--no-auth'], {}).auth).toBe(false)
+    expect(parseConfig([], { PORT: '' }).port).toBe(8787) // empty is unset
+  })
+
+  it('every option has a flag that mirrors its variable', () => {
+    for (const o of OPTIONS) {
+      expect(o.flag).toBe(o.env.toLowerCase().replaceAll('_', '-'))
+      expect(helpText()).toContain(o.env)
+      expect(helpText()).toContain(`--${o.flag}`)
+    }
+    expect(helpText()).toContain('--no-auth')
+    expect(wantsHelp(['--help'])).toBe(true)
+    expect(wantsHelp(['-h'])).toBe(true)
+    expect(wantsHelp([])).toBe(false)
+  })
+
+  it('refuses bad values with a message naming each option', () => {
+    const bad = (argv: string[], env: Record<string, string> = {}): string => {
+      try {
+        parseConfig(argv, env)
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError)
+        return (e as Error).message
+      }
+      throw new Error('accepted')
+    }
+    expect(bad(['--port', '70000'])).toMatch(/PORT \(--port\): must be at most 65535/)
+    expect(bad([], { PORT: '12ab' })).toMatch(/PORT \(--port\): must be a whole number/)
+    expect(bad([], { AUTH: 'maybe' })).toMatch(/AUTH \(--auth\): must be on or off/)
+    expect(bad([], { LOG_LEVEL: 'loud' })).toMatch(/LOG_LEVEL/)
+    expect(bad([], { MAX_CONNECTIONS: '0' })).toMatch(
+      /MAX_CONNECTIONS \(--max-connections\): must be at least 1/,
+    )
+    expect(bad([], { MAX_FRAME_BYTES: '-5' })).toMatch(/MAX_FRAME_BYTES/)
+    const secret = bad([], { SECRET: 'short-secret-value' })
+    expect(secret).toMatch(/SECRET \(--secret\): must be at least 32 characters/)
+    expect(secret).not.toContain('short-secret-value')
+    expect(bad(['--bogus', '1'])).toMatch(/unknown option --bogus/)
+    expect(bad(['--port'])).toMatch(/--port needs a value/)
+    expect(bad(['stray'])).toMatch(/unexpected argument/)
+    expect(bad([], { MAX_FRAME_BYTES: '5000', MAX_BYTES_PER_SECOND: '2000' })).toMatch(/byte burst/)
+    const two = bad([], { PORT: 'x', HOST: ' ' })
+    expect(two).toMatch(/PORT/)
+    expect(two).toMatch(/HOST/)
+  })
+
+  it('main: --help prints every option; a bad config exits 2 with a hint', () => {
+    const run = (args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', ...args], {
+        cwd: PACKAGE_DIR,
+        encoding: 'utf8',
+        timeout: 15_000,
+      })
+    const help = run(['--help'])
+    expect(help.status).toBe(0)
+    for (const o of OPTIONS) expect(help.stdout).toContain(o.env)
+    const bad = run(['--port', 'nope'])
+    expect(bad.status).toBe(2)
+    expect(bad.stderr).toMatch(/PORT \(--port\): must be a whole number/)
+    expect(bad.stderr).toMatch(/--help/)
+  })
+})

@@ -1,0 +1,29 @@
+import { createContext, useContext } from 'react'
+import type { SpaceApi } from '../services/api.js'
+import type { Catalog } from '../services/catalog.js'
+import type { ProfileStore } from '../services/profile.js'
+import type { Registrar } from '../services/registrar.js'
+import type { SessionManager } from '../services/sessions.js'
+import type { StorageStatus } from '../services/storage-status.js'
+
+/** Everything the UI uses, built once in main.tsx (the composition root) and passed down here. */
+export interface Services {
+  /** e.g. `https://converge.example` (share links are built on it) */
+  readonly origin: string
+  readonly catalog: Catalog
+  readonly registrar: Registrar
+  readonly profile: ProfileStore
+  readonly sessions: SessionManager
+  readonly api: SpaceApi
+  readonly storage: StorageStatus
+  /** Spaces just created in this tab, by id, with their name: the space screen writes their metadata. */
+  readonly newSpaces: Map<string, string>
+}
+
+export const ServicesContext = createContext<Services | null>(null)
+
+export function useServices(): Services {
+  const s = useContext(ServicesContext)
+  if (!s) throw new Error('useServices outside <ServicesContext.Provider>')
+  return s
+}

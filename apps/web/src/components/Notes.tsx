@@ -1,0 +1,223 @@
+import type { Note } from '@converge/merge'
+import type { SpaceSession } from '@converge/sync-client'
+import { useEffect, useRef, useState } from 'react'
+import type { SpaceViewState } from '../app/space-view.js'
+import { NoteEditor } from './NoteEditor.js'
+import type { Run } from './SpaceScreen.js'
+
+const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+
+const titleOf = (n: Note): string => n.title.trim() || 'Untitled note'
+
+const snippet = (body: string): string => {
+  const line = body.trim().split('\n')[0] ?? ''
+  return line.length > 80 ? `${line.slice(0, 80)}…` : line
+}
+
+interface NotesProps {
+  readonly session: SpaceSession
+  readonly view: SpaceViewState
+  readonly run: Run
+}
+
+export function Notes({ session, view, run }: NotesProps) {
+  const space = session.space
+  const { notes, trash, readOnly } = view
+  const [selected, setSelected] = useState<string | null>(null)
+  const [showTrash, setShowTrash] = useState(false)
+  const [focusTitle, setFocusTitle] = useState(false)
+  const current = notes.find((n) => n.id === selected) ?? notes[0] ?? null
+
+  const create = (): void => {
+    run('create a note', () => {
+      const id = space.createNote({ title: '' })
+      setSelected(id)
+      setShowTrash(false)
+      setFocusTitle(true)
+    })
+  }
+
+  return (
+    <section className="card notes" aria-labelledby="notes-heading" data-testid="notes">
+      <div className="section-head">
+        <h2 id="notes-heading" className="section-title">
+          {showTrash ? 'Trash' : 'Notes'}
+        </h2>
+        <span className="count" aria-hidden="true">
+          {showTrash ? trash.length : notes.length}
+        </span>
+        <span className="toolbar-spacer" />
+        <button
+          type="button"
+          className="button small"
+          aria-pressed={showTrash}
+          onClick={() => setShowTrash((t) => !t)}
+        >
+          {showTrash ? 'Back to notes' : `Trash (${trash.length})`}
+        </button>
+        {!showTrash && (
+          <button type="button" className="button small primary" onClick={create} disabled={readOnly}>
+            New note
+          </button>
+        )}
+      </div>
+
+      {showTrash ? (
+        <TrashList trash={trash} readOnly={readOnly} run={run} session={session} />
+      ) : notes.length === 0 ? (
+        <p className="empty" data-testid="notes-empty">
+          No notes yet.{readOnly ? '' : ' Create one for recipes, plans or anything to share.'}
+        </p>
+      ) : (
+        <div className="notes-layout">
+          <ul className="note-list" aria-label="Notes, newest first">
+            {notes.map((n) => (
+              <li key={n.id}>
+                <button
+                  type="button"
+                  className="note-item"
+                  aria-current={current?.id === n.id ? 'true' : undefined}
+                  data-testid="note-item"
+                  onClick={() => setSelected(n.id)}
+                >
+                  <span className="note-item-title">{titleOf(n)}</span>
+                  <span className="note-item-snippet">
+                    {snippet(n.body) || dateFormat.format(n.createdAt)}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+          {current && (
+            <NoteDetail
+              key={current.id}
+              note={current}
+              session={session}
+              readOnly={readOnly}
+              run={run}
+              focusTitle={focusTitle}
+              onFocused={() => setFocusTitle(false)}
+            />
+          )}
+        </div>
+      )}
+    </section>
+  )
+}
+
+function NoteDetail({
+  note,
+  session,
+  readOnly,
+  run,
+  focusTitle,
+  onFocused,
+}: {
+  readonly note: Note
+  readonly session: SpaceSession
+  readonly readOnly: boolean
+  readonly run: Run
+  readonly focusTitle: boolean
+  readonly onFocused: () => void
+}) {
+  const space = session.space
+  // the title is edited locally and written on Enter or when the field loses focus (one change, one undo step)
+  const [draft, setDraft] = useState<string | null>(null)
+  const titleRef = useRef<HTMLInputElement>(null)
+
+  useEffect(() => {
+    if (focusTitle) {
+      titleRef.current?.focus()
+      onFocused()
+    }
+  }, [focusTitle, onFocused])
+
+  const commit = (): void => {
+    if (draft !== null && draft !== note.title) run('rename the note', () => space.renameNote(note.id, draft))
+    setDraft(null)
+  }
+
+  return (
+    <article className="note-detail" aria-label={`Note: ${titleOf(note)}`} data-testid="note-detail">
+      <div className="note-detail-head">
+        <label className="field grow">
+          <span className="visually-hidden">Note title</span>
+          <input
+            ref={titleRef}
+            className="input title-input"
+            aria-label="Note title"
+            placeholder="Untitled note"
+            value={draft ?? note.title}
+            maxLength={200}
+            readOnly={readOnly}
+            onFocus={() => setDraft(note.title)}
+            onChange={(e) => setDraft(e.target.value)}
+            onBlur={commit}
+            onKeyDown={(e) => {
+              if (e.key === 'Enter') {
+                e.preventDefault()
+                commit()
+                e.currentTarget.closest('.note-detail')?.querySelector<HTMLElement>('.cm-content')?.focus()
+              } else if (e.key === 'Escape') {
+                setDraft(note.title)
+              }
+            }}
+          />
+        </label>
+        <button
+          type="button"
+          className="button small danger-text"
+          disabled={readOnly}
+          aria-label={`Move ${titleOf(note)} to trash`}
+          onClick={() => run('move the note to the trash', () => space.trashNote(note.id))}
+        >
+          Trash
+        </button>
+      </div>
+      <NoteEditor session={session} noteId={note.id} readOnly={readOnly} label={`Text of ${titleOf(note)}`} />
+    </article>
+  )
+}
+
+function TrashList({
+  trash,
+  readOnly,
+  run,
+  session,
+}: {
+  readonly trash: readonly Note[]
+  readonly readOnly: boolean
+  readonly run: Run
+  readonly session: SpaceSession
+}) {
+  if (trash.length === 0)
+    return (
+      <p className="empty" data-testid="trash-empty">
+        The trash is empty.
+      </p>
+    )
+  return (
+    <ul className="trash-list" aria-label="Notes in the trash" data-testid="trash-list">
+      {trash.map((n) => (
+        <li key={n.id} className="trash-item" data-testid="trash-item">
+          <div className="trash-text">
+            <span className="note-item-title">{titleOf(n)}</span>
+            <span className="note-item-snippet">
+              {snippet(n.body) || 'Empty'}
+              {n.trashedAt !== null && ` · trashed ${dateFormat.format(n.trashedAt)}`}
+            </span>
+          </div>
+          <button
+            type="button"
+            className="button small"
+            disabled={readOnly}
+            aria-label={`Restore ${titleOf(n)}`}
+            onClick={() => run('restore the note', () => session.space.restoreNote(n.id))}
+          >
+            Restore
+          </button>
+        </li>
+      ))}
+    </ul>
+  )
+}

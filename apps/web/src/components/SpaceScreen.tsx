@@ -1,0 +1,263 @@
+import { isMergeError } from '@converge/merge'
+import type { SpaceSession } from '@converge/sync-client'
+import { useCallback, useEffect, useState, useSyncExternalStore } from 'react'
+import { navigate } from '../app/router.js'
+import { useServices } from '../app/services.js'
+import { type SpaceViewState, useSpaceView } from '../app/space-view.js'
+import type { SpaceRecord } from '../services/types.js'
+import { Banner } from './Banner.js'
+import { Cart } from './Cart.js'
+import { Notes } from './Notes.js'
+import { PresenceList } from './PresenceList.js'
+import { RemoveSpaceDialog } from './RemoveSpaceDialog.js'
+import { ShareDialog } from './ShareDialog.js'
+import { StatusLine } from './StatusLine.js'
+
+/** Runs a command on the space; a refusal (read-only, item removed meanwhile…) is shown, not thrown. */
+export type Run = (what: string, fn: () => void) => void
+
+export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
+  const { sessions, catalog, newSpaces } = useServices()
+  const token = record.writeToken ?? record.readToken ?? null
+  const readOnly = !record.writeToken && !!record.readToken
+  const [session, setSession] = useState<SpaceSession | null>(null)
+  const [openError, setOpenError] = useState<string | null>(null)
+
+  useEffect(() => {
+    const lease = sessions.acquire({ spaceId: record.id, token, readOnly })
+    let live = true
+    lease.session.then(
+      (s) => {
+        if (!live) return
+        const name = newSpaces.get(record.id)
+        if (name !== undefined) {
+          newSpaces.delete(record.id)
+          if (!s.space.readOnly) s.space.initialise(name)
+        }
+        sessions.setActive(record.id)
+        setSession(s)
+      },
+      (e: unknown) => {
+        if (live) setOpenError(e instanceof Error ? e.message : String(e))
+      },
+    )
+    return () => {
+      live = false
+      sessions.setActive(null)
+      setSession(null)
+      lease.release()
+    }
+  }, [sessions, newSpaces, record.id, token, readOnly])
+
+  useEffect(() => {
+    void catalog.touch(record.id)
+  }, [catalog, record.id])
+
+  if (openError)
+    return (
+      <main id="main" className="space" tabIndex={-1}>
+        <Banner kind="error" testId="banner-open-error">
+          This space could not be opened: {openError}. Reload the page to try again.
+        </Banner>
+      </main>
+    )
+  if (!session)
+    return (
+      <main id="main" className="center-note" tabIndex={-1}>
+        <p className="muted">Opening…</p>
+      </main>
+    )
+  return <OpenSpace session={session} record={record} />
+}
+
+function OpenSpace({ session, record }: { readonly session: SpaceSession; readonly record: SpaceRecord }) {
+  const { catalog, registrar } = useServices()
+  const view = useSpaceView(session)
+  const registerProblems = useSyncExternalStore(registrar.subscribe, registrar.getSnapshot)
+  const [actionError, setActionError] = useState<string | null>(null)
+  const [sharing, setSharing] = useState(false)
+  const [removing, setRemoving] = useState(false)
+  const space = session.space
+  const name = view.name || record.name || 'Untitled space'
+
+  // the name arrives with the first sync for a space joined from a link: keep the catalog's in step
+  useEffect(() => {
+    if (view.name && view.name !== record.name) void catalog.update(record.id, { name: view.name })
+  }, [catalog, record.id, record.name, view.name])
+
+  useEffect(() => {
+    document.title = `${name} · Converge`
+    return () => {
+      document.title = 'Converge'
+    }
+  }, [name])
+
+  const run: Run = useCallback((what, fn) => {
+    try {
+      fn()
+      setActionError(null)
+    } catch (e) {
+      if (!isMergeError(e)) throw e
+      setActionError(`Could not ${what}: ${e.message}.`)
+    }
+  }, [])
+
+  const undo = useCallback(() => run('undo', () => void space.undo()), [run, space])
+  const redo = useCallback(() => run('redo', () => void space.redo()), [run, space])
+
+  // Ctrl/Cmd+Z and Ctrl/Cmd+Shift+Z (or Ctrl+Y) undo this device's cart changes, except in the
+  // note editor (which has its own undo) and in text fields (native text undo)
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!(e.ctrlKey || e.metaKey) || e.altKey) return
+      const key = e.key.toLowerCase()
+      const isUndo = key === 'z' && !e.shiftKey
+      const isRedo = (key === 'z' && e.shiftKey) || (key === 'y' && !e.shiftKey && e.ctrlKey)
+      if (!isUndo && !isRedo) return
+      const target = e.target instanceof Element ? e.target : null
+      if (target?.closest('.cm-editor')) return
+      if (target instanceof HTMLTextAreaElement) return
+      if (target instanceof HTMLInputElement && target.type === 'text' && !target.dataset.cartUndo) return
+      if (view.readOnly) return
+      e.preventDefault()
+      if (isUndo) undo()
+      else redo()
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [undo, redo, view.readOnly])
+
+  return (
+    <main id="main" className="space" tabIndex={-1} data-testid="space-screen" data-space-id={record.id}>
+      <div className="space-head">
+        <div className="space-title-row">
+          <a
+            href="/"
+            className="back-link"
+            onClick={(e) => {
+              if (e.metaKey || e.ctrlKey || e.shiftKey || e.button !== 0) return
+              e.preventDefault()
+              navigate('/')
+            }}
+          >
+            <span aria-hidden="true">←</span> Spaces
+          </a>
+          <h1 className="space-title" data-testid="space-name">
+            {name}
+          </h1>
+        </div>
+        <div className="space-meta-row">
+          <PresenceList presence={view.presence} />
+          <StatusLine status={view.status} />
+        </div>
+      </div>
+
+      <SpaceBanners
+        view={view}
+        record={record}
+        registerProblem={registerProblems.get(record.id) ?? null}
+        actionError={actionError}
+        onDismissActionError={() => setActionError(null)}
+      />
+
+      <div className="toolbar" role="toolbar" aria-label="Space actions">
+        <button
+          type="button"
+          className="button"
+          onClick={undo}
+          disabled={!view.canUndo || view.readOnly}
+          aria-keyshortcuts="Control+Z Meta+Z"
+          title="Undo your last cart change (Ctrl+Z)"
+        >
+          <span aria-hidden="true">↶</span> Undo
+        </button>
+        <button
+          type="button"
+          className="button"
+          onClick={redo}
+          disabled={!view.canRedo || view.readOnly}
+          aria-keyshortcuts="Control+Shift+Z Meta+Shift+Z"
+          title="Redo (Ctrl+Shift+Z)"
+        >
+          <span aria-hidden="true">↷</span> Redo
+        </button>
+        <span className="toolbar-spacer" />
+        <button type="button" className="button" onClick={() => setSharing(true)}>
+          Share
+        </button>
+        <button type="button" className="button subtle" onClick={() => setRemoving(true)}>
+          Remove from this device
+        </button>
+      </div>
+
+      <div className="space-columns">
+        <Cart session={session} view={view} run={run} />
+        <Notes session={session} view={view} run={run} />
+      </div>
+
+      {sharing && <ShareDialog record={record} onClose={() => setSharing(false)} />}
+      {removing && (
+        <RemoveSpaceDialog
+          space={record}
+          onClose={() => setRemoving(false)}
+          onRemoved={() => navigate('/')}
+        />
+      )}
+    </main>
+  )
+}
+
+interface BannersProps {
+  readonly view: SpaceViewState
+  readonly record: SpaceRecord
+  readonly registerProblem: string | null
+  readonly actionError: string | null
+  readonly onDismissActionError: () => void
+}
+
+function SpaceBanners({ view, record, registerProblem, actionError, onDismissActionError }: BannersProps) {
+  const status = view.status
+  return (
+    <div className="banners">
+      {view.schemaTooNew ? (
+        <Banner kind="warning" testId="banner-schema">
+          This space was saved by a newer version of Converge; it is read-only here. Reload to get the newest
+          version of the app to edit it.
+        </Banner>
+      ) : view.writeRefused ? (
+        <Banner kind="warning" testId="banner-read-only">
+          You can read but not edit: the server accepts no changes with this link. Changes from others still
+          appear here.
+        </Banner>
+      ) : view.readOnly ? (
+        <Banner kind="info" testId="banner-read-only">
+          You can read but not edit: you opened this space with a read-only link. Changes from others appear
+          here as they happen.
+        </Banner>
+      ) : null}
+      {status.kind === 'error' && (
+        <Banner kind="error" testId="banner-sync-error">
+          Not syncing: the server refused this space ({status.error}). It will not try again. Everything you
+          see is kept on this device, but your changes do not reach anyone else. Ask for a new share link.
+        </Banner>
+      )}
+      {!record.registered &&
+        (registerProblem ? (
+          <Banner kind="error" testId="banner-register-error">
+            This space was created offline and could not be registered with the server: {registerProblem}. It
+            works on this device only.
+          </Banner>
+        ) : (
+          <Banner kind="info" role="note" testId="banner-unregistered">
+            Created offline: this space lives on this device and is registered with the server as soon as you
+            are online. Share links appear then.
+          </Banner>
+        ))}
+      {actionError && (
+        <Banner kind="error" testId="banner-action-error" onDismiss={onDismissActionError}>
+          {actionError}
+        </Banner>
+      )}
+    </div>
+  )
+}

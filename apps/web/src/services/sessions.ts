@@ -1,0 +1,161 @@
+import type { SpaceSession } from '@converge/sync-client'
+import { lightColor } from './profile.js'
+import type { Profile } from './types.js'
+
+export interface OpenParams {
+  readonly spaceId: string
+  readonly token: string | null
+  readonly readOnly: boolean
+}
+
+/** Opens a session (main.tsx binds the server URL, the store and the error handler). */
+export type OpenSession = (params: OpenParams & { user: AwarenessUser }) => Promise<SpaceSession>
+
+/** What y-codemirror.next and `session.presence()` read from `awareness.getLocalState().user`. */
+export interface AwarenessUser {
+  readonly name: string
+  readonly color: string
+  readonly colorLight: string
+}
+
+export const awarenessUser = (p: Profile): AwarenessUser => ({ ...p, colorLight: lightColor(p.color) })
+
+interface Entry {
+  readonly params: OpenParams
+  readonly promise: Promise<SpaceSession>
+  session: SpaceSession | null
+  refs: number
+}
+
+export interface Lease {
+  readonly session: Promise<SpaceSession>
+  release(): void
+}
+
+/**
+ * The open sessions, one per space. A screen leases a session; the last release closes it, unless
+ * the tab has no device storage, in which case the session (the only copy of offline edits) lives on
+ * until the tab closes. Opening a space again with another token (after registration, or a new link)
+ * replaces the session, carrying over its state when there is no device storage to carry it.
+ */
+export class SessionManager {
+  private readonly entries = new Map<string, Entry>()
+  private activeId: string | null = null
+  private user: AwarenessUser
+
+  constructor(
+    private readonly open: OpenSession,
+    /** true when changes live only in memory in this tab (no store, or it failed) */
+    private readonly memoryOnly: () => boolean,
+    profile: Profile,
+  ) {
+    this.user = awarenessUser(profile)
+  }
+
+  /** The session of the space on screen, if open (test hooks, diagnostics). */
+  get active(): SpaceSession | null {
+    return (this.activeId && this.entries.get(this.activeId)?.session) || null
+  }
+
+  setActive(spaceId: string | null): void {
+    this.activeId = spaceId
+  }
+
+  acquire(params: OpenParams): Lease {
+    let entry = this.entries.get(params.spaceId)
+    if (!entry || entry.params.token !== params.token || entry.params.readOnly !== params.readOnly) {
+      entry = this.replace(params, entry)
+    }
+    const e = entry
+    e.refs++
+    let released = false
+    return {
+      session: e.promise,
+      release: () => {
+        if (released) return
+        released = true
+        e.refs--
+        // later, so that a screen that re-mounts at once (React StrictMode) keeps its session
+        setTimeout(() => void this.maybeClose(e), 0)
+      },
+    }
+  }
+
+  private replace(params: OpenParams, old: Entry | undefined): Entry {
+    if (old) this.entries.delete(params.spaceId)
+    const user = this.user
+    const entry: Entry = {
+      params,
+      session: null,
+      refs: 0,
+      promise: (async () => {
+        let carry: Uint8Array | null = null
+        if (old) {
+          const previous = await old.promise.catch(() => null)
+          if (previous) {
+            if (this.memoryOnly() || previous.storageFailed) carry = previous.space.encodeStateAsUpdate()
+            await previous.destroy()
+          }
+        }
+        const session = await this.open({ ...params, user })
+        if (carry) session.space.applyUpdate(carry, 'handover')
+        return session
+      })(),
+    }
+    entry.promise.then(
+      (s) => {
+        entry.session = s
+        s.awareness.setLocalStateField('user', this.user)
+        renewPresenceOnReconnect(s)
+      },
+      () => {
+        if (this.entries.get(params.spaceId) === entry) this.entries.delete(params.spaceId)
+      },
+    )
+    this.entries.set(params.spaceId, entry)
+    return entry
+  }
+
+  private async maybeClose(entry: Entry): Promise<void> {
+    if (entry.refs > 0 || this.entries.get(entry.params.spaceId) !== entry) return
+    const session = await entry.promise.catch(() => null)
+    if (!session || entry.refs > 0) return
+    if (this.memoryOnly() || session.storageFailed) return
+    this.entries.delete(entry.params.spaceId)
+    await session.destroy()
+  }
+
+  /** Closes a space's session now, whatever leases it has (the space is being removed). */
+  async close(spaceId: string): Promise<void> {
+    const entry = this.entries.get(spaceId)
+    if (!entry) return
+    this.entries.delete(spaceId)
+    const session = await entry.promise.catch(() => null)
+    await session?.destroy()
+  }
+
+  /** A new name or colour: every open session tells the others. */
+  setUser(profile: Profile): void {
+    this.user = awarenessUser(profile)
+    for (const e of this.entries.values()) e.session?.awareness.setLocalStateField('user', this.user)
+  }
+}
+
+/**
+ * Workaround for packages/sync-client: after a reconnect the connection re-sends this tab's
+ * awareness state with its old clock, which peers that saw us leave ignore (y-protocols only takes a
+ * higher clock), so we would stay invisible to them until the 15 s renewal. Setting the state again
+ * when the space comes back online bumps the clock. Runs in every tab: followers learn it from the
+ * leader's status.
+ */
+function renewPresenceOnReconnect(session: SpaceSession): void {
+  let online = false
+  session.subscribe(() => {
+    const was = online
+    online = session.status.kind === 'syncing' || session.status.kind === 'saved'
+    if (online && !was) {
+      const state = session.awareness.getLocalState()
+      if (state) session.awareness.setLocalState({ ...state }) // re-enters this listener with was = true
+    }
+  })
+}

@@ -1,0 +1,59 @@
+/** Share links, tokens and local ids. */
+
+export type Scope = 'read' | 'write'
+
+/**
+ * The scope a space token claims (`{ sub, scope }` JWTs, apps/server/src/auth.ts). Read without
+ * verifying: it only decides what the UI offers; the server checks every token itself.
+ */
+export function tokenScope(token: string): Scope | null {
+  const part = token.split('.')[1]
+  if (!part) return null
+  try {
+    const json = atob(
+      part
+        .replace(/-/g, '+')
+        .replace(/_/g, '/')
+        .padEnd(Math.ceil(part.length / 4) * 4, '='),
+    )
+    const scope = (JSON.parse(json) as { scope?: unknown }).scope
+    return scope === 'read' || scope === 'write' ? scope : null
+  } catch {
+    return null
+  }
+}
+
+/** `${origin}/s/${id}#t=${token}`: the token rides in the fragment, which browsers never send in HTTP. */
+export const shareLink = (origin: string, id: string, token: string): string =>
+  `${origin}/s/${encodeURIComponent(id)}#t=${encodeURIComponent(token)}`
+
+/** The token in a location fragment such as `#t=…`, if any. */
+export function fragmentToken(hash: string): string | null {
+  if (!hash.startsWith('#')) return null
+  const t = new URLSearchParams(hash.slice(1)).get('t')
+  return t && t.length > 0 ? t : null
+}
+
+/** The space id and token of a pasted share link (any origin), or null. */
+export function parseShareLink(text: string): { id: string; token: string | null } | null {
+  let url: URL
+  try {
+    url = new URL(text.trim())
+  } catch {
+    return null
+  }
+  const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(url.pathname)
+  if (!m?.[1]) return null
+  return { id: m[1], token: fragmentToken(url.hash) }
+}
+
+export const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** A local space id for a space created offline: 12 of [a-z0-9]. */
+export function randomSpaceId(): string {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'
+  const bytes = crypto.getRandomValues(new Uint8Array(12))
+  let id = ''
+  for (const b of bytes) id += alphabet[b % 36]
+  return id
+}

@@ -1,0 +1,62 @@
+import react from '@vitejs/plugin-react'
+import { defineConfig } from 'vite'
+import { VitePWA } from 'vite-plugin-pwa'
+
+/** The sync server in development (`cd apps/server && PORT=8787 pnpm start`); in production it serves this app. */
+const SERVER = 'http://localhost:8787'
+
+export default defineConfig({
+  // packages/merge imports automerge; without this the dev server shows a blank page (TOOLCHAIN-NOTES 2c)
+  optimizeDeps: { exclude: ['@automerge/automerge'] },
+  build: {
+    rolldownOptions: {
+      output: {
+        // vendor chunks: cached across app releases, and none over the 500 kB warning
+        codeSplitting: {
+          groups: [
+            { name: 'react', test: /node_modules[\\/](react|react-dom|scheduler)[\\/]/ },
+            {
+              name: 'editor',
+              test: /node_modules[\\/](@codemirror|@lezer|codemirror|y-codemirror\.next|style-mod|w3c-keyname|crelt)[\\/]/,
+            },
+            {
+              name: 'crdt',
+              test: /node_modules[\\/](yjs|y-protocols|lib0|@automerge|fractional-indexing|idb)[\\/]/,
+            },
+          ],
+        },
+      },
+    },
+  },
+  server: {
+    proxy: {
+      '/api': { target: SERVER, changeOrigin: true },
+      '/sync': { target: SERVER, ws: true, changeOrigin: true },
+    },
+  },
+  plugins: [
+    react(),
+    VitePWA({
+      registerType: 'autoUpdate',
+      injectRegister: 'script',
+      includeAssets: ['favicon.svg'],
+      manifest: {
+        name: 'Converge',
+        short_name: 'Converge',
+        description: 'A shared shopping cart and shared notes that work offline',
+        start_url: '/',
+        display: 'standalone',
+        background_color: '#f6f7fb',
+        theme_color: '#4f46e5',
+        icons: [{ src: '/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
+      },
+      workbox: {
+        globPatterns: ['**/*.{js,css,html,wasm,svg,webmanifest}'],
+        // the automerge wasm that packages/merge pulls in is 3.6 MB; the 2 MiB default fails the build
+        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+        navigateFallback: 'index.html',
+        navigateFallbackDenylist: [/^\/api(\/|$)/, /^\/sync(\/|$)/],
+      },
+    }),
+  ],
+})
