@@ -43,6 +43,7 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 export interface HttpDeps {
   readonly issueTokens: (spaceId: string) => Promise<Tokens>
+  readonly registerSpace: (spaceId: string) => Promise<boolean>
   readonly registry: Registry
   readonly webDist: string
   readonly isShuttingDown: () => boolean
@@ -56,7 +57,9 @@ export function newSpaceId(): string {
   return id
 }
 
-const createSpaceBody = z.object({ name: z.string().max(200).optional() }).strict()
+const createSpaceBody = z
+  .object({ name: z.string().max(200).optional(), id: z.string().regex(SPACE_ID).optional() })
+  .strict()
 
 class HttpError extends Error {
   constructor(
@@ -118,6 +121,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 
 async function createSpace(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
   const body = await readBody(req, MAX_API_BODY_BYTES)
+  let proposed: string | undefined
   if (body.length > 0 && body.toString('utf8').trim() !== '') {
     let json: unknown
     try {
@@ -126,9 +130,12 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
       throw new HttpError(400, 'the body is not valid JSON')
     }
     const parsed = createSpaceBody.safeParse(json)
-    if (!parsed.success) throw new HttpError(400, 'the body must be {"name"?: string}')
+    if (!parsed.success) throw new HttpError(400, 'the body must be {"name"?: string, "id"?: string}')
+    proposed = parsed.data.id
   }
-  const id = newSpaceId()
+  // a space created offline registers under its own id, once; anyone else's id is refused
+  const id = proposed ?? newSpaceId()
+  if (!(await deps.registerSpace(id))) throw new HttpError(409, 'that space id is taken')
   const tokens = await deps.issueTokens(id)
   deps.log.info({ spaceId: id }, 'space created')
   sendJson(res, 201, { id, ...tokens }, CORS)

@@ -78,6 +78,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
     createRequestHandler({
       issueTokens: (spaceId) => auth.issueTokens(spaceId),
+      registerSpace: (spaceId) => persistence.registerSpace(spaceId),
       registry: metrics.registry,
       webDist: config.webDist,
       isShuttingDown,

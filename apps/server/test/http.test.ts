@@ -65,6 +65,17 @@ describe('HTTP', () => {
     await until(() => reader.doc().getText('body:n1').toJSON() === 'works', 'the reader to read')
   })
 
+  it('POST /api/spaces registers a space created offline under its own id, once', async () => {
+    const server = await startTestServer()
+    const post = (body: unknown) =>
+      fetch(`${server.url}/api/spaces`, { method: 'POST', body: JSON.stringify(body) })
+    const first = await post({ id: 'offline1234ab', name: 'made offline' })
+    expect(first.status).toBe(201)
+    expect(((await first.json()) as { id: string }).id).toBe('offline1234ab')
+    expect((await post({ id: 'offline1234ab' })).status).toBe(409) // nobody can claim it again
+    expect((await post({ id: 'bad id!' })).status).toBe(400)
+  })
+
   it('POST /api/spaces: bad JSON or body → 400, too large → 413, wrong method → 405, preflight → 204', async () => {
     const server = await startTestServer()
     const post = (body: string) => fetch(`${server.url}/api/spaces`, { method: 'POST', body })
@@ -99,6 +110,7 @@ describe('HTTP', () => {
     let shuttingDown = false
     const handler = createRequestHandler({
       issueTokens: () => Promise.reject(new Error('unused')),
+      registerSpace: () => Promise.resolve(true),
       registry: new Registry(),
       webDist: tempDir(),
       isShuttingDown: () => shuttingDown,

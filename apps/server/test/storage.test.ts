@@ -35,6 +35,9 @@ class FlakyPersistence implements Persistence {
   constructor(file: string) {
     this.inner = new SqlitePersistence({ file })
   }
+  registerSpace(spaceId: string): Promise<boolean> {
+    return this.inner.registerSpace(spaceId)
+  }
   load(spaceId: string): Promise<StoredSpace> {
     if (this.failLoads > 0) {
       this.failLoads--

@@ -37,6 +37,9 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX updates_space_seq ON updates (space_id, seq);
     `)
   },
+  (db) => {
+    db.exec(`CREATE TABLE spaces (space_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);`)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -86,6 +89,7 @@ export class SqlitePersistence implements Persistence {
     insertUpdate: Database.Statement<[string, Uint8Array]>
     upsertSnapshot: Database.Statement<[string, Uint8Array, number, number]>
     deleteUpdates: Database.Statement<[string, number]>
+    registerSpace: Database.Statement<[string, number]>
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
@@ -117,6 +121,7 @@ export class SqlitePersistence implements Persistence {
            SET data = excluded.data, bytes = excluded.bytes, through_seq = excluded.through_seq`,
         ),
         deleteUpdates: db.prepare('DELETE FROM updates WHERE space_id = ? AND seq <= ?'),
+        registerSpace: db.prepare('INSERT OR IGNORE INTO spaces (space_id, created_at) VALUES (?, ?)'),
       }
       this.db = db
       this.logger.info(
@@ -186,6 +191,14 @@ export class SqlitePersistence implements Persistence {
     return this.run('append', spaceId, () => {
       if (updates.length === 0) return this.lastSeqTx(spaceId)
       return this.appendTx(spaceId, updates)
+    })
+  }
+
+  /** Records a space id as taken; false when it already was (or already holds data). */
+  registerSpace(spaceId: string): Promise<boolean> {
+    return this.run('registerSpace', spaceId, () => {
+      if (this.stmt.registerSpace.run(spaceId, Date.now()).changes === 0) return false
+      return this.lastSeqTx(spaceId) === 0
     })
   }
 

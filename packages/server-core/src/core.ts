@@ -98,7 +98,10 @@ class Connection implements RoomMember, ConnectionHandle {
       this.close(CloseCode.StorageUnavailable, ErrorKind.StorageUnavailable, 'the space could not be loaded')
       return
     }
-    if (this.state !== 'loading') return
+    if (this.state !== 'loading') {
+      room.releaseIfUnused() // closed while the space loaded: the room must not stay loaded forever
+      return
+    }
     this.room = room
     room.join(this)
     this.state = 'open'

@@ -27,6 +27,16 @@ export class MemoryPersistence implements Persistence {
     this.store = store
   }
 
+  private readonly registered = new Set<string>()
+
+  registerSpace(spaceId: string): Promise<boolean> {
+    return this.run('registerSpace', spaceId, () => {
+      if (this.registered.has(spaceId) || this.store.has(spaceId)) return false
+      this.registered.add(spaceId)
+      return true
+    })
+  }
+
   load(spaceId: string): Promise<StoredSpace> {
     return this.run('load', spaceId, () => {
       const space = this.store.get(spaceId)

@@ -41,6 +41,11 @@ export interface Persistence {
    * snapshot is ignored, so a slow compaction never overwrites a newer one.
    */
   compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
+  /**
+   * Records a space id as taken, so `POST /api/spaces` can register a space created offline under its
+   * own id without letting anyone claim an existing one. False when the id was taken or holds data.
+   */
+  registerSpace(spaceId: string): Promise<boolean>
   /** Releases the storage (closes the database). */
   close(): Promise<void>
 }

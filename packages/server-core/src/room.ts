@@ -103,13 +103,17 @@ export class Room {
     this.members.add(member)
   }
 
+  /** Starts the idle countdown when nobody is in the room (a socket that closed while it loaded). */
+  releaseIfUnused(): void {
+    if (this.members.size === 0 && !this.closed && !this.idleTimer)
+      this.idleTimer = this.deps.clock.setTimeout(() => void this.unload(), this.deps.limits.idleUnloadMs)
+  }
+
   leave(member: RoomMember): void {
     if (!this.members.delete(member)) return
     if (member.awarenessIds.size > 0)
       awarenessProtocol.removeAwarenessStates(this.awareness, [...member.awarenessIds], member)
-    if (this.members.size === 0 && !this.closed) {
-      this.idleTimer = this.deps.clock.setTimeout(() => void this.unload(), this.deps.limits.idleUnloadMs)
-    }
+    this.releaseIfUnused()
   }
 
   /** Applies a validated client update: relayed to the others now, acknowledged once committed. */

@@ -35,6 +35,10 @@ class ControlledStore implements Persistence {
     for (const f of h) f()
   }
 
+  registerSpace(): Promise<boolean> {
+    return Promise.resolve(true)
+  }
+
   load(spaceId: string): Promise<StoredSpace> {
     if (this.failLoad) return Promise.reject(new StorageError('disk on fire'))
     const d = this.data.get(spaceId)
@@ -307,5 +311,24 @@ describe('server core', () => {
     await core.shutdown()
     expect(a.closed?.code).toBe(CloseCode.GoingAway)
     expect(store.text('s1')).toBe('last words')
+  })
+})
+
+describe('server core, lifecycle', () => {
+  it('[CORE-8] a socket that closes while its space loads does not keep the space loaded', async () => {
+    const store = new ControlledStore()
+    const slow: Persistence = Object.assign(Object.create(store) as ControlledStore, {
+      load: async (id: string) => {
+        await new Promise((r) => setTimeout(r, 200))
+        return store.load(id)
+      },
+    })
+    const core = makeCore(slow, { limits: { idleUnloadMs: 10 } })
+    const a = new Client(core, 's1', 'w')
+    await new Promise((r) => setTimeout(r, 30))
+    expect(core.loadedSpaces).toBe(1) // loading
+    a.handle.handleClose()
+    await new Promise((r) => setTimeout(r, 250))
+    await vi.waitFor(() => expect(core.loadedSpaces).toBe(0))
   })
 })

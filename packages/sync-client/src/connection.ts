@@ -127,9 +127,14 @@ export class SyncConnection {
       this.lastError = null
       this.send({ type: 'hello', version: PROTOCOL_VERSION })
       this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
+      // peers removed us when the last socket closed: a renewed state (new clock) is accepted again;
+      // the states of other tabs that this leader carries are re-sent with it
       const aw = this.options.awareness
-      if (aw.getLocalState() !== null)
-        this.send({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(aw, [aw.clientID]) })
+      const local = aw.getLocalState()
+      if (local !== null) aw.setLocalState(local)
+      const ids = [...aw.getStates().keys()]
+      if (ids.length > 0)
+        this.send({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(aw, ids) })
     }
     ws.onmessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return

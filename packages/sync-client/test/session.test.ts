@@ -2,6 +2,7 @@
  * The sync client against the real server core, in process: a WebSocket stand-in hands frames to
  * `SyncCore` (the same core apps/server runs under real sockets). Names cite rule ids SYNC-n / TAB-n.
  */
+import 'fake-indexeddb/auto'
 import { type AuthDecision, type Persistence, type StoredSpace, SyncCore } from '@converge/server-core'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { type LocalStore, type SessionOptions, SpaceSession, backoffDelay, statusText } from '../src/index.js'
@@ -12,6 +13,9 @@ class Store implements Persistence {
   private held: (() => void)[] = []
   release(): void {
     for (const f of this.held.splice(0)) f()
+  }
+  registerSpace(): Promise<boolean> {
+    return Promise.resolve(true)
   }
   load(id: string): Promise<StoredSpace> {
     const updates = this.data.get(id) ?? []
@@ -294,7 +298,6 @@ describe('sync client', () => {
 
 describe('sync client on the IndexedDB store', () => {
   it('[SYNC-6] offline edits survive a reload with their pending count; reopening writes nothing', async () => {
-    await import('fake-indexeddb/auto')
     const { IDBFactory } = await import('fake-indexeddb')
     const { IdbStore } = await import('../src/index.js')
     const indexedDB = new IDBFactory()
