@@ -16,7 +16,7 @@
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type EngineKind, type Space, normaliseName } from '../src/index.js'
-import { fuzzParams, tolerant } from './fuzz.js'
+import { fuzzParams, tolerant, fuzzTimeout } from './fuzz.js'
 import { ENGINES, bytesOf, expectConverged, pull, replicas, stateOf, syncAll } from './harness.js'
 
 const RUNS = 25
@@ -352,14 +352,18 @@ const scriptArb = fc.tuple(
 )
 
 describe.each(ENGINES)('%s', (engine) => {
-  it('[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair', () => {
-    fc.assert(
-      fc.property(scriptArb, ([n, cmds]) => {
-        run(engine, n, cmds)
-      }),
-      fuzzParams(RUNS, `CONV-1 ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair',
+    () => {
+      fc.assert(
+        fc.property(scriptArb, ([n, cmds]) => {
+          run(engine, n, cmds)
+        }),
+        fuzzParams(RUNS, `CONV-1 ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 
   it('[UNDO-3] undoing an insert leaves alone a concurrent insert at the same place', () => {
     const [a, b] = replicas(engine, 2)
@@ -380,12 +384,16 @@ describe.each(ENGINES)('%s', (engine) => {
     expectConverged([a, b])
   })
 
-  it('[UNDO-3] undo and redo under concurrency never touch text another replica wrote', () => {
-    fc.assert(
-      fc.property(scriptArb, ([n, cmds]) => {
-        expect(run(engine, n, cmds).undoViolations).toEqual([])
-      }),
-      fuzzParams(RUNS, `UNDO-3 ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[UNDO-3] undo and redo under concurrency never touch text another replica wrote',
+    () => {
+      fc.assert(
+        fc.property(scriptArb, ([n, cmds]) => {
+          expect(run(engine, n, cmds).undoViolations).toEqual([])
+        }),
+        fuzzParams(RUNS, `UNDO-3 ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 })

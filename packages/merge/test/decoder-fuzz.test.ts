@@ -14,7 +14,7 @@ import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import { decodeList, encodeList } from '../src/automerge/frame.js'
 import { type EngineKind, type Space, isMergeError, openSpace } from '../src/index.js'
-import { fuzzParams } from './fuzz.js'
+import { fuzzParams, fuzzTimeout } from './fuzz.js'
 import { ENGINES, bytesOf, expectConverged, stateOf, syncAll } from './harness.js'
 
 const RUNS = 200
@@ -157,66 +157,82 @@ describe.each(ENGINES)('%s', (engine) => {
     for (const u of corpus.updates) expect(check(engine, corpus, u)).toBe(true)
   })
 
-  it('[BAD-1] random bytes are refused with a MergeError that changes nothing, or applied harmlessly', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
-        check(engine, corpus, bytes)
-      }),
-      fuzzParams(RUNS, `BAD-1 bytes ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[BAD-1] random bytes are refused with a MergeError that changes nothing, or applied harmlessly',
+    () => {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+          check(engine, corpus, bytes)
+        }),
+        fuzzParams(RUNS, `BAD-1 bytes ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 
-  it('[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly', () => {
-    fc.assert(
-      fc.property(fc.nat(), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (which, muts) => {
-        const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
-        check(engine, corpus, mutate(src, muts))
-      }),
-      fuzzParams(RUNS, `BAD-1 mutations ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly',
+    () => {
+      fc.assert(
+        fc.property(fc.nat(), fc.array(mutationArb, { minLength: 1, maxLength: 4 }), (which, muts) => {
+          const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
+          check(engine, corpus, mutate(src, muts))
+        }),
+        fuzzParams(RUNS, `BAD-1 mutations ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 
-  it('[BAD-2] every strict prefix of a real update is refused as MalformedUpdate and changes nothing', () => {
-    fc.assert(
-      fc.property(fc.nat(), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (which, cut) => {
-        const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
-        const bytes = src.slice(0, Math.floor(cut * src.length))
-        const target = replicaOf(engine, corpus)
-        const before = bytesOf(target)
-        let error: unknown
-        try {
-          target.applyUpdate(bytes, 'fuzz')
-        } catch (e) {
-          error = e
-        }
-        expect(
-          isMergeError(error, 'MalformedUpdate'),
-          `prefix ${bytes.length}/${src.length}: ${String(error)}`,
-        ).toBe(true)
-        expect(bytesOf(target)).toEqual(before)
-        target.destroy()
-      }),
-      fuzzParams(RUNS, `BAD-2 ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[BAD-2] every strict prefix of a real update is refused as MalformedUpdate and changes nothing',
+    () => {
+      fc.assert(
+        fc.property(fc.nat(), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (which, cut) => {
+          const src = corpus.updates[which % corpus.updates.length] ?? corpus.base
+          const bytes = src.slice(0, Math.floor(cut * src.length))
+          const target = replicaOf(engine, corpus)
+          const before = bytesOf(target)
+          let error: unknown
+          try {
+            target.applyUpdate(bytes, 'fuzz')
+          } catch (e) {
+            error = e
+          }
+          expect(
+            isMergeError(error, 'MalformedUpdate'),
+            `prefix ${bytes.length}/${src.length}: ${String(error)}`,
+          ).toBe(true)
+          expect(bytesOf(target)).toEqual(before)
+          target.destroy()
+        }),
+        fuzzParams(RUNS, `BAD-2 ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 
-  it('[BAD-1] random state vectors give an update or a MergeError, never another error', () => {
-    const s = replicaOf(engine, corpus)
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 200 }), (sv) => {
-        let update: Uint8Array | undefined
-        try {
-          update = s.encodeStateAsUpdate(sv)
-        } catch (e) {
-          if (!isMergeError(e)) throw e
-          expect(e.kind).toBe('MalformedUpdate')
-        }
-        // what comes out is a real update: a fresh replica takes it
-        if (update) replicaOf(engine, corpus).applyUpdate(update)
-      }),
-      fuzzParams(RUNS, `BAD-1 state vectors ${engine}`),
-    )
-  }, 120_000)
+  it(
+    '[BAD-1] random state vectors give an update or a MergeError, never another error',
+    () => {
+      const s = replicaOf(engine, corpus)
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 200 }), (sv) => {
+          let update: Uint8Array | undefined
+          try {
+            update = s.encodeStateAsUpdate(sv)
+          } catch (e) {
+            if (!isMergeError(e)) throw e
+            expect(e.kind).toBe('MalformedUpdate')
+          }
+          // what comes out is a real update: a fresh replica takes it
+          if (update) replicaOf(engine, corpus).applyUpdate(update)
+        }),
+        fuzzParams(RUNS, `BAD-1 state vectors ${engine}`),
+      )
+    },
+    fuzzTimeout,
+  )
 })
 
 describe('known bad inputs', () => {

@@ -10,7 +10,7 @@
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { type EngineKind, type Space, createSpace, isMergeError } from '../src/index.js'
-import { fuzzParams } from './fuzz.js'
+import { fuzzParams, fuzzTimeout } from './fuzz.js'
 
 const RUNS = 30
 
@@ -191,23 +191,27 @@ const domain = (s: Space) => ({
 })
 
 describe('differential', () => {
-  it('[DIFF-1] one script on Yjs and on Automerge gives the same domain state after every step', () => {
-    fc.assert(
-      fc.property(fc.array(cmdArb, { minLength: 1, maxLength: 60, size: 'max' }), (cmds) => {
-        const y = open('yjs')
-        const a = open('automerge')
-        cmds.forEach((c, step) => {
-          const oy = outcome(y, c)
-          const oa = outcome(a, c)
-          expect(oa, `outcome of step ${step} (${c.t})`).toBe(oy)
-          expect(domain(a), `state after step ${step} (${c.t})`).toEqual(domain(y))
-        })
-        y.destroy()
-        a.destroy()
-      }),
-      fuzzParams(RUNS, 'DIFF-1'),
-    )
-  }, 120_000)
+  it(
+    '[DIFF-1] one script on Yjs and on Automerge gives the same domain state after every step',
+    () => {
+      fc.assert(
+        fc.property(fc.array(cmdArb, { minLength: 1, maxLength: 60, size: 'max' }), (cmds) => {
+          const y = open('yjs')
+          const a = open('automerge')
+          cmds.forEach((c, step) => {
+            const oy = outcome(y, c)
+            const oa = outcome(a, c)
+            expect(oa, `outcome of step ${step} (${c.t})`).toBe(oy)
+            expect(domain(a), `state after step ${step} (${c.t})`).toEqual(domain(y))
+          })
+          y.destroy()
+          a.destroy()
+        }),
+        fuzzParams(RUNS, 'DIFF-1'),
+      )
+    },
+    fuzzTimeout,
+  )
 })
 
 describe('differential: text edits inside a surrogate pair', () => {

@@ -34,3 +34,6 @@ export const tolerant = (fn: () => void): boolean => {
     throw e
   }
 }
+
+/** A test timeout that grows with MERGE_FUZZ_RUNS: long runs are for finding bugs, not for timing out. */
+export const fuzzTimeout = Math.max(120_000, Number(process.env.MERGE_FUZZ_RUNS ?? 0) * 1_000)
