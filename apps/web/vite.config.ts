@@ -51,6 +51,9 @@ export default defineConfig({
         icons: [{ src: '/favicon.svg', sizes: 'any', type: 'image/svg+xml', purpose: 'any' }],
       },
       workbox: {
+        // take over the page of the first visit too, so it works offline without a reload
+        clientsClaim: true,
+        skipWaiting: true,
         globPatterns: ['**/*.{js,css,html,wasm,svg,webmanifest}'],
         // the automerge wasm that packages/merge pulls in is 3.6 MB; the 2 MiB default fails the build
         maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,

@@ -112,6 +112,8 @@ export class SyncConnection {
     if (this.stopped || this.ws || this.state.error) return
     this.timers.clearTimeout(this.timer)
     this.timer = null
+    // the browser says it is offline: do not open a socket that can only fail (the session reconnects on 'online')
+    if (globalThis.navigator?.onLine === false) return
     const { serverUrl, spaceId, token } = this.options
     const url = `${serverUrl.replace(/\/$/, '')}/${encodeURIComponent(spaceId)}${token ? `?token=${encodeURIComponent(token)}` : ''}`
     let ws: WebSocket

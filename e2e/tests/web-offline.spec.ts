@@ -1,0 +1,56 @@
+import {
+  SAVED,
+  addItem,
+  cartItem,
+  createSpace,
+  expect,
+  shareLinks,
+  syncStatus,
+  test,
+} from '../fixtures/test.js'
+
+test('offline: a change made offline survives a reload and reaches the server once online', async ({
+  devices,
+}) => {
+  const alice = await devices.open('Alice')
+  const { page } = alice
+  await createSpace(page, 'Offline flat')
+  await addItem(page, 'Milk')
+  await expect(syncStatus(page)).toHaveText(SAVED)
+  const links = await shareLinks(page)
+
+  // the service worker must control the page to serve the app shell offline
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready
+  })
+  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+    await page.reload()
+    await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
+  }
+  await expect(syncStatus(page)).toHaveText(SAVED)
+
+  await alice.goOffline()
+  await expect(syncStatus(page)).toHaveAttribute('data-status', 'offline')
+  await expect(syncStatus(page)).toHaveText('offline — no unsynced changes')
+  await addItem(page, 'Butter')
+  await expect(cartItem(page, 'Butter')).toBeVisible()
+  await expect(syncStatus(page)).toHaveText('offline — 1 change saved on this device')
+
+  // reload without a network: the shell comes from the service worker, the space from IndexedDB
+  const response = await page.reload()
+  expect(response?.fromServiceWorker()).toBe(true)
+  await expect(page.getByTestId('space-name')).toHaveText('Offline flat')
+  await expect(cartItem(page, 'Milk')).toBeVisible()
+  await expect(cartItem(page, 'Butter')).toBeVisible()
+  await expect(syncStatus(page)).toHaveText('offline — 1 change saved on this device')
+
+  await alice.goOnline()
+  await expect(syncStatus(page)).toHaveText(SAVED)
+
+  // another device gets the change from the server
+  const bob = await devices.open('Bob')
+  await bob.page.goto(links.write)
+  await expect(cartItem(bob.page, 'Butter')).toBeVisible()
+  await expect(cartItem(bob.page, 'Milk')).toBeVisible()
+  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+})
