@@ -1,5 +1,5 @@
 import { defaultKeymap } from '@codemirror/commands'
-import { EditorState } from '@codemirror/state'
+import { Compartment, EditorState } from '@codemirror/state'
 import { EditorView, keymap, placeholder } from '@codemirror/view'
 import { YjsEngine } from '@converge/merge'
 import type { SpaceSession } from '@converge/sync-client'
@@ -31,13 +31,15 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
   const parent = useRef<HTMLDivElement>(null)
   const labelRef = useRef(label)
   labelRef.current = label
+  const view = useRef<EditorView | null>(null)
+  const labelling = useRef(new Compartment())
 
   useEffect(() => {
     const engine = session.space.engine
     if (!parent.current || !(engine instanceof YjsEngine)) return
     const ytext = engine.ytext(noteId)
     const undoManager = new Y.UndoManager(ytext)
-    const view = new EditorView({
+    const editor = new EditorView({
       parent: parent.current,
       state: EditorState.create({
         doc: ytext.toJSON(),
@@ -47,17 +49,30 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
           placeholder(readOnly ? 'This note is empty.' : 'Write here…'),
           EditorState.readOnly.of(readOnly),
           EditorView.editable.of(!readOnly),
-          EditorView.contentAttributes.of({ 'aria-label': labelRef.current, 'data-testid': 'note-body' }),
+          labelling.current.of(
+            EditorView.contentAttributes.of({ 'aria-label': labelRef.current, 'data-testid': 'note-body' }),
+          ),
           theme,
           yCollab(ytext, session.awareness, { undoManager }),
         ],
       }),
     })
+    view.current = editor
     return () => {
-      view.destroy()
+      view.current = null
+      editor.destroy()
       undoManager.destroy()
     }
   }, [session, noteId, readOnly])
+
+  // a renamed note renames its editor for screen readers too
+  useEffect(() => {
+    view.current?.dispatch({
+      effects: labelling.current.reconfigure(
+        EditorView.contentAttributes.of({ 'aria-label': label, 'data-testid': 'note-body' }),
+      ),
+    })
+  }, [label])
 
   return <div ref={parent} className={readOnly ? 'editor read-only' : 'editor'} />
 }
