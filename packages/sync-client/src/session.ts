@@ -57,6 +57,8 @@ type TabMessage =
   | { t: 'awareness'; update: Uint8Array }
   | { t: 'status'; status: SyncStatus; leader: number }
   | { t: 'hello'; stateVector: Uint8Array; from: number }
+  /** A tab finished writing to IndexedDB: the leader recounts the changes not yet on the server. */
+  | { t: 'stored' }
 
 /**
  * One open space in one tab: the merge Space restored from IndexedDB, kept in step with the other
@@ -255,6 +257,16 @@ export class SpaceSession {
       case 'status':
         if (!this.leader) this.setStatus(m.status)
         return
+      case 'stored':
+        if (this.leader && this.options.store && !this.storeFailed)
+          void this.options.store
+            .pendingCount(this.options.spaceId)
+            .then((n) => {
+              this.pending = n
+              this.updateStatus()
+            })
+            .catch((e: unknown) => this.storeError(e))
+        return
       case 'hello':
         // a new tab: give it what it lacks, and (as leader) the status
         this.post({ t: 'update', update: Y.encodeStateAsUpdate(this.doc, m.stateVector) })
@@ -289,6 +301,7 @@ export class SpaceSession {
           await store.compact(this.options.spaceId)
         }
         this.pending = await store.pendingCount(this.options.spaceId)
+        if (!this.leader) this.post({ t: 'stored' })
         this.updateStatus()
       })
       .catch((e: unknown) => this.storeError(e))

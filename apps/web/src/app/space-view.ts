@@ -25,15 +25,19 @@ export interface SpaceViewState {
 class SpaceViewStore {
   private state: SpaceViewState | null = null
 
-  constructor(private readonly session: SpaceSession) {}
+  constructor(private readonly session: SpaceSession) {
+    // the cache is dropped on every change from the start, not only once React subscribed: a change
+    // between the first render and the subscription (a status from the leader tab) is never missed
+    const drop = (): void => {
+      this.state = null
+    }
+    session.space.subscribe(drop)
+    session.subscribe(drop)
+  }
 
   readonly subscribe = (fn: () => void): (() => void) => {
-    const changed = (): void => {
-      this.state = null
-      fn()
-    }
-    const a = this.session.space.subscribe(changed)
-    const b = this.session.subscribe(changed)
+    const a = this.session.space.subscribe(fn)
+    const b = this.session.subscribe(fn)
     return () => {
       a()
       b()

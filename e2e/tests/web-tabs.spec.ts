@@ -1,0 +1,80 @@
+import {
+  SAVED,
+  addItem,
+  cartItem,
+  createSpace,
+  dropServerDownNoise,
+  expect,
+  shareLinks,
+  syncStatus,
+  test,
+} from '../fixtures/test.js'
+import type { Page } from '@playwright/test'
+
+/** What the test build's `window.__converge.session()` tells about this tab's session. */
+const session = (page: Page): Promise<{ status: string; leader: boolean } | null> =>
+  page.evaluate(() => {
+    const hooks = (
+      window as unknown as {
+        __converge?: { session(): { status: { kind: string }; isLeader: boolean } | null }
+      }
+    ).__converge
+    const s = hooks?.session()
+    return s ? { status: s.status.kind, leader: s.isLeader } : null
+  })
+
+test('tabs: three tabs of one device share changes while the server is down, and sync once it is back', async ({
+  devices,
+  server,
+}) => {
+  const alice = await devices.open('Alice')
+  const tab1 = alice.page
+  await createSpace(tab1, 'Shared flat')
+  const links = await shareLinks(tab1)
+  const spaceUrl = tab1.url()
+
+  const tab2 = await alice.context.newPage()
+  await tab2.goto(spaceUrl)
+  const tab3 = await alice.context.newPage()
+  await tab3.goto(spaceUrl)
+  const tabs = [tab1, tab2, tab3]
+  await expect(syncStatus(tab1)).toHaveText(SAVED)
+  for (const tab of tabs) {
+    await expect(tab.getByTestId('space-name')).toHaveText('Shared flat')
+    await expect(syncStatus(tab)).toHaveText(SAVED)
+  }
+
+  const isLeader = async (tab: Page): Promise<boolean> => (await session(tab))?.leader ?? false
+  expect(await Promise.all(tabs.map(isLeader))).toEqual([true, false, false])
+
+  const problemsBefore = devices.problems.length
+  await server.kill('SIGKILL')
+  for (const tab of tabs) await expect(syncStatus(tab)).not.toHaveAttribute('data-status', 'saved')
+
+  // tab 2 adds an item; the others get it over the BroadcastChannel, not the server
+  await addItem(tab2, 'Milk')
+  for (const tab of tabs) await expect(cartItem(tab, 'Milk')).toBeVisible()
+
+  // all tabs show the leader's status, which counts the change tab 2 stored
+  for (const tab of tabs) await expect(syncStatus(tab)).toHaveText('offline — 1 change saved on this device')
+
+  // the leader tab (first opened, holding the Web Lock) goes away
+  await tab1.close()
+  await expect
+    .poll(async () => (await Promise.all([tab2, tab3].map(isLeader))).filter(Boolean).length)
+    .toBe(1)
+
+  await server.start()
+  for (const tab of [tab2, tab3]) {
+    await expect(cartItem(tab, 'Milk')).toBeVisible()
+    await expect(syncStatus(tab)).toHaveText(SAVED, { timeout: 30_000 })
+  }
+  // the browser logs each refused reconnect while the server was down; anything else still counts
+  dropServerDownNoise(devices.problems, problemsBefore)
+
+  // the change reached the server: another device sees it
+  const bob = await devices.open('Bob')
+  await bob.page.goto(links.write)
+  await expect(cartItem(bob.page, 'Milk')).toBeVisible()
+  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+})
