@@ -1,3 +1,4 @@
+import { HomeLink } from '../components/HomeLink.js'
 import { useState, useSyncExternalStore } from 'react'
 import { Home } from '../components/Home.js'
 import { ProfileDialog } from '../components/ProfileDialog.js'
@@ -57,15 +58,7 @@ export function App() {
           <div className="card narrow">
             <h1 className="section-title">Page not found</h1>
             <p>
-              <a
-                href="/"
-                onClick={(e) => {
-                  e.preventDefault()
-                  navigate('/')
-                }}
-              >
-                Back to your spaces
-              </a>
+              <HomeLink />
             </p>
           </div>
         </main>

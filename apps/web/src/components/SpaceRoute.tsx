@@ -1,3 +1,4 @@
+import { HomeLink } from './HomeLink.js'
 import { useEffect, useSyncExternalStore } from 'react'
 import { navigate, spacePath } from '../app/router.js'
 import { useServices } from '../app/services.js'
@@ -38,16 +39,7 @@ export function SpaceRoute({ id, hash }: { readonly id: string; readonly hash: s
           <h1 className="section-title">This space is not on this device</h1>
           <p>Open it with its share link (the whole link, including the part after “#”).</p>
           <p>
-            <a
-              href="/"
-              className="button"
-              onClick={(e) => {
-                e.preventDefault()
-                navigate('/')
-              }}
-            >
-              Back to your spaces
-            </a>
+            <HomeLink className="button" />
           </p>
         </div>
       </main>
