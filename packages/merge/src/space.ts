@@ -338,13 +338,17 @@ export class Space {
 
   /** CART-3: observed-remove: removes the contributions this replica has seen. */
   removeItem(key: string): void {
-    const it = this.visible(key)
-    this.command((w, inv) => {
-      const fields: ItemFields = {}
-      for (const [f, v] of it.fields) fields[f] = v
-      this.observeRemove(w, key)
-      inv.push({ t: 'restore', item: key, quantity: it.quantity, fields })
-    })
+    this.visible(key)
+    this.command((w, inv) => this.remove(w, inv, key))
+  }
+
+  /** Removes a visible line (CART-3); its inverse restores the quantity and fields it had. */
+  private remove(w: EngineWriter, inv: Inverse[], item: string): void {
+    const it = this.rawItems().get(item)
+    if (!it || it.quantity <= 0) return
+    const fields: ItemFields = Object.fromEntries(it.fields)
+    this.observeRemove(w, item)
+    inv.push({ t: 'restore', item, quantity: it.quantity, fields })
   }
 
   /** CART-5: a last-writer-wins register per field. `name` may only change spelling, not identity. */
@@ -590,15 +594,8 @@ export class Space {
         return this.count(w, inv, op.item, op.plus, op.minus)
       case 'set':
         return this.setRaw(w, inv, op.map, op.key, op.value)
-      case 'remove': {
-        const it = this.rawItems().get(op.item)
-        if (!it || it.quantity <= 0) return
-        const fields: ItemFields = {}
-        for (const [f, v] of it.fields) fields[f] = v
-        this.observeRemove(w, op.item)
-        inv.push({ t: 'restore', item: op.item, quantity: it.quantity, fields })
-        return
-      }
+      case 'remove':
+        return this.remove(w, inv, op.item)
       case 'restore': {
         this.observeRemove(w, op.item)
         const k = joinKey(op.item, this.replicaId)

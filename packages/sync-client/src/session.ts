@@ -217,11 +217,11 @@ export class SpaceSession {
 
   private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
     if (origin === Origin.Restore) return
-    if (origin !== Origin.Tab) this.post({ t: 'update', update })
     if (origin === Origin.Tab) {
-      this.updateStatus()
+      this.updateStatus() // stored by the tab that made it; not sent back to the tabs
       return
     }
+    this.post({ t: 'update', update })
     const local = origin !== Origin.Server
     const record = local
       ? { clientId: this.doc.clientID, clock: Y.getState(this.doc.store, this.doc.clientID) }
