@@ -105,7 +105,9 @@ class Connection implements RoomMember, ConnectionHandle {
     this.room = room
     room.join(this)
     this.state = 'open'
-    this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(room.doc) }))
+    // the committed state, not the document's: the client then resends whatever is not stored yet, even
+    // what the document holds only because another instance relayed it before committing it
+    this.send(encodeMessage({ type: 'sync-step1', stateVector: room.committed }))
     const aw = room.awarenessFrame()
     if (aw) this.send(aw)
     const queued = this.queue

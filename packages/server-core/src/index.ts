@@ -14,6 +14,7 @@ export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'
 export {
   type Clock,
   type FanOut,
+  type FanOutListener,
   type LogFields,
   type Logger,
   type Persistence,

@@ -48,14 +48,34 @@ export interface Persistence {
   registerSpace(spaceId: string): Promise<boolean>
   /** Releases the storage (closes the database). */
   close(): Promise<void>
+  /**
+   * True when other server instances may write the same spaces (a shared database). A room then
+   * re-reads storage before compacting, so a snapshot never drops another instance's update.
+   */
+  readonly shared?: boolean
 }
 
-/** Carries a space's messages to the rooms of the same space on other server instances. */
+/** What a room hands to `FanOut.subscribe`. */
+export interface FanOutListener {
+  /** A message another instance published for the space. */
+  message(message: Uint8Array): void
+  /**
+   * The subscription is live: called once after `subscribe`, and again after every gap in which
+   * messages may have been lost (a Redis restart, a dropped connection). The room answers with a
+   * state-vector exchange, so nothing is missed for good.
+   */
+  resync(): void
+}
+
+/**
+ * Carries a space's messages to the rooms of the same space on other server instances. Delivery is
+ * best effort and in publish order per instance; what a gap loses, `resync` repairs.
+ */
 export interface FanOut {
   /** Sends `message` (an encoded protocol message) to the other instances' rooms of `spaceId`. */
   publish(spaceId: string, message: Uint8Array): void
   /** Receives what other instances publish for `spaceId`; never what this instance published. */
-  subscribe(spaceId: string, onMessage: (message: Uint8Array) => void): () => void
+  subscribe(spaceId: string, listener: FanOutListener): () => void
   close(): Promise<void>
 }
 

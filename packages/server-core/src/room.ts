@@ -1,6 +1,7 @@
-import { type Message, decodeMessage, encodeMessage } from '@converge/protocol'
+import { decodeMessage, encodeMessage } from '@converge/protocol'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
+import { ClockRanges } from './durable.js'
 import type { CoreEvents } from './events.js'
 import type { Limits } from './limits.js'
 import type { Clock, FanOut, Logger, Persistence } from './ports.js'
@@ -21,6 +22,30 @@ const nextTurn: (fn: () => void) => void =
 
 /** The origin of an update from fan-out: applied and relayed, never stored again (stored by its instance). */
 const FANOUT = Symbol('fanout')
+/** The origin of what a compaction re-reads from shared storage: applied and relayed, already stored. */
+const CATCH_UP = Symbol('catch-up')
+
+const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] === 0 && u[1] === 0
+
+/** An update waiting to be committed, with the clock ranges it stores. */
+interface PendingUpdate {
+  readonly update: Uint8Array
+  readonly ranges: readonly (readonly [client: number, from: number, to: number])[]
+}
+
+type Ranges = PendingUpdate['ranges']
+
+const rangesBetween = (before: Map<number, number>, after: Map<number, number>): Ranges =>
+  [...after].flatMap(([client, to]) => {
+    const from = before.get(client) ?? 0
+    return to > from ? [[client, from, to] as const] : []
+  })
+
+/** Whether `sv` has a clock past `mine` for some client (the peer holds something this side lacks). */
+const isAhead = (sv: Map<number, number>, mine: Map<number, number>): boolean => {
+  for (const [client, clock] of sv) if (clock > (mine.get(client) ?? 0)) return true
+  return false
+}
 
 export interface RoomDeps {
   readonly persistence: Persistence
@@ -44,8 +69,15 @@ export class Room {
   readonly members = new Set<RoomMember>()
   /** Bytes stored for the space (grows with every append, reset by compaction). */
   storedBytes = 0
-  private committedStateVector: Uint8Array = Y.encodeStateVector(this.doc)
-  private pending: Uint8Array[] = []
+  /** What is committed to storage (by this instance or, as their acks tell, by others): what acks cover. */
+  private readonly durable = new ClockRanges()
+  /** What is committed or queued for commit: a client update beyond it must be stored. */
+  private readonly covered = new ClockRanges()
+  private committedStateVector: Uint8Array = this.durable.encode()
+  /** The change the client update being applied made to the document (set by onDocUpdate). */
+  private change: { update: Uint8Array; before: Map<number, number>; after: Map<number, number> } | null =
+    null
+  private pending: PendingUpdate[] = []
   private pendingBytes = 0
   private flushing: Promise<void> | null = null
   private flushScheduled = false
@@ -55,6 +87,9 @@ export class Room {
   private hadCorruptRecords = false
   private idleTimer: { cancel(): void } | null = null
   private unsubscribeFanOut: (() => void) | null = null
+  /** Fan-out messages that arrived while the stored state was loading, applied once it is. */
+  private early: Uint8Array[] | null = []
+  private resyncWanted = false
   private failed = false
   closed = false
 
@@ -66,9 +101,19 @@ export class Room {
     this.awareness.on('update', this.onAwarenessUpdate)
   }
 
-  /** Loads the stored state. Throws (StorageError) rather than ever serving an empty document in its place. */
+  /**
+   * Loads the stored state. Throws (StorageError) rather than ever serving an empty document in its place.
+   * Subscribes to fan-out first and applies what arrives meanwhile after the stored state, so an update
+   * another instance relays during the load is not missed; then asks the other instances for what it
+   * lacks (a state-vector exchange).
+   */
   async load(): Promise<void> {
     const started = this.deps.clock.now()
+    this.unsubscribeFanOut =
+      this.deps.fanOut?.subscribe(this.spaceId, {
+        message: (frame) => (this.early ? this.early.push(frame) : this.onFanOut(frame)),
+        resync: () => (this.early ? (this.resyncWanted = true) : this.resync()),
+      }) ?? null
     const stored = await this.deps.persistence.load(this.spaceId)
     const all = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
     for (const [i, update] of all.entries()) {
@@ -87,12 +132,19 @@ export class Room {
     this.storedBytes = stored.bytes
     this.updatesSinceCompaction = stored.updates.length
     this.bytesSinceCompaction = stored.bytes - (stored.snapshot?.length ?? 0)
-    this.committedStateVector = Y.encodeStateVector(this.doc)
+    const loaded = Y.decodeStateVector(Y.encodeStateVector(this.doc))
+    this.durable.raise(loaded)
+    this.covered.raise(loaded)
+    this.committedStateVector = this.durable.encode()
     this.doc.on('update', this.onDocUpdate)
-    this.unsubscribeFanOut = this.deps.fanOut?.subscribe(this.spaceId, this.onFanOut) ?? null
+    const early = this.early ?? []
+    this.early = null
+    for (const frame of early) this.onFanOut(frame)
+    if (this.resyncWanted) this.resync()
     this.deps.events.spaceLoaded?.(this.spaceId, this.deps.clock.now() - started)
   }
 
+  /** The state vector of everything known to be committed: what durable acks and sync-step1 carry. */
   get committed(): Uint8Array {
     return this.committedStateVector
   }
@@ -116,20 +168,50 @@ export class Room {
     this.releaseIfUnused()
   }
 
-  /** Applies a validated client update: relayed to the others now, acknowledged once committed. */
+  /**
+   * Applies a validated client update: relayed to the others now, acknowledged once committed. What is
+   * stored is what the update adds beyond the committed-or-queued state — also when the document
+   * already held it, because another instance relayed it and may not have committed it.
+   */
   applyClientUpdate(update: Uint8Array, from: RoomMember): void {
+    this.change = null
     Y.applyUpdate(this.doc, update, from)
+    const change = this.takeChange()
+    const meta = Y.parseUpdateMeta(update)
+    const docAheadOfCovered = [...meta.to.keys()].some(
+      (client) =>
+        (change?.before.get(client) ?? Y.getState(this.doc.store, client)) > this.covered.clock(client),
+    )
+    if (change && !docAheadOfCovered) this.enqueue(change.update, rangesBetween(change.before, change.after))
+    else if (!this.covered.covers(meta)) this.enqueue(update, rangesBetween(meta.from, meta.to))
+    else if (change) this.enqueue(change.update, [])
   }
 
-  private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    const frame = encodeMessage({ type: 'sync-update', update })
-    for (const m of this.members) if (m !== origin) m.send(frame)
-    if (origin === FANOUT) return
-    this.deps.fanOut?.publish(this.spaceId, frame)
-    this.pending.push(update)
+  private takeChange(): typeof this.change {
+    const change = this.change
+    this.change = null
+    return change
+  }
+
+  private enqueue(update: Uint8Array, ranges: Ranges): void {
+    this.pending.push({ update, ranges })
+    for (const [client, from, to] of ranges) this.covered.add(client, from, to)
     this.pendingBytes += update.length
     this.storedBytes += update.length
     this.scheduleFlush()
+  }
+
+  private readonly onDocUpdate = (
+    update: Uint8Array,
+    origin: unknown,
+    _doc: Y.Doc,
+    tr: { beforeState: Map<number, number>; afterState: Map<number, number> },
+  ): void => {
+    const frame = encodeMessage({ type: 'sync-update', update })
+    for (const m of this.members) if (m !== origin) m.send(frame)
+    if (origin === FANOUT || origin === CATCH_UP) return
+    this.deps.fanOut?.publish(this.spaceId, frame)
+    this.change = { update, before: tr.beforeState, after: tr.afterState }
   }
 
   private readonly onAwarenessUpdate = (
@@ -150,15 +232,75 @@ export class Room {
 
   private readonly onFanOut = (frame: Uint8Array): void => {
     // frames from fan-out were validated by the instance that took them from a client
-    let m: Message
     try {
-      m = decodeMessage(frame)
+      const m = decodeMessage(frame)
+      switch (m.type) {
+        case 'sync-update':
+        case 'sync-step2':
+          Y.applyUpdate(this.doc, m.update, FANOUT)
+          return
+        case 'awareness':
+          awarenessProtocol.applyAwarenessUpdate(this.awareness, m.update, FANOUT)
+          return
+        case 'sync-step1':
+          return this.answerPeer(Y.decodeStateVector(m.stateVector))
+        case 'durable-ack':
+          return this.raiseDurable(Y.decodeStateVector(m.stateVector))
+        default:
+          return
+      }
     } catch (e) {
       this.deps.logger.warn({ spaceId: this.spaceId, err: String(e) }, 'undecodable fan-out frame dropped')
-      return
     }
-    if (m.type === 'sync-update') Y.applyUpdate(this.doc, m.update, FANOUT)
-    else if (m.type === 'awareness') awarenessProtocol.applyAwarenessUpdate(this.awareness, m.update, FANOUT)
+  }
+
+  /**
+   * Another instance sent its state vector (it loaded the space, or recovered from a fan-out gap):
+   * send what it lacks and what is committed, and ask back when it holds something this side lacks.
+   */
+  private answerPeer(theirs: Map<number, number>): void {
+    const fanOut = this.deps.fanOut
+    if (!fanOut) return
+    const diff = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(theirs))
+    if (!isEmptyUpdate(diff))
+      fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step2', update: diff }))
+    fanOut.publish(
+      this.spaceId,
+      encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector }),
+    )
+    const mine = Y.encodeStateVector(this.doc)
+    if (isAhead(theirs, Y.decodeStateVector(mine)))
+      fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step1', stateVector: mine }))
+  }
+
+  /**
+   * The subscription is live (first time, or again after a gap in which messages may have been lost):
+   * ask the others for what this side lacks, and push this side's deletions and presence, so no update
+   * is missed for good.
+   */
+  private resync(): void {
+    const fanOut = this.deps.fanOut
+    if (!fanOut || this.closed) return
+    const sv = Y.encodeStateVector(this.doc)
+    fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step1', stateVector: sv }))
+    const deletions = Y.encodeStateAsUpdate(this.doc, sv)
+    if (!isEmptyUpdate(deletions))
+      fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step2', update: deletions }))
+    const aw = this.awarenessFrame()
+    if (aw) fanOut.publish(this.spaceId, aw)
+  }
+
+  /** Another instance committed: what it committed is durable here too. */
+  private raiseDurable(stateVector: Map<number, number>): void {
+    this.covered.raise(stateVector)
+    if (this.durable.raise(stateVector)) this.acknowledge()
+  }
+
+  /** Sends every hello'd member the committed state vector. */
+  private acknowledge(): void {
+    this.committedStateVector = this.durable.encode()
+    const ack = encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector })
+    for (const m of this.members) if (m.wantsAcks) m.send(ack)
   }
 
   applyAwareness(update: Uint8Array, from: RoomMember): void {
@@ -192,21 +334,27 @@ export class Room {
     const bytes = this.pendingBytes
     this.pending = []
     this.pendingBytes = 0
-    const stateVector = Y.encodeStateVector(this.doc)
     const started = this.deps.clock.now()
     this.flushing = (async () => {
       try {
-        this.lastSeq = await this.deps.persistence.append(this.spaceId, batch)
+        this.lastSeq = await this.deps.persistence.append(
+          this.spaceId,
+          batch.map((p) => p.update),
+        )
       } catch (e) {
         this.fail(e)
         return
       }
       this.deps.events.committed?.(this.spaceId, batch.length, bytes, this.deps.clock.now() - started)
-      this.committedStateVector = stateVector
+      for (const { ranges } of batch)
+        for (const [client, from, to] of ranges) this.durable.add(client, from, to)
       this.updatesSinceCompaction += batch.length
       this.bytesSinceCompaction += bytes
-      const ack = encodeMessage({ type: 'durable-ack', stateVector })
-      for (const m of this.members) if (m.wantsAcks) m.send(ack)
+      this.acknowledge()
+      this.deps.fanOut?.publish(
+        this.spaceId,
+        encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector }),
+      )
       if (
         this.pending.length === 0 &&
         !this.hadCorruptRecords &&
@@ -222,19 +370,39 @@ export class Room {
     }
   }
 
+  /**
+   * Replaces the log with a snapshot of the document. When other instances write the same space
+   * (`persistence.shared`), the document may lack updates they committed: it first re-reads storage
+   * and merges it, and compacts only through what it read — never dropping an update it has not seen.
+   */
   private async compact(): Promise<void> {
-    const snapshot = Y.encodeStateAsUpdate(this.doc)
+    const shared = this.deps.persistence.shared === true
     try {
-      await this.deps.persistence.compact(this.spaceId, snapshot, this.lastSeq)
+      let throughSeq = this.lastSeq
+      if (shared) {
+        const stored = await this.deps.persistence.load(this.spaceId)
+        if (stored.snapshot) Y.applyUpdate(this.doc, stored.snapshot, CATCH_UP)
+        for (const u of stored.updates) Y.applyUpdate(this.doc, u, CATCH_UP)
+        throughSeq = stored.lastSeq
+      }
+      const snapshot = Y.encodeStateAsUpdate(this.doc)
+      const holds = Y.decodeStateVector(Y.encodeStateVector(this.doc))
+      await this.deps.persistence.compact(this.spaceId, snapshot, throughSeq)
+      // the snapshot stores all the document held; with other writers, a later compaction of theirs
+      // may replace it without what only this instance held, so only their own acks count there
+      if (!shared) {
+        this.covered.raise(holds)
+        if (this.durable.raise(holds)) this.acknowledge()
+      }
+      this.storedBytes = snapshot.length + this.pendingBytes
+      this.deps.events.compacted?.(this.spaceId, snapshot.length)
     } catch (e) {
       // a failed compaction loses nothing: the log is still there; try again after more updates
       this.deps.logger.warn({ spaceId: this.spaceId, err: String(e) }, 'compaction failed')
       return
     }
-    this.storedBytes = snapshot.length + this.pendingBytes
     this.updatesSinceCompaction = 0
     this.bytesSinceCompaction = 0
-    this.deps.events.compacted?.(this.spaceId, snapshot.length)
   }
 
   /** Storage failed: nothing more is acknowledged; members reconnect and resend what they hold. */

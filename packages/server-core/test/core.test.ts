@@ -93,12 +93,18 @@ const authenticate = (spaceId: string, token: string | null): Promise<AuthDecisi
 
 /** A y-websocket-style client on an in-memory socket. */
 class Client {
-  readonly doc = new Y.Doc()
   readonly received: Message[] = []
   closed: { code: number; reason: string } | null = null
   acked: Uint8Array | null = null
   readonly handle
-  constructor(core: SyncCore, space: string, token: string | null, hello = true) {
+  constructor(
+    core: SyncCore,
+    space: string,
+    token: string | null,
+    hello = true,
+    /** A document to continue with (a client reconnecting, to this or another instance). */
+    readonly doc = new Y.Doc(),
+  ) {
     const socket: SocketLike = {
       send: (data) => {
         const m = decodeMessage(data)
@@ -112,9 +118,16 @@ class Client {
     this.handle = core.connect(socket, space, token)
     if (hello) this.send({ type: 'hello', version: 1 })
     this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.doc) })
-    this.doc.on('update', (update: Uint8Array, origin: unknown) => {
-      if (origin !== this) this.send({ type: 'sync-update', update })
-    })
+    this.doc.on('update', this.onUpdate)
+  }
+  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== this && !this.closed) this.send({ type: 'sync-update', update })
+  }
+  /** The socket drops (the client or its server went away). */
+  drop(): void {
+    this.closed = { code: 1006, reason: 'dropped' }
+    this.doc.off('update', this.onUpdate)
+    this.handle.handleClose()
   }
   send(m: Message): void {
     this.handle.handleMessage(encodeMessage(m))
@@ -330,5 +343,118 @@ describe('server core, lifecycle', () => {
     a.handle.handleClose()
     await new Promise((r) => setTimeout(r, 250))
     await vi.waitFor(() => expect(core.loadedSpaces).toBe(0))
+  })
+})
+
+describe('server core, several instances over one fan-out', () => {
+  /** A store view of an instance that dies before it commits anything (its appends never finish). */
+  const dyingView = (store: ControlledStore): Persistence =>
+    Object.assign(Object.create(store) as ControlledStore, { append: () => new Promise<number>(() => {}) })
+
+  it('[CORE-9] an update relayed but not committed by its instance is not acknowledged elsewhere; resent to another instance, it is stored there', async () => {
+    const store = new ControlledStore()
+    const hub = new MemoryFanOutHub()
+    // not in `cores`: it "dies" holding an uncommitted update, and is never shut down
+    const dying = new SyncCore({ persistence: dyingView(store), authenticate, fanOut: hub.instance() })
+    const two = makeCore(store, { fanOut: hub.instance() })
+    const a = new Client(dying, 's1', 'w')
+    const b = new Client(two, 's1', 'w')
+    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    a.type('only in memory')
+    await vi.waitFor(() => expect(b.text).toBe('only in memory'))
+    await two.flushAll()
+    await new Promise((r) => setTimeout(r, 20))
+    expect(b.saved).toBe(false) // instance two holds it, but nobody committed it
+    expect(store.text('s1')).toBe('')
+    // a's instance dies; a reconnects to instance two with its document and resends what is not stored
+    a.drop()
+    const again = new Client(two, 's1', 'w', true, a.doc)
+    await vi.waitFor(() => expect(again.saved).toBe(true))
+    expect(store.text('s1')).toBe('only in memory')
+    await vi.waitFor(() => expect(b.saved).toBe(true))
+  })
+
+  it('[CORE-10] an instance that commits tells the others, so their clients see the change saved', async () => {
+    const store = new ControlledStore()
+    const hub = new MemoryFanOutHub()
+    const one = makeCore(store, { fanOut: hub.instance() })
+    const two = makeCore(store, { fanOut: hub.instance() })
+    const a = new Client(one, 's1', 'w')
+    const b = new Client(two, 's1', 'w')
+    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    a.type('from one')
+    await vi.waitFor(() => expect(b.text).toBe('from one'))
+    await vi.waitFor(() => expect(b.saved).toBe(true))
+    expect(store.appends).toBe(1) // stored once, by instance one
+  })
+
+  it('[CORE-11] an instance loading a space gets what another holds but has not committed yet', async () => {
+    const store = new ControlledStore()
+    const hub = new MemoryFanOutHub()
+    const one = makeCore(store, { fanOut: hub.instance() })
+    const two = makeCore(store, { fanOut: hub.instance() })
+    const a = new Client(one, 's1', 'w')
+    await vi.waitFor(() => expect(a.acked).toBeTruthy())
+    store.hold = true
+    a.type('in flight')
+    await new Promise((r) => setTimeout(r, 10))
+    const b = new Client(two, 's1', 'w') // loads from storage, where "in flight" is not yet
+    await vi.waitFor(() => expect(b.text).toBe('in flight'))
+    store.release()
+    await vi.waitFor(() => expect(a.saved && b.saved).toBe(true))
+  })
+
+  it('[CORE-12] after a fan-out gap, instances re-converge by exchanging state vectors', async () => {
+    const store = new ControlledStore()
+    const hub = new MemoryFanOutHub()
+    const fanOne = hub.instance()
+    const one = makeCore(store, { fanOut: fanOne })
+    const two = makeCore(store, { fanOut: hub.instance() })
+    const a = new Client(one, 's1', 'w')
+    const b = new Client(two, 's1', 'w')
+    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    a.type('before ')
+    await vi.waitFor(() => expect(b.text).toBe('before '))
+    fanOne.cut()
+    a.type('one-side ')
+    b.type('other-side ')
+    const t = b.doc.getText('body:n')
+    b.doc.transact(() => t.delete(0, 'before '.length)) // a deletion made during the gap travels too
+    await new Promise((r) => setTimeout(r, 20))
+    expect(a.text).not.toBe(b.text) // the gap is real
+    fanOne.restore()
+    await vi.waitFor(() => expect(a.text).toBe(b.text))
+    expect(a.text).not.toContain('before')
+    expect(a.text).toContain('one-side ')
+    expect(a.text).toContain('other-side ')
+    await vi.waitFor(() => expect(a.saved && b.saved).toBe(true))
+    await one.flushAll()
+    await two.flushAll()
+    expect(store.text('s1')).toBe(a.text)
+  })
+
+  it("[CORE-13] with shared storage, compaction never drops another instance's committed update", async () => {
+    const store = Object.assign(new ControlledStore(), { shared: true })
+    const hub = new MemoryFanOutHub()
+    const fanOne = hub.instance()
+    const one = makeCore(store, { fanOut: fanOne, limits: { compactEveryUpdates: 3 } })
+    const two = makeCore(store, { fanOut: hub.instance(), limits: { compactEveryUpdates: 3 } })
+    const a = new Client(one, 's1', 'w')
+    const b = new Client(two, 's1', 'w')
+    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    fanOne.cut() // instance one never hears of two's updates live: only storage can tell it
+    const typed: string[] = []
+    for (let i = 0; i < 12; i++) {
+      const ch = String.fromCharCode(97 + i)
+      typed.push(ch)
+      ;(i % 2 ? a : b).type(ch)
+      await new Promise((r) => setImmediate(r))
+    }
+    await vi.waitFor(async () => {
+      await one.flushAll()
+      await two.flushAll()
+      expect(store.compactions).toBeGreaterThan(1)
+      expect([...store.text('s1')].sort()).toEqual(typed)
+    })
   })
 })
