@@ -1,0 +1,1 @@
+export { RedisFanOut, type RedisFanOutEvents, type RedisFanOutOptions } from './redis-fanout.js'

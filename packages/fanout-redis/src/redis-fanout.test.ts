@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto'
+import type { FanOutListener, LogFields, Logger } from '@converge/server-core'
+import { runFanOutSuite } from '@converge/server-core/testing'
+import { PrivateRedis, REDIS_URL, haveRedis, haveRedisServerBinary } from '@converge/test-services'
+import { Redis } from 'ioredis'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { RedisFanOut } from './index.js'
+
+const ok = await haveRedis()
+const canRestart = ok && haveRedisServerBinary()
+
+/** Kills the subscriber connection of `f` from the server side (CLIENT KILL), as a network blip would. */
+async function killSubscriber(url: string, f: RedisFanOut): Promise<void> {
+  const admin = new Redis(url)
+  try {
+    const list = (await admin.client('LIST')) as string
+    const name = `converge-fanout-sub-${f.instanceId.toString('hex')}`
+    const line = list.split('\n').find((l) => l.includes(`name=${name}`))
+    const id = /\bid=(\d+)/.exec(line ?? '')?.[1]
+    if (!id) throw new Error(`no connection named ${name}`)
+    await admin.client('KILL', 'ID', id)
+  } finally {
+    admin.disconnect()
+  }
+}
+
+describe.skipIf(!ok)('Redis fan-out', () => {
+  runFanOutSuite('redis', (count) => {
+    const prefix = `converge-test-${randomBytes(4).toString('hex')}`
+    const instances = Array.from({ length: count }, () => new RedisFanOut({ url: REDIS_URL, prefix }))
+    return Promise.resolve({
+      instances,
+      interrupt: (f) => killSubscriber(REDIS_URL, f as RedisFanOut),
+      cleanup: async () => {
+        await Promise.all(instances.map((i) => i.close()))
+      },
+    })
+  })
+})
+
+describe.skipIf(!canRestart)('Redis fan-out through a Redis restart', () => {
+  const closers: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c()
+  })
+
+  it('REDIS-1 while Redis is down publishes are dropped and counted, the loss is logged; when back every space resyncs and messages flow', async () => {
+    const redis = await PrivateRedis.start()
+    closers.push(() => redis.stop())
+    const lines: string[] = []
+    const log = (level: string) => (_f: LogFields, msg: string) => void lines.push(`${level} ${msg}`)
+    const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
+    const counts = { dropped: 0, down: 0, up: 0, resynced: 0 }
+    const a = new RedisFanOut({
+      url: redis.url,
+      logger,
+      events: {
+        dropped: () => counts.dropped++,
+        connection: (up) => (up ? counts.up++ : counts.down++),
+        resynced: (n) => (counts.resynced += n),
+      },
+    })
+    const b = new RedisFanOut({ url: redis.url })
+    closers.push(
+      () => a.close(),
+      () => b.close(),
+    )
+    const got: number[][] = []
+    let resyncs = 0
+    const listener: FanOutListener = { message: (m) => void got.push([...m]), resync: () => void resyncs++ }
+    a.subscribe('s', listener)
+    await vi.waitFor(() => expect(resyncs).toBe(1), { timeout: 5000 })
+
+    await redis.stop()
+    await vi.waitFor(() => expect(counts.down).toBe(1), { timeout: 5000 })
+    expect(lines).toContain(
+      "error redis fan-out connection lost: serving this instance's clients only until it is back",
+    )
+    a.publish('s', Uint8Array.of(1)) // goes nowhere: counted
+    expect(counts.dropped).toBe(1)
+
+    await redis.start()
+    await vi.waitFor(() => expect(resyncs).toBe(2), { timeout: 10_000 })
+    expect(counts.resynced).toBe(1)
+    expect(lines).toContain('warn redis fan-out back: resyncing every open space')
+    await vi.waitFor(
+      async () => {
+        b.publish('s', Uint8Array.of(7))
+        await new Promise((r) => setTimeout(r, 50))
+        expect(got).toContainEqual([7])
+      },
+      { timeout: 10_000 },
+    )
+  })
+})

@@ -1,0 +1,195 @@
+import { randomBytes } from 'node:crypto'
+import { type FanOut, type FanOutListener, type Logger, silentLogger } from '@converge/server-core'
+import { Redis } from 'ioredis'
+
+/** What the adapter reports, for metrics. */
+export interface RedisFanOutEvents {
+  published?(bytes: number): void
+  received?(bytes: number): void
+  /** A publish that could not go out (Redis unreachable); the resync after the gap repairs it. */
+  dropped?(): void
+  /** The subscriber connection went up (true) or down (false). */
+  connection?(up: boolean): void
+  /** After a gap, `spaces` subscriptions were re-established and asked to resync. */
+  resynced?(spaces: number): void
+}
+
+export interface RedisFanOutOptions {
+  /** `redis://host:port[/db]` */
+  url: string
+  /** Channel names are `<prefix>:space:<spaceId>`. Default `converge`. */
+  prefix?: string
+  logger?: Logger
+  events?: RedisFanOutEvents
+}
+
+/** Instance ids are this long, at the start of every published message. */
+const ID_BYTES = 8
+
+/** Reconnect after 100 ms, 200 ms, … up to 2 s between tries, forever. */
+const retryStrategy = (times: number): number => Math.min(times * 100, 2000)
+
+/**
+ * FanOut over Redis pub/sub (ioredis): one channel per space, one publishing and one subscribing
+ * connection per instance. Each message starts with the publishing instance's random id, so an
+ * instance drops its own messages (no echo). Pub/sub delivers at most once: while the connection is
+ * down, publishes are dropped (counted) and messages to this instance are lost — so every time the
+ * subscriber connection comes back, the adapter re-subscribes and calls `resync` on every listener,
+ * and the rooms repair by exchanging state vectors.
+ */
+export class RedisFanOut implements FanOut {
+  readonly instanceId = randomBytes(ID_BYTES)
+  private readonly pub: Redis
+  private readonly sub: Redis
+  private readonly prefix: string
+  private readonly logger: Logger
+  private readonly events: RedisFanOutEvents
+  private readonly listeners = new Map<string, Set<FanOutListener>>()
+  /** Per channel, the SUBSCRIBE in flight or done (on the current connection). */
+  private readonly subscribed = new Map<string, Promise<void>>()
+  private everReady = false
+  private up = false
+  private closed = false
+
+  constructor(options: RedisFanOutOptions) {
+    this.prefix = options.prefix ?? 'converge'
+    this.logger = options.logger ?? silentLogger
+    this.events = options.events ?? {}
+    const where = redactedUrl(options.url)
+    // publishes fail at once while disconnected instead of queueing without bound
+    this.pub = new Redis(options.url, {
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 1,
+      retryStrategy,
+      connectionName: 'converge-fanout-pub',
+    })
+    this.sub = new Redis(options.url, {
+      autoResubscribe: false, // done here, so the resync follows the re-subscription
+      maxRetriesPerRequest: null,
+      retryStrategy,
+      connectionName: `converge-fanout-sub-${this.instanceId.toString('hex')}`,
+    })
+    this.pub.on('error', () => {}) // reported through the subscriber's state, once
+    this.sub.on('error', (err: Error) => {
+      if (this.up) this.logger.warn({ redis: where, err: err.message }, 'redis fan-out error')
+    })
+    this.sub.on('close', () => {
+      if (!this.up || this.closed) return
+      this.up = false
+      this.subscribed.clear()
+      this.events.connection?.(false)
+      this.logger.error(
+        { redis: where },
+        "redis fan-out connection lost: serving this instance's clients only until it is back",
+      )
+    })
+    this.sub.on('ready', () => {
+      this.up = true
+      this.events.connection?.(true)
+      if (!this.everReady) {
+        this.everReady = true
+        this.logger.info(
+          { redis: where, instance: this.instanceId.toString('hex') },
+          'redis fan-out connected',
+        )
+        return
+      }
+      const spaces = [...this.listeners.keys()]
+      this.logger.warn(
+        { redis: where, spaces: spaces.length },
+        'redis fan-out back: resyncing every open space',
+      )
+      this.events.resynced?.(spaces.length)
+      for (const channel of spaces) void this.ensureSubscribed(channel, true)
+    })
+    this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel, message))
+  }
+
+  private channel(spaceId: string): string {
+    return `${this.prefix}:space:${spaceId}`
+  }
+
+  private deliver(channel: Buffer, message: Buffer): void {
+    if (message.length < ID_BYTES || message.subarray(0, ID_BYTES).equals(this.instanceId)) return
+    const set = this.listeners.get(channel.toString())
+    if (!set) return
+    this.events.received?.(message.length)
+    const payload = new Uint8Array(message.buffer, message.byteOffset + ID_BYTES, message.length - ID_BYTES)
+    for (const l of set) l.message(payload)
+  }
+
+  /** SUBSCRIBEs `channel` once per connection; then (or right away, when `resyncAll`) resyncs its listeners. */
+  private ensureSubscribed(channel: string, resyncAll = false, listener?: FanOutListener): Promise<void> {
+    let done = this.subscribed.get(channel)
+    if (!done) {
+      done = this.sub.subscribe(channel).then(
+        () => undefined,
+        (err: unknown) => {
+          this.subscribed.delete(channel)
+          throw err
+        },
+      )
+      this.subscribed.set(channel, done)
+    }
+    return done.then(
+      () => {
+        const set = this.listeners.get(channel)
+        if (!set) return
+        if (resyncAll) for (const l of set) l.resync()
+        else if (listener && set.has(listener)) listener.resync()
+      },
+      (err: unknown) =>
+        // the 'ready' after reconnecting subscribes again and resyncs
+        this.logger.warn({ channel, err: String(err) }, 'redis subscribe failed; retried when reconnected'),
+    )
+  }
+
+  publish(spaceId: string, message: Uint8Array): void {
+    if (this.closed || this.pub.status !== 'ready') {
+      this.events.dropped?.()
+      return
+    }
+    const framed = Buffer.allocUnsafe(ID_BYTES + message.length)
+    this.instanceId.copy(framed, 0)
+    framed.set(message, ID_BYTES)
+    this.pub.publish(this.channel(spaceId), framed).then(
+      () => this.events.published?.(framed.length),
+      () => this.events.dropped?.(),
+    )
+  }
+
+  subscribe(spaceId: string, listener: FanOutListener): () => void {
+    const channel = this.channel(spaceId)
+    let set = this.listeners.get(channel)
+    if (!set) this.listeners.set(channel, (set = new Set()))
+    set.add(listener)
+    void this.ensureSubscribed(channel, false, listener)
+    return () => {
+      const current = this.listeners.get(channel)
+      if (!current?.delete(listener) || current.size > 0) return
+      this.listeners.delete(channel)
+      this.subscribed.delete(channel)
+      if (this.up) this.sub.unsubscribe(channel).catch(() => {})
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    this.listeners.clear()
+    await Promise.all([this.pub.quit().catch(() => {}), this.sub.quit().catch(() => {})])
+    this.pub.disconnect()
+    this.sub.disconnect()
+  }
+}
+
+/** The URL without its password, for log lines. */
+function redactedUrl(url: string): string {
+  try {
+    const u = new URL(url)
+    if (u.password) u.password = '***'
+    return u.toString()
+  } catch {
+    return 'redis'
+  }
+}

@@ -1,0 +1,6 @@
+export {
+  MIGRATIONS,
+  PostgresPersistence,
+  type PostgresPersistenceOptions,
+  SCHEMA_VERSION,
+} from './postgres-persistence.js'

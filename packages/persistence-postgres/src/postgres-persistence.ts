@@ -1,0 +1,308 @@
+import {
+  StorageError,
+  silentLogger,
+  type Logger,
+  type Persistence,
+  type StoredSpace,
+} from '@converge/server-core'
+import pg from 'pg'
+
+export interface PostgresPersistenceOptions {
+  /** `postgres://user@host:port/database` (pg's connection string). */
+  connectionString: string
+  /** The schema holding Converge's tables; created when missing. Default `public`. */
+  schema?: string
+  /** Connections in the pool. Default 10. */
+  poolSize?: number
+  /** How long to wait for a connection, and for one statement, before failing. Default 10 s. */
+  timeoutMs?: number
+  logger?: Logger
+}
+
+const IDENTIFIER = /^[a-z_][a-z0-9_]{0,62}$/
+
+/**
+ * The schema migrations: entry `i` brings the schema from version i to i + 1 (`converge_migrations`).
+ * `S` is the quoted schema name. Append new entries; never edit a released one.
+ */
+export const MIGRATIONS: readonly ((S: string) => string)[] = [
+  (S) => `
+    CREATE TABLE ${S}.converge_spaces (
+      space_id   text PRIMARY KEY,
+      last_seq   bigint NOT NULL DEFAULT 0,
+      created_at timestamptz NOT NULL DEFAULT now()
+    );
+    CREATE TABLE ${S}.converge_updates (
+      space_id text NOT NULL,
+      seq      bigint NOT NULL,
+      data     bytea NOT NULL,
+      PRIMARY KEY (space_id, seq)
+    );
+    CREATE TABLE ${S}.converge_snapshots (
+      space_id    text PRIMARY KEY,
+      data        bytea NOT NULL,
+      through_seq bigint NOT NULL
+    );`,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/**
+ * Persistence on PostgreSQL through pg. Every space has a row in `converge_spaces` whose `last_seq`
+ * hands out positions: an append bumps it (taking the row lock until commit), so appends to one space
+ * are serialized across instances and positions follow commit order — a compaction through position N
+ * can never drop an update that commits later with a smaller N. Compaction takes the same row lock.
+ * A promise resolves only after COMMIT returned.
+ */
+export class PostgresPersistence implements Persistence {
+  readonly shared = true
+  private readonly pool: pg.Pool
+  private readonly logger: Logger
+  private readonly S: string
+  private ready: Promise<void> | null = null
+  private closed = false
+
+  constructor(private readonly options: PostgresPersistenceOptions) {
+    const schema = options.schema ?? 'public'
+    if (!IDENTIFIER.test(schema)) throw new StorageError(`bad PostgreSQL schema name "${schema}"`)
+    this.S = `"${schema}"`
+    this.logger = options.logger ?? silentLogger
+    const timeout = options.timeoutMs ?? 10_000
+    this.pool = new pg.Pool({
+      connectionString: options.connectionString,
+      max: options.poolSize ?? 10,
+      connectionTimeoutMillis: timeout,
+      statement_timeout: timeout,
+      query_timeout: timeout + 1000,
+      idleTimeoutMillis: 30_000,
+      application_name: 'converge',
+    })
+    // an idle connection that breaks (the database restarted) must not crash the process
+    this.pool.on('error', (err) =>
+      this.logger.warn({ err: err.message, host: this.host }, 'an idle PostgreSQL connection failed'),
+    )
+  }
+
+  /** Where the database is, for log lines (never the password). */
+  private get host(): string {
+    try {
+      const u = new URL(this.options.connectionString)
+      return `${u.hostname}:${u.port || 5432}${u.pathname}`
+    } catch {
+      return 'postgres'
+    }
+  }
+
+  /** Connects and brings the schema to SCHEMA_VERSION (once per instance; again after a failure). */
+  open(): Promise<void> {
+    this.ready ??= this.migrate().catch((e: unknown) => {
+      this.ready = null
+      throw this.wrap(e, 'open', null)
+    })
+    return this.ready
+  }
+
+  private async migrate(): Promise<void> {
+    const { S } = this
+    const client = await this.pool.connect()
+    const onError = (): void => {}
+    client.on('error', onError)
+    try {
+      await client.query('BEGIN')
+      // one instance migrates at a time; the others wait here, then find the schema current
+      await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`converge-migrate:${S}`])
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${S}`)
+      await client.query(
+        `CREATE TABLE IF NOT EXISTS ${S}.converge_migrations (version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`,
+      )
+      const { rows } = await client.query<{ v: number | null }>(
+        `SELECT max(version) AS v FROM ${S}.converge_migrations`,
+      )
+      const found = rows[0]?.v ?? 0
+      if (found > SCHEMA_VERSION)
+        throw new Error(`schema version ${found} is newer than this code supports (${SCHEMA_VERSION})`)
+      for (let version = found; version < SCHEMA_VERSION; version++) {
+        await client.query(MIGRATIONS[version]!(S))
+        await client.query(`INSERT INTO ${S}.converge_migrations (version) VALUES ($1)`, [version + 1])
+      }
+      await client.query('COMMIT')
+      this.logger.info(
+        { host: this.host, schema: S, schemaVersion: SCHEMA_VERSION, migratedFrom: found },
+        'postgres persistence opened',
+      )
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {})
+      throw e
+    } finally {
+      client.off('error', onError)
+      client.release()
+    }
+  }
+
+  load(spaceId: string): Promise<StoredSpace> {
+    const { S } = this
+    return this.tx('load', spaceId, 'BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY', async (c) => {
+      const space = await c.query<{ last_seq: string }>(
+        `SELECT last_seq FROM ${S}.converge_spaces WHERE space_id = $1`,
+        [spaceId],
+      )
+      const snap = await c.query<{ data: Buffer }>(
+        `SELECT data FROM ${S}.converge_snapshots WHERE space_id = $1`,
+        [spaceId],
+      )
+      const rows = await c.query<{ data: Buffer }>(
+        `SELECT data FROM ${S}.converge_updates WHERE space_id = $1 ORDER BY seq`,
+        [spaceId],
+      )
+      const snapshot = snap.rows[0] ? view(snap.rows[0].data) : null
+      const updates = rows.rows.map((r) => view(r.data))
+      const bytes = (snapshot?.byteLength ?? 0) + updates.reduce((n, u) => n + u.byteLength, 0)
+      return { snapshot, updates, lastSeq: Number(space.rows[0]?.last_seq ?? 0), bytes }
+    })
+  }
+
+  append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
+    const { S } = this
+    if (updates.length === 0)
+      return this.tx('append', spaceId, 'BEGIN', async (c) => {
+        const r = await c.query<{ last_seq: string }>(
+          `SELECT last_seq FROM ${S}.converge_spaces WHERE space_id = $1`,
+          [spaceId],
+        )
+        return Number(r.rows[0]?.last_seq ?? 0)
+      })
+    return this.tx('append', spaceId, 'BEGIN', async (c) => {
+      const r = await c.query<{ last_seq: string }>(
+        `INSERT INTO ${S}.converge_spaces AS s (space_id, last_seq) VALUES ($1, $2)
+         ON CONFLICT (space_id) DO UPDATE SET last_seq = s.last_seq + $2
+         RETURNING last_seq`,
+        [spaceId, updates.length],
+      )
+      const last = Number(r.rows[0]!.last_seq)
+      await c.query(
+        `INSERT INTO ${S}.converge_updates (space_id, seq, data)
+         SELECT $1, $2::bigint + t.ord, t.data FROM unnest($3::bytea[]) WITH ORDINALITY AS t(data, ord)`,
+        [
+          spaceId,
+          last - updates.length,
+          updates.map((u) => Buffer.from(u.buffer, u.byteOffset, u.byteLength)),
+        ],
+      )
+      return last
+    })
+  }
+
+  compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+    if (!Number.isSafeInteger(throughSeq) || throughSeq < 0)
+      return Promise.reject(new RangeError(`compact of space "${spaceId}": bad throughSeq ${throughSeq}`))
+    const { S } = this
+    return this.tx('compact', spaceId, 'BEGIN', async (c) => {
+      // the space's row lock: no append (nor another compaction) of this space runs until COMMIT
+      const space = await c.query<{ last_seq: string }>(
+        `INSERT INTO ${S}.converge_spaces AS s (space_id) VALUES ($1)
+         ON CONFLICT (space_id) DO UPDATE SET last_seq = s.last_seq RETURNING last_seq`,
+        [spaceId],
+      )
+      const lastSeq = Number(space.rows[0]!.last_seq)
+      if (throughSeq > lastSeq)
+        throw new RangeError(
+          `compact of space "${spaceId}": throughSeq ${throughSeq} is past the last position ${lastSeq}`,
+        )
+      const current = await c.query<{ through_seq: string }>(
+        `SELECT through_seq FROM ${S}.converge_snapshots WHERE space_id = $1`,
+        [spaceId],
+      )
+      const snapshotSeq = current.rows[0] ? Number(current.rows[0].through_seq) : undefined
+      if (snapshotSeq !== undefined && throughSeq < snapshotSeq) {
+        this.logger.warn({ spaceId, throughSeq, snapshotSeq }, 'stale compaction ignored')
+        return
+      }
+      await c.query(
+        `INSERT INTO ${S}.converge_snapshots (space_id, data, through_seq) VALUES ($1, $2, $3)
+         ON CONFLICT (space_id) DO UPDATE SET data = excluded.data, through_seq = excluded.through_seq`,
+        [spaceId, Buffer.from(snapshot.buffer, snapshot.byteOffset, snapshot.byteLength), throughSeq],
+      )
+      await c.query(`DELETE FROM ${S}.converge_updates WHERE space_id = $1 AND seq <= $2`, [
+        spaceId,
+        throughSeq,
+      ])
+    })
+  }
+
+  /** Records a space id as taken; false when it already was (registered, or holding data). */
+  registerSpace(spaceId: string): Promise<boolean> {
+    const { S } = this
+    return this.tx('registerSpace', spaceId, 'BEGIN', async (c) => {
+      const r = await c.query(
+        `INSERT INTO ${S}.converge_spaces (space_id) VALUES ($1) ON CONFLICT (space_id) DO NOTHING`,
+        [spaceId],
+      )
+      return r.rowCount === 1
+    })
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return
+    this.closed = true
+    await this.pool.end()
+    this.logger.info({ host: this.host }, 'postgres persistence closed')
+  }
+
+  /** Runs `fn` in one transaction on a pooled connection; driver errors become StorageError. */
+  private async tx<T>(
+    operation: string,
+    spaceId: string,
+    begin: string,
+    fn: (client: pg.PoolClient) => Promise<T>,
+  ): Promise<T> {
+    if (this.closed) throw this.wrap(new Error('the pool is closed'), operation, spaceId)
+    await this.open()
+    let client: pg.PoolClient
+    try {
+      client = await this.pool.connect()
+    } catch (e) {
+      throw this.wrap(e, operation, spaceId)
+    }
+    let broken = false
+    // a connection that dies while checked out emits 'error' (the pool only watches idle ones); the
+    // query in flight rejects too, and that rejection is what reports it
+    const onError = (): void => {
+      broken = true
+    }
+    client.on('error', onError)
+    try {
+      await client.query(begin)
+      const result = await fn(client)
+      await client.query('COMMIT')
+      return result
+    } catch (e) {
+      await client.query('ROLLBACK').catch(() => {
+        broken = true
+      })
+      if (e instanceof RangeError) throw e
+      throw this.wrap(e, operation, spaceId)
+    } finally {
+      client.off('error', onError)
+      client.release(broken)
+    }
+  }
+
+  private wrap(err: unknown, operation: string, spaceId: string | null): StorageError {
+    if (err instanceof StorageError) return err
+    const code = (err as { code?: unknown } | null)?.code
+    const reason = err instanceof Error ? err.message : String(err)
+    const where = spaceId === null ? '' : ` of space "${spaceId}"`
+    this.logger.error(
+      { host: this.host, operation, spaceId, code: typeof code === 'string' ? code : undefined, err: reason },
+      'postgres persistence operation failed',
+    )
+    return new StorageError(`PostgreSQL ${operation}${where} failed (${this.host}): ${reason}`, {
+      cause: err,
+    })
+  }
+}
+
+/** A plain Uint8Array over the driver's Buffer (no copy). */
+function view(buf: Buffer): Uint8Array {
+  return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength)
+}
