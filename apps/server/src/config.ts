@@ -10,6 +10,11 @@ import { z } from 'zod'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 
+/** Where spaces are stored: one SQLite file (one instance), or a PostgreSQL database (any number). */
+export type StorageConfig =
+  | { readonly kind: 'sqlite'; readonly file: string }
+  | { readonly kind: 'postgres'; readonly url: string; readonly schema: string }
+
 export interface Config {
   readonly port: number
   readonly host: string
@@ -22,6 +27,9 @@ export interface Config {
   readonly secret: string | undefined
   /** The built web app, served when the folder exists. */
   readonly webDist: string
+  readonly storage: StorageConfig
+  /** Redis for fan-out between instances; undefined: this instance serves its spaces alone. */
+  readonly redisUrl: string | undefined
   readonly limits: Limits
 }
 
@@ -29,6 +37,9 @@ export interface Config {
 export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.meta.url))
 
 const MIN_SECRET_LENGTH = 32
+
+/** Options whose values may hold a password: never repeated in an error message. */
+const SECRET_BEARING = new Set(['SECRET', 'STORAGE', 'REDIS_URL'])
 
 const whole = (min: number, max: number) =>
   z
@@ -101,6 +112,30 @@ export const OPTIONS: readonly Option[] = [
     description: `HS256 token secret (at least ${MIN_SECRET_LENGTH} characters); if unset, a random one is generated into DATA_DIR/secret (mode 0600) and reused`,
     shown: undefined,
     schema: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
+  },
+  {
+    env: 'STORAGE',
+    flag: 'storage',
+    description:
+      'sqlite:<file> (one instance) or postgres://user@host:port/db[?schema=name] (any number of instances)',
+    shown: 'sqlite:DATA_DIR/converge.sqlite',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^(sqlite:.+|postgres(ql)?:\/\/.+)$/, 'must be sqlite:<file> or postgres://…')
+      .optional(),
+  },
+  {
+    env: 'REDIS_URL',
+    flag: 'redis-url',
+    description:
+      'redis://host:port: fan-out between instances (needs STORAGE=postgres://… and SECRET); unset: one instance',
+    shown: 'off',
+    schema: z
+      .string()
+      .trim()
+      .regex(/^rediss?:\/\/.+/, 'must be redis://host:port')
+      .optional(),
   },
   {
     env: 'WEB_DIST',
@@ -228,8 +263,8 @@ export function parseConfig(
       const key = String(issue.path[0] ?? '')
       const option = OPTIONS.find((o) => o.env === key)
       const where = option ? `${option.env} (--${option.flag})` : key
-      // never echo a secret back
-      const given = option && option.env !== 'SECRET' ? `, got "${raw[key]}"` : ''
+      // never echo a secret back (URLs may hold passwords)
+      const given = option && !SECRET_BEARING.has(option.env) ? `, got "${raw[key]}"` : ''
       return `  ${where}: ${issue.message}${given}`
     })
     throw new ConfigError(`invalid configuration:\n${lines.join('\n')}`)
@@ -241,6 +276,16 @@ export function parseConfig(
       'invalid configuration:\n  MAX_FRAME_BYTES (--max-frame-bytes): must not exceed the byte burst, 2 × MAX_BYTES_PER_SECOND' +
         ` (${2 * n('MAX_BYTES_PER_SECOND')}): a larger frame would always be rate-limited`,
     )
+  const storage = parseStorage(v.STORAGE as string | undefined, v.DATA_DIR as string)
+  const redisUrl = v.REDIS_URL as string | undefined
+  if (redisUrl && storage.kind !== 'postgres')
+    throw new ConfigError(
+      'invalid configuration:\n  REDIS_URL (--redis-url): several instances must share their storage: set STORAGE=postgres://…',
+    )
+  if (redisUrl && v.SECRET === undefined)
+    throw new ConfigError(
+      'invalid configuration:\n  SECRET (--secret): required with REDIS_URL: every instance must accept the tokens the others issue',
+    )
   return {
     port: n('PORT'),
     host: v.HOST as string,
@@ -249,6 +294,8 @@ export function parseConfig(
     logLevel: v.LOG_LEVEL as LogLevel,
     secret: v.SECRET as string | undefined,
     webDist: v.WEB_DIST as string,
+    storage,
+    redisUrl,
     limits: {
       maxFrameBytes: n('MAX_FRAME_BYTES'),
       maxDocumentBytes: n('MAX_DOCUMENT_BYTES'),
@@ -262,4 +309,18 @@ export function parseConfig(
       compactEveryBytes: n('COMPACT_EVERY_BYTES'),
     },
   }
+}
+
+/** STORAGE as given (or its default, the SQLite file in DATA_DIR). */
+function parseStorage(value: string | undefined, dataDir: string): StorageConfig {
+  if (value === undefined) return { kind: 'sqlite', file: `${dataDir.replace(/\/+$/, '')}/converge.sqlite` }
+  if (value.startsWith('sqlite:')) return { kind: 'sqlite', file: value.slice('sqlite:'.length) }
+  const url = new URL(value)
+  const schema = url.searchParams.get('schema') ?? 'public'
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(schema))
+    throw new ConfigError(
+      `invalid configuration:\n  STORAGE (--storage): schema must be a lower-case SQL name, got "${schema}"`,
+    )
+  url.searchParams.delete('schema')
+  return { kind: 'postgres', url: url.toString(), schema }
 }

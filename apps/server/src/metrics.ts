@@ -2,6 +2,7 @@
  * Prometheus metrics (prom-client), fed by server-core's CoreEvents. One registry per server, so
  * several servers in one process (tests) never share series.
  */
+import type { RedisFanOutEvents } from '@converge/fanout-redis'
 import type { CoreEvents } from '@converge/server-core'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
@@ -9,6 +10,8 @@ export interface Metrics {
   readonly registry: Registry
   /** Hand these to `new SyncCore({ events })`. */
   readonly events: CoreEvents
+  /** Hand these to the Redis fan-out. */
+  readonly fanOutEvents: RedisFanOutEvents
   /** Counts a refusal made by the transport (text frame, frame too big) rather than the core. */
   rejected(reason: string): void
   /** Reads the live gauges from the core once it exists. */
@@ -100,6 +103,45 @@ export function createMetrics(): Metrics {
   })
   const unloads = new Counter({ name: `${p}space_unloads_total`, help: 'Idle spaces unloaded', registers })
 
+  const fanOutMessages = new Counter({
+    name: `${p}fanout_messages_total`,
+    help: 'Messages between instances through Redis, by direction (out, in, dropped while Redis was unreachable)',
+    labelNames: ['direction'] as const,
+    registers,
+  })
+  const fanOutBytes = new Counter({
+    name: `${p}fanout_bytes_total`,
+    help: 'Bytes between instances through Redis, by direction',
+    labelNames: ['direction'] as const,
+    registers,
+  })
+  const fanOutUp = new Gauge({
+    name: `${p}fanout_connected`,
+    help: '1 while the Redis fan-out connection is up, 0 while it is down (absent without REDIS_URL)',
+    registers: [],
+  })
+  const fanOutResyncs = new Counter({
+    name: `${p}fanout_resyncs_total`,
+    help: 'Spaces resynced by state-vector exchange after a Redis gap',
+    registers,
+  })
+  const fanOutEvents: RedisFanOutEvents = {
+    published(bytes) {
+      fanOutMessages.inc({ direction: 'out' })
+      fanOutBytes.inc({ direction: 'out' }, bytes)
+    },
+    received(bytes) {
+      fanOutMessages.inc({ direction: 'in' })
+      fanOutBytes.inc({ direction: 'in' }, bytes)
+    },
+    dropped: () => fanOutMessages.inc({ direction: 'dropped' }),
+    connection(up) {
+      if (!registry.getSingleMetric(`${p}fanout_connected`)) registry.registerMetric(fanOutUp)
+      fanOutUp.set(up ? 1 : 0)
+    },
+    resynced: (spaces) => fanOutResyncs.inc(spaces),
+  }
+
   const events: CoreEvents = {
     messageIn(type, bytes) {
       messagesIn.inc({ type })
@@ -126,6 +168,7 @@ export function createMetrics(): Metrics {
   return {
     registry,
     events,
+    fanOutEvents,
     rejected: (reason) => rejections.inc({ reason }),
     observe: (s) => {
       source = s

@@ -5,13 +5,15 @@
 import { mkdirSync } from 'node:fs'
 import { type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { join, resolve } from 'node:path'
+import { resolve } from 'node:path'
 import { CloseCode, ErrorKind } from '@converge/protocol'
+import { RedisFanOut } from '@converge/fanout-redis'
+import { PostgresPersistence } from '@converge/persistence-postgres'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
-import { type Persistence, SyncCore } from '@converge/server-core'
+import { type FanOut, type Persistence, SyncCore } from '@converge/server-core'
 import type { DestinationStream } from 'pino'
 import { type Auth, createAuth, loadOrCreateSecret } from './auth.js'
-import type { Config } from './config.js'
+import type { Config, StorageConfig } from './config.js'
 import { createRequestHandler } from './http.js'
 import { type Logger, coreLogger, createLogger } from './log.js'
 import { type Metrics, createMetrics } from './metrics.js'
@@ -50,22 +52,45 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   })
 }
 
+/** The configured storage. PostgreSQL that cannot be reached yet is logged, not fatal: loads retry it. */
+async function openStorage(storage: StorageConfig, log: Logger): Promise<Persistence> {
+  if (storage.kind === 'sqlite')
+    return new SqlitePersistence({
+      file: resolve(storage.file),
+      logger: coreLogger(log.child({ c: 'sqlite' })),
+    })
+  const pg = new PostgresPersistence({
+    connectionString: storage.url,
+    schema: storage.schema,
+    logger: coreLogger(log.child({ c: 'postgres' })),
+  })
+  try {
+    await pg.open()
+  } catch {
+    log.error({}, 'PostgreSQL is unreachable at start: spaces fail to load (4503) until it is back')
+  }
+  return pg
+}
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(config.logLevel, options.logDestination)
   const dataDir = resolve(config.dataDir)
   mkdirSync(dataDir, { recursive: true })
   const secret = config.secret ?? loadOrCreateSecret(dataDir)
   const auth = createAuth({ secret, enabled: config.auth, logger: log })
-  const persistence =
-    options.persistence ??
-    new SqlitePersistence({
-      file: join(dataDir, 'converge.sqlite'),
-      logger: coreLogger(log.child({ c: 'sqlite' })),
-    })
   const metrics = createMetrics()
+  const persistence = options.persistence ?? (await openStorage(config.storage, log))
+  const fanOut: FanOut | undefined = config.redisUrl
+    ? new RedisFanOut({
+        url: config.redisUrl,
+        logger: coreLogger(log.child({ c: 'redis' })),
+        events: metrics.fanOutEvents,
+      })
+    : undefined
   const core = new SyncCore({
     persistence,
     authenticate: auth.authenticate,
+    fanOut,
     limits: config.limits,
     logger: coreLogger(log),
     events: metrics.events,
@@ -103,6 +128,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     port = await listen(server, config.port, config.host)
   } catch (e) {
     await transport.close()
+    await fanOut?.close()
     await persistence.close()
     throw e
   }
@@ -113,6 +139,8 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       url,
       port,
       dataDir,
+      storage: config.storage.kind,
+      fanOut: fanOut ? 'redis' : 'off',
       auth: config.auth ? 'on' : 'off',
       webDist: resolve(config.webDist),
       pid: process.pid,
@@ -134,6 +162,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await transport.close()
         server.closeAllConnections()
         await httpClosed
+        await fanOut?.close()
         await persistence.close()
       }
       log.info({}, 'stopped')

@@ -15,6 +15,8 @@ describe('config', () => {
       logLevel: 'info',
       secret: undefined,
       webDist: DEFAULT_WEB_DIST,
+      storage: { kind: 'sqlite', file: './data/converge.sqlite' },
+      redisUrl: undefined,
       limits: defaultLimits,
     })
     expect(DEFAULT_WEB_DIST.replaceAll('\\', '/')).toMatch(/apps\/web\/dist$/)
@@ -105,6 +107,53 @@ describe('config', () => {
     const two = bad([], { PORT: 'x', HOST: ' ' })
     expect(two).toMatch(/PORT/)
     expect(two).toMatch(/HOST/)
+  })
+
+  it('STORAGE picks SQLite (default: in DATA_DIR) or PostgreSQL with an optional schema; REDIS_URL needs both PostgreSQL and SECRET', () => {
+    expect(parseConfig([], { DATA_DIR: '/srv/c/' }).storage).toEqual({
+      kind: 'sqlite',
+      file: '/srv/c/converge.sqlite',
+    })
+    expect(parseConfig(['--storage', 'sqlite:/tmp/x.db'], {}).storage).toEqual({
+      kind: 'sqlite',
+      file: '/tmp/x.db',
+    })
+    expect(parseConfig([], { STORAGE: 'postgres://app:pw@db:5432/converge?schema=team_a' }).storage).toEqual({
+      kind: 'postgres',
+      url: 'postgres://app:pw@db:5432/converge',
+      schema: 'team_a',
+    })
+    const secret = 's'.repeat(32)
+    const many = parseConfig([], {
+      STORAGE: 'postgresql://db/converge',
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      SECRET: secret,
+    })
+    expect(many.storage).toMatchObject({ kind: 'postgres', schema: 'public' })
+    expect(many.redisUrl).toBe('redis://127.0.0.1:6379')
+
+    const bad = (env: Record<string, string>): string => {
+      try {
+        parseConfig([], env)
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError)
+        return (e as Error).message
+      }
+      throw new Error('accepted')
+    }
+    const storage = bad({ STORAGE: 'mysql://u:hunter2@db/x' })
+    expect(storage).toMatch(/STORAGE \(--storage\): must be sqlite:<file> or postgres:\/\/…/)
+    expect(storage).not.toContain('hunter2') // URLs may hold passwords: never echoed
+    expect(bad({ STORAGE: 'postgres://db/x?schema=Bad-Name' })).toMatch(
+      /schema must be a lower-case SQL name/,
+    )
+    expect(bad({ REDIS_URL: 'redis://r', SECRET: secret })).toMatch(
+      /must share their storage: set STORAGE=postgres/,
+    )
+    expect(bad({ REDIS_URL: 'redis://r', STORAGE: 'postgres://db/x' })).toMatch(
+      /SECRET \(--secret\): required with REDIS_URL/,
+    )
+    expect(bad({ REDIS_URL: 'http://r' })).toMatch(/REDIS_URL \(--redis-url\): must be redis:\/\/host:port/)
   })
 
   it('main: --help prints every option; a bad config exits 2 with a hint', () => {

@@ -44,11 +44,13 @@ export function testConfig(
   overrides: Partial<Omit<Config, 'limits'>> & { limits?: Partial<Limits> } = {},
 ): Config {
   const base = parseConfig([], {})
+  const dataDir = overrides.dataDir ?? tempDir()
   return {
     ...base,
     port: 0,
     host: '127.0.0.1',
-    dataDir: overrides.dataDir ?? tempDir(),
+    dataDir,
+    storage: { kind: 'sqlite', file: join(dataDir, 'converge.sqlite') },
     logLevel: 'silent',
     secret: SECRET,
     webDist: join(tmpdir(), 'converge-no-web-dist'),
