@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's test command: installs everything the tests need on a fresh machine, then runs them all:
-# format, types, lint, import cycles, every package's tests, then the Playwright suite in Chromium.
+# format, types, lint, import cycles, every package's tests (the scale-out ones against real PostgreSQL
+# and Redis), then the Playwright suite in Chromium.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-pnpm.sh
@@ -10,6 +11,7 @@ if [ ! -x /usr/bin/chromium ] && [ ! -x /usr/bin/chromium-browser ]; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
 fi
+source scripts/ensure-services.sh
 pnpm install --frozen-lockfile
 pnpm test
 pnpm test:e2e
