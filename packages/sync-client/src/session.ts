@@ -322,10 +322,13 @@ export class SpaceSession {
   private updateStatus(): void {
     if (!this.leader) return this.emit()
     const c = this.connection?.current
+    const covered = isCovered(this.doc, c?.acked ?? null)
     const status = deriveStatus({
       connected: c?.connected ?? false,
-      covered: isCovered(this.doc, c?.acked ?? null),
-      pending: this.pending,
+      covered,
+      // the stored count trails the server's ack by the write queue: what the server confirmed is
+      // never pending, even while its ack is still on the way to IndexedDB
+      pending: covered ? 0 : this.pending,
       error: c?.error ? c.error.kind : null,
     })
     if (!sameStatus(status, this.statusValue)) {

@@ -134,6 +134,27 @@ class MemoryLocal implements LocalStore {
   }
 }
 
+/** A MemoryLocal whose writes can be held back, like an IndexedDB that trails a burst of changes. */
+class SlowLocal extends MemoryLocal {
+  hold = false
+  private held: (() => void)[] = []
+  private wait(): Promise<void> {
+    return this.hold ? new Promise<void>((r) => this.held.push(r)) : Promise.resolve()
+  }
+  release(): void {
+    this.hold = false
+    for (const f of this.held.splice(0)) f()
+  }
+  override async append(s: string, update: Uint8Array, origin: { clientId: number; clock: number } | null) {
+    await this.wait()
+    return super.append(s, update, origin)
+  }
+  override async setAcked(s: string, sv: Uint8Array) {
+    await this.wait()
+    return super.setAcked(s, sv)
+  }
+}
+
 /** navigator.locks for Node: one holder per name, the next waiter gets it when the holder releases. */
 class Locks {
   private queues = new Map<string, (() => void)[]>()
@@ -206,6 +227,27 @@ describe('sync client', () => {
     await vi.waitFor(async () => expect(await local.pendingCount()).toBe(0))
     const b = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket })
     await vi.waitFor(() => expect(b.space.items().map((i) => i.key)).toEqual(['eggs', 'bread']))
+  })
+
+  it('[SYNC-7] a change the server confirmed is never counted as pending, even before its ack is stored', async () => {
+    const server = makeServer()
+    const local = new SlowLocal()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, store: local })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    await a.flush()
+    // the device's storage lags behind: the change and its ack wait in the session's write queue
+    local.hold = true
+    a.space.addItem('Milk')
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved')) // the server's durable ack covers it
+    const seen: string[] = []
+    a.subscribe(() => seen.push(statusText(a.status)))
+    server.down()
+    await vi.waitFor(() => expect(a.status.kind).toBe('offline'))
+    local.release() // the append lands first, then the ack: in between the store counts Milk as pending
+    await a.flush()
+    expect(await local.pendingCount()).toBe(0)
+    expect(seen.length).toBeGreaterThan(0)
+    expect(new Set(seen)).toEqual(new Set(['offline — no unsynced changes']))
   })
 
   it('[SYNC-3] a permanent close (bad token) stops retrying and says why', async () => {
