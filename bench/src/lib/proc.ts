@@ -41,6 +41,13 @@ export interface StartOptions {
   readonly logFile: string
 }
 
+/** The parent's environment with `env` on top; a key set to undefined is removed. */
+function environment(env: NodeJS.ProcessEnv | undefined): NodeJS.ProcessEnv {
+  const out: NodeJS.ProcessEnv = { ...process.env, ...env }
+  for (const [k, v] of Object.entries(env ?? {})) if (v === undefined) delete out[k]
+  return out
+}
+
 function track(c: ChildProcess): ChildProcess {
   children.add(c)
   c.on('exit', () => children.delete(c))
@@ -51,7 +58,7 @@ function track(c: ChildProcess): ChildProcess {
 export function start(cmd: string, args: readonly string[], o: StartOptions): ChildProcess {
   const fd = openSync(o.logFile, 'a')
   return track(
-    spawn(cmd, args, { cwd: o.cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', fd, fd] }),
+    spawn(cmd, args, { cwd: o.cwd, env: environment(o.env), stdio: ['ignore', fd, fd] }),
   )
 }
 
@@ -61,7 +68,7 @@ export function forkWorker(file: string, args: readonly string[], o: StartOption
   return track(
     fork(file, args, {
       cwd: o.cwd,
-      env: { ...process.env, ...o.env },
+      env: environment(o.env),
       execArgv: ['--import', 'tsx'],
       serialization: 'advanced',
       stdio: ['ignore', fd, fd, 'ipc'],

@@ -6,7 +6,7 @@
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
-import { PEERS_DIR, REPO_DIR, BENCH_DIR } from './paths.js'
+import { PEERS_DIR, REPO_DIR } from './paths.js'
 import { freePort, start, stop, kill, waitForHttp } from './proc.js'
 
 export type ServerKind = 'converge' | 'yws' | 'yws-leveldb' | 'hocuspocus' | 'hocuspocus-sqlite'
@@ -88,13 +88,13 @@ export async function startServer(kind: ServerKind, runDir: string, o: ServerOpt
           env: {
             PORT: String(port),
             HOST: '127.0.0.1',
-            ...(kind === 'yws-leveldb' ? { YPERSISTENCE: join(dataDir, 'leveldb') } : { YPERSISTENCE: '' }),
+            ...(kind === 'yws-leveldb' ? { YPERSISTENCE: join(dataDir, 'leveldb') } : { YPERSISTENCE: undefined }),
           },
         })
       case 'hocuspocus':
       case 'hocuspocus-sqlite':
-        return start(process.execPath, ['--import', 'tsx', join(BENCH_DIR, 'src/workers/hocuspocus-server.ts')], {
-          cwd: BENCH_DIR,
+        return start(process.execPath, [join(PEERS_DIR, 'hocuspocus-server.mjs')], {
+          cwd: PEERS_DIR,
           logFile,
           env: {
             PORT: String(port),
