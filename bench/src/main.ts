@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const cfg: Config = { quick, runDir, servers, sections }
   const started = Date.now()
   console.log(`converge bench${quick ? ' --quick' : ''}: sections ${sections.join(', ')}; logs in ${runDir}`)
-  const peers = await ensurePeers(runDir)
+  const peers = ensurePeers(runDir)
   const results = new Results()
   const run: Record<SectionId, (c: Config, r: Results) => Promise<void>> = {
     fanout: runFanout,
@@ -58,7 +58,10 @@ async function main(): Promise<void> {
   const seconds = (Date.now() - started) / 1000
   const file = writeReport(cfg, results, peers, seconds)
   console.log(`\nwrote ${file} in ${seconds.toFixed(0)} s`)
-  if (!process.argv.includes('--keep')) rmSync(runDir, { recursive: true, force: true })
+  // logs stay for a failed section (or with --keep)
+  if (!process.argv.includes('--keep') && failed.length === 0)
+    rmSync(runDir, { recursive: true, force: true })
+  else console.log(`logs kept in ${runDir}`)
   process.exit(failed.length ? 1 : 0)
 }
 

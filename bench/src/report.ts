@@ -13,7 +13,10 @@ import { TARGETS } from './targets.js'
 function chromiumVersion(): string {
   for (const bin of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
     try {
-      return execFileSync(bin, ['--version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim()
+      return execFileSync(bin, ['--version'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }).trim()
     } catch {
       /* next */
     }
@@ -95,7 +98,12 @@ export function writeReport(cfg: Config, results: Results, peers: Versions, seco
     '| --- | --- | --- | --- | --- |',
     ...targetLines,
     '',
-    ...sections.flatMap((s) => [`## ${s}`, '', sectionTable(results.rows.filter((r) => r.section === s)), '']),
+    ...sections.flatMap((s) => [
+      `## ${s}`,
+      '',
+      sectionTable(results.rows.filter((r) => r.section === s)),
+      '',
+    ]),
     '## Notes',
     '',
     ...results.notes.map((n) => `- ${n}`),

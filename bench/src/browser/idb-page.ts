@@ -30,8 +30,12 @@ const sizeOf = (v: unknown): number => {
   return 0
 }
 
+// eslint-disable-next-line @typescript-eslint/unbound-method -- re-bound with apply below
 const origTransaction = IDBDatabase.prototype.transaction
-IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parameters<IDBDatabase['transaction']>) {
+IDBDatabase.prototype.transaction = function (
+  this: IDBDatabase,
+  ...args: Parameters<IDBDatabase['transaction']>
+) {
   const tx = origTransaction.apply(this, args)
   if (args[1] === 'readwrite') {
     transactions++
@@ -50,6 +54,7 @@ IDBDatabase.prototype.transaction = function (this: IDBDatabase, ...args: Parame
   return tx
 } as IDBDatabase['transaction']
 for (const m of ['put', 'add'] as const) {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- re-bound with call below
   const orig = IDBObjectStore.prototype[m]
   IDBObjectStore.prototype[m] = function (this: IDBObjectStore, value: unknown, key?: IDBValidKey) {
     bytesWritten += sizeOf(value)

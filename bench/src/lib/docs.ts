@@ -15,7 +15,18 @@ const random = (): number => {
   return (seed >>> 0) / 2 ** 32
 }
 
-const GROCERIES = ['Milk', 'Bread', 'Eggs', 'Butter', 'Apples', 'Coffee', 'Rice', 'Pasta', 'Tomatoes', 'Cheese']
+const GROCERIES = [
+  'Milk',
+  'Bread',
+  'Eggs',
+  'Butter',
+  'Apples',
+  'Coffee',
+  'Rice',
+  'Pasta',
+  'Tomatoes',
+  'Cheese',
+]
 
 /** A small cart space as a Yjs update (about 1 KB), through packages/merge like the app writes it. */
 export function smallCart(spaceId: string): Uint8Array {

@@ -33,7 +33,7 @@ function version(fromDir: string, name: string): string {
   return '?'
 }
 
-export async function ensurePeers(runDir: string): Promise<Versions> {
+export function ensurePeers(runDir: string): Versions {
   const lock = readFileSync(join(PEERS_DIR, 'pnpm-lock.yaml'))
   const hash = createHash('sha256').update(lock).digest('hex')
   const stamp = join(PEERS_DIR, 'node_modules', '.bench-lock-hash')
@@ -45,7 +45,8 @@ export async function ensurePeers(runDir: string): Promise<Versions> {
       env: { ...process.env, CI: 'true' },
       timeout: 600_000,
     })
-    if (r.status !== 0) throw new Error(`installing the peers failed (exit ${r.status}); see the output above`)
+    if (r.status !== 0)
+      throw new Error(`installing the peers failed (exit ${r.status}); see the output above`)
     writeFileSync(stamp, hash)
   }
   void runDir

@@ -57,9 +57,7 @@ function track(c: ChildProcess): ChildProcess {
 /** Starts a command whose PID is the measured process itself (no shell, no wrapper). */
 export function start(cmd: string, args: readonly string[], o: StartOptions): ChildProcess {
   const fd = openSync(o.logFile, 'a')
-  return track(
-    spawn(cmd, args, { cwd: o.cwd, env: environment(o.env), stdio: ['ignore', fd, fd] }),
-  )
+  return track(spawn(cmd, args, { cwd: o.cwd, env: environment(o.env), stdio: ['ignore', fd, fd] }))
 }
 
 /** Forks a TypeScript worker (through tsx) with an IPC channel using structured-clone serialization. */

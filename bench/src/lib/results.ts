@@ -23,7 +23,14 @@ export class Results {
   }
 
   /** Merges values into an existing row (or adds it). */
-  set(section: string, metric: string, unit: string, lowerIsBetter: boolean, subject: string, value: number): void {
+  set(
+    section: string,
+    metric: string,
+    unit: string,
+    lowerIsBetter: boolean,
+    subject: string,
+    value: number,
+  ): void {
     let row = this.rows.find((r) => r.section === section && r.metric === metric)
     if (!row) {
       row = { section, metric, unit, lowerIsBetter, values: {} }

@@ -59,7 +59,11 @@ export interface RunningServer {
   dispose(): Promise<void>
 }
 
-export async function startServer(kind: ServerKind, runDir: string, o: ServerOptions = {}): Promise<RunningServer> {
+export async function startServer(
+  kind: ServerKind,
+  runDir: string,
+  o: ServerOptions = {},
+): Promise<RunningServer> {
   const port = await freePort()
   const dataDir = join(runDir, `data-${kind}-${port}`)
   mkdirSync(dataDir, { recursive: true })
@@ -88,7 +92,9 @@ export async function startServer(kind: ServerKind, runDir: string, o: ServerOpt
           env: {
             PORT: String(port),
             HOST: '127.0.0.1',
-            ...(kind === 'yws-leveldb' ? { YPERSISTENCE: join(dataDir, 'leveldb') } : { YPERSISTENCE: undefined }),
+            ...(kind === 'yws-leveldb'
+              ? { YPERSISTENCE: join(dataDir, 'leveldb') }
+              : { YPERSISTENCE: undefined }),
           },
         })
       case 'hocuspocus':

@@ -11,7 +11,10 @@ import * as Y from 'yjs'
 export const idKey = (client: number, clock: number): number => client * 2_097_152 + clock
 
 /** Calls `fn(client, clock, length)` for every run of structs in the update. */
-export function forEachId(update: Uint8Array, fn: (client: number, clock: number, len: number) => void): void {
+export function forEachId(
+  update: Uint8Array,
+  fn: (client: number, clock: number, len: number) => void,
+): void {
   try {
     fast(update, fn)
   } catch {

@@ -170,7 +170,11 @@ export class SyncClient {
 }
 
 /** Opens clients with at most `concurrency` handshakes in flight; rejects if any fails. */
-export async function openAll(make: (i: number) => SyncClient, n: number, concurrency = 50): Promise<SyncClient[]> {
+export async function openAll(
+  make: (i: number) => SyncClient,
+  n: number,
+  concurrency = 50,
+): Promise<SyncClient[]> {
   const out: SyncClient[] = new Array<SyncClient>(n)
   let next = 0
   const worker = async (): Promise<void> => {

@@ -8,7 +8,7 @@ import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { chromium } from '@playwright/test'
+import { type Page, chromium } from '@playwright/test'
 import { build } from 'esbuild'
 import type { Config } from '../config.js'
 import { BENCH_DIR, PEERS_DIR } from '../lib/paths.js'
@@ -64,18 +64,27 @@ export async function runIdb(cfg: Config, results: Results): Promise<void> {
       res.end(js)
     } else {
       res.writeHead(200, { 'content-type': 'text/html' })
-      res.end('<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/bench.js"></script>')
+      res.end(
+        '<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="/bench.js"></script>',
+      )
     }
   })
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`
   const browser = await chromium.launch({
     ...(executablePath ? { executablePath } : {}),
-    args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-gpu',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   })
   try {
     const context = await browser.newContext()
-    const fresh = async (): Promise<import('@playwright/test').Page> => {
+    const fresh = async (): Promise<Page> => {
       const p = await context.newPage()
       await p.goto(url)
       await p.waitForFunction(() => 'bench' in globalThis)
@@ -94,8 +103,22 @@ export async function runIdb(cfg: Config, results: Results): Promise<void> {
       const lat = sortNumbers(m.latencies)
       results.set(S, 'keystroke → durable p50', 'ms', true, kind, percentile(lat, 50))
       results.set(S, 'keystroke → durable p99', 'ms', true, kind, percentile(lat, 99))
-      results.set(S, 'readwrite transactions per keystroke (typed one by one)', 'tx', true, kind, m.transactions / measured)
-      results.set(S, 'bytes written per keystroke (typed one by one)', 'bytes', true, kind, m.bytes / measured)
+      results.set(
+        S,
+        'readwrite transactions per keystroke (typed one by one)',
+        'tx',
+        true,
+        kind,
+        m.transactions / measured,
+      )
+      results.set(
+        S,
+        'bytes written per keystroke (typed one by one)',
+        'bytes',
+        true,
+        kind,
+        m.bytes / measured,
+      )
       let tx = m.transactions
       let bytes = m.bytes
       for (const cp of checkpoints) {

@@ -27,7 +27,10 @@ const covers = (doc: Y.Doc, target: Map<number, number>): boolean => {
  * Joins and waits until the new client holds the whole document (its state vector is the seed's): the
  * classic server with LevelDB answers syncStep1 before it has loaded the space and sends the rest later.
  */
-async function join(server: RunningServer, target: Map<number, number>): Promise<{ ms: number; bytes: number; ok: boolean }> {
+async function join(
+  server: RunningServer,
+  target: Map<number, number>,
+): Promise<{ ms: number; bytes: number; ok: boolean }> {
   const doc = new Y.Doc()
   const t0 = performance.now()
   let done!: () => void
@@ -63,7 +66,12 @@ export async function runJoin(cfg: Config, results: Results): Promise<void> {
     const server = await startServer(kind, cfg.runDir, { idleUnloadMs: 500 })
     try {
       // seed: one client uploads the document, then stays to keep the space loaded (warm)
-      const holder = new SyncClient({ url: server.wsUrl(SPACE), space: SPACE, flavour: server.flavour, hello: server.acks })
+      const holder = new SyncClient({
+        url: server.wsUrl(SPACE),
+        space: SPACE,
+        flavour: server.flavour,
+        hello: server.acks,
+      })
       await holder.synced
       holder.sendUpdate(full)
       await sleep(300)
@@ -71,7 +79,8 @@ export async function runJoin(cfg: Config, results: Results): Promise<void> {
       const warm: { ms: number; bytes: number; ok: boolean }[] = []
       await join(server, target)
       for (let i = 0; i < reps; i++) warm.push(await join(server, target))
-      if (warm.some((w) => !w.ok)) results.note(`join ${kind}: a warm join did not receive the whole document`)
+      if (warm.some((w) => !w.ok))
+        results.note(`join ${kind}: a warm join did not receive the whole document`)
       results.set(S, 'warm: time to synced', 'ms', true, kind, median(warm.map((w) => w.ms)))
       results.set(S, 'warm: bytes on the wire', 'KB', true, kind, median(warm.map((w) => w.bytes)) / 1000)
       await holder.close()

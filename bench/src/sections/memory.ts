@@ -13,9 +13,20 @@ import * as Y from 'yjs'
 
 const S = '2 memory'
 
-async function openSpaces(server: RunningServer, prefix: string, n: number, update: (i: number) => Uint8Array): Promise<SyncClient[]> {
+async function openSpaces(
+  server: RunningServer,
+  prefix: string,
+  n: number,
+  update: (i: number) => Uint8Array,
+): Promise<SyncClient[]> {
   const clients = await openAll(
-    (i) => new SyncClient({ url: server.wsUrl(`${prefix}-${i}`), space: `${prefix}-${i}`, flavour: server.flavour, hello: server.acks }),
+    (i) =>
+      new SyncClient({
+        url: server.wsUrl(`${prefix}-${i}`),
+        space: `${prefix}-${i}`,
+        flavour: server.flavour,
+        hello: server.acks,
+      }),
     n,
     50,
   )
@@ -49,7 +60,14 @@ export async function runMemory(cfg: Config, results: Results): Promise<void> {
       let clients = await openSpaces(server, 'small', small, (i) => carts[i]!)
       results.set(S, `RSS, ${small} small spaces open`, 'MB', true, kind, mb(sample(server.pid).rss))
       await leave(server, clients, 2500)
-      results.set(S, `RSS after the ${small} small spaces' clients left`, 'MB', true, kind, mb(sample(server.pid).rss))
+      results.set(
+        S,
+        `RSS after the ${small} small spaces' clients left`,
+        'MB',
+        true,
+        kind,
+        mb(sample(server.pid).rss),
+      )
       clients = await openSpaces(server, 'large', large, () => paper)
       results.set(S, `RSS, ${large} large spaces open`, 'MB', true, kind, mb(sample(server.pid).rss))
       await leave(server, clients, 2500)
