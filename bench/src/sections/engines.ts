@@ -29,9 +29,9 @@ function node(args: string[], timeoutMs: number): string {
 }
 
 export async function runEngines(cfg: Config, results: Results): Promise<void> {
-  const n = cfg.quick ? 2000 : 6000
-  const b4 = cfg.quick ? 10_000 : 40_000
-  const reps = cfg.quick ? 3 : 5
+  const n = cfg.quick ? 1000 : 6000
+  const b4 = cfg.quick ? 5000 : 40_000
+  const reps = cfg.quick ? 2 : 5
   const dir = join(cfg.runDir, 'engines')
   mkdirSync(dir, { recursive: true })
   results.note(

@@ -210,16 +210,31 @@ async function measure(
 export async function runFanout(cfg: Config, results: Results): Promise<void> {
   const S = '1 fan-out'
   const t = cfg.quick
-    ? { warm: 1000, win: 1000, windows: 3, grace: 1500, rampWin: 1000, rampFactor: 2 }
+    ? { warm: 700, win: 1000, windows: 2, grace: 1000, rampWin: 700, rampFactor: 2 }
     : { warm: 2000, win: 2000, windows: 5, grace: 2000, rampWin: 2000, rampFactor: 1.5 }
   results.note(
     `fan-out: ${t.windows} windows of ${t.win / 1000} s after a ${t.warm / 1000} s warm-up per shape (median of the windows' percentiles); drops counted after a ${t.grace / 1000} s grace`,
   )
-  for (const kind of cfg.servers) {
+  // --quick: the in-memory configurations only (the persistent ones are measured by the full run)
+  const servers = cfg.quick
+    ? cfg.servers.filter((k) => k === 'converge' || k === 'yws' || k === 'hocuspocus')
+    : cfg.servers
+  if (cfg.quick)
+    results.note(
+      'fan-out --quick: Converge, the classic server and Hocuspocus in memory only; shapes (b) and (c) scaled down to 200 clients (20 writers) and 100 spaces',
+    )
+  for (const kind of servers) {
     console.log(`\n== fan-out: ${kind}`)
     const server = await startServer(kind, cfg.runDir)
     try {
-      for (const shape of SHAPES) {
+      for (const full of SHAPES) {
+        const shape: Shape = !cfg.quick
+          ? full
+          : full.id === 'b'
+            ? { ...full, clientsPerSpace: 200, writersPerSpace: 20 }
+            : full.id === 'c'
+              ? { ...full, spaces: 100 }
+              : full
         const gen = await startGen(server, shape, cfg.runDir, `${kind}`)
         try {
           const r = await measure(server, gen, shape.ratePerWriter, t.warm, t.win, t.windows, t.grace)
@@ -241,6 +256,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
       const gen = await startGen(server, shape, cfg.runDir, `${kind}-ramp`)
       try {
         let best = 0
+        await measure(server, gen, 6, 1000, t.rampWin, 1, 500) // warm-up: fresh load generators are JIT-cold
         for (let rate = 6; rate <= 2000; rate *= t.rampFactor) {
           const r = await measure(server, gen, rate, 500, t.rampWin, 1, 1000)
           const total = rate * shape.writersPerSpace

@@ -52,8 +52,8 @@ export async function runIdb(cfg: Config, results: Results): Promise<void> {
   const trace = loadTrace()
   const total = trace.patches.length
   const checkpoints = cfg.quick ? [5000] : [5000, 50_000, total]
-  const measured = cfg.quick ? 300 : 2000
-  const reps = cfg.quick ? 3 : 5
+  const measured = cfg.quick ? 200 : 2000
+  const reps = cfg.quick ? 2 : 5
   results.note(
     `client storage: keystroke → durable over the first ${measured} keystrokes, each typed after the previous one is durable; then bursts of 100 keystrokes per task (one update each) to ${checkpoints.map((c) => c.toLocaleString('en')).join(' / ')} edits; cold open = median of ${reps} fresh pages${cfg.quick ? ' (--quick: no 50k/260k checkpoints)' : ''}. IdbStore compacts every 200 writes, as SpaceSession does; y-indexeddb trims at 500`,
   )

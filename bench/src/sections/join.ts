@@ -57,7 +57,7 @@ async function join(
 export async function runJoin(cfg: Config, results: Results): Promise<void> {
   const full = cachedJoinDoc()
   const target = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(full))
-  const reps = cfg.quick ? 3 : 5
+  const reps = cfg.quick ? 2 : 5
   results.note(
     `join: the document is ${full.length} bytes as one Yjs update (automerge-paper + 20,000 cart updates); median of ${reps} joins after one warm-up; cold = server restarted before each join`,
   )

@@ -43,8 +43,8 @@ async function leave(server: RunningServer, clients: SyncClient[], unloadMs: num
 }
 
 export async function runMemory(cfg: Config, results: Results): Promise<void> {
-  const small = cfg.quick ? 300 : 1000
-  const large = cfg.quick ? 5 : 20
+  const small = cfg.quick ? 200 : 1000
+  const large = cfg.quick ? 3 : 20
   const carts = Array.from({ length: small }, (_, i) => smallCart(`mem-${i}`))
   const paper = cached('paper-v1', () => Y.encodeStateAsUpdate(paperDoc()))
   results.note(
