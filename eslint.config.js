@@ -30,6 +30,10 @@ export default tseslint.config(
       '**/coverage/**',
       '**/.data/**',
       'data/**',
+      // the peers' own project: plain-JS glue run by the peers' Node, outside the workspace's types
+      'bench/peers/**',
+      'bench/.runs/**',
+      'bench/.cache/**',
     ],
   },
   js.configs.recommended,

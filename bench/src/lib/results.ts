@@ -1,0 +1,62 @@
+/** What a run measured: rows of figures per subject (a server, an engine or a store), and notes. */
+
+export interface Row {
+  readonly section: string
+  readonly metric: string
+  readonly unit: string
+  readonly lowerIsBetter: boolean
+  /** subject → figure (NaN: not applicable / failed) */
+  readonly values: Record<string, number>
+  readonly note?: string
+}
+
+export class Results {
+  readonly rows: Row[] = []
+  readonly notes: string[] = []
+
+  add(row: Row): void {
+    this.rows.push(row)
+    const cells = Object.entries(row.values)
+      .map(([k, v]) => `${k}=${fmt(v)}`)
+      .join('  ')
+    console.log(`  [${row.section}] ${row.metric} (${row.unit}): ${cells}`)
+  }
+
+  /** Merges values into an existing row (or adds it). */
+  set(
+    section: string,
+    metric: string,
+    unit: string,
+    lowerIsBetter: boolean,
+    subject: string,
+    value: number,
+  ): void {
+    let row = this.rows.find((r) => r.section === section && r.metric === metric)
+    if (!row) {
+      row = { section, metric, unit, lowerIsBetter, values: {} }
+      this.rows.push(row)
+    }
+    row.values[subject] = value
+    console.log(`  [${section}] ${metric} ${subject} = ${fmt(value)} ${unit}`)
+  }
+
+  get(section: string, metric: string, subject: string): number {
+    return this.rows.find((r) => r.section === section && r.metric === metric)?.values[subject] ?? NaN
+  }
+
+  note(s: string): void {
+    this.notes.push(s)
+    console.log(`  note: ${s}`)
+  }
+}
+
+export function fmt(v: number | undefined): string {
+  if (v === undefined || !Number.isFinite(v)) return 'n/a'
+  const a = Math.abs(v)
+  if (a === 0) return '0'
+  if (a >= 100_000) return v.toExponential(2)
+  if (a >= 100) return v.toFixed(0)
+  if (a >= 10) return v.toFixed(1)
+  if (a >= 1) return v.toFixed(2)
+  return v.toPrecision(2)
+}

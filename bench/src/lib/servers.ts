@@ -1,0 +1,146 @@
+/**
+ * The servers under test, each started as its own process on 127.0.0.1 and a free port:
+ * Converge (apps/server, SQLite, durable acks), the classic y-websocket 2 server (in memory, and with
+ * LevelDB), Hocuspocus 4 (default, and with its SQLite extension).
+ */
+import type { ChildProcess } from 'node:child_process'
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { PEERS_DIR, REPO_DIR } from './paths.js'
+import { freePort, start, stop, kill, waitForHttp } from './proc.js'
+
+export type ServerKind = 'converge' | 'yws' | 'yws-leveldb' | 'hocuspocus' | 'hocuspocus-sqlite'
+export const SERVER_KINDS: readonly ServerKind[] = [
+  'converge',
+  'yws',
+  'yws-leveldb',
+  'hocuspocus',
+  'hocuspocus-sqlite',
+]
+
+export const SERVER_LABEL: Record<ServerKind, string> = {
+  converge: 'Converge (SQLite, durable acks)',
+  yws: 'y-websocket 2 (memory)',
+  'yws-leveldb': 'y-websocket 2 (LevelDB)',
+  hocuspocus: 'Hocuspocus 4 (default)',
+  'hocuspocus-sqlite': 'Hocuspocus 4 (SQLite)',
+}
+
+/** Whether the server keeps documents across a restart (so a cold join from storage exists). */
+export const PERSISTENT: Record<ServerKind, boolean> = {
+  converge: true,
+  yws: false,
+  'yws-leveldb': true,
+  hocuspocus: false,
+  'hocuspocus-sqlite': true,
+}
+
+/** How a client frames messages: y-websocket (one document per socket) or Hocuspocus (document name first). */
+export type Flavour = 'yws' | 'hocuspocus'
+
+export interface ServerOptions {
+  /** how long an empty space stays loaded (Converge's IDLE_UNLOAD_MS); the peers unload at once */
+  readonly idleUnloadMs?: number
+}
+
+export interface RunningServer {
+  readonly kind: ServerKind
+  readonly port: number
+  readonly flavour: Flavour
+  /** whether clients say hello and get durable acks (Converge only) */
+  readonly acks: boolean
+  readonly pid: number
+  wsUrl(space: string): string
+  /** Stops it gracefully (it commits what it holds), keeping its data. */
+  stop(): Promise<void>
+  /** Starts it again on the same port and data (a cold start). */
+  restart(): Promise<void>
+  /** Stops it and removes its data. */
+  dispose(): Promise<void>
+}
+
+export async function startServer(
+  kind: ServerKind,
+  runDir: string,
+  o: ServerOptions = {},
+): Promise<RunningServer> {
+  const port = await freePort()
+  const dataDir = join(runDir, `data-${kind}-${port}`)
+  mkdirSync(dataDir, { recursive: true })
+  const logFile = join(runDir, `server-${kind}.log`)
+  const launch = (): ChildProcess => {
+    switch (kind) {
+      case 'converge':
+        return start(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'apps/server/src/main.ts')], {
+          cwd: join(REPO_DIR, 'apps/server'),
+          logFile,
+          env: {
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            DATA_DIR: dataDir,
+            AUTH: 'off',
+            LOG_LEVEL: 'warn',
+            WEB_DIST: join(dataDir, 'no-web-app'),
+            IDLE_UNLOAD_MS: String(o.idleUnloadMs ?? 30_000),
+          },
+        })
+      case 'yws':
+      case 'yws-leveldb':
+        return start(process.execPath, [join(PEERS_DIR, 'node_modules/y-websocket/bin/server.cjs')], {
+          cwd: PEERS_DIR,
+          logFile,
+          env: {
+            PORT: String(port),
+            HOST: '127.0.0.1',
+            ...(kind === 'yws-leveldb'
+              ? { YPERSISTENCE: join(dataDir, 'leveldb') }
+              : { YPERSISTENCE: undefined }),
+          },
+        })
+      case 'hocuspocus':
+      case 'hocuspocus-sqlite':
+        return start(process.execPath, [join(PEERS_DIR, 'hocuspocus-server.mjs')], {
+          cwd: PEERS_DIR,
+          logFile,
+          env: {
+            PORT: String(port),
+            SQLITE_FILE: kind === 'hocuspocus-sqlite' ? join(dataDir, 'hocuspocus.sqlite') : '',
+          },
+        })
+    }
+  }
+  let child = launch()
+  const ready = async (): Promise<void> => {
+    const path = kind === 'converge' ? '/healthz' : '/'
+    await waitForHttp(`http://127.0.0.1:${port}${path}`, 30_000, child)
+  }
+  await ready()
+  const flavour: Flavour = kind.startsWith('hocuspocus') ? 'hocuspocus' : 'yws'
+  const server: RunningServer = {
+    kind,
+    port,
+    flavour,
+    acks: kind === 'converge',
+    get pid() {
+      return child.pid ?? -1
+    },
+    wsUrl: (space) =>
+      kind === 'converge'
+        ? `ws://127.0.0.1:${port}/sync/${space}`
+        : flavour === 'yws'
+          ? `ws://127.0.0.1:${port}/${space}`
+          : `ws://127.0.0.1:${port}`,
+    stop: () => stop(child, 10_000),
+    restart: async () => {
+      await stop(child, 10_000)
+      child = launch()
+      await ready()
+    },
+    dispose: async () => {
+      await stop(child, 5000)
+      await kill(child)
+      rmSync(dataDir, { recursive: true, force: true })
+    },
+  }
+  return server
+}

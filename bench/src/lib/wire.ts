@@ -1,0 +1,190 @@
+/**
+ * A minimal sync client for every server under test, without a Y.Doc unless asked for: y-websocket
+ * framing (Converge, classic server; Converge's `hello` for durable acks) or Hocuspocus framing (the
+ * document name before every message, an auth message first). Counts bytes on the wire both ways.
+ */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
+import WebSocket from 'ws'
+import type { Flavour } from './servers.js'
+
+const SYNC = 0
+const STEP1 = 0
+const STEP2 = 1
+const UPDATE = 2
+const HELLO = 10
+const DURABLE_ACK = 11
+const HP_AUTH = 2
+const HP_SYNC_REPLY = 4
+
+export interface ClientOptions {
+  readonly url: string
+  readonly space: string
+  readonly flavour: Flavour
+  /** Converge: say hello and receive durable acks */
+  readonly hello: boolean
+  /** the state vector sent in our syncStep1 (empty: everything) */
+  readonly stateVector?: Uint8Array
+  /** a live update or a syncStep2 from the server */
+  readonly onUpdate?: (update: Uint8Array, step2: boolean) => void
+  readonly onAck?: (stateVector: Uint8Array) => void
+  /** our answer to the server's syncStep1 (default: an empty update) */
+  readonly answerStep1?: (stateVector: Uint8Array) => Uint8Array
+}
+
+const EMPTY_UPDATE = new Uint8Array([0, 0])
+const EMPTY_SV = new Uint8Array([0])
+
+export class SyncClient {
+  readonly ws: WebSocket
+  bytesIn = 0
+  bytesOut = 0
+  closed = false
+  /** resolves when the server's syncStep2 (everything we lacked) has arrived */
+  readonly synced: Promise<void>
+  private resolveSynced!: () => void
+  private rejectSynced!: (e: Error) => void
+  private readonly prefix: Uint8Array
+
+  constructor(private readonly o: ClientOptions) {
+    const e = encoding.createEncoder()
+    if (o.flavour === 'hocuspocus') encoding.writeVarString(e, o.space)
+    this.prefix = encoding.toUint8Array(e)
+    this.synced = new Promise((resolve, reject) => {
+      this.resolveSynced = resolve
+      this.rejectSynced = reject
+    })
+    this.synced.catch(() => {})
+    this.ws = new WebSocket(o.url, { perMessageDeflate: false })
+    this.ws.binaryType = 'nodebuffer'
+    this.ws.on('open', () => this.onOpen())
+    this.ws.on('message', (data: Buffer) => this.onMessage(data))
+    this.ws.on('close', (code) => {
+      this.closed = true
+      this.rejectSynced(new Error(`closed ${code} before synced`))
+    })
+    this.ws.on('error', (err) => {
+      this.closed = true
+      this.rejectSynced(err)
+    })
+  }
+
+  private frame(write: (e: encoding.Encoder) => void): Uint8Array {
+    const e = encoding.createEncoder()
+    encoding.writeUint8Array(e, this.prefix)
+    write(e)
+    return encoding.toUint8Array(e)
+  }
+
+  private sendRaw(b: Uint8Array): void {
+    if (this.ws.readyState !== WebSocket.OPEN) return
+    this.bytesOut += b.length
+    this.ws.send(b)
+  }
+
+  private onOpen(): void {
+    if (this.o.flavour === 'hocuspocus')
+      this.sendRaw(
+        this.frame((e) => {
+          encoding.writeVarUint(e, HP_AUTH)
+          encoding.writeVarUint(e, 0) // token
+          encoding.writeVarString(e, '')
+        }),
+      )
+    if (this.o.hello)
+      this.sendRaw(
+        this.frame((e) => {
+          encoding.writeVarUint(e, HELLO)
+          encoding.writeVarUint(e, 1)
+        }),
+      )
+    this.sendRaw(
+      this.frame((e) => {
+        encoding.writeVarUint(e, SYNC)
+        encoding.writeVarUint(e, STEP1)
+        encoding.writeVarUint8Array(e, this.o.stateVector ?? EMPTY_SV)
+      }),
+    )
+  }
+
+  private onMessage(data: Buffer): void {
+    this.bytesIn += data.length
+    const d = decoding.createDecoder(data)
+    if (this.o.flavour === 'hocuspocus') decoding.readVarString(d)
+    const type = decoding.readVarUint(d)
+    if (type === SYNC || type === HP_SYNC_REPLY) {
+      const sub = decoding.readVarUint(d)
+      const payload = decoding.readVarUint8Array(d)
+      if (sub === STEP1) {
+        const answer = this.o.answerStep1?.(payload) ?? EMPTY_UPDATE
+        this.sendRaw(
+          this.frame((e) => {
+            encoding.writeVarUint(e, SYNC)
+            encoding.writeVarUint(e, STEP2)
+            encoding.writeVarUint8Array(e, answer)
+          }),
+        )
+      } else if (sub === STEP2) {
+        this.o.onUpdate?.(payload, true)
+        this.resolveSynced()
+      } else if (sub === UPDATE) this.o.onUpdate?.(payload, false)
+    } else if (type === DURABLE_ACK && this.o.flavour === 'yws') {
+      this.o.onAck?.(decoding.readVarUint8Array(d))
+    }
+  }
+
+  sendUpdate(update: Uint8Array): void {
+    this.sendRaw(
+      this.frame((e) => {
+        encoding.writeVarUint(e, SYNC)
+        encoding.writeVarUint(e, UPDATE)
+        encoding.writeVarUint8Array(e, update)
+      }),
+    )
+  }
+
+  /** Resolves once the socket is open. */
+  opened(): Promise<void> {
+    if (this.ws.readyState === WebSocket.OPEN) return Promise.resolve()
+    return new Promise((resolve, reject) => {
+      this.ws.once('open', () => resolve())
+      this.ws.once('error', reject)
+      this.ws.once('close', () => reject(new Error('closed before open')))
+    })
+  }
+
+  close(): Promise<void> {
+    if (this.closed || this.ws.readyState === WebSocket.CLOSED) return Promise.resolve()
+    return new Promise((resolve) => {
+      const t = setTimeout(() => {
+        this.ws.terminate()
+        resolve()
+      }, 2000)
+      this.ws.once('close', () => {
+        clearTimeout(t)
+        resolve()
+      })
+      this.ws.close()
+    })
+  }
+}
+
+/** Opens clients with at most `concurrency` handshakes in flight; rejects if any fails. */
+export async function openAll(
+  make: (i: number) => SyncClient,
+  n: number,
+  concurrency = 50,
+): Promise<SyncClient[]> {
+  const out: SyncClient[] = new Array<SyncClient>(n)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < n) {
+      const i = next++
+      const c = make(i)
+      out[i] = c
+      await c.synced
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, n) }, worker))
+  return out
+}

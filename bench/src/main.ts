@@ -1,0 +1,71 @@
+/**
+ * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines] [--servers=converge,yws,…]`: runs every
+ * section, prints the table and writes BENCHMARKS.md at the repository root.
+ */
+import { mkdirSync, rmSync } from 'node:fs'
+import { join } from 'node:path'
+import { type Config, SECTIONS, type SectionId } from './config.js'
+import { BENCH_DIR } from './lib/paths.js'
+import { ensurePeers } from './lib/peers.js'
+import { installReaper } from './lib/proc.js'
+import { Results } from './lib/results.js'
+import { SERVER_KINDS, type ServerKind } from './lib/servers.js'
+import { writeReport } from './report.js'
+import { runEngines } from './sections/engines.js'
+import { runFanout } from './sections/fanout.js'
+import { runIdb } from './sections/idb.js'
+import { runJoin } from './sections/join.js'
+import { runMemory } from './sections/memory.js'
+
+const arg = (name: string): string | undefined =>
+  process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
+
+async function main(): Promise<void> {
+  installReaper()
+  const quick = process.argv.includes('--quick')
+  const runDir = join(BENCH_DIR, '.runs', new Date().toISOString().replace(/[:.]/g, '-'))
+  mkdirSync(runDir, { recursive: true })
+  const sections = (arg('only')?.split(',') as SectionId[] | undefined) ?? SECTIONS
+  const servers = (arg('servers')?.split(',') as ServerKind[] | undefined) ?? SERVER_KINDS
+  for (const s of sections) if (!SECTIONS.includes(s)) throw new Error(`unknown section ${s}`)
+  for (const s of servers) if (!SERVER_KINDS.includes(s)) throw new Error(`unknown server ${s}`)
+  const cfg: Config = { quick, runDir, servers, sections }
+  const started = Date.now()
+  console.log(`converge bench${quick ? ' --quick' : ''}: sections ${sections.join(', ')}; logs in ${runDir}`)
+  const peers = ensurePeers(runDir)
+  const results = new Results()
+  const run: Record<SectionId, (c: Config, r: Results) => Promise<void>> = {
+    fanout: runFanout,
+    memory: runMemory,
+    join: runJoin,
+    idb: runIdb,
+    engines: runEngines,
+  }
+  const failed: string[] = []
+  for (const s of sections) {
+    const t0 = Date.now()
+    console.log(`\n=== section ${s}`)
+    try {
+      await run[s](cfg, results)
+    } catch (e) {
+      const msg = e instanceof Error ? (e.stack ?? e.message) : String(e)
+      console.error(`section ${s} failed: ${msg}`)
+      failed.push(s)
+      results.note(`section ${s} FAILED: ${e instanceof Error ? e.message : String(e)}`)
+    }
+    console.log(`=== section ${s}: ${((Date.now() - t0) / 1000).toFixed(0)} s`)
+  }
+  const seconds = (Date.now() - started) / 1000
+  const file = writeReport(cfg, results, peers, seconds)
+  console.log(`\nwrote ${file} in ${seconds.toFixed(0)} s`)
+  // logs stay for a failed section (or with --keep)
+  if (!process.argv.includes('--keep') && failed.length === 0)
+    rmSync(runDir, { recursive: true, force: true })
+  else console.log(`logs kept in ${runDir}`)
+  process.exit(failed.length ? 1 : 0)
+}
+
+main().catch((e: unknown) => {
+  console.error(e)
+  process.exit(1)
+})
