@@ -34,7 +34,8 @@ describe('metrics', () => {
     expect(m.get('converge_commit_seconds_count')).toBeGreaterThanOrEqual(1)
     expect(m.get('converge_messages_in_total{type="sync-update"}')).toBeGreaterThanOrEqual(10)
     expect(m.get('converge_bytes_in_total')).toBeGreaterThan(0)
-    expect(m.get('converge_messages_out_total')).toBeGreaterThanOrEqual(10)
+    // relays of one turn are merged into one frame, so fewer frames than updates may go out
+    expect(m.get('converge_messages_out_total')).toBeGreaterThanOrEqual(2)
     expect(m.get('converge_bytes_out_total')).toBeGreaterThan(0)
     expect(m.get('converge_rejections_total{reason="MalformedFrame"}') ?? 0).toBe(0)
 

@@ -93,7 +93,9 @@ export class SqlitePersistence implements Persistence {
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
-  private readonly appendTx: (spaceId: string, updates: readonly Uint8Array[]) => number
+  private readonly appendTx: (batch: readonly PendingAppend[]) => number[]
+  /** Appends waiting for this turn's transaction. */
+  private queued: PendingAppend[] = []
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
 
   constructor(options: SqlitePersistenceOptions) {
@@ -159,12 +161,15 @@ export class SqlitePersistence implements Persistence {
     )
     this.lastSeqTx = (spaceId) => lastSeqTx.deferred(spaceId)
 
-    const appendTx = db.transaction((spaceId: string, updates: readonly Uint8Array[]): number => {
-      let seq = 0
-      for (const data of updates) seq = Number(stmt.insertUpdate.run(spaceId, data).lastInsertRowid)
-      return seq
-    })
-    this.appendTx = (spaceId, updates) => appendTx.immediate(spaceId, updates)
+    // every append of one event-loop turn, whatever its space, in one transaction: one fsync
+    const appendTx = db.transaction((batch: readonly PendingAppend[]): number[] =>
+      batch.map(({ spaceId, updates }) => {
+        let seq = 0
+        for (const data of updates) seq = Number(stmt.insertUpdate.run(spaceId, data).lastInsertRowid)
+        return seq
+      }),
+    )
+    this.appendTx = (batch) => appendTx.immediate(batch)
 
     const compactTx = db.transaction((spaceId: string, snapshot: Uint8Array, throughSeq: number): void => {
       const snapshotSeq = stmt.snapshotSeq.get(spaceId)?.through_seq
@@ -187,11 +192,27 @@ export class SqlitePersistence implements Persistence {
     return this.run('load', spaceId, () => this.loadTx(spaceId))
   }
 
+  /**
+   * Appends go into one transaction per event-loop turn, across spaces (rooms commit in the same turn),
+   * so many active spaces cost one fsync per turn rather than one each. Each promise resolves once that
+   * transaction committed.
+   */
   append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
-    return this.run('append', spaceId, () => {
-      if (updates.length === 0) return this.lastSeqTx(spaceId)
-      return this.appendTx(spaceId, updates)
+    if (updates.length === 0) return this.run('append', spaceId, () => this.lastSeqTx(spaceId))
+    return new Promise((resolve, reject) => {
+      this.queued.push({ spaceId, updates, resolve, reject })
+      if (this.queued.length === 1) setImmediate(() => this.commitQueued())
     })
+  }
+
+  private commitQueued(): void {
+    const batch = this.queued
+    this.queued = []
+    const spaces = [...new Set(batch.map((a) => a.spaceId))].join(', ')
+    this.run('append', spaces, () => this.appendTx(batch)).then(
+      (seqs) => batch.forEach((a, i) => a.resolve(seqs[i]!)),
+      (err: unknown) => batch.forEach((a) => a.reject(err)),
+    )
   }
 
   /** Records a space id as taken; false when it already was (or already holds data). */
@@ -242,6 +263,13 @@ export class SqlitePersistence implements Persistence {
     )
     return new StorageError(`SQLite ${operation}${where} failed (${this.file}): ${reason}`, { cause: err })
   }
+}
+
+interface PendingAppend {
+  readonly spaceId: string
+  readonly updates: readonly Uint8Array[]
+  resolve(seq: number): void
+  reject(err: unknown): void
 }
 
 /** A plain Uint8Array over the driver's Buffer (no copy). */

@@ -1,4 +1,4 @@
-import { isMergeError, validateYjsUpdate } from '@converge/merge'
+import { isMergeError, validateYjsUpdate } from '@converge/merge/validate'
 import {
   CloseCode,
   ErrorKind,

@@ -27,11 +27,24 @@ const CATCH_UP = Symbol('catch-up')
 
 const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] === 0 && u[1] === 0
 
-/** An update waiting to be committed, with the clock ranges it stores. */
+/** An update waiting to be committed, with the clock ranges it stores and the member who sent it. */
 interface PendingUpdate {
   readonly update: Uint8Array
   readonly ranges: readonly (readonly [client: number, from: number, to: number])[]
+  readonly from: RoomMember | null
 }
+
+/** Relayed updates of one turn are merged into one frame, flushed early past this many bytes. */
+const RELAY_BATCH_BYTES = 256 * 1024
+/**
+ * A commit's ack goes at once to the members whose updates it holds (their "saved" waits on it); the
+ * others get the latest ack at most this often — each commit would otherwise cost a frame per member.
+ */
+const ACK_OTHERS_EVERY_MS = 100
+
+/** One update for a list of them (merged when there are several). */
+const mergeAll = (updates: Uint8Array[]): Uint8Array =>
+  updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
 
 type Ranges = PendingUpdate['ranges']
 
@@ -78,6 +91,13 @@ export class Room {
   private change: { update: Uint8Array; before: Map<number, number>; after: Map<number, number> } | null =
     null
   private pending: PendingUpdate[] = []
+  /** Updates applied this turn, with their origins, relayed together when the turn ends. */
+  private relayQueue: { update: Uint8Array; origin: unknown }[] = []
+  private relayBytes = 0
+  private relayScheduled = false
+  /** The last ack sent to each member, so the periodic ack skips those already up to date. */
+  private readonly ackSent = new WeakMap<RoomMember, Uint8Array>()
+  private ackTimer: { cancel(): void } | null = null
   private pendingBytes = 0
   private flushing: Promise<void> | null = null
   private flushScheduled = false
@@ -177,14 +197,20 @@ export class Room {
     this.change = null
     Y.applyUpdate(this.doc, update, from)
     const change = this.takeChange()
+    // one instance on its own storage: the document only holds what is committed or queued
+    if (!this.deps.fanOut && !this.deps.persistence.shared) {
+      if (change) this.enqueue(change.update, rangesBetween(change.before, change.after), from)
+      return
+    }
     const meta = Y.parseUpdateMeta(update)
     const docAheadOfCovered = [...meta.to.keys()].some(
       (client) =>
         (change?.before.get(client) ?? Y.getState(this.doc.store, client)) > this.covered.clock(client),
     )
-    if (change && !docAheadOfCovered) this.enqueue(change.update, rangesBetween(change.before, change.after))
-    else if (!this.covered.covers(meta)) this.enqueue(update, rangesBetween(meta.from, meta.to))
-    else if (change) this.enqueue(change.update, [])
+    if (change && !docAheadOfCovered)
+      this.enqueue(change.update, rangesBetween(change.before, change.after), from)
+    else if (!this.covered.covers(meta)) this.enqueue(update, rangesBetween(meta.from, meta.to), from)
+    else if (change) this.enqueue(change.update, [], from)
   }
 
   private takeChange(): typeof this.change {
@@ -193,8 +219,8 @@ export class Room {
     return change
   }
 
-  private enqueue(update: Uint8Array, ranges: Ranges): void {
-    this.pending.push({ update, ranges })
+  private enqueue(update: Uint8Array, ranges: Ranges, from: RoomMember): void {
+    this.pending.push({ update, ranges, from })
     for (const [client, from, to] of ranges) this.covered.add(client, from, to)
     this.pendingBytes += update.length
     this.storedBytes += update.length
@@ -207,11 +233,44 @@ export class Room {
     _doc: Y.Doc,
     tr: { beforeState: Map<number, number>; afterState: Map<number, number> },
   ): void => {
-    const frame = encodeMessage({ type: 'sync-update', update })
-    for (const m of this.members) if (m !== origin) m.send(frame)
-    if (origin === FANOUT || origin === CATCH_UP) return
-    this.deps.fanOut?.publish(this.spaceId, frame)
-    this.change = { update, before: tr.beforeState, after: tr.afterState }
+    this.relayQueue.push({ update, origin })
+    this.relayBytes += update.length
+    if (this.relayBytes >= RELAY_BATCH_BYTES) this.relay()
+    else if (!this.relayScheduled) {
+      this.relayScheduled = true
+      nextTurn(() => this.relay())
+    }
+    if (origin !== FANOUT && origin !== CATCH_UP)
+      this.change = { update, before: tr.beforeState, after: tr.afterState }
+  }
+
+  /**
+   * Sends the turn's updates: one merged frame, encoded once, to every member that sent none of them;
+   * to a member that did, the others' updates only (nothing is echoed); to the other instances, what
+   * did not come from them.
+   */
+  private relay(): void {
+    this.relayScheduled = false
+    const queue = this.relayQueue
+    this.relayQueue = []
+    this.relayBytes = 0
+    if (queue.length === 0 || this.closed) return
+    const own = queue.filter((e) => e.origin !== FANOUT && e.origin !== CATCH_UP)
+    if (own.length > 0 && this.deps.fanOut)
+      this.deps.fanOut.publish(
+        this.spaceId,
+        encodeMessage({ type: 'sync-update', update: mergeAll(own.map((e) => e.update)) }),
+      )
+    const writers = new Set<unknown>(queue.map((e) => e.origin))
+    const frame = encodeMessage({ type: 'sync-update', update: mergeAll(queue.map((e) => e.update)) })
+    for (const m of this.members) {
+      if (!writers.has(m)) {
+        m.send(frame)
+        continue
+      }
+      const others = queue.filter((e) => e.origin !== m).map((e) => e.update)
+      if (others.length > 0) m.send(encodeMessage({ type: 'sync-update', update: mergeAll(others) }))
+    }
   }
 
   private readonly onAwarenessUpdate = (
@@ -296,11 +355,26 @@ export class Room {
     if (this.durable.raise(stateVector)) this.acknowledge()
   }
 
-  /** Sends every hello'd member the committed state vector. */
-  private acknowledge(): void {
+  /**
+   * Sends the committed state vector: at once to `now` (the members whose updates were just
+   * committed), and to every other hello'd member within ACK_OTHERS_EVERY_MS.
+   */
+  private acknowledge(now: Iterable<RoomMember | null> = []): void {
     this.committedStateVector = this.durable.encode()
     const ack = encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector })
-    for (const m of this.members) if (m.wantsAcks) m.send(ack)
+    for (const m of now) if (m && m.wantsAcks && this.members.has(m)) this.sendAck(m, ack)
+    this.ackTimer ??= this.deps.clock.setTimeout(() => {
+      this.ackTimer = null
+      const latest = encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector })
+      for (const m of this.members) if (m.wantsAcks) this.sendAck(m, latest)
+    }, ACK_OTHERS_EVERY_MS)
+  }
+
+  private sendAck(m: RoomMember, ack: Uint8Array): void {
+    const last = this.ackSent.get(m)
+    if (last && last.length === ack.length && last.every((b, i) => b === ack[i])) return
+    this.ackSent.set(m, ack)
+    m.send(ack)
   }
 
   applyAwareness(update: Uint8Array, from: RoomMember): void {
@@ -350,7 +424,7 @@ export class Room {
         for (const [client, from, to] of ranges) this.durable.add(client, from, to)
       this.updatesSinceCompaction += batch.length
       this.bytesSinceCompaction += bytes
-      this.acknowledge()
+      this.acknowledge(new Set(batch.map((p) => p.from)))
       this.deps.fanOut?.publish(
         this.spaceId,
         encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector }),
@@ -432,6 +506,7 @@ export class Room {
     if (this.closed) return
     this.closed = true
     this.idleTimer?.cancel()
+    this.ackTimer?.cancel()
     this.unsubscribeFanOut?.()
     this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)

@@ -1,0 +1,6 @@
+/**
+ * The entry point for servers: what checks an incoming Yjs update, without the engines (and so
+ * without loading Automerge's WebAssembly into a process that never uses it).
+ */
+export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
+export { validateYjsUpdate } from './yjs/validate.js'
