@@ -71,19 +71,31 @@ export async function startServer(
   const launch = (): ChildProcess => {
     switch (kind) {
       case 'converge':
-        return start(process.execPath, ['--import', 'tsx', join(REPO_DIR, 'apps/server/src/main.ts')], {
-          cwd: join(REPO_DIR, 'apps/server'),
-          logFile,
-          env: {
-            PORT: String(port),
-            HOST: '127.0.0.1',
-            DATA_DIR: dataDir,
-            AUTH: 'off',
-            LOG_LEVEL: 'warn',
-            WEB_DIST: join(dataDir, 'no-web-app'),
-            IDLE_UNLOAD_MS: String(o.idleUnloadMs ?? 30_000),
+        // BENCH_CPU_PROF=<dir>: write a V8 CPU profile of the Converge server (for finding what bounds it)
+        return start(
+          process.execPath,
+          [
+            ...(process.env.BENCH_CPU_PROF
+              ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
+              : []),
+            '--import',
+            'tsx',
+            join(REPO_DIR, 'apps/server/src/main.ts'),
+          ],
+          {
+            cwd: join(REPO_DIR, 'apps/server'),
+            logFile,
+            env: {
+              PORT: String(port),
+              HOST: '127.0.0.1',
+              DATA_DIR: dataDir,
+              AUTH: 'off',
+              LOG_LEVEL: 'warn',
+              WEB_DIST: join(dataDir, 'no-web-app'),
+              IDLE_UNLOAD_MS: String(o.idleUnloadMs ?? 30_000),
+            },
           },
-        })
+        )
       case 'yws':
       case 'yws-leveldb':
         return start(process.execPath, [join(PEERS_DIR, 'node_modules/y-websocket/bin/server.cjs')], {

@@ -210,7 +210,7 @@ async function measure(
 export async function runFanout(cfg: Config, results: Results): Promise<void> {
   const S = '1 fan-out'
   const t = cfg.quick
-    ? { warm: 700, win: 1000, windows: 2, grace: 1000, rampWin: 700, rampFactor: 2 }
+    ? { warm: 500, win: 1000, windows: 2, grace: 500, rampWin: 500, rampFactor: 4 }
     : { warm: 2000, win: 2000, windows: 5, grace: 2000, rampWin: 2000, rampFactor: 1.5 }
   results.note(
     `fan-out: ${t.windows} windows of ${t.win / 1000} s after a ${t.warm / 1000} s warm-up per shape (median of the windows' percentiles); drops counted after a ${t.grace / 1000} s grace`,
@@ -258,7 +258,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
         let best = 0
         await measure(server, gen, 6, 1000, t.rampWin, 1, 500) // warm-up: fresh load generators are JIT-cold
         for (let rate = 6; rate <= 2000; rate *= t.rampFactor) {
-          const r = await measure(server, gen, rate, 500, t.rampWin, 1, 1000)
+          const r = await measure(server, gen, rate, 500, t.rampWin, 1, Math.min(t.grace, 1000))
           const total = rate * shape.writersPerSpace
           const ok = r.p99 < 50 && r.drops === 0
           console.log(

@@ -1,3 +1,4 @@
+import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import {
   StorageError,
@@ -93,7 +94,11 @@ export class SqlitePersistence implements Persistence {
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
-  private readonly appendTx: (batch: readonly PendingAppend[]) => number[]
+  /** The thread that commits appends (its own connection), so an fsync never blocks the event loop. */
+  private readonly appender: Worker
+  private appenderFailed: Error | null = null
+  private nextRequest = 1
+  private readonly requests = new Map<number, { resolve(m: WorkerReply): void; reject(e: unknown): void }>()
   /** Appends waiting for this turn's transaction. */
   private queued: PendingAppend[] = []
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
@@ -161,16 +166,6 @@ export class SqlitePersistence implements Persistence {
     )
     this.lastSeqTx = (spaceId) => lastSeqTx.deferred(spaceId)
 
-    // every append of one event-loop turn, whatever its space, in one transaction: one fsync
-    const appendTx = db.transaction((batch: readonly PendingAppend[]): number[] =>
-      batch.map(({ spaceId, updates }) => {
-        let seq = 0
-        for (const data of updates) seq = Number(stmt.insertUpdate.run(spaceId, data).lastInsertRowid)
-        return seq
-      }),
-    )
-    this.appendTx = (batch) => appendTx.immediate(batch)
-
     const compactTx = db.transaction((spaceId: string, snapshot: Uint8Array, throughSeq: number): void => {
       const snapshotSeq = stmt.snapshotSeq.get(spaceId)?.through_seq
       const lastSeq = lastSeqOf(spaceId, snapshotSeq)
@@ -186,6 +181,38 @@ export class SqlitePersistence implements Persistence {
       stmt.deleteUpdates.run(spaceId, throughSeq)
     })
     this.compactTx = (spaceId, snapshot, throughSeq) => compactTx.immediate(spaceId, snapshot, throughSeq)
+
+    this.appender = new Worker(new URL('./append-worker.js', import.meta.url), {
+      workerData: { file: this.file, busyTimeoutMs: BUSY_TIMEOUT_MS },
+      execArgv: [],
+    })
+    this.appender.unref() // it holds no work of its own: pending appends hold their callers
+    this.appender.on('message', (m: WorkerReply) => {
+      const request = this.requests.get(m.id)
+      this.requests.delete(m.id)
+      request?.resolve(m)
+    })
+    const lost = (e: Error): void => {
+      this.appenderFailed ??= e
+      for (const r of this.requests.values()) r.reject(e)
+      this.requests.clear()
+    }
+    this.appender.on('error', lost)
+    this.appender.on('exit', (code) => lost(new Error(`the append thread exited (code ${code})`)))
+  }
+
+  /** Sends one request to the append thread. */
+  private ask(message: { batch: readonly PendingAppend[] } | { close: true }): Promise<WorkerReply> {
+    if (this.appenderFailed) return Promise.reject(this.appenderFailed)
+    const id = this.nextRequest++
+    return new Promise((resolve, reject) => {
+      this.requests.set(id, { resolve, reject })
+      const body =
+        'close' in message
+          ? { id, close: true }
+          : { id, batch: message.batch.map(({ spaceId, updates }) => ({ spaceId, updates })) }
+      this.appender.postMessage(body)
+    })
   }
 
   load(spaceId: string): Promise<StoredSpace> {
@@ -194,11 +221,11 @@ export class SqlitePersistence implements Persistence {
 
   /**
    * Appends go into one transaction per event-loop turn, across spaces (rooms commit in the same turn),
-   * so many active spaces cost one fsync per turn rather than one each. Each promise resolves once that
-   * transaction committed.
+   * committed on the append thread: many active spaces cost one fsync per turn rather than one each,
+   * and the fsync does not block the event loop. Each promise resolves once that transaction committed.
    */
   append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
-    if (updates.length === 0) return this.run('append', spaceId, () => this.lastSeqTx(spaceId))
+    if (updates.length === 0 || !this.db) return this.run('append', spaceId, () => this.lastSeqTx(spaceId))
     return new Promise((resolve, reject) => {
       this.queued.push({ spaceId, updates, resolve, reject })
       if (this.queued.length === 1) setImmediate(() => this.commitQueued())
@@ -208,11 +235,17 @@ export class SqlitePersistence implements Persistence {
   private commitQueued(): void {
     const batch = this.queued
     this.queued = []
+    if (batch.length === 0) return
     const spaces = [...new Set(batch.map((a) => a.spaceId))].join(', ')
-    this.run('append', spaces, () => this.appendTx(batch)).then(
-      (seqs) => batch.forEach((a, i) => a.resolve(seqs[i]!)),
-      (err: unknown) => batch.forEach((a) => a.reject(err)),
-    )
+    const failed = (err: unknown): void => {
+      const e = this.wrap(err, 'append', spaces)
+      batch.forEach((a) => a.reject(e))
+    }
+    if (!this.db) return failed(new Error('the database is closed'))
+    this.ask({ batch }).then((reply) => {
+      if (reply.seqs) batch.forEach((a, i) => a.resolve(reply.seqs![i]!))
+      else failed(Object.assign(new Error(reply.error ?? 'append failed'), { code: reply.code }))
+    }, failed)
   }
 
   /** Records a space id as taken; false when it already was (or already holds data). */
@@ -230,11 +263,19 @@ export class SqlitePersistence implements Persistence {
     return this.run('compact', spaceId, () => this.compactTx(spaceId, snapshot, throughSeq))
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     const db = this.db
+    if (!db) return
+    // appends already queued still commit (the thread takes them before the close); later ones are refused
+    this.commitQueued()
     this.db = null
-    if (!db) return Promise.resolve()
-    return this.run('close', null, () => {
+    try {
+      await this.ask({ close: true })
+    } catch {
+      // the thread is gone: nothing of its own left to close
+    }
+    await this.appender.terminate()
+    await this.run('close', null, () => {
       db.close()
       this.logger.info({ file: this.file }, 'sqlite persistence closed')
     })
@@ -263,6 +304,13 @@ export class SqlitePersistence implements Persistence {
     )
     return new StorageError(`SQLite ${operation}${where} failed (${this.file}): ${reason}`, { cause: err })
   }
+}
+
+interface WorkerReply {
+  readonly id: number
+  readonly seqs?: number[]
+  readonly error?: string
+  readonly code?: string
 }
 
 interface PendingAppend {
