@@ -37,6 +37,10 @@ export interface Engine {
   get(map: MapName, key: string): Scalar | undefined
   entries(map: MapName): Iterable<[string, Scalar]>
   text(noteId: string): string
+  /** The body's length in UTF-16 units, without building it. */
+  textLength(noteId: string): number
+  /** Characters `[start, end)` of the body, without building the rest (bounds clamped). */
+  textSlice(noteId: string, start: number, end: number): string
   transact(origin: string, fn: (w: EngineWriter) => void): void
   /** Groups several `transact` calls into one change event and one update for peers. */
   batch(origin: string, fn: () => void): void

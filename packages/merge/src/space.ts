@@ -515,16 +515,21 @@ export class Space {
 
   /** NOTE-2: replaces `deleteCount` characters at `index` of the body with `insert` (UTF-16 indexes). */
   editNote(id: string, index: number, deleteCount: number, insert: string): void {
-    const note = this.existingNote(id)
-    const len = note.body.length
+    // per keystroke: no whole-body string (a note can be long) — its length and the few characters needed
+    if (typeof this.noteField(id, 'createdAt') !== 'number')
+      throw new MergeError('NotFound', `no note "${id}"`)
+    const len = this.engine.textLength(id)
     if (!Number.isSafeInteger(index) || index < 0 || index > len)
       throw new MergeError('InvalidArgument', `index ${index} is outside the note (length ${len})`)
     if (!Number.isSafeInteger(deleteCount) || deleteCount < 0 || index + deleteCount > len)
       throw new MergeError('InvalidArgument', `cannot delete ${deleteCount} characters at ${index} of ${len}`)
-    if (splitsPair(note.body, index) || splitsPair(note.body, index + deleteCount))
+    const splitsAt = (i: number): boolean =>
+      i > 0 && i < len && splitsPair(this.engine.textSlice(id, i - 1, i + 1), 1)
+    if (splitsAt(index) || splitsAt(index + deleteCount))
       throw new MergeError('InvalidArgument', 'an edit may not split a character (a UTF-16 surrogate pair)')
     if (deleteCount === 0 && insert === '') return
-    this.command((w, inv) => this.textEdit(w, inv, id, index, deleteCount, insert, note.body))
+    const removed = deleteCount > 0 ? this.engine.textSlice(id, index, index + deleteCount) : ''
+    this.command((w, inv) => this.textEdit(w, inv, id, index, deleteCount, insert, removed))
   }
 
   /** DEL-1: soft delete; the note and its body stay in the document. */
@@ -615,7 +620,7 @@ export class Space {
         if (s === null || e === null || !this.toNote(op.noteId)) return
         const start = Math.min(s, body.length)
         const end = Math.max(start, Math.min(e, body.length))
-        this.textEdit(w, inv, op.noteId, start, end - start, op.text, body)
+        this.textEdit(w, inv, op.noteId, start, end - start, op.text, body.slice(start, end))
         return
       }
     }
@@ -628,17 +633,12 @@ export class Space {
     index: number,
     deleteCount: number,
     insert: string,
-    before: string,
+    /** the `deleteCount` characters being replaced, for undo */
+    removed: string,
   ): void {
     w.spliceText(id, index, deleteCount, insert)
     w.set('notes', joinKey(id, 'updatedAt'), this.now())
-    this.pendingAnchors.push({
-      id,
-      index,
-      length: insert.length,
-      removed: before.slice(index, index + deleteCount),
-      inv,
-    })
+    this.pendingAnchors.push({ id, index, length: insert.length, removed, inv })
   }
 
   private pendingAnchors: { id: string; index: number; length: number; removed: string; inv: Inverse[] }[] =

@@ -73,6 +73,14 @@ export class AutomergeEngine implements Engine {
     return typeof t === 'string' ? t : ''
   }
 
+  textLength(noteId: string): number {
+    return this.text(noteId).length
+  }
+
+  textSlice(noteId: string, start: number, end: number): string {
+    return this.text(noteId).slice(start, end)
+  }
+
   private emit(origin: string, local: boolean, before: A.Heads): void {
     if (this.listeners.size === 0) return
     const changes = A.getChangesSince(this.current, before)

@@ -59,6 +59,26 @@ export class YjsEngine implements Engine {
     return this.doc.share.has(BODY_PREFIX + noteId) ? this.ytext(noteId).toJSON() : ''
   }
 
+  textLength(noteId: string): number {
+    return this.doc.share.has(BODY_PREFIX + noteId) ? this.ytext(noteId).length : 0
+  }
+
+  textSlice(noteId: string, start: number, end: number): string {
+    if (end <= start || !this.doc.share.has(BODY_PREFIX + noteId)) return ''
+    // walk the items up to `end` instead of joining the whole body (toJSON)
+    let out = ''
+    let pos = 0
+    for (let item = this.ytext(noteId)._start; item !== null && pos < end; item = item.right) {
+      if (item.deleted || !item.countable) continue
+      const content = item.content
+      const str = content instanceof Y.ContentString ? content.str : null
+      const length = str?.length ?? item.length
+      if (str !== null && pos + length > start) out += str.slice(Math.max(start - pos, 0), end - pos)
+      pos += length
+    }
+    return out
+  }
+
   transact(origin: string, fn: (w: EngineWriter) => void): void {
     const writer: EngineWriter = {
       set: (map, key, value) => this.map(map).set(key, value),
