@@ -2,10 +2,11 @@
  * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines] [--servers=converge,yws,…]`: runs every
  * section, prints the table and writes BENCHMARKS.md at the repository root.
  */
+import { spawnSync } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Config, SECTIONS, type SectionId } from './config.js'
-import { BENCH_DIR } from './lib/paths.js'
+import { BENCH_DIR, REPO_DIR } from './lib/paths.js'
 import { ensurePeers } from './lib/peers.js'
 import { installReaper } from './lib/proc.js'
 import { Results } from './lib/results.js'
@@ -33,6 +34,12 @@ async function main(): Promise<void> {
   const started = Date.now()
   console.log(`converge bench${quick ? ' --quick' : ''}: sections ${sections.join(', ')}; logs in ${runDir}`)
   const peers = ensurePeers(runDir)
+  // Converge as shipped: the bundle `pnpm start` runs (apps/server/build.ts)
+  const built = spawnSync('pnpm', ['--filter', '@converge/server', 'build'], {
+    cwd: REPO_DIR,
+    stdio: 'inherit',
+  })
+  if (built.status !== 0) throw new Error('building apps/server failed')
   const results = new Results()
   const run: Record<SectionId, (c: Config, r: Results) => Promise<void>> = {
     fanout: runFanout,

@@ -89,7 +89,7 @@ export const TARGETS: Target[] = [
         CLASSIC,
         true,
         0.5,
-        'the process baseline: Converge runs as shipped, `node --import tsx src/main.ts`, so the TypeScript loader, pino, prom-client, zod and jose are resident before any space (see “RSS at start”); the per-space cost is the difference between the two rows',
+        'the process baseline (see “RSS at start”): Converge runs as shipped, `node dist/main.mjs` (a bundle), yet pino, prom-client (with its default process metrics), zod, jose, ws, pg and ioredis are loaded before any space, and the SQLite append thread is a second V8 isolate; the per-space cost is the difference between the rows',
       )
     },
   },

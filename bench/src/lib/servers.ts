@@ -78,9 +78,7 @@ export async function startServer(
             ...(process.env.BENCH_CPU_PROF
               ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`]
               : []),
-            '--import',
-            'tsx',
-            join(REPO_DIR, 'apps/server/src/main.ts'),
+            join(REPO_DIR, 'apps/server/dist/main.mjs'),
           ],
           {
             cwd: join(REPO_DIR, 'apps/server'),
