@@ -12,7 +12,7 @@ import * as fc from 'fast-check'
 import { wrap } from 'idb'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { IdbStore, type PendingChange } from '../src/store/index.js'
+import { IdbStore, type PendingChange, parseSnapshotRecord } from '../src/store/index.js'
 
 const SPACE = 's'
 
@@ -95,9 +95,16 @@ function apply(t: Tab, other: Tab, c: Cmd, acked: Map<number, number>): void {
 async function storedUnacked(factory: IDBFactory, acked: Map<number, number>): Promise<string[]> {
   const db = (await wrap(factory.open('converge')))!
   const updates = (await db.getAll('updates')) as { clientId: number; clock: number }[]
-  const snapshots = (await db.getAll('snapshots')) as { pending: PendingChange[] }[]
+  const snapshots = (await db.getAll('snapshots')).map((raw) => {
+    const parsed = parseSnapshotRecord(raw)
+    if (!parsed.ok) throw new Error(parsed.reason)
+    return parsed.value
+  })
   db.close()
-  return [...updates.filter((u) => u.clientId >= 0), ...snapshots.flatMap((s) => s.pending)]
+  const fromSnapshots: PendingChange[] = snapshots.flatMap((s) =>
+    s.pending.flatMap(({ clientId, clocks }) => clocks.map((clock) => ({ clientId, clock }))),
+  )
+  return [...updates.filter((u) => u.clientId >= 0), ...fromSnapshots]
     .filter((c) => c.clock > (acked.get(c.clientId) ?? 0))
     .map((c) => `${c.clientId}:${c.clock}`)
     .sort()

@@ -6,7 +6,13 @@ import { IDBFactory, forceCloseDatabase } from 'fake-indexeddb'
 import { wrap, type IDBPDatabase } from 'idb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
-import { IdbStore, StoreError, type IdbStoreOptions, type SpaceRecord } from '../src/store/index.js'
+import {
+  IdbStore,
+  StoreError,
+  parseSnapshotRecord,
+  type IdbStoreOptions,
+  type SpaceRecord,
+} from '../src/store/index.js'
 
 const SPACE = 'space-a'
 const stores: IdbStore[] = []
@@ -268,8 +274,9 @@ describe('IdbStore', () => {
     await store.compact(SPACE)
     expect((await dump(factory)).updates).toHaveLength(0)
     expect(await store.pendingCount(SPACE)).toBe(2)
-    const snap = (await dump(factory)).snapshots![0]![1] as { pending: unknown[] }
-    expect(snap.pending).toHaveLength(2) // only the unacked ones are carried
+    const snap = parseSnapshotRecord((await dump(factory)).snapshots![0]![1])
+    if (!snap.ok) throw new Error(snap.reason)
+    expect(snap.value.pending.flatMap((p) => p.clocks)).toHaveLength(2) // only the unacked ones are carried
 
     edit(doc, 5)
     await settle()
@@ -476,6 +483,29 @@ describe('IdbStore', () => {
     expect(await dump(factory)).toEqual(before)
     expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(expected)
     expect(await store.pendingCount(SPACE)).toBe(pending)
+  })
+
+  it('STORE-18 a long offline session keeps its pending changes in a couple of bytes each; older snapshots still read', async () => {
+    const factory = new IDBFactory()
+    const store = await openStore(factory)
+    const { doc, settle } = trackedDoc(store)
+    const text = doc.getText('t')
+    for (let i = 0; i < 2000; i++) text.insert(i, 'x') // one change per keystroke, never acknowledged
+    await settle()
+    await store.compact(SPACE)
+    expect(await store.pendingCount(SPACE)).toBe(2000)
+    const stored = (await dump(factory)).snapshots![0]![1] as { pending: { clocks: Uint8Array }[] }
+    const pendingBytes = stored.pending.reduce((n, p) => n + p.clocks.length, 0)
+    expect(pendingBytes).toBeLessThanOrEqual(2 * 2000) // one varint delta per change
+    // a snapshot written by the earlier format: one { clientId, clock } object per change
+    const db = await rawDb(factory)
+    const legacy = { ...stored, pending: [1, 2, 3].map((clock) => ({ clientId: doc.clientID, clock })) }
+    await db.put('snapshots', legacy)
+    db.close()
+    expect(await store.pendingCount(SPACE)).toBe(3)
+    await store.setAcked(SPACE, Y.encodeStateVector(doc))
+    await store.compact(SPACE) // nothing in the log: a no-op that leaves the legacy record as it is
+    expect(await store.pendingCount(SPACE)).toBe(0)
   })
 
   it('STORE-13 versionchange: another connection upgrading triggers onVersionChange; later calls reject', async () => {

@@ -36,6 +36,7 @@ import * as Y from 'yjs'
 import { isQuotaError, StoreError } from './errors.js'
 import {
   countPending,
+  encodePending,
   parseAcked,
   parseSnapshotRecord,
   parseSpaceRecord,
@@ -43,6 +44,8 @@ import {
   type MetaRecord,
   type PendingChange,
   type SnapshotRecord,
+  type StoredSnapshot,
+  unackedClocks,
   type SpaceRecord,
   type UpdateRecord,
 } from './records.js'
@@ -53,7 +56,7 @@ export const DB_VERSION = 1
 export interface ConvergeDBSchema extends DBSchema {
   catalog: { key: string; value: SpaceRecord }
   updates: { key: number; value: UpdateRecord; indexes: { spaceId: string } }
-  snapshots: { key: string; value: SnapshotRecord }
+  snapshots: { key: string; value: StoredSnapshot }
   meta: { key: string; value: MetaRecord }
 }
 
@@ -301,11 +304,10 @@ export class IdbStore {
           ...log.map((r) => r.record.update),
         ])
         const acked = parseAcked(metaRaw)
-        const stillPending = (c: PendingChange) => c.clientId >= 0 && c.clock > (acked.get(c.clientId) ?? 0)
-        const pending = [
-          ...(snapshot?.pending ?? []),
-          ...log.map(({ record: { clientId, clock } }) => ({ clientId, clock })),
-        ].filter(stillPending)
+        const fromLog = log
+          .filter(({ record: { clientId } }) => clientId >= 0)
+          .map(({ record: { clientId, clock } }) => ({ clientId, clocks: [clock] }))
+        const pending = encodePending(unackedClocks([...(snapshot?.pending ?? []), ...fromLog], acked))
         await issue(
           () => snapshots.put({ spaceId, update: merged, pending }),
           ...log.map((r) => () => updates.delete(r.key)),
@@ -357,7 +359,10 @@ export class IdbStore {
       )
       const acked = parseAcked(metaRaw)
       const snapshot = snapRaw === undefined ? undefined : parseSnapshotRecord(snapRaw)
-      const local: PendingChange[] = snapshot?.ok ? [...snapshot.value.pending] : []
+      const local: PendingChange[] = []
+      let counted = 0
+      if (snapshot?.ok)
+        for (const p of unackedClocks(snapshot.value.pending, acked)) counted += p.clocks.length
       for (const v of values) {
         // Cheap shape check only (no update decoding): this runs after every append.
         if (typeof v !== 'object' || v === null || !((v as UpdateRecord).update instanceof Uint8Array))
@@ -365,7 +370,7 @@ export class IdbStore {
         const { clientId, clock } = v as UpdateRecord
         if (Number.isSafeInteger(clientId) && Number.isSafeInteger(clock)) local.push({ clientId, clock })
       }
-      return countPending(local, acked)
+      return counted + countPending(local, acked)
     })
   }
 

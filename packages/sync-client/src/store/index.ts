@@ -10,4 +10,13 @@ export {
   type ConvergeDBSchema,
 } from './idb-store.js'
 export { StoreError, isStoreError, isQuotaError, type StoreErrorKind } from './errors.js'
-export type { SpaceRecord, UpdateRecord, SnapshotRecord, MetaRecord, PendingChange } from './records.js'
+export type {
+  SpaceRecord,
+  UpdateRecord,
+  SnapshotRecord,
+  StoredSnapshot,
+  MetaRecord,
+  PendingChange,
+  PendingClocks,
+} from './records.js'
+export { parseSnapshotRecord } from './records.js'

@@ -1,4 +1,6 @@
 /** Record shapes stored in IndexedDB and their validators (everything read back is treated as untrusted). */
+import * as decoding from 'lib0/decoding'
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
 
 /** One space known on this device. */
@@ -31,12 +33,69 @@ export interface UpdateRecord {
   clock: number
 }
 
-/** The compacted state of a space (`snapshots` store, key spaceId). */
+/** One client's local changes not yet acknowledged: their clocks, ascending. */
+export interface PendingClocks {
+  clientId: number
+  clocks: number[]
+}
+
+/** The compacted state of a space (`snapshots` store, key spaceId), as read. */
 export interface SnapshotRecord {
   spaceId: string
   update: Uint8Array
   /** local changes merged into `update` that the server had not yet acknowledged at compaction time */
-  pending: PendingChange[]
+  pending: PendingClocks[]
+}
+
+/**
+ * A snapshot as stored: `pending` holds, per client, its clocks as lib0 varint deltas — a couple of
+ * bytes per change rather than an object each (a device offline for a long session has one per
+ * keystroke, rewritten by every compaction). Snapshots written before held `{ clientId, clock }`
+ * objects; both are read.
+ */
+export interface StoredSnapshot {
+  spaceId: string
+  update: Uint8Array
+  pending: { clientId: number; clocks: Uint8Array }[]
+}
+
+/** Groups clocks by client (ascending, without duplicates) and delta-encodes them for storage. */
+export function encodePending(pending: Iterable<PendingClocks>): StoredSnapshot['pending'] {
+  const byClient = new Map<number, number[]>()
+  for (const { clientId, clocks } of pending) {
+    const list = byClient.get(clientId) ?? []
+    list.push(...clocks)
+    byClient.set(clientId, list)
+  }
+  const out: StoredSnapshot['pending'] = []
+  for (const [clientId, clocks] of byClient) {
+    if (clocks.length === 0) continue
+    clocks.sort((a, b) => a - b)
+    const enc = encoding.createEncoder()
+    let last = 0
+    clocks.forEach((c, i) => {
+      if (i > 0 && c === last) return // the same change counted twice (log and snapshot)
+      encoding.writeVarUint(enc, c - last)
+      last = c
+    })
+    out.push({ clientId, clocks: encoding.toUint8Array(enc) })
+  }
+  return out
+}
+
+function decodeClocks(bytes: Uint8Array): number[] | undefined {
+  const clocks: number[] = []
+  try {
+    const dec = decoding.createDecoder(bytes)
+    let last = 0
+    while (decoding.hasContent(dec)) {
+      last += decoding.readVarUint(dec)
+      clocks.push(last)
+    }
+  } catch {
+    return undefined
+  }
+  return clocks
 }
 
 /** Per-space sync metadata (`meta` store, key spaceId). */
@@ -88,13 +147,21 @@ export function parseSnapshotRecord(value: unknown): Result<SnapshotRecord> {
   if (bad) return { ok: false, reason: `snapshot ${bad}` }
   const pendingRaw = value.pending ?? []
   if (!Array.isArray(pendingRaw)) return { ok: false, reason: 'snapshot pending is not an array' }
-  const pending: PendingChange[] = []
+  const byClient = new Map<number, number[]>()
   for (const p of pendingRaw as unknown[]) {
-    if (!isObject(p) || !isClientId(p.clientId) || p.clientId < 0 || !isClock(p.clock)) {
+    if (!isObject(p) || !isClientId(p.clientId) || p.clientId < 0)
       return { ok: false, reason: 'snapshot pending entry is malformed' }
+    const list = byClient.get(p.clientId) ?? []
+    if (isClock(p.clock))
+      list.push(p.clock) // the format before compact clocks
+    else {
+      const clocks = p.clocks instanceof Uint8Array ? decodeClocks(p.clocks) : undefined
+      if (!clocks) return { ok: false, reason: 'snapshot pending entry is malformed' }
+      list.push(...clocks)
     }
-    pending.push({ clientId: p.clientId, clock: p.clock })
+    byClient.set(p.clientId, list)
   }
+  const pending = [...byClient].map(([clientId, clocks]) => ({ clientId, clocks }))
   return { ok: true, value: { spaceId: String(value.spaceId), update: value.update as Uint8Array, pending } }
 }
 
@@ -128,4 +195,15 @@ export function countPending(changes: Iterable<PendingChange>, acked: Map<number
   let n = 0
   for (const c of changes) if (c.clientId >= 0 && c.clock > (acked.get(c.clientId) ?? 0)) n++
   return n
+}
+
+/** The clocks of `pending` that the acked state vector does not cover. */
+export function unackedClocks(
+  pending: readonly PendingClocks[],
+  acked: Map<number, number>,
+): PendingClocks[] {
+  return pending.map(({ clientId, clocks }) => {
+    const a = acked.get(clientId) ?? 0
+    return { clientId, clocks: clocks.filter((c) => c > a) }
+  })
 }
