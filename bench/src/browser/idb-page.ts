@@ -135,13 +135,20 @@ const api = {
     }
     return { latencies, transactions: transactions - t0, bytes: bytesWritten - b0 }
   },
-  /** Types up to keystroke `until` in bursts of 100 keystrokes per task (still one update each). */
-  async typeBulk(until: number): Promise<{ transactions: number; bytes: number }> {
+  /**
+   * Types up to keystroke `until` in bursts of 100 keystrokes per task: one update each, or with
+   * `grouped` one update per burst (a paste-sized change; what the stores then hold is the same text).
+   */
+  async typeBulk(until: number, grouped = false): Promise<{ transactions: number; bytes: number }> {
     const t0 = transactions
     const b0 = bytesWritten
     while (typed < until) {
       const end = Math.min(until, typed + 100)
-      while (typed < end) apply(patches[typed++]!)
+      const burst = (): void => {
+        while (typed < end) apply(patches[typed++]!)
+      }
+      if (grouped) doc.transact(burst)
+      else burst()
       await new Promise((r) => setTimeout(r, 0))
     }
     await durable()

@@ -211,7 +211,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
   const S = '1 fan-out'
   const t = cfg.quick
     ? { warm: 500, win: 1000, windows: 2, grace: 500, rampWin: 500, rampFactor: 4 }
-    : { warm: 2000, win: 2000, windows: 5, grace: 2000, rampWin: 2000, rampFactor: 1.5 }
+    : { warm: 1500, win: 1500, windows: 5, grace: 1000, rampWin: 1500, rampFactor: 1.5 }
   results.note(
     `fan-out: ${t.windows} windows of ${t.win / 1000} s after a ${t.warm / 1000} s warm-up per shape (median of the windows' percentiles); drops counted after a ${t.grace / 1000} s grace`,
   )

@@ -99,8 +99,10 @@ export class SqlitePersistence implements Persistence {
   private appenderFailed: Error | null = null
   private nextRequest = 1
   private readonly requests = new Map<number, { resolve(m: WorkerReply): void; reject(e: unknown): void }>()
-  /** Appends waiting for this turn's transaction. */
+  /** Appends waiting for the next transaction. */
   private queued: PendingAppend[] = []
+  /** A batch is on the append thread. */
+  private committing = false
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
 
   constructor(options: SqlitePersistenceOptions) {
@@ -232,7 +234,12 @@ export class SqlitePersistence implements Persistence {
     })
   }
 
+  /**
+   * Group commit: one batch in flight at a time. What arrives while the thread is committing (its
+   * fsync) waits and goes in the next transaction together, so commits never queue up one per turn.
+   */
   private commitQueued(): void {
+    if (this.committing) return
     const batch = this.queued
     this.queued = []
     if (batch.length === 0) return
@@ -242,10 +249,16 @@ export class SqlitePersistence implements Persistence {
       batch.forEach((a) => a.reject(e))
     }
     if (!this.db) return failed(new Error('the database is closed'))
-    this.ask({ batch }).then((reply) => {
-      if (reply.seqs) batch.forEach((a, i) => a.resolve(reply.seqs![i]!))
-      else failed(Object.assign(new Error(reply.error ?? 'append failed'), { code: reply.code }))
-    }, failed)
+    this.committing = true
+    this.ask({ batch })
+      .then((reply) => {
+        if (reply.seqs) batch.forEach((a, i) => a.resolve(reply.seqs![i]!))
+        else failed(Object.assign(new Error(reply.error ?? 'append failed'), { code: reply.code }))
+      }, failed)
+      .finally(() => {
+        this.committing = false
+        this.commitQueued()
+      })
   }
 
   /** Records a space id as taken; false when it already was (or already holds data). */
@@ -266,8 +279,11 @@ export class SqlitePersistence implements Persistence {
   async close(): Promise<void> {
     const db = this.db
     if (!db) return
-    // appends already queued still commit (the thread takes them before the close); later ones are refused
-    this.commitQueued()
+    // appends already queued still commit; later ones are refused
+    while (this.committing || this.queued.length > 0) {
+      this.commitQueued()
+      await new Promise((r) => setTimeout(r, 1))
+    }
     this.db = null
     try {
       await this.ask({ close: true })
