@@ -47,7 +47,7 @@ const CLASSIC = ['yws', 'yws-leveldb']
 const HOCUS = ['hocuspocus', 'hocuspocus-sqlite']
 
 const FANOUT_BOUND =
-  'one core: in shape (b) the server sends ~150k frames/s; apps/server ws.ts sends each relayed frame with a separate ws.send per member (server-core room.ts onDocUpdate → Connection.send → ws.send), and every durable commit sends one durable-ack frame to every hello’d member (room.ts flush), so 500 members cost 500 extra frames per commit; relay is per update, not coalesced per turn'
+  'what the event loop does per turn that the in-memory peers do not: every client update is decoded twice (packages/merge validateYjsUpdate, then Y.applyUpdate), the turn’s updates are merged and framed (room.ts relay), then written with one ws.send per member — in a CPU profile the socket writes (writev) lead once the SQLite commit has its own thread; each commit also costs a postMessage of the batch, an fsync (synchronous=FULL) and a durable-ack to its writers. The classic server and Hocuspocus send each update as it comes without validating or storing it; with their persistence on they write asynchronously (LevelDB, debounced SQLite) without confirming durability to anyone'
 
 export const TARGETS: Target[] = [
   {
@@ -136,7 +136,7 @@ export const TARGETS: Target[] = [
         measured: `${row!.metric}: ${fmt(ours)} vs ${fmt(peer)} ms → ${(ours / peer).toFixed(2)}×`,
         met: ours / peer <= 0.5,
         reason:
-          'the snapshot record: IdbStore keeps one {clientId, clock} entry per unacknowledged local change in the snapshot’s `pending` list (store/idb-store.ts compact(), records.ts parseSnapshotRecord); offline (no server acks here) it grows by one entry per keystroke, is re-validated on every load and rewritten by every compaction (see “stored bytes”)',
+          'reading is validated twice: IdbStore.load decodes every stored record (records.ts checkUpdate → Y.decodeUpdate) so a corrupt one is skipped and reported, then the session applies each through packages/merge, which validates it again before Y.applyUpdate — y-indexeddb applies each record once. The unacknowledged-changes list (varint clock deltas per client since this run’s code) is read too',
       }
     },
   },
@@ -177,7 +177,7 @@ export const TARGETS: Target[] = [
         measured: `worst ${worst.toFixed(2)}× (${where})`,
         met: worst <= 1.1,
         reason:
-          'per keystroke, packages/merge space.ts editNote() calls existingNote() → toNote(), which materialises the whole body (engine.text(): Y.Text.toJSON() / the Automerge string) to check bounds and surrogate pairs, and command() records an undo inverse with two text anchors: O(body length) work per keystroke where the raw library does O(1); cart commands rebuild rawItems() after every change',
+          'per keystroke, packages/merge space.ts command() records an undo inverse with text anchors (a relative position each: a walk of the body’s items) and writes the note’s updatedAt (one more struct per keystroke, so larger updates too), and editNote() reads the characters around the edit (textSlice, an item walk up to the index); cart commands rebuild rawItems() after every change; applyUpdate validates every update before applying it. The whole-body read per keystroke is gone (textLength/textSlice)',
       }
     },
   },
