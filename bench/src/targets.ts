@@ -136,7 +136,7 @@ export const TARGETS: Target[] = [
         measured: `${row!.metric}: ${fmt(ours)} vs ${fmt(peer)} ms → ${(ours / peer).toFixed(2)}×`,
         met: ours / peer <= 0.5,
         reason:
-          'reading is validated twice: IdbStore.load decodes every stored record (records.ts checkUpdate → Y.decodeUpdate) so a corrupt one is skipped and reported, then the session applies each through packages/merge, which validates it again before Y.applyUpdate — y-indexeddb applies each record once. The unacknowledged-changes list (varint clock deltas per client since this run’s code) is read too',
+          'reading is validated: IdbStore.load decodes every stored record (records.ts checkUpdate → Y.decodeUpdate) so that a corrupt one is skipped and reported, and then the caller applies it — two decodes of the whole state where y-indexeddb applies what it reads once',
       }
     },
   },
