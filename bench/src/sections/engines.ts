@@ -35,7 +35,7 @@ export async function runEngines(cfg: Config, results: Results): Promise<void> {
   const dir = join(cfg.runDir, 'engines')
   mkdirSync(dir, { recursive: true })
   results.note(
-    `engines: N = ${n}, B4 on the first ${b4.toLocaleString('en')} edits of automerge-paper (the whole trace exceeds the time budget on raw Automerge's one-change-per-keystroke path), median of ${reps} runs after one warm-up, each variant in its own process; cold load = median of ${reps} fresh processes${cfg.quick ? ' (--quick: smaller N, fewer runs)' : ''}. B3 (many clients) is not implemented yet`,
+    `engines: N = ${n}, B4 on the first ${b4.toLocaleString('en')} edits of automerge-paper (the whole trace exceeds the time budget on raw Automerge's one-change-per-keystroke path), median of ${reps} runs after one warm-up, each variant in its own process; cold load = median of ${reps} fresh processes${cfg.quick ? ' (--quick: smaller N, fewer runs)' : ''}. B3 with √N clients (B3.1 a shared value, B3.4 text inserts), where crdt-benchmarks uses 20·√N for its map writes`,
   )
   for (const v of VARIANTS) {
     console.log(`\n== engines: ${v}`)

@@ -23,6 +23,10 @@ export interface Measured {
 }
 
 interface Replica {
+  /** Starts from another replica's whole state (a fresh replica joining the document). */
+  init(state: Uint8Array): void
+  /** Sets one shared value (a map entry every replica writes: last writer wins). */
+  setShared(i: number): void
   splice(pos: number, del: number, ins: string): void
   length(): number
   cart(i: number): void
@@ -70,6 +74,8 @@ function replica(v: Variant, index: number): Replica {
       },
       encode: () => Y.encodeStateAsUpdate(doc),
       apply: (u) => Y.applyUpdate(doc, u),
+      init: (u) => Y.applyUpdate(doc, u),
+      setShared: (i) => doc.getMap('shared').set('value', i),
     }
     doc.on('update', (u: Uint8Array) => (r.updateBytes += u.length))
     return r
@@ -97,6 +103,15 @@ function replica(v: Variant, index: number): Replica {
       encode: () => A.save(doc),
       apply: (u) => {
         doc = A.merge(doc, A.load<AmDoc>(u))
+      },
+      init: (u) => {
+        doc = A.load<AmDoc>(u, { actor: hex(index + 1) })
+      },
+      setShared: (i) => {
+        doc = A.change(doc, (d) => {
+          d.cart.shared = { qty: i, checked: false, note: '' }
+        })
+        r.updateBytes += A.getLastLocalChange(doc)?.length ?? 0
       },
     }
     return r
@@ -131,6 +146,11 @@ function replica(v: Variant, index: number): Replica {
       space.applyUpdate(u, 'remote')
       length = space.note(note)?.body.length ?? 0
     },
+    init: (u) => r.apply(u),
+    setShared: (i) => {
+      const it = space.item('shared') ?? (space.addItem('shared'), space.item('shared')!)
+      space.setField(it.key, 'note', `value ${i}`)
+    },
   }
   space.onUpdate((u) => (r.updateBytes += u.length))
   return r
@@ -139,6 +159,8 @@ function replica(v: Variant, index: number): Replica {
 type Workload = (v: Variant) => Replica
 
 function workloads(n: number, b4: number): Record<string, Workload> {
+  // crdt-benchmarks' B3 uses 20·√N clients for map writes and √N for text; √N for both here (the time budget)
+  const clients = Math.round(Math.sqrt(n))
   return {
     [`B1.1 append ${n} chars`]: (v) => {
       const r = replica(v, 0)
@@ -160,7 +182,7 @@ function workloads(n: number, b4: number): Record<string, Workload> {
       rng = 11
       const a = replica(v, 0)
       const b = replica(v, 1)
-      b.apply(a.encode()) // both start from the same document
+      b.init(a.encode()) // both start from the same document
       for (let i = 0; i < n / 2; i++) {
         a.splice(Math.floor(random() * (a.length() + 1)), 0, 'a')
         b.splice(Math.floor(random() * (b.length() + 1)), 0, 'b')
@@ -169,6 +191,33 @@ function workloads(n: number, b4: number): Record<string, Workload> {
       a.apply(b.encode())
       b.apply(ua)
       return a
+    },
+    [`B3.1 ${clients} clients set one value concurrently, then sync`]: (v) => {
+      const base = replica(v, 0)
+      base.setShared(-1) // the value (and, on packages/merge, its cart item) exists before the others join
+      const start = base.encode()
+      const others = Array.from({ length: clients - 1 }, (_, i) => {
+        const r = replica(v, i + 1)
+        r.init(start)
+        r.setShared(i)
+        return r
+      })
+      for (const r of others) base.apply(r.encode())
+      return base
+    },
+    [`B3.4 ${clients} clients insert text concurrently, then sync`]: (v) => {
+      rng = 13
+      const base = replica(v, 0)
+      base.splice(0, 0, 'shared text')
+      const start = base.encode()
+      const others = Array.from({ length: clients - 1 }, (_, i) => {
+        const r = replica(v, i + 1)
+        r.init(start)
+        r.splice(Math.floor(random() * 12), 0, String.fromCharCode(97 + (i % 26)))
+        return r
+      })
+      for (const r of others) base.apply(r.encode())
+      return base
     },
     [`B4 automerge-paper, ${b4.toLocaleString('en')} edits`]: (v) => {
       const r = replica(v, 0)
