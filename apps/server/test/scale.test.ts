@@ -217,15 +217,26 @@ const metric = async (server: ChildServer, line: RegExp): Promise<number> => {
   return m ? Number(m[1]) : NaN
 }
 
+/** A seeded run on three instances with six devices, two per instance. */
+async function spreadOverThree(): Promise<{
+  random: () => number
+  c: Cluster
+  token: string
+  devices: Device[]
+}> {
+  const random = prng(seedFromEnv())
+  const c = await cluster(3)
+  const token = await sign(SPACE, 'write')
+  const devices = Array.from({ length: 6 }, (_, i) => new Device(`d${i}@${i % 3}`, c.urls, i % 3, token))
+  return { random, c, token, devices }
+}
+
 describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
   it(
     'SCALE-1 devices spread over three instances edit at random and converge; storage holds the same state',
     { timeout: 60_000 },
     async () => {
-      const random = prng(seedFromEnv())
-      const c = await cluster(3)
-      const token = await sign(SPACE, 'write')
-      const devices = Array.from({ length: 6 }, (_, i) => new Device(`d${i}@${i % 3}`, c.urls, i % 3, token))
+      const { random, c, token, devices } = await spreadOverThree()
       await until(() => devices.every((d) => d.conn.current.connected), 'every device connected', 10_000)
       const expectedTags: string[] = []
       for (let round = 0; round < 20; round++) {
@@ -284,10 +295,7 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
     'SCALE-3 an instance SIGKILLed: its clients move to another instance and nothing confirmed is lost',
     { timeout: 60_000 },
     async () => {
-      const random = prng(seedFromEnv())
-      const c = await cluster(3)
-      const token = await sign(SPACE, 'write')
-      const devices = Array.from({ length: 6 }, (_, i) => new Device(`d${i}@${i % 3}`, c.urls, i % 3, token))
+      const { random, c, token, devices } = await spreadOverThree()
       await converged(devices, 'first sync')
       for (let i = 0; i < 10; i++) for (const d of devices) d.edit(random, `${d.name}-pre${i}`)
       await converged(devices, 'before the kill')

@@ -189,9 +189,9 @@ export class Room {
   }
 
   /**
-   * Applies a validated client update: relayed to the others now, acknowledged once committed. What is
-   * stored is what the update adds beyond the committed-or-queued state — also when the document
-   * already held it, because another instance relayed it and may not have committed it.
+   * Applies a validated client update: relayed to the others at the end of the turn, acknowledged once
+   * committed. What is stored is what the update adds beyond the committed-or-queued state — also when
+   * the document already held it, because another instance relayed it and may not have committed it.
    */
   applyClientUpdate(update: Uint8Array, from: RoomMember): void {
     this.change = null

@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it, vi } from 'vitest'
 import * as Y from 'yjs'
 import {
   type AuthDecision,
+  type MemoryFanOut,
   MemoryFanOutHub,
   type Persistence,
   type SocketLike,
@@ -165,6 +166,21 @@ afterEach(async () => {
   for (const c of cores.splice(0)) await c.shutdown()
 })
 
+/** Two instances (cores) over `store` sharing one in-memory fan-out, a hello'd writer on each, both synced. */
+async function twoInstances(
+  store: Persistence,
+  extra: Partial<ConstructorParameters<typeof SyncCore>[0]> = {},
+): Promise<{ one: SyncCore; two: SyncCore; fanOne: MemoryFanOut; a: Client; b: Client }> {
+  const hub = new MemoryFanOutHub()
+  const fanOne = hub.instance()
+  const one = makeCore(store, { fanOut: fanOne, ...extra })
+  const two = makeCore(store, { fanOut: hub.instance(), ...extra })
+  const a = new Client(one, 's1', 'w')
+  const b = new Client(two, 's1', 'w')
+  await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+  return { one, two, fanOne, a, b }
+}
+
 describe('server core', () => {
   it('[CORE-1] two clients converge through the core; the sender gets no echo', async () => {
     const store = new ControlledStore()
@@ -302,12 +318,7 @@ describe('server core', () => {
 
   it('[CORE-6] fan-out relays between instances without storing twice', async () => {
     const store = new ControlledStore()
-    const hub = new MemoryFanOutHub()
-    const one = makeCore(store, { fanOut: hub.instance() })
-    const two = makeCore(store, { fanOut: hub.instance() })
-    const a = new Client(one, 's1', 'w')
-    const b = new Client(two, 's1', 'w')
-    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    const { one, two, a, b } = await twoInstances(store)
     a.type('across')
     await vi.waitFor(() => expect(b.text).toBe('across'))
     await one.flushAll()
@@ -376,12 +387,7 @@ describe('server core, several instances over one fan-out', () => {
 
   it('[CORE-10] an instance that commits tells the others, so their clients see the change saved', async () => {
     const store = new ControlledStore()
-    const hub = new MemoryFanOutHub()
-    const one = makeCore(store, { fanOut: hub.instance() })
-    const two = makeCore(store, { fanOut: hub.instance() })
-    const a = new Client(one, 's1', 'w')
-    const b = new Client(two, 's1', 'w')
-    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    const { a, b } = await twoInstances(store)
     a.type('from one')
     await vi.waitFor(() => expect(b.text).toBe('from one'))
     await vi.waitFor(() => expect(b.saved).toBe(true))
@@ -406,13 +412,7 @@ describe('server core, several instances over one fan-out', () => {
 
   it('[CORE-12] after a fan-out gap, instances re-converge by exchanging state vectors', async () => {
     const store = new ControlledStore()
-    const hub = new MemoryFanOutHub()
-    const fanOne = hub.instance()
-    const one = makeCore(store, { fanOut: fanOne })
-    const two = makeCore(store, { fanOut: hub.instance() })
-    const a = new Client(one, 's1', 'w')
-    const b = new Client(two, 's1', 'w')
-    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    const { one, two, fanOne, a, b } = await twoInstances(store)
     a.type('before ')
     await vi.waitFor(() => expect(b.text).toBe('before '))
     fanOne.cut()
@@ -435,13 +435,7 @@ describe('server core, several instances over one fan-out', () => {
 
   it("[CORE-13] with shared storage, compaction never drops another instance's committed update", async () => {
     const store = Object.assign(new ControlledStore(), { shared: true })
-    const hub = new MemoryFanOutHub()
-    const fanOne = hub.instance()
-    const one = makeCore(store, { fanOut: fanOne, limits: { compactEveryUpdates: 3 } })
-    const two = makeCore(store, { fanOut: hub.instance(), limits: { compactEveryUpdates: 3 } })
-    const a = new Client(one, 's1', 'w')
-    const b = new Client(two, 's1', 'w')
-    await vi.waitFor(() => expect(a.acked && b.acked).toBeTruthy())
+    const { one, two, fanOne, a, b } = await twoInstances(store, { limits: { compactEveryUpdates: 3 } })
     fanOne.cut() // instance one never hears of two's updates live: only storage can tell it
     const typed: string[] = []
     for (let i = 0; i < 12; i++) {
