@@ -35,13 +35,18 @@ export async function runEngines(cfg: Config, results: Results): Promise<void> {
   const dir = join(cfg.runDir, 'engines')
   mkdirSync(dir, { recursive: true })
   results.note(
-    `engines: N = ${n}, B4 on the first ${b4.toLocaleString('en')} edits of automerge-paper (the whole trace exceeds the time budget on raw Automerge's one-change-per-keystroke path), median of ${reps} runs after one warm-up, each workload of each variant in its own process; cold load = median of ${reps} fresh processes${cfg.quick ? ' (--quick: smaller N, fewer runs)' : ''}. B3 with √N clients (B3.1 a shared value, B3.4 text inserts), where crdt-benchmarks uses 20·√N for its map writes`,
+    `engines: N = ${n}, B4 on the first ${b4.toLocaleString('en')} edits of automerge-paper (the whole trace exceeds the time budget on raw Automerge's one-change-per-keystroke path), median of ${reps} runs after one warm-up, each workload of each variant in its own process (--quick: each variant); cold load = median of ${reps} fresh processes${cfg.quick ? ' (--quick: smaller N, fewer runs)' : ''}. B3 with √N clients (B3.1 a shared value, B3.4 text inserts), where crdt-benchmarks uses 20·√N for its map writes`,
   )
   for (const v of VARIANTS) {
     console.log(`\n== engines: ${v}`)
     const args = [v, dir, String(n), String(b4), String(reps)]
-    const names = JSON.parse(node(['list', ...args], 60_000)) as string[]
-    const out = names.flatMap((_, k) => JSON.parse(node(['run', ...args, String(k)], 300_000)) as Measured[])
+    // full run: each workload in its own process (a long sequence once crashed V8's deoptimizer on
+    // raw Automerge); --quick: one process per variant, its sequence is short
+    const out = cfg.quick
+      ? (JSON.parse(node(['run', ...args], 300_000)) as Measured[])
+      : (JSON.parse(node(['list', ...args], 60_000)) as string[]).flatMap(
+          (_, k) => JSON.parse(node(['run', ...args, String(k)], 300_000)) as Measured[],
+        )
     const loads: number[][] = []
     for (let r = 0; r < reps; r++)
       loads.push(JSON.parse(node(['load', v, dir, String(n), String(b4), '1'], 120_000)) as number[])

@@ -48,10 +48,13 @@ export async function runMemory(cfg: Config, results: Results): Promise<void> {
   const carts = Array.from({ length: small }, (_, i) => smallCart(`mem-${i}`))
   const paper = cached('paper-v1', () => Y.encodeStateAsUpdate(paperDoc()))
   results.note(
-    `memory: ${small} small spaces of ${carts[0]!.length} bytes (a cart through packages/merge), ${large} large spaces of ${paper.length} bytes (automerge-paper as Yjs); Converge unloads an empty space after IDLE_UNLOAD_MS=1000 here (30000 by default), the peers at once${cfg.quick ? ' (--quick: fewer spaces)' : ''}`,
+    `memory: ${small} small spaces of ${carts[0]!.length} bytes (a cart through packages/merge), ${large} large spaces of ${paper.length} bytes (automerge-paper as Yjs); Converge unloads an empty space after IDLE_UNLOAD_MS=1000 here (30000 by default), the peers at once${cfg.quick ? ' (--quick: fewer spaces; Converge, the classic server and Hocuspocus in memory only)' : ''}`,
   )
   const mb = (b: number): number => b / 1e6
-  for (const kind of cfg.servers) {
+  const servers = cfg.quick
+    ? cfg.servers.filter((k) => k === 'converge' || k === 'yws' || k === 'hocuspocus')
+    : cfg.servers
+  for (const kind of servers) {
     console.log(`\n== memory: ${kind}`)
     const server = await startServer(kind, cfg.runDir, { idleUnloadMs: 1000 })
     try {
