@@ -42,6 +42,9 @@ const RELAY_BATCH_BYTES = 256 * 1024
  */
 const ACK_OTHERS_EVERY_MS = 100
 
+const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])
+
 /** One update for a list of them (merged when there are several). */
 const mergeAll = (updates: Uint8Array[]): Uint8Array =>
   updates.length === 1 ? updates[0]! : Y.mergeUpdates(updates)
@@ -87,6 +90,11 @@ export class Room {
   /** What is committed or queued for commit: a client update beyond it must be stored. */
   private readonly covered = new ClockRanges()
   private committedStateVector: Uint8Array = this.durable.encode()
+  /** The durable-ack message of `committedStateVector`, encoded once for every socket and instance. */
+  private ackFrame: Uint8Array = encodeMessage({
+    type: 'durable-ack',
+    stateVector: this.committedStateVector,
+  })
   /** The change the client update being applied made to the document (set by onDocUpdate). */
   private change: { update: Uint8Array; before: Map<number, number>; after: Map<number, number> } | null =
     null
@@ -155,7 +163,7 @@ export class Room {
     const loaded = Y.decodeStateVector(Y.encodeStateVector(this.doc))
     this.durable.raise(loaded)
     this.covered.raise(loaded)
-    this.committedStateVector = this.durable.encode()
+    this.recordCommitted()
     this.doc.on('update', this.onDocUpdate)
     const early = this.early ?? []
     this.early = null
@@ -323,10 +331,7 @@ export class Room {
     const diff = Y.encodeStateAsUpdate(this.doc, Y.encodeStateVector(theirs))
     if (!isEmptyUpdate(diff))
       fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step2', update: diff }))
-    fanOut.publish(
-      this.spaceId,
-      encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector }),
-    )
+    fanOut.publish(this.spaceId, this.ackFrame)
     const mine = Y.encodeStateVector(this.doc)
     if (isAhead(theirs, Y.decodeStateVector(mine)))
       fanOut.publish(this.spaceId, encodeMessage({ type: 'sync-step1', stateVector: mine }))
@@ -360,19 +365,24 @@ export class Room {
    * committed), and to every other hello'd member within ACK_OTHERS_EVERY_MS.
    */
   private acknowledge(now: Iterable<RoomMember | null> = []): void {
-    this.committedStateVector = this.durable.encode()
-    const ack = encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector })
-    for (const m of now) if (m && m.wantsAcks && this.members.has(m)) this.sendAck(m, ack)
+    this.recordCommitted()
+    for (const m of now) if (m && m.wantsAcks && this.members.has(m)) this.sendAck(m, this.ackFrame)
     this.ackTimer ??= this.deps.clock.setTimeout(() => {
       this.ackTimer = null
-      const latest = encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector })
-      for (const m of this.members) if (m.wantsAcks) this.sendAck(m, latest)
+      for (const m of this.members) if (m.wantsAcks) this.sendAck(m, this.ackFrame)
     }, ACK_OTHERS_EVERY_MS)
+  }
+
+  private recordCommitted(): void {
+    const sv = this.durable.encode()
+    if (sameBytes(sv, this.committedStateVector)) return
+    this.committedStateVector = sv
+    this.ackFrame = encodeMessage({ type: 'durable-ack', stateVector: sv })
   }
 
   private sendAck(m: RoomMember, ack: Uint8Array): void {
     const last = this.ackSent.get(m)
-    if (last && last.length === ack.length && last.every((b, i) => b === ack[i])) return
+    if (last === ack) return
     this.ackSent.set(m, ack)
     m.send(ack)
   }
@@ -425,10 +435,7 @@ export class Room {
       this.updatesSinceCompaction += batch.length
       this.bytesSinceCompaction += bytes
       this.acknowledge(new Set(batch.map((p) => p.from)))
-      this.deps.fanOut?.publish(
-        this.spaceId,
-        encodeMessage({ type: 'durable-ack', stateVector: this.committedStateVector }),
-      )
+      this.deps.fanOut?.publish(this.spaceId, this.ackFrame)
       if (
         this.pending.length === 0 &&
         !this.hadCorruptRecords &&
