@@ -9,6 +9,7 @@
  * fixes which device does what to which item; the moment a remote change lands can still vary, and
  * an operation whose row vanished meanwhile is logged as skipped.
  */
+import { prng } from '@converge/test-services'
 import type { Locator, Page } from '@playwright/test'
 import { expectConverged } from '../fixtures/converge.js'
 import {
@@ -26,18 +27,6 @@ import {
 
 const SEED = process.env.SOAK_SEED ? Number(process.env.SOAK_SEED) : Math.floor(Math.random() * 2 ** 31)
 const OPS = Number(process.env.SOAK_OPS ?? 150)
-
-/** mulberry32: a small seeded PRNG with a full 32-bit period. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const POOL = ['Milk', 'Bread', 'Eggs', 'Apples', 'Coffee', 'Rice', 'Tea', 'Cheese']
 

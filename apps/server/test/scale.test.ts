@@ -12,6 +12,7 @@ import {
   havePostgres,
   haveRedis,
   haveRedisServerBinary,
+  prng,
 } from '@converge/test-services'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { WebSocket } from 'ws'
@@ -36,18 +37,6 @@ const ready = (await havePostgres()) && (await haveRedis()) && haveRedisServerBi
 afterEach(cleanup)
 
 const SPACE = 'scale-space'
-
-/** A seeded PRNG (mulberry32), so a failing run can be repeated with SCALE_SEED. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 interface Cluster {
   readonly instances: (ChildServer | null)[]

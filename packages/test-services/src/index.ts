@@ -192,3 +192,15 @@ export class CuttableProxy {
     return new Promise((r) => this.server.close(() => r()))
   }
 }
+
+/** mulberry32: a small seeded PRNG with a full 32-bit period, so a failing random run can be replayed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = a
+    t = Math.imul(t ^ (t >>> 15), t | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
