@@ -9,9 +9,11 @@
  * with the seed and path fast-check prints; MERGE_FUZZ_RUNS=<n> for a longer run.
  */
 import * as A from '@automerge/automerge'
+import { readFileSync } from 'node:fs'
 import * as fc from 'fast-check'
 import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
+import * as Y from 'yjs'
 import { decodeList, encodeList } from '../src/automerge/frame.js'
 import { type EngineKind, type Space, isMergeError, openSpace } from '../src/index.js'
 import { fuzzParams, fuzzTimeout } from './fuzz.js'
@@ -169,6 +171,18 @@ describe.each(ENGINES)('%s', (engine) => {
     },
     fuzzTimeout,
   )
+
+  if (engine === 'yjs')
+    it('[BAD-1] an update whose delete set holds an empty range is refused before its structs are applied', () => {
+      // found by the mutation fuzz below (seed -1249610206): a mutated corpus update whose structs Yjs
+      // integrated before it threw on an empty deletion range, leaving the replica half-changed
+      const bytes = new Uint8Array(
+        readFileSync(new URL('./fixtures/yjs-mutated-empty-deletion.bin', import.meta.url)),
+      )
+      const empty = [...Y.decodeUpdate(bytes).ds.clients.values()].flat().some((d) => d.len === 0)
+      expect(empty).toBe(true)
+      expect(check(engine, corpus, bytes)).toBe(false) // refused, and the replica is unchanged
+    })
 
   it(
     '[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly',

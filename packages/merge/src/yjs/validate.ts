@@ -22,6 +22,12 @@ export const validateYjsUpdate = (update: Uint8Array): void => {
   } catch (e) {
     throw new MergeError('MalformedUpdate', `not a Yjs update: ${describe(e)}`, { cause: e })
   }
+  // Yjs integrates the structs before it reads the deletions, and then fails on an empty deletion
+  // range it cannot keep for later (lib0 "Unexpected case"): refuse those before anything is applied
+  for (const deletions of decoded.ds.clients.values())
+    for (const d of deletions)
+      if (!(d.len > 0) || !Number.isSafeInteger(d.clock + d.len))
+        throw new MergeError('MalformedUpdate', 'an update deletes an empty or impossible range')
   for (const struct of decoded.structs) {
     if (!(struct instanceof Y.Item)) continue // GC and Skip carry no content
     const content = struct.content
