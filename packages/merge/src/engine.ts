@@ -14,12 +14,19 @@ export const MAP_NAMES: readonly MapName[] = ['meta', 'items', 'qty', 'tomb', 'n
 /** A position in a note body that follows its character through concurrent edits. */
 export type TextAnchor = { readonly engine: EngineKind; readonly value: unknown }
 
+/** The characters one edit inserted, wherever they are now (UNDO-3: undo deletes only these). */
+export type TextInsertion = { readonly engine: EngineKind; readonly value: unknown }
+
 export interface EngineWriter {
   set(map: MapName, key: string, value: Scalar): void
   delete(map: MapName, key: string): void
   /** Creates the body text of a new note. Called once per note, by its creator. */
   createText(noteId: string, initial: string): void
-  spliceText(noteId: string, index: number, deleteCount: number, insert: string): void
+  /**
+   * `continues`: this edit is a keystroke right after the previous command's keystroke in this note
+   * (NOTE-2: an engine keeps one run of typing together so that it never interleaves with another).
+   */
+  spliceText(noteId: string, index: number, deleteCount: number, insert: string, continues?: boolean): void
 }
 
 export interface EngineChange {
@@ -52,6 +59,10 @@ export interface Engine {
    * inserted next to it by someone else.
    */
   resolve(noteId: string, anchor: TextAnchor, edge: 'start' | 'end'): number | null
+  /** The characters just inserted at `[index, index + length)` (UTF-16) of a body, as a handle. */
+  insertion(noteId: string, index: number, length: number): TextInsertion
+  /** The UTF-16 ranges `[start, end)` where characters of `insertion` still stand, in order. */
+  ownRanges(noteId: string, insertion: TextInsertion): [number, number][]
   /** Yjs: the encoded state vector. Automerge: the encoded heads. */
   stateVector(): Uint8Array
   /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */

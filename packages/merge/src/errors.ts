@@ -7,6 +7,11 @@ export type MergeErrorKind =
   | 'MalformedUpdate'
   /** A well-formed update that belongs to another kind of document (other root types, other space genesis). Drop it. */
   | 'ForeignDocument'
+  /**
+   * A well-formed update that builds on changes this replica does not have (it arrived out of order, or
+   * it was forged): refused whole, never kept pending. Ask the peer for what is missing by state vector.
+   */
+  | 'MissingDependencies'
   /** The document's schema is newer than this code: the space is read-only here; upgrade the app. */
   | 'SchemaTooNew'
   /** The space was opened read-only (e.g. a read-only share link); writes are refused. */

@@ -37,7 +37,7 @@ const makeEngine = (kind: EngineKind, spaceId: string, replicaId: string): Engin
     throw new MergeError('InvalidArgument', 'a replica id is 16 lower-case hex digits')
   switch (kind) {
     case 'yjs':
-      return new YjsEngine(replicaId)
+      return new YjsEngine(replicaId, spaceId)
     case 'automerge':
       return new AutomergeEngine(spaceId, replicaId)
     default:

@@ -1,18 +1,36 @@
-import type { Engine, EngineChange, EngineKind, EngineWriter, MapName, Scalar, TextAnchor } from './engine.js'
+import type {
+  Engine,
+  EngineChange,
+  EngineKind,
+  EngineWriter,
+  MapName,
+  Scalar,
+  TextAnchor,
+  TextInsertion,
+} from './engine.js'
 import { MergeError } from './errors.js'
 import {
-  type PN,
+  type LifeState,
+  MAX_QUANTITY,
   type Snapshot,
   ZERO,
+  counterId,
+  counterKey,
   decodePN,
   decodeSnapshot,
+  emptyLife,
   encodePN,
   encodeSnapshot,
+  lifeAmount,
+  lifeEpoch,
   maxPN,
-  visibleQuantity,
+  newLife,
+  parseCounterId,
+  splitDecrement,
+  targetLives,
 } from './model/counter.js'
-import { joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
-import { compareOrder, keyBetween, readOrderKey } from './model/order.js'
+import { displayName, joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
+import { compareOrder, keysBetween, readOrderKey } from './model/order.js'
 
 /** The schema version this code writes and fully understands (SCH-1). */
 export const SCHEMA_VERSION = 1
@@ -88,28 +106,46 @@ export interface SpaceOptions {
 
 /** An inverse operation kept on the undo stack; applying one returns its own inverse (for redo). */
 type Inverse =
-  | { readonly t: 'count'; readonly item: string; readonly plus: number; readonly minus: number }
-  | { readonly t: 'set'; readonly map: MapName; readonly key: string; readonly value: Scalar | undefined }
-  | { readonly t: 'remove'; readonly item: string }
-  | { readonly t: 'restore'; readonly item: string; readonly quantity: number; readonly fields: ItemFields }
+  /** this replica's own contribution to one life of a line, taken back (CART-10) */
+  | {
+      readonly t: 'count'
+      readonly item: string
+      readonly life: string
+      readonly plus: number
+      readonly minus: number
+    }
+  /** a register set back to `value`, only while it still holds `expect`, the value this replica wrote (UNDO-1) */
+  | {
+      readonly t: 'set'
+      readonly map: MapName
+      readonly key: string
+      readonly value: Scalar | undefined
+      readonly expect: Scalar | undefined
+    }
+  /** undo of a remove: what it took away, given back as a new life (CART-10) */
+  | {
+      readonly t: 'restore'
+      readonly item: string
+      readonly quantity: number
+      readonly lives: readonly string[]
+    }
   | {
       readonly t: 'text'
       readonly noteId: string
-      /** The first character this replica inserted (or the one after what it deleted). */
-      readonly start: TextAnchor
-      /** The last character it inserted, or null when it only deleted. */
-      readonly end: TextAnchor | null
+      /** Where `text` goes back: the character after the edit. */
+      readonly at: TextAnchor
+      /** The characters the edit inserted: undo deletes these and nothing else (UNDO-3). */
+      readonly own: TextInsertion | null
       readonly text: string
     }
-
-type ItemFields = Record<string, Scalar | undefined>
 
 interface RawItem {
   readonly key: string
   readonly fields: Map<string, Scalar>
-  readonly counts: Map<string, PN>
-  readonly seen: Map<string, PN>
+  readonly lives: Map<string, LifeState>
   quantity: number
+  /** The highest epoch among lives with a counter, or null when there is none (CART-4). */
+  maxEpoch: number | null
 }
 
 const MAX_TEXT = 10_000
@@ -130,9 +166,6 @@ const isLow = (c: number): boolean => c >= 0xdc00 && c <= 0xdfff
 const splitsPair = (text: string, i: number): boolean =>
   i > 0 && i < text.length && isHigh(text.charCodeAt(i - 1)) && isLow(text.charCodeAt(i))
 
-/** A display name: the user's spelling with whitespace collapsed (CART-1 keeps the first-seen spelling per LWW). */
-const displayName = (name: string): string => name.replace(/\s+/gu, ' ').trim()
-
 /**
  * A shared space: its metadata, its cart and its notes, on one CRDT engine. Every method that writes
  * is a local command; remote changes arrive through `applyUpdate`. See SPEC.md for the merge rules.
@@ -152,6 +185,9 @@ export class Space {
   private group: Inverse[] | null = null
   private replaying = false
   private readonly unsubscribeEngine: () => void
+  /** The note of the last command, when it was a keystroke (an insert, nothing deleted): NOTE-2 runs. */
+  private typingIn: string | null = null
+  private typingNow: string | null = null
 
   constructor(
     readonly engine: Engine,
@@ -221,10 +257,18 @@ export class Space {
     const get = (key: string): RawItem => {
       let it = items.get(key)
       if (!it) {
-        it = { key, fields: new Map(), counts: new Map(), seen: new Map(), quantity: 0 }
+        it = { key, fields: new Map(), lives: new Map(), quantity: 0, maxEpoch: null }
         items.set(key, it)
       }
       return it
+    }
+    const life = (it: RawItem, id: string): LifeState => {
+      let l = it.lives.get(id)
+      if (!l) {
+        l = emptyLife(id, lifeEpoch(id) ?? 0)
+        it.lives.set(id, l)
+      }
+      return l
     }
     for (const [k, v] of this.engine.entries('items')) {
       const parts = splitKey(k)
@@ -232,16 +276,29 @@ export class Space {
     }
     for (const [k, v] of this.engine.entries('qty')) {
       const parts = splitKey(k)
-      if (parts) get(parts[0]).counts.set(parts[1], decodePN(v))
+      const c = parts && parseCounterId(parts[1])
+      if (parts && c) life(get(parts[0]), c.life).counts.set(c.replica, decodePN(v))
     }
     for (const [k, v] of this.engine.entries('tomb')) {
       const parts = splitKey(k)
       if (!parts) continue
       const it = get(parts[0])
-      for (const [replica, pn] of Object.entries(decodeSnapshot(v)))
-        it.seen.set(replica, maxPN(it.seen.get(replica) ?? ZERO, pn))
+      for (const [id, pn] of Object.entries(decodeSnapshot(v))) {
+        const c = parseCounterId(id)
+        if (!c) continue
+        const l = life(it, c.life)
+        l.seen.set(c.replica, maxPN(l.seen.get(c.replica) ?? ZERO, pn))
+        l.ended = true
+      }
     }
-    for (const it of items.values()) it.quantity = visibleQuantity(it.counts, it.seen)
+    for (const it of items.values()) {
+      for (const l of it.lives.values()) {
+        if (l.counts.size === 0) continue
+        l.amount = lifeAmount(l)
+        it.quantity += l.amount
+        it.maxEpoch = Math.max(it.maxEpoch ?? 0, l.epoch)
+      }
+    }
     this.cache = { version: this.version, items }
     return items
   }
@@ -296,7 +353,9 @@ export class Space {
 
   /**
    * CART-1: adds one line per normalised name. Present: its quantity grows by `quantity`.
-   * Absent (never added, removed, or at 0 or below, CART-4): it comes back with exactly `quantity`.
+   * Absent (never added, removed, or at 0 or below): it comes back in a new life with exactly
+   * `quantity` (CART-4), at the end of the list. Either way, a line the adder sees as checked is put
+   * back on the list unchecked; nothing else the adder did not set is written (CART-1).
    */
   addItem(
     name: string,
@@ -306,49 +365,51 @@ export class Space {
     const quantity = checkAmount(options.quantity ?? 1, 'quantity')
     const fields = options.fields ?? {}
     for (const [f, v] of Object.entries(fields)) this.checkField(key, f, v)
+    const it = this.rawItems().get(key)
+    const present = it !== undefined && it.quantity > 0
+    if (present) this.checkRoom(it, quantity)
     this.command((w, inv) => {
-      const it = this.rawItems().get(key)
-      if (it && it.quantity > 0) {
-        this.count(w, inv, key, quantity, 0)
+      if (present) {
+        this.count(w, inv, key, this.targets(it)[0]!.id, quantity, 0)
       } else {
         this.observeRemove(w, key)
-        this.count(w, inv, key, quantity, 0)
-        w.set('items', joinKey(key, 'name'), displayName(name))
-        w.set('items', joinKey(key, 'checkedBy'), null)
+        this.count(w, inv, key, newLife(it?.maxEpoch ?? null, this.replicaId), quantity, 0)
+        if (this.engine.get('items', joinKey(key, 'name')) === undefined)
+          w.set('items', joinKey(key, 'name'), displayName(name).slice(0, 1000))
         w.set('items', joinKey(key, 'order'), this.endKey())
       }
+      if (typeof this.engine.get('items', joinKey(key, 'checkedBy')) === 'string')
+        this.setRaw(w, inv, 'items', joinKey(key, 'checkedBy'), null)
       for (const [f, v] of Object.entries(fields)) this.setRaw(w, inv, 'items', joinKey(key, f), v)
     })
     return key
   }
 
-  /** CART-2: +n on a visible line. */
+  /** CART-2: +n on a visible line, to its newest live life. */
   increment(key: string, by = 1): void {
-    this.visible(key)
+    const it = this.visible(key)
     checkAmount(by, 'amount')
-    this.command((w, inv) => this.count(w, inv, key, by, 0))
+    this.checkRoom(it, by)
+    this.command((w, inv) => this.count(w, inv, key, this.targets(it)[0]!.id, by, 0))
   }
 
   /** CART-2 / CART-4: −n on a visible line; at 0 or below the line counts as removed. */
   decrement(key: string, by = 1): void {
-    this.visible(key)
+    const it = this.visible(key)
     checkAmount(by, 'amount')
-    this.command((w, inv) => this.count(w, inv, key, 0, by))
+    this.command((w, inv) => {
+      for (const [life, take] of splitDecrement(this.targets(it), by)) this.count(w, inv, key, life, 0, take)
+    })
   }
 
   /** CART-3: observed-remove: removes the contributions this replica has seen. */
   removeItem(key: string): void {
-    this.visible(key)
-    this.command((w, inv) => this.remove(w, inv, key))
-  }
-
-  /** Removes a visible line (CART-3); its inverse restores the quantity and fields it had. */
-  private remove(w: EngineWriter, inv: Inverse[], item: string): void {
-    const it = this.rawItems().get(item)
-    if (!it || it.quantity <= 0) return
-    const fields: ItemFields = Object.fromEntries(it.fields)
-    this.observeRemove(w, item)
-    inv.push({ t: 'restore', item, quantity: it.quantity, fields })
+    const it = this.visible(key)
+    const lives = [...it.lives.values()].filter((l) => l.counts.size > 0).map((l) => l.id)
+    this.command((w, inv) => {
+      this.observeRemove(w, key)
+      inv.push({ t: 'restore', item: key, quantity: it.quantity, lives })
+    })
   }
 
   /** CART-5: a last-writer-wins register per field. `name` may only change spelling, not identity. */
@@ -369,7 +430,11 @@ export class Space {
     this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, 'checkedBy'), null))
   }
 
-  /** CART-6: moves a line to `toIndex` of the visible order. */
+  /**
+   * CART-6: moves a line to `toIndex` of the visible order: one new order key between its new
+   * neighbours. Where the neighbours share a key (concurrent moves can tie), the lines from the new
+   * place on that share it get new keys too, in their order, so the move still lands where asked.
+   */
   moveItem(key: string, toIndex: number): void {
     this.visible(key)
     if (!Number.isSafeInteger(toIndex) || toIndex < 0)
@@ -377,14 +442,33 @@ export class Space {
     const others = this.items().filter((i) => i.key !== key)
     const at = Math.min(toIndex, others.length)
     const lo = at > 0 ? (others[at - 1]?.order ?? null) : null
-    const hi = others.slice(at).find((i) => lo === null || i.order > lo)?.order ?? null
-    this.command((w, inv) => this.setRaw(w, inv, 'items', joinKey(key, 'order'), keyBetween(lo, hi)))
+    // the lines after the new place whose key is not above `lo` would sort before the moved one
+    const tied: CartItem[] = []
+    let next = at
+    while (lo !== null && next < others.length && others[next]!.order <= lo) tied.push(others[next++]!)
+    const hi = others[next]?.order ?? null
+    const keys = keysBetween(lo, hi, tied.length + 1)
+    this.command((w, inv) => {
+      this.setRaw(w, inv, 'items', joinKey(key, 'order'), keys[0])
+      tied.forEach((item, i) => this.setRaw(w, inv, 'items', joinKey(item.key, 'order'), keys[i + 1]))
+    })
   }
 
   private visible(key: string): RawItem {
     const it = this.rawItems().get(key)
     if (!it || it.quantity <= 0) throw new MergeError('NotFound', `no item "${key}" in the cart`)
     return it
+  }
+
+  /** CART-2: the lives an increment or decrement goes to, newest live one first. */
+  private targets(it: RawItem): LifeState[] {
+    return targetLives(it.lives.values())
+  }
+
+  /** CART-8: an add or increment may not take a line past MAX_QUANTITY. */
+  private checkRoom(it: RawItem, by: number): void {
+    if (it.quantity + by > MAX_QUANTITY)
+      throw new MergeError('InvalidArgument', `a line holds at most ${MAX_QUANTITY}; it has ${it.quantity}`)
   }
 
   private checkField(key: string, field: string, value: unknown): void {
@@ -406,25 +490,40 @@ export class Space {
 
   private endKey(): string {
     const items = this.items()
-    return keyBetween(items[items.length - 1]?.order ?? null, null)
+    return keysBetween(items[items.length - 1]?.order ?? null, null, 1)[0]!
   }
 
-  /** This replica's counter register for the item, grown by (plus, minus). */
-  private count(w: EngineWriter, inv: Inverse[], item: string, plus: number, minus: number): void {
-    const k = joinKey(item, this.replicaId)
+  /** This replica's counter register for one life of the item, grown by (plus, minus). */
+  private count(
+    w: EngineWriter,
+    inv: Inverse[],
+    item: string,
+    life: string,
+    plus: number,
+    minus: number,
+  ): void {
+    const k = counterKey(item, this.replicaId, life)
     const cur = decodePN(this.engine.get('qty', k))
+    if (!Number.isSafeInteger(cur.p + plus) || !Number.isSafeInteger(cur.n + minus))
+      throw new MergeError('InvalidArgument', 'this replica has counted this line too far (CART-8)')
     w.set('qty', k, encodePN({ p: cur.p + plus, n: cur.n + minus }))
-    inv.push({ t: 'count', item, plus: minus, minus: plus })
+    inv.push({ t: 'count', item, life, plus: minus, minus: plus })
   }
 
-  /** Records, in this replica's tombstone for the item, every contribution seen so far (CART-3). */
+  /** Records, in this replica's tombstone for the item, every counter of every life seen so far (CART-3). */
   private observeRemove(w: EngineWriter, item: string): void {
     const it = this.rawItems().get(item)
-    if (!it || it.counts.size === 0) return
+    if (!it) return
     const k = joinKey(item, this.replicaId)
     const mine: Snapshot = decodeSnapshot(this.engine.get('tomb', k))
-    for (const [replica, pn] of it.counts) mine[replica] = maxPN(mine[replica] ?? ZERO, pn)
-    w.set('tomb', k, encodeSnapshot(mine))
+    let any = false
+    for (const l of it.lives.values())
+      for (const [replica, pn] of l.counts) {
+        const id = counterId(replica, l.id)
+        mine[id] = maxPN(mine[id] ?? ZERO, pn)
+        any = true
+      }
+    if (any) w.set('tomb', k, encodeSnapshot(mine))
   }
 
   private setRaw(
@@ -435,9 +534,10 @@ export class Space {
     value: Scalar | undefined,
   ): void {
     const old = this.engine.get(map, key)
+    if (old === value) return // no write: the register holds it already
     if (value === undefined) w.delete(map, key)
     else w.set(map, key, value)
-    inv.push({ t: 'set', map, key, value: old })
+    inv.push({ t: 'set', map, key, value: old, expect: value })
   }
 
   // ---------------------------------------------------------------- notes (NOTE-*, DEL-*)
@@ -500,13 +600,19 @@ export class Space {
       w.set('notes', joinKey(id, 'updatedAt'), t)
       w.set('notes', joinKey(id, 'createdAt'), t)
       w.createText(id, options.body ?? '')
-      inv.push({ t: 'set', map: 'notes', key: joinKey(id, 'trashedAt'), value: t })
+      if ((options.body ?? '') !== '') this.typingNow = id
+      // undo of a creation trashes the note, unless someone trashed or restored it since (DEL-1)
+      inv.push({ t: 'set', map: 'notes', key: joinKey(id, 'trashedAt'), value: t, expect: undefined })
     })
     return id
   }
 
   renameNote(id: string, title: string): void {
     this.existingNote(id)
+    if (this.noteField(id, 'title') === title.slice(0, MAX_TEXT)) {
+      this.typingIn = null // nothing changes and nothing is written, but it is a command all the same
+      return
+    }
     this.command((w, inv) => {
       this.setRaw(w, inv, 'notes', joinKey(id, 'title'), title.slice(0, MAX_TEXT))
       w.set('notes', joinKey(id, 'updatedAt'), this.now())
@@ -527,7 +633,10 @@ export class Space {
       i > 0 && i < len && splitsPair(this.engine.textSlice(id, i - 1, i + 1), 1)
     if (splitsAt(index) || splitsAt(index + deleteCount))
       throw new MergeError('InvalidArgument', 'an edit may not split a character (a UTF-16 surrogate pair)')
-    if (deleteCount === 0 && insert === '') return
+    if (deleteCount === 0 && insert === '') {
+      this.typingIn = null
+      return
+    }
     const removed = deleteCount > 0 ? this.engine.textSlice(id, index, index + deleteCount) : ''
     this.command((w, inv) => this.textEdit(w, inv, id, index, deleteCount, insert, removed))
   }
@@ -577,14 +686,17 @@ export class Space {
   }
 
   private replay(from: Inverse[][], to: Inverse[][]): boolean {
+    this.typingIn = null
     const step = from.pop()
     if (!step) return false
     const back: Inverse[] = []
     this.replaying = true
     try {
       this.engine.batch(this.origin, () => {
-        for (const op of [...step].reverse())
-          this.command((w, inv) => this.applyInverse(w, inv, op), false, back)
+        for (const op of [...step].reverse()) {
+          if (op.t === 'text') this.undoText(op, back)
+          else this.command((w, inv) => this.applyInverse(w, inv, op), false, back)
+        }
       })
     } finally {
       this.replaying = false
@@ -593,37 +705,61 @@ export class Space {
     return true
   }
 
-  private applyInverse(w: EngineWriter, inv: Inverse[], op: Inverse): void {
+  private applyInverse(w: EngineWriter, inv: Inverse[], op: Exclude<Inverse, { t: 'text' }>): void {
     switch (op.t) {
       case 'count':
-        return this.count(w, inv, op.item, op.plus, op.minus)
+        return this.count(w, inv, op.item, op.life, op.plus, op.minus)
       case 'set':
+        // UNDO-1: only what this replica wrote and nobody has overwritten since goes back
+        if (this.engine.get(op.map, op.key) !== op.expect) return
         return this.setRaw(w, inv, op.map, op.key, op.value)
-      case 'remove':
-        return this.remove(w, inv, op.item)
       case 'restore': {
-        this.observeRemove(w, op.item)
-        const k = joinKey(op.item, this.replicaId)
-        const cur = decodePN(this.engine.get('qty', k))
-        w.set('qty', k, encodePN({ p: cur.p + op.quantity, n: cur.n }))
-        for (const [f, v] of Object.entries(op.fields)) {
-          if (v === undefined) w.delete('items', joinKey(op.item, f))
-          else w.set('items', joinKey(op.item, f), v)
-        }
-        inv.push({ t: 'remove', item: op.item })
-        return
-      }
-      case 'text': {
-        const body = this.engine.text(op.noteId)
-        const s = this.engine.resolve(op.noteId, op.start, 'start')
-        const e = op.end ? this.engine.resolve(op.noteId, op.end, 'end') : s
-        if (s === null || e === null || !this.toNote(op.noteId)) return
-        const start = Math.min(s, body.length)
-        const end = Math.max(start, Math.min(e, body.length))
-        this.textEdit(w, inv, op.noteId, start, end - start, op.text, body.slice(start, end))
+        // CART-10: what the remove took away comes back as a new life; what anyone added since stays
+        const life = newLife(this.rawItems().get(op.item)?.maxEpoch ?? null, this.replicaId)
+        this.count(w, inv, op.item, life, op.quantity, 0)
+        // this replica's own contributions the remove had ended now stand in that life: undoing them
+        // (further back in history) takes them from there
+        for (const stack of [this.undoStack, this.redoStack])
+          for (const step of stack)
+            step.forEach((e, i) => {
+              if (e.t === 'count' && e.item === op.item && op.lives.includes(e.life)) step[i] = { ...e, life }
+            })
         return
       }
     }
+  }
+
+  /**
+   * UNDO-3: deletes the characters the edit inserted that still stand (never anyone else's, even
+   * inside them), then puts back what it deleted where the edit was. Two steps, so the second sees
+   * the first; both go out in the undo's one update.
+   */
+  private undoText(op: Extract<Inverse, { t: 'text' }>, back: Inverse[]): void {
+    if (!this.toNote(op.noteId)) return
+    const ranges = op.own ? this.engine.ownRanges(op.noteId, op.own) : []
+    let deleted = ''
+    if (ranges.length > 0)
+      this.command((w) => {
+        for (const [s, e] of [...ranges].reverse()) {
+          deleted = this.engine.textSlice(op.noteId, s, e) + deleted
+          w.spliceText(op.noteId, s, e - s, '')
+        }
+        w.set('notes', joinKey(op.noteId, 'updatedAt'), this.now())
+      }, false)
+    const at = this.engine.resolve(op.noteId, op.at, 'start') ?? this.engine.textLength(op.noteId)
+    if (op.text !== '')
+      this.command((w) => {
+        w.spliceText(op.noteId, at, 0, op.text)
+        w.set('notes', joinKey(op.noteId, 'updatedAt'), this.now())
+      }, false)
+    if (deleted === '' && op.text === '') return
+    back.push({
+      t: 'text',
+      noteId: op.noteId,
+      at: this.engine.anchor(op.noteId, at + op.text.length),
+      own: op.text === '' ? null : this.engine.insertion(op.noteId, at, op.text.length),
+      text: deleted,
+    })
   }
 
   private textEdit(
@@ -636,7 +772,9 @@ export class Space {
     /** the `deleteCount` characters being replaced, for undo */
     removed: string,
   ): void {
-    w.spliceText(id, index, deleteCount, insert)
+    const typing = deleteCount === 0 && insert !== ''
+    w.spliceText(id, index, deleteCount, insert, typing && this.typingIn === id)
+    if (typing) this.typingNow = id
     w.set('notes', joinKey(id, 'updatedAt'), this.now())
     this.pendingAnchors.push({ id, index, length: insert.length, removed, inv })
   }
@@ -662,15 +800,21 @@ export class Space {
       )
     if (this.forcedReadOnly) throw new MergeError('ReadOnly', 'this space is open read-only')
     const inv: Inverse[] = []
-    this.engine.transact(this.origin, (w) => fn(w, inv))
+    this.typingNow = null
+    try {
+      this.engine.transact(this.origin, (w) => fn(w, inv))
+    } finally {
+      // a run of typing goes on only from one keystroke command to the next (NOTE-2)
+      this.typingIn = this.replaying ? null : this.typingNow
+    }
     this.version++
-    // text anchors are taken after the edit, so they point at the characters it left
+    // text handles are taken after the edit, on the characters it inserted and the one after them
     for (const a of this.pendingAnchors.splice(0)) {
       a.inv.push({
         t: 'text',
         noteId: a.id,
-        start: this.engine.anchor(a.id, a.index),
-        end: a.length > 0 ? this.engine.anchor(a.id, a.index + a.length - 1) : null,
+        at: this.engine.anchor(a.id, a.index + a.length),
+        own: a.length > 0 ? this.engine.insertion(a.id, a.index, a.length) : null,
         text: a.removed,
       })
     }

@@ -15,7 +15,7 @@
  */
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type EngineKind, type Space, normaliseName } from '../src/index.js'
+import { type EngineKind, type Space, isMergeError, normaliseName } from '../src/index.js'
 import { fuzzParams, tolerant, fuzzTimeout } from './fuzz.js'
 import { ENGINES, bytesOf, expectConverged, pull, replicas, stateOf, syncAll } from './harness.js'
 
@@ -189,7 +189,13 @@ const run = (engine: EngineKind, n: number, cmds: readonly Cmd[]): Outcome => {
           const i = step.i % queue.length
           const update = at(queue, i)
           if (step.act !== 'dup') queue.splice(i, 1) // 'dup' stays queued: it will arrive again
-          if (step.act !== 'drop') target.applyUpdate(update, 'net')
+          if (step.act !== 'drop')
+            try {
+              target.applyUpdate(update, 'net')
+            } catch (e) {
+              // DLV-2: an update that arrives before what it builds on is refused whole; repair brings it
+              if (!isMergeError(e, 'MissingDependencies')) throw e
+            }
         }
         break
       }

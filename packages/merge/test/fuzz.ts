@@ -21,7 +21,10 @@ export const fuzzParams = <T>(defaultRuns: number, label: string): fc.Parameters
     console.log(`[${label}] replaying seed ${seed}${path ? ` path ${path}` : ''} (${numRuns} runs)`)
     return { ...params, seed, ...(path ? { path } : {}) }
   }
-  return params
+  // a fresh seed every run, printed before it starts: a failure (or a hang) can always be replayed
+  const seed = (Math.random() * 2 ** 31) | 0
+  console.log(`[${label}] seed ${seed}, ${numRuns} runs (replay: MERGE_FUZZ_SEED=${seed})`)
+  return { ...params, seed }
 }
 
 /** Runs a command; a MergeError saying the target is not there (here, now) is a skipped command. */

@@ -7,6 +7,7 @@ import {
   encodeMessage,
   isPermanentClose,
 } from '@converge/protocol'
+import { isMergeError } from '@converge/merge'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 
@@ -201,8 +202,11 @@ export class SyncConnection {
   private safeApply(update: Uint8Array): void {
     try {
       this.options.applyRemote(update)
-    } catch {
-      // a malformed update from the server is dropped; the next sync step repairs what is missing
+    } catch (e) {
+      // a malformed update from the server is dropped. One that builds on what this replica lacks
+      // (refused whole, never kept pending: DLV-2) asks the server for the difference right away
+      if (isMergeError(e, 'MissingDependencies'))
+        this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
     }
   }
 

@@ -129,14 +129,27 @@ export class SpaceSession {
     if (!store) return
     try {
       const { updates } = await store.load(this.options.spaceId)
-      // one by one, each with the restore origin, so nothing loaded is written back
-      for (const u of updates) {
-        try {
-          this.space.applyUpdate(u, Origin.Restore)
-        } catch (e) {
-          if (!isMergeError(e)) throw e
-          this.options.onStoreError?.(e) // a stored record that does not apply: skipped, left in storage
+      // one by one, each with the restore origin, so nothing loaded is written back; a record that
+      // builds on one stored after it (two tabs writing) waits for the next pass (DLV-2)
+      let left = updates
+      for (;;) {
+        const waiting: Uint8Array[] = []
+        let lastError: unknown = null
+        for (const u of left) {
+          try {
+            this.space.applyUpdate(u, Origin.Restore)
+          } catch (e) {
+            if (!isMergeError(e)) throw e
+            if (isMergeError(e, 'MissingDependencies')) waiting.push(u)
+            else this.options.onStoreError?.(e) // a stored record that does not apply: skipped, left in storage
+            lastError = e
+          }
         }
+        if (waiting.length === 0 || waiting.length === left.length) {
+          if (waiting.length > 0) this.options.onStoreError?.(lastError)
+          break
+        }
+        left = waiting
       }
       this.pending = await store.pendingCount(this.options.spaceId)
     } catch (e) {
@@ -247,8 +260,12 @@ export class SpaceSession {
       case 'update':
         try {
           this.space.applyUpdate(m.update, Origin.Tab)
-        } catch {
-          /* another tab of this app sent something we cannot read (an older schema): ignore */
+        } catch (e) {
+          // it builds on a change from another tab that has not reached this one yet: ask the tabs for
+          // everything this one lacks (DLV-3); anything else another tab of this app sent that this one
+          // cannot read (an older schema) is ignored
+          if (isMergeError(e, 'MissingDependencies'))
+            this.post({ t: 'hello', stateVector: Y.encodeStateVector(this.doc), from: this.doc.clientID })
         }
         return
       case 'awareness':

@@ -1,10 +1,32 @@
 import * as A from '@automerge/automerge'
-import type { Engine, EngineChange, EngineWriter, MapName, Scalar, TextAnchor } from '../engine.js'
+import type {
+  Engine,
+  EngineChange,
+  EngineWriter,
+  MapName,
+  Scalar,
+  TextAnchor,
+  TextInsertion,
+} from '../engine.js'
 import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { bytesToHex, decodeList, encodeList, hexToBytes } from './frame.js'
 
 type Root = Record<MapName, Record<string, unknown>> & { bodies: Record<string, string> }
+type Draft = Root
+/** An operation of a change as `A.decodeChange` gives it (Automerge's own `Op` type leaves out list fields). */
+interface Op {
+  action: string
+  obj: string
+  key?: string
+  elemId?: string
+  insert?: boolean
+  value?: string | number | boolean | null
+  datatype?: string
+  pred: string[]
+}
+type Change = Omit<A.DecodedChange, 'ops' | 'hash'> & { ops: Op[] }
+type Decoded = Change & { hash: string }
 
 const GENESIS_ACTOR = '00'
 
@@ -28,16 +50,63 @@ const toScalar = (v: unknown): Scalar | undefined => {
 
 const toAutomerge = (v: Scalar): unknown => (typeof v === 'string' ? new A.ImmutableString(v) : v)
 
-const ALLOWED_ACTIONS = new Set(['set', 'del', 'makeText'])
+const isHighSurrogate = (c: number): boolean => c >= 0xd800 && c <= 0xdbff
 
-/** The Automerge engine: the same flat maps as plain Automerge maps, note bodies as Automerge text. */
+/** Hex of an ASCII string (note ids are [0-9a-z_-]). */
+const hexOf = (s: string): string =>
+  [...s].map((c) => (c.charCodeAt(0) & 0xff).toString(16).padStart(2, '0')).join('')
+
+/** The actor of a note's body-creation change: derived from the note id, never 16 hex digits like a replica's. */
+const noteActor = (noteId: string): string => hexOf(`converge-note:${noteId}`)
+
+const SCALAR_DATATYPES = new Set([undefined, 'str', 'int', 'uint', 'float64', 'null', 'boolean'])
+
+const actorOf = (opId: string): string => opId.slice(opId.indexOf('@') + 1)
+
+/**
+ * The run of characters this replica is typing in a note (NOTE-2): see `insertText`. A run goes on
+ * only while each edit is a keystroke that continues the one before (`spliceText(…, continues)`):
+ * just after its last character, or just before its first.
+ */
+interface Run {
+  readonly noteId: string
+  /** The deleted anchor element the run hangs from. */
+  readonly anchor: string
+  /** The first and last characters of the run, in document order. */
+  head: string
+  tail: string
+}
+
+/**
+ * The Automerge engine: the same flat maps as plain Automerge maps, note bodies as Automerge text.
+ *
+ * Two things differ from plain `A.change` use, both for the contract:
+ * - NOTE-2: Automerge orders concurrent insertions after one character by operation id, so two runs
+ *   typed *backwards* at one place interleave letter by letter. Every run this replica starts hangs
+ *   from an anchor of its own (an element inserted and deleted in the same change), and every later
+ *   keystroke of that run, forwards or backwards, is inserted inside that anchor's subtree; two runs
+ *   are then two subtrees, which Automerge never interleaves. The inserts are built as changes by
+ *   hand (`A.encodeChange`), because `A.splice` always attaches to the visible character before.
+ * - NOTE-3: a note's body text is created by a change every replica builds alike from the note id
+ *   (like the genesis), so two replicas that create a note with the same id share one text and keep
+ *   both bodies.
+ */
 export class AutomergeEngine implements Engine {
   readonly kind = 'automerge' as const
   private current: A.Doc<Root>
   private readonly genesisHash: string
+  private readonly genesisMaxOp: number
   private readonly bodiesObject: string
+  private readonly mapObjects = new Map<string, MapName>()
   private readonly listeners = new Set<(c: EngineChange) => void>()
   private depth = 0
+  /** The last sequence number of each actor in the document (BAD-5: a change must follow on). */
+  private readonly seqs = new Map<string, number>()
+  /** The highest operation counter in the document: a hand-built change starts after it. */
+  private maxOp = 0
+  /** Note body text objects: object id → note id. */
+  private readonly texts = new Map<string, string>()
+  private run: Run | null = null
 
   constructor(
     readonly spaceId: string,
@@ -48,6 +117,10 @@ export class AutomergeEngine implements Engine {
     if (genesisHash === undefined) throw new Error('unreachable: genesis has a head')
     this.genesisHash = genesisHash
     this.bodiesObject = A.getObjectId(g, 'bodies') ?? ''
+    for (const m of MAP_NAMES) this.mapObjects.set(A.getObjectId(g, m) ?? '', m)
+    const decoded = A.decodeChange(A.getAllChanges(g)[0]!) as unknown as Decoded
+    this.genesisMaxOp = decoded.startOp + decoded.ops.length - 1
+    this.note(decoded)
     this.current = A.clone(g, { actor: replicaId })
   }
 
@@ -89,25 +162,62 @@ export class AutomergeEngine implements Engine {
     for (const l of this.listeners) l(change)
   }
 
-  /** One Automerge change per call; inside `batch`, peers get one update at the end of the batch. */
+  /** Keeps the bookkeeping of validation and hand-built changes: sequence numbers, op counters, texts. */
+  private note(change: Change): void {
+    this.seqs.set(change.actor, Math.max(this.seqs.get(change.actor) ?? 0, change.seq))
+    this.maxOp = Math.max(this.maxOp, change.startOp + change.ops.length - 1)
+    change.ops.forEach((op, i) => {
+      if (op.action === 'makeText' && op.obj === this.bodiesObject && op.key !== undefined)
+        this.texts.set(`${change.startOp + i}@${change.actor}`, op.key)
+    })
+  }
+
+  private applyOwn(change: Omit<Change, 'author'>): void {
+    const full: Change = { ...change, author: null }
+    const bytes = A.encodeChange(full as unknown as A.DecodedChange)
+    ;[this.current] = A.applyChanges(this.current, [bytes])
+    this.note(full)
+  }
+
+  /** One Automerge change per group of map writes and deletions; hand-built changes for inserts. */
   transact(origin: string, fn: (w: EngineWriter) => void): void {
     const before = A.getHeads(this.current)
-    this.current = A.change(this.current, { message: origin }, (d) => {
-      fn({
-        set: (map, key, value) => {
-          d[map][key] = toAutomerge(value)
-        },
-        delete: (map, key) => {
-          delete d[map][key]
-        },
-        createText: (noteId, initial) => {
-          d.bodies[noteId] = initial
-        },
-        spliceText: (noteId, index, deleteCount, insert) => {
-          A.splice(d, ['bodies', noteId], index, deleteCount, insert)
-        },
+    let group: ((d: Draft) => void)[] = []
+    const flush = (): void => {
+      if (group.length === 0) return
+      const g = group
+      group = []
+      const heads = A.getHeads(this.current)
+      this.current = A.change(this.current, (d) => {
+        for (const f of g) f(d)
       })
+      if (A.getHeads(this.current)[0] !== heads[0] || A.getHeads(this.current).length !== heads.length) {
+        const last = A.getLastLocalChange(this.current)
+        if (last) this.note(A.decodeChange(last))
+      }
+    }
+    fn({
+      set: (map, key, value) => group.push((d) => void (d[map][key] = toAutomerge(value))),
+      delete: (map, key) => group.push((d) => void delete d[map][key]),
+      createText: (noteId, initial) => {
+        flush()
+        this.createBody(noteId)
+        this.run = null
+        if (initial !== '') this.insertText(noteId, 0, initial)
+      },
+      spliceText: (noteId, index, deleteCount, insert, continues = false) => {
+        if (!continues) this.run = null
+        if (deleteCount > 0) {
+          group.push((d) => A.splice(d, ['bodies', noteId], index, deleteCount))
+          this.run = null
+        }
+        if (insert !== '') {
+          flush()
+          this.insertText(noteId, index, insert)
+        }
+      },
     })
+    flush()
     if (this.depth === 0) this.emit(origin, true, before)
   }
 
@@ -122,6 +232,73 @@ export class AutomergeEngine implements Engine {
     }
   }
 
+  /** NOTE-3: the body text of a note, from the change every replica builds alike for that note id. */
+  private createBody(noteId: string): void {
+    if (typeof this.current.bodies[noteId] === 'string') return
+    const actor = noteActor(noteId)
+    if ((this.seqs.get(actor) ?? 0) > 0) return // created, then overwritten by someone: leave it
+    this.applyOwn({
+      actor,
+      seq: 1,
+      startOp: this.genesisMaxOp + 1,
+      time: 0,
+      message: null,
+      deps: [this.genesisHash],
+      ops: [{ action: 'makeText', obj: this.bodiesObject, key: noteId, pred: [] }],
+    })
+    this.run = null
+  }
+
+  /** NOTE-2: inserts `text` at `index` as (part of) a run hanging from an anchor of its own. */
+  private insertText(noteId: string, index: number, text: string): void {
+    const obj = A.getObjectId(this.current.bodies, noteId)
+    if (!obj) throw new Error(`unreachable: note ${noteId} has no body`)
+    const path = ['bodies', noteId]
+    const length = this.text(noteId).length
+    const at = (i: number): string => A.getCursor(this.current, path, i)
+    const run = this.run?.noteId === noteId ? this.run : null
+    const backwards = run !== null && index < length && at(index) === run.head
+    const forwards = run !== null && !backwards && index > 0 && at(index - 1) === run.tail
+    const actor = this.replicaId
+    const startOp = this.maxOp + 1
+    const ops: Op[] = []
+    let left: string
+    let anchor: string | null = null
+    if (run && backwards) left = run.anchor
+    else if (run && forwards) left = run.tail
+    else {
+      anchor = `${startOp}@${actor}`
+      ops.push({
+        action: 'set',
+        obj,
+        elemId: index === 0 ? '_head' : at(index - 1),
+        insert: true,
+        value: ' ',
+        pred: [],
+      })
+      left = anchor
+    }
+    const first = startOp + ops.length
+    for (const ch of text) {
+      ops.push({ action: 'set', obj, elemId: left, insert: true, value: ch, pred: [] })
+      left = `${startOp + ops.length - 1}@${actor}`
+    }
+    if (anchor) ops.push({ action: 'del', obj, elemId: anchor, pred: [anchor] })
+    this.applyOwn({
+      actor,
+      seq: (this.seqs.get(actor) ?? 0) + 1,
+      startOp,
+      time: 0,
+      message: null,
+      deps: A.getHeads(this.current),
+      ops,
+    })
+    const firstId = `${first}@${actor}`
+    if (run && backwards) run.head = firstId
+    else if (run && forwards) run.tail = left
+    else this.run = { noteId, anchor: anchor!, head: firstId, tail: left }
+  }
+
   anchor(noteId: string, index: number): TextAnchor {
     const len = this.text(noteId).length
     const pos: number | 'end' = index >= len ? 'end' : index
@@ -134,12 +311,54 @@ export class AutomergeEngine implements Engine {
     try {
       const pos = A.getCursorPosition(this.current, path, anchor.value)
       if (edge === 'start') return pos
-      // a cursor on a deleted character resolves to where it was; on a live one, step past it
-      const alive = pos < this.text(noteId).length && A.getCursor(this.current, path, pos) === anchor.value
-      return alive ? pos + 1 : pos
+      // a cursor on a deleted character resolves to where it was; on a live one, step past the whole
+      // character (both halves of a surrogate pair: UNDO-3 never splits one)
+      const body = this.text(noteId)
+      const alive = pos < body.length && A.getCursor(this.current, path, pos) === anchor.value
+      return alive ? pos + (isHighSurrogate(body.charCodeAt(pos)) ? 2 : 1) : pos
     } catch {
       return null
     }
+  }
+
+  insertion(noteId: string, index: number, length: number): TextInsertion {
+    // one operation per code point, with consecutive counters of this actor, from the first one's id
+    const body = this.text(noteId)
+    const count = [...body.slice(index, index + length)].length
+    const first = index < body.length ? A.getCursor(this.current, ['bodies', noteId], index) : null
+    const at = first?.indexOf('@') ?? -1
+    return {
+      engine: 'automerge',
+      value:
+        first && at > 0 ? { counter: Number(first.slice(0, at)), actor: first.slice(at + 1), count } : null,
+    }
+  }
+
+  ownRanges(noteId: string, insertion: TextInsertion): [number, number][] {
+    const own = insertion.value as { counter: number; actor: string; count: number } | null
+    if (insertion.engine !== 'automerge' || !own) return []
+    const path = ['bodies', noteId]
+    const body = this.text(noteId)
+    const ranges: [number, number][] = []
+    for (let k = 0; k < own.count; k++) {
+      const cursor = `${own.counter + k}@${own.actor}`
+      let pos: number
+      try {
+        pos = A.getCursorPosition(this.current, path, cursor)
+      } catch {
+        continue
+      }
+      if (pos >= body.length || A.getCursor(this.current, path, pos) !== cursor) continue // deleted
+      ranges.push([pos, pos + (isHighSurrogate(body.charCodeAt(pos)) ? 2 : 1)])
+    }
+    ranges.sort((a, b) => a[0] - b[0])
+    const out: [number, number][] = []
+    for (const r of ranges) {
+      const last = out[out.length - 1]
+      if (last && last[1] === r[0]) last[1] = r[1]
+      else out.push(r)
+    }
+    return out
   }
 
   stateVector(): Uint8Array {
@@ -154,13 +373,18 @@ export class AutomergeEngine implements Engine {
     return encodeList(A.getChangesSince(this.current, known))
   }
 
-  /** BAD-1 … BAD-3: decode and check every change before any of it is applied. */
-  private validate(update: Uint8Array): A.Change[] {
-    const changes = decodeList(update, 'update')
-    for (const bytes of changes) {
-      let change: ReturnType<typeof A.decodeChange>
+  /**
+   * BAD-1 … BAD-6: decode and check every change against the document before any of it is applied,
+   * so that Automerge can neither fail half-way nor keep a change pending: the dependencies are
+   * present (or come in the same update), each actor's changes follow on, every operation is one a
+   * space holds and refers only to objects, elements and actors that exist.
+   */
+  private validate(update: Uint8Array): { bytes: Uint8Array[]; fresh: Decoded[] } {
+    const bytes = decodeList(update, 'update')
+    const decoded = bytes.map((b) => {
+      let change: Decoded
       try {
-        change = A.decodeChange(bytes)
+        change = A.decodeChange(b)
       } catch (e) {
         throw new MergeError(
           'MalformedUpdate',
@@ -171,39 +395,145 @@ export class AutomergeEngine implements Engine {
         )
       }
       // bytes 4–7 of a change chunk are the first bytes of its hash: a corrupted change fails here
-      if (bytesToHex(bytes.subarray(4, 8)) !== change.hash.slice(0, 8))
+      if (bytesToHex(b.subarray(4, 8)) !== change.hash.slice(0, 8))
         throw new MergeError('MalformedUpdate', 'an Automerge change fails its checksum')
-      if (change.hash === this.genesisHash) continue
+      return change
+    })
+    const inUpdate = new Set(decoded.map((c) => c.hash))
+    const fresh: Decoded[] = []
+    const seqs = new Map<string, number>()
+    const texts = new Map(this.texts)
+    const elemsOfUpdate = new Set<string>()
+    const actors = (a: string): boolean => seqs.has(a) || this.seqs.has(a)
+    for (const change of decoded) {
+      if (change.hash === this.genesisHash || A.hasHeads(this.current, [change.hash])) continue // has it
       if (change.deps.length === 0)
         throw new MergeError('ForeignDocument', 'the change starts another document')
-      for (const op of change.ops) {
-        if (!ALLOWED_ACTIONS.has(op.action))
-          throw new MergeError('ForeignDocument', `a space holds no "${op.action}" operation`)
-        if (op.obj === '_root')
-          throw new MergeError('ForeignDocument', 'a change may not alter the document root')
-        if (op.action === 'makeText' && op.obj !== this.bodiesObject)
-          throw new MergeError('ForeignDocument', 'texts live only in note bodies')
-      }
+      for (const dep of change.deps)
+        if (!inUpdate.has(dep) && !A.hasHeads(this.current, [dep]))
+          throw new MergeError(
+            'MissingDependencies',
+            'an Automerge change depends on a change this replica does not have',
+          )
+      const last = seqs.get(change.actor) ?? this.seqs.get(change.actor) ?? 0
+      if (change.seq !== last + 1)
+        // its dependencies are here, so the actor's earlier changes must be too: a forged sequence
+        throw new MergeError(
+          'MalformedUpdate',
+          `change ${change.seq} of an actor whose last change here is ${last}`,
+        )
+      seqs.set(change.actor, change.seq)
+      change.ops.forEach((op, i) => {
+        const id = `${change.startOp + i}@${change.actor}`
+        this.checkOp(op, id, texts, elemsOfUpdate, actors)
+        if (op.action === 'makeText' && op.key !== undefined) texts.set(id, op.key)
+      })
+      fresh.push(change)
     }
-    return changes
+    return { bytes, fresh }
   }
 
-  /**
-   * Applies to a copy and keeps it only if every change applied: Automerge can fail half-way (a change
-   * whose operations name predecessors that do not exist) and leave a document it cannot save.
-   */
+  private checkOp(
+    op: Op,
+    id: string,
+    texts: ReadonlyMap<string, string>,
+    elemsOfUpdate: Set<string>,
+    actorKnown: (actor: string) => boolean,
+  ): void {
+    const foreign = (why: string): never => {
+      throw new MergeError('ForeignDocument', why)
+    }
+    if (op.action !== 'set' && op.action !== 'del' && op.action !== 'makeText')
+      foreign(`a space holds no "${op.action}" operation`)
+    if (op.obj === '_root') foreign('a change may not alter the document root')
+    for (const p of op.pred)
+      if (!actorKnown(actorOf(p)) && actorOf(p) !== actorOf(id))
+        foreign('an operation names an unknown actor')
+    if (op.action === 'makeText') {
+      if (op.obj !== this.bodiesObject) foreign('texts live only in note bodies')
+      return
+    }
+    if (this.mapObjects.has(op.obj)) {
+      if (op.key === undefined || op.insert) foreign('a space map holds keyed values only')
+      if (
+        op.action === 'set' &&
+        (!SCALAR_DATATYPES.has(op.datatype) || (typeof op.value === 'object' && op.value !== null))
+      )
+        foreign(`a space holds no ${String(op.datatype)} values`)
+      return
+    }
+    const noteId = texts.get(op.obj)
+    if (noteId === undefined)
+      throw new MergeError(
+        'MissingDependencies',
+        'an operation writes to an object this replica does not have',
+      )
+    // NOTE-2: a note body holds characters, inserted or deleted, nothing else
+    if (op.elemId === undefined) foreign('a note body is a text')
+    if (op.action === 'set' && (!op.insert || typeof op.value !== 'string' || op.value === ''))
+      foreign('a note body holds only inserted characters')
+    const elem = op.elemId!
+    if (elem !== '_head' && !elemsOfUpdate.has(elem)) {
+      if (!actorKnown(actorOf(elem)))
+        throw new MergeError('MissingDependencies', 'an operation refers to an unknown actor')
+      let exists: boolean
+      try {
+        exists =
+          typeof this.current.bodies[noteId] === 'string' &&
+          A.getCursorPosition(this.current, ['bodies', noteId], elem) >= 0
+      } catch {
+        exists = false
+      }
+      if (!exists)
+        throw new MergeError(
+          'MissingDependencies',
+          'an operation refers to a character this replica does not have',
+        )
+    }
+    if (op.action === 'set') elemsOfUpdate.add(id)
+  }
+
+  /** Validates against the document, then applies in place: no copy of the document (BAD-1 … BAD-6). */
   applyUpdate(update: Uint8Array, origin: string): void {
-    const changes = this.validate(update)
+    const { bytes, fresh } = this.validate(update)
+    if (fresh.length === 0) return
     const before = A.getHeads(this.current)
-    let next: A.Doc<Root>
     try {
-      ;[next] = A.applyChanges(A.clone(this.current, { actor: this.replicaId }), changes)
-      A.getChangesSince(next, before) // fails on a document the changes left inconsistent
+      ;[this.current] = A.applyChanges(this.current, bytes)
     } catch (e) {
       throw new MergeError('MalformedUpdate', 'the update failed to apply', { cause: e })
     }
-    this.current = next
+    for (const c of fresh) this.note(c)
+    if (fresh.length > 1 && !this.materializedRight(fresh))
+      this.current = A.load<Root>(A.save(this.current), { actor: this.replicaId })
     this.emit(origin, false, before)
+  }
+
+  /**
+   * Automerge 3.5 applies a batch of changes to its JavaScript document through patches, and a batch
+   * holding the deletion of a value and a concurrent write of the same key with a lower operation
+   * counter leaves the *deleted* value showing (its backend and a reload are right; one change at a
+   * time is right too). After a batch, every key and text it touched is compared with the backend;
+   * on any difference the document is loaded afresh.
+   */
+  private materializedRight(changes: readonly Decoded[]): boolean {
+    const backend = A.getBackend(this.current)
+    const keys = new Map<string, { obj: string; map: MapName; key: string }>()
+    const texts = new Map<string, string>()
+    for (const c of changes)
+      for (const op of c.ops) {
+        const map = this.mapObjects.get(op.obj)
+        if (map !== undefined && op.key !== undefined)
+          keys.set(`${map}:${op.key}`, { obj: op.obj, map, key: op.key })
+        const note = this.texts.get(op.obj)
+        if (note !== undefined) texts.set(op.obj, note)
+      }
+    for (const { obj, map, key } of keys.values()) {
+      const held = backend.getAll(obj, key).length === 0 ? undefined : toScalar(backend.get(obj, key))
+      if (held !== this.get(map, key)) return false
+    }
+    for (const [obj, note] of texts) if (backend.text(obj) !== this.text(note)) return false
+    return true
   }
 
   onChange(listener: (c: EngineChange) => void): () => void {

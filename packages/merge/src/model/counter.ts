@@ -1,15 +1,24 @@
+import { SEP, isReplicaId, joinKey } from './keys.js'
+
 /**
- * The per-item counter of the cart (CART-2 … CART-4): an observed-remove PN-counter built from
- * single-writer registers, so it merges correctly on any map CRDT with last-writer-wins keys.
+ * The per-item counter of the cart (CART-2 … CART-4, CART-8): an observed-remove PN-counter kept in
+ * *lives*, built from single-writer registers so it merges correctly on any map CRDT with
+ * last-writer-wins keys.
  *
- * - `qty[item␟replica] = "p:n"`: the total increments (p) and decrements (n) that *replica* made to
- *   the item. Only that replica writes the key, and both numbers only grow.
- * - `tomb[item␟remover] = {"replica": "p:n", …}`: what *remover* had seen of every replica's counter
- *   when it removed the item (the latest snapshot per replica). Only that remover writes the key.
+ * - A *life* of a line starts with an add whose author saw the line absent. The first life is `0`
+ *   (so two devices adding "Milk" for the first time share it); later ones are `<epoch>.<replica>`,
+ *   where epoch is one more than the highest epoch the author saw. A remove ends every life its
+ *   author saw.
+ * - `qty[item␟replica]` (life 0) or `qty[item␟replica␟life]` = `"p:n"`: the total increments (p) and
+ *   decrements (n) that *replica* made to that life. Only that replica writes the key; both only grow.
+ * - `tomb[item␟remover]` = `{"<counter>": "p:n", …}`: what *remover* had seen of every counter
+ *   (`<counter>` is `replica` or `replica␟life`) when it last removed the item. Only it writes the key.
  *
- * Visible quantity = Σ over replicas of (p − seenP) − (n − seenN), where seen is the largest snapshot
- * any remover recorded for that replica. Two removers that saw the same contributions subtract them
- * once (idempotent remove, CART-3); contributions no remover saw survive (add-wins, CART-3).
+ * A life's amount is what no remover had seen: Σ over its counters of (p − seenP) − (n − seenN),
+ * with seen the largest snapshot any remover recorded. An ended life counts at least 0: decrements a
+ * remover had not seen take away only from that life's unseen increments, never from another life
+ * (a re-add) — CART-3. A live life counts as it is, so concurrent decrements can take the line to 0
+ * or below (CART-4). The visible quantity is the sum over lives.
  */
 export interface PN {
   p: number
@@ -17,6 +26,9 @@ export interface PN {
 }
 
 export const ZERO: PN = { p: 0, n: 0 }
+
+/** CART-8: the largest amount one command adds, and the largest quantity a line reaches by an add or increment. */
+export const MAX_QUANTITY = 1_000_000
 
 export const encodePN = ({ p, n }: PN): string => `${p}:${n}`
 
@@ -41,15 +53,15 @@ export const encodeSnapshot = (s: Snapshot): string => {
 }
 
 export const decodeSnapshot = (v: unknown): Snapshot => {
-  if (typeof v !== 'string') return {}
+  const out: Snapshot = Object.create(null) as Snapshot
+  if (typeof v !== 'string') return out
   let raw: unknown
   try {
     raw = JSON.parse(v)
   } catch {
-    return {}
+    return out
   }
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return {}
-  const out: Snapshot = Object.create(null) as Snapshot
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return out
   for (const [r, pn] of Object.entries(raw as Record<string, unknown>)) out[r] = decodePN(pn)
   return out
 }
@@ -57,11 +69,93 @@ export const decodeSnapshot = (v: unknown): Snapshot => {
 /** The later of two snapshots of one single-writer counter (both components only grow). */
 export const maxPN = (a: PN, b: PN): PN => ({ p: Math.max(a.p, b.p), n: Math.max(a.n, b.n) })
 
-export const visibleQuantity = (counts: Map<string, PN>, seen: Map<string, PN>): number => {
+export const FIRST_LIFE = '0'
+
+/** A life id: `0`, or `<epoch>.<replica>`; null when malformed (BAD-4: such counters count as nothing). */
+export const lifeEpoch = (life: string): number | null => {
+  if (life === FIRST_LIFE) return 0
+  const dot = life.indexOf('.')
+  if (dot < 1 || dot > 9) return null
+  const epoch = Number(life.slice(0, dot))
+  return Number.isSafeInteger(epoch) && epoch > 0 && isReplicaId(life.slice(dot + 1)) ? epoch : null
+}
+
+export const newLife = (maxEpochSeen: number | null, replica: string): string =>
+  maxEpochSeen === null ? FIRST_LIFE : `${maxEpochSeen + 1}.${replica}`
+
+/** The counter id of a replica in a life, as used in tombstones and after the item in `qty` keys. */
+export const counterId = (replica: string, life: string): string =>
+  life === FIRST_LIFE ? replica : joinKey(replica, life)
+
+export const counterKey = (item: string, replica: string, life: string): string =>
+  joinKey(item, counterId(replica, life))
+
+/** Parses a counter id back into replica and life; null when malformed. */
+export const parseCounterId = (id: string): { replica: string; life: string } | null => {
+  const i = id.indexOf(SEP)
+  const replica = i < 0 ? id : id.slice(0, i)
+  const life = i < 0 ? FIRST_LIFE : id.slice(i + 1)
+  return lifeEpoch(life) === null ? null : { replica, life }
+}
+
+export interface LifeState {
+  readonly id: string
+  readonly epoch: number
+  readonly counts: Map<string, PN>
+  readonly seen: Map<string, PN>
+  ended: boolean
+  /** What this life adds to the visible quantity (see the module comment). */
+  amount: number
+}
+
+export const emptyLife = (id: string, epoch: number): LifeState => ({
+  id,
+  epoch,
+  counts: new Map(),
+  seen: new Map(),
+  ended: false,
+  amount: 0,
+})
+
+/** Computes `amount` of a life from its counters and what removers saw of them. */
+export const lifeAmount = (life: LifeState): number => {
   let q = 0
-  for (const [replica, c] of counts) {
-    const s = seen.get(replica) ?? ZERO
+  for (const [replica, c] of life.counts) {
+    const s = life.seen.get(replica) ?? ZERO
     q += Math.max(0, c.p - s.p) - Math.max(0, c.n - s.n)
   }
-  return q
+  return life.ended ? Math.max(0, q) : q
+}
+
+/**
+ * The lives an increment or decrement goes to, in order (CART-2): live lives before ended ones,
+ * then the newest (highest epoch, then highest id); only lives that add something to the line.
+ */
+export const targetLives = (lives: Iterable<LifeState>): LifeState[] =>
+  [...lives]
+    .filter((l) => l.counts.size > 0 && l.amount > 0)
+    .sort((a, b) =>
+      a.ended !== b.ended
+        ? a.ended
+          ? 1
+          : -1
+        : b.epoch - a.epoch || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0),
+    )
+
+/**
+ * How a decrement of `by` splits over the target lives: each takes at most its amount, in target
+ * order; what is left over (a decrement past zero) goes to the first.
+ */
+export const splitDecrement = (targets: readonly LifeState[], by: number): Map<string, number> => {
+  const out = new Map<string, number>()
+  let left = by
+  for (const l of targets) {
+    if (left <= 0) break
+    const take = Math.min(left, l.amount)
+    out.set(l.id, take)
+    left -= take
+  }
+  const first = targets[0]
+  if (left > 0 && first) out.set(first.id, (out.get(first.id) ?? 0) + left)
+  return out
 }

@@ -1,4 +1,4 @@
-import { generateKeyBetween } from 'fractional-indexing'
+import { generateKeyBetween, generateNKeysBetween } from 'fractional-indexing'
 
 /**
  * CART-6: items carry a fractional order key (a last-writer-wins register). The list is sorted by
@@ -20,10 +20,8 @@ const isValidKey = (k: string): boolean => {
 export const readOrderKey = (v: unknown): string => (typeof v === 'string' && isValidKey(v) ? v : 'a0')
 
 /**
- * A key strictly after `lo` and before `hi` when they differ. When `lo` and `hi` tie (two items got the
- * same key concurrently) the new key goes after the tie: ties are rare and this keeps every key valid.
+ * `n` keys in order, strictly after `lo` and before `hi`. `moveItem` never passes a `hi` at or below
+ * `lo` (it re-keys the lines that tie), but a hostile peer's keys could: then the keys go after `lo`.
  */
-export const keyBetween = (lo: string | null, hi: string | null): string => {
-  if (lo !== null && hi !== null && lo >= hi) return generateKeyBetween(lo, null)
-  return generateKeyBetween(lo, hi)
-}
+export const keysBetween = (lo: string | null, hi: string | null, n: number): string[] =>
+  lo !== null && hi !== null && lo >= hi ? generateNKeysBetween(lo, null, n) : generateNKeysBetween(lo, hi, n)

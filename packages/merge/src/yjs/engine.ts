@@ -1,5 +1,13 @@
 import * as Y from 'yjs'
-import type { Engine, EngineChange, EngineWriter, MapName, Scalar, TextAnchor } from '../engine.js'
+import type {
+  Engine,
+  EngineChange,
+  EngineWriter,
+  MapName,
+  Scalar,
+  TextAnchor,
+  TextInsertion,
+} from '../engine.js'
 import { MergeError } from '../errors.js'
 import { BODY_PREFIX, decodeStateVectorChecked, validateYjsUpdate } from './validate.js'
 
@@ -25,12 +33,18 @@ export class YjsEngine implements Engine {
   readonly kind = 'yjs' as const
   readonly doc: Y.Doc
   private readonly listeners = new Set<(c: EngineChange) => void>()
+  /** The run of typing this replica is in (NOTE-2): its first and last characters, in document order. */
+  private run: { readonly noteId: string; head: Y.ID; tail: Y.ID } | null = null
   private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
     const change: EngineChange = { origin: describeOrigin(origin), local: tr.local, update }
     for (const l of this.listeners) l(change)
   }
 
-  constructor(readonly replicaId: string) {
+  constructor(
+    readonly replicaId: string,
+    /** The space this document is; updates that carry another space's id are refused (BAD-3). */
+    readonly spaceId: string = '',
+  ) {
     this.doc = new Y.Doc({ gc: true })
     // the Yjs client id follows the replica id, so a replica's tie-breaks are reproducible
     this.doc.clientID = fnv1a32(replicaId)
@@ -81,18 +95,85 @@ export class YjsEngine implements Engine {
 
   transact(origin: string, fn: (w: EngineWriter) => void): void {
     const writer: EngineWriter = {
-      set: (map, key, value) => this.map(map).set(key, value),
-      delete: (map, key) => this.map(map).delete(key),
-      createText: (noteId, initial) => {
-        if (initial !== '') this.ytext(noteId).insert(0, initial)
+      // like Automerge, a write of the value a key holds already writes nothing
+      set: (map, key, value) => {
+        const m = this.map(map)
+        if (!(m.has(key) && m.get(key) === value)) m.set(key, value)
       },
-      spliceText: (noteId, index, deleteCount, insert) => {
+      delete: (map, key) => {
+        if (this.map(map).has(key)) this.map(map).delete(key)
+      },
+      createText: (noteId, initial) => {
+        this.run = null
+        if (initial !== '') this.insertTight(noteId, this.ytext(noteId), 0, initial)
+      },
+      spliceText: (noteId, index, deleteCount, insert, continues = false) => {
         const t = this.ytext(noteId)
+        if (!continues || deleteCount > 0 || this.run?.noteId !== noteId) this.run = null
         if (deleteCount > 0) t.delete(index, deleteCount)
-        if (insert !== '') t.insert(index, insert)
+        if (insert !== '') this.insertTight(noteId, t, index, insert)
       },
     }
     this.doc.transact(() => fn(writer), origin)
+  }
+
+  /** The id of the visible character at `index` of a text, or null past its end. */
+  private idAt(t: Y.Text, index: number): Y.ID | null {
+    let pos = 0
+    for (let item = t._start; item !== null; item = item.right) {
+      if (item.deleted || !item.countable) continue
+      if (pos + item.length > index) return Y.createID(item.id.client, item.id.clock + index - pos)
+      pos += item.length
+    }
+    return null
+  }
+
+  /**
+   * NOTE-2: inserts `text` at `index`, attached to the visible character on the side it is typed
+   * from: right after the character before it, or — when it continues a run typed backwards — right
+   * before the run's first character. Y.Text's own insert attaches new text after any deleted
+   * characters that follow the position (to keep formatting spans short), and text attached to a
+   * tombstone interleaves with a concurrent insertion made before the deletion: "a", delete what
+   * followed, "b" would merge with a concurrent "B" as "aBb".
+   */
+  private insertTight(noteId: string, t: Y.Text, index: number, text: string): void {
+    const tr = this.doc._transaction
+    if (!tr) throw new Error('unreachable: text edits run inside a transaction')
+    const { clientID, store } = this.doc
+    const run = this.run
+    const before = index > 0 ? this.idAt(t, index - 1) : null
+    const at = this.idAt(t, index)
+    let left: Y.Item | null
+    let right: Y.Item | null
+    const backwards = run !== null && at !== null && Y.compareIDs(at, run.head)
+    if (backwards && at) {
+      right = Y.getItemCleanStart(tr, Y.createID(at.client, at.clock))
+      left = right.left
+    } else {
+      if (index > 0 && before === null)
+        throw new Error(`unreachable: index ${index} past the end of the text`)
+      left = before ? Y.getItemCleanEnd(tr, store, before) : null
+      right = left ? left.right : t._start
+    }
+    const id = Y.createID(clientID, Y.getState(store, clientID))
+    const item = new Y.Item(
+      id,
+      left,
+      left?.lastId ?? null,
+      right,
+      right?.id ?? null,
+      t,
+      null,
+      new Y.ContentString(text),
+    )
+    item.integrate(tr, 0)
+    // Y.Text caches index → item markers for its own inserts; they do not know about this one
+    if (t._searchMarker) t._searchMarker.length = 0
+    const first = id
+    const last = Y.createID(clientID, id.clock + text.length - 1)
+    if (run && backwards) run.head = first
+    else if (run && before && Y.compareIDs(before, run.tail)) run.tail = last
+    else this.run = { noteId, head: first, tail: last }
   }
 
   batch(origin: string, fn: () => void): void {
@@ -112,6 +193,34 @@ export class YjsEngine implements Engine {
     return Y.getItem(this.doc.store, rel.item).deleted ? abs.index : abs.index + 1
   }
 
+  insertion(noteId: string, index: number, length: number): TextInsertion {
+    // the characters one insert made have consecutive clocks of this client, from the first one's id
+    const rel = Y.createRelativePositionFromTypeIndex(this.ytext(noteId), index)
+    const id = rel.item
+    return { engine: 'yjs', value: id ? { client: id.client, clock: id.clock, length } : null }
+  }
+
+  ownRanges(noteId: string, insertion: TextInsertion): [number, number][] {
+    const own = insertion.value as { client: number; clock: number; length: number } | null
+    if (insertion.engine !== 'yjs' || !own || !this.doc.share.has(BODY_PREFIX + noteId)) return []
+    const out: [number, number][] = []
+    const end = own.clock + own.length
+    let pos = 0
+    for (let item = this.ytext(noteId)._start; item !== null; item = item.right) {
+      if (item.deleted || !item.countable) continue
+      const from = Math.max(item.id.clock, own.clock)
+      const to = Math.min(item.id.clock + item.length, end)
+      if (item.id.client === own.client && from < to) {
+        const range: [number, number] = [pos + from - item.id.clock, pos + to - item.id.clock]
+        const last = out[out.length - 1]
+        if (last && last[1] === range[0]) last[1] = range[1]
+        else out.push(range)
+      }
+      pos += item.length
+    }
+    return out
+  }
+
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc)
   }
@@ -122,7 +231,7 @@ export class YjsEngine implements Engine {
   }
 
   applyUpdate(update: Uint8Array, origin: string): void {
-    validateYjsUpdate(update)
+    validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId })
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (e) {

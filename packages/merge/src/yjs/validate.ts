@@ -1,19 +1,32 @@
 import * as Y from 'yjs'
-import { MergeError } from '../errors.js'
 import { MAP_NAMES } from '../engine.js'
+import { MergeError } from '../errors.js'
 
 export const BODY_PREFIX = 'body:'
 const MAP_ROOTS = new Set<string>(MAP_NAMES)
 
 const describe = (e: unknown): string => (e instanceof Error ? e.message : String(e))
 
+/** Where a decoded item lives: a root map (with its key), a note body, or somewhere a space has none. */
+type Place =
+  { readonly kind: 'map'; readonly root: string; readonly key: string | null } | { readonly kind: 'body' }
+
+const placeOfRoot = (root: string, key: string | null): Place => {
+  if (MAP_ROOTS.has(root)) return { kind: 'map', root, key }
+  if (root.startsWith(BODY_PREFIX)) return { kind: 'body' }
+  throw new MergeError('ForeignDocument', `unknown root type "${root.slice(0, 64)}"`)
+}
+
 /**
- * BAD-1 … BAD-3: decode the whole update before any of it touches the document, and check that it only
- * writes what a Converge space contains: scalar values in the flat root maps, characters in note bodies.
- * Yjs itself would integrate the structs of a truncated update before failing on its delete set, and
- * would accept anything from any document, so this runs first.
+ * BAD-1 … BAD-3, BAD-5, BAD-6: decode the whole update before any of it touches the document, and check
+ * that it only writes what a Converge space contains: scalar values in the flat root maps, characters
+ * in note bodies, this space's id. With the document (`against`), also that it builds only on what
+ * the document has: Yjs would otherwise keep structs whose predecessors are missing *pending* — and
+ * apply their deletions at once, half-changing the document — and re-process them on every later
+ * update. Such an update is refused whole with `MissingDependencies`; a state-vector exchange brings
+ * what is missing.
  */
-export const validateYjsUpdate = (update: Uint8Array): void => {
+export const validateYjsUpdate = (update: Uint8Array, against?: { doc: Y.Doc; spaceId: string }): void => {
   if (!(update instanceof Uint8Array))
     throw new MergeError('MalformedUpdate', 'an update must be a Uint8Array')
   let decoded: ReturnType<typeof Y.decodeUpdate>
@@ -28,33 +41,147 @@ export const validateYjsUpdate = (update: Uint8Array): void => {
     for (const d of deletions)
       if (!(d.len > 0) || !Number.isSafeInteger(d.clock + d.len))
         throw new MergeError('MalformedUpdate', 'an update deletes an empty or impossible range')
+
+  const doc = against?.doc
+  const store = doc?.store
+  // what the document will have of each client once this update is in: its own state, extended by the
+  // update's structs that follow on without a gap
+  const have = new Map<number, number>()
+  const stateOf = (client: number): number => have.get(client) ?? (store ? Y.getState(store, client) : 0)
+  const byClient = new Map<number, Y.Item[]>() // the update's own items, to follow an origin inside it
+  if (store) {
+    for (const struct of decoded.structs) {
+      const { client, clock } = struct.id
+      const state = stateOf(client)
+      if (clock > state)
+        throw new MergeError(
+          'MissingDependencies',
+          `the update starts client ${client} at ${clock}; this replica has ${state}`,
+        )
+      if (!(struct instanceof Y.Skip)) have.set(client, Math.max(state, clock + struct.length))
+    }
+  }
+  for (const struct of decoded.structs)
+    if (struct instanceof Y.Item) {
+      const list = byClient.get(struct.id.client)
+      if (list) list.push(struct)
+      else byClient.set(struct.id.client, [struct])
+    }
+  const available = (id: Y.ID): boolean => !store || id.clock < stateOf(id.client)
+  const isNew = (s: Y.AbstractStruct): boolean =>
+    !store || s.id.clock + s.length > Y.getState(store, s.id.client)
+
+  let rootNames: Map<unknown, string> | null = null
+  const rootName = (type: unknown): string | undefined => {
+    if (!rootNames) rootNames = new Map([...(doc?.share ?? [])].map(([name, t]) => [t, name]))
+    return rootNames.get(type)
+  }
+  const findInUpdate = (id: Y.ID): Y.Item | null => {
+    const list = byClient.get(id.client)
+    if (!list) return null
+    let lo = 0
+    let hi = list.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const s = list[mid]!
+      if (id.clock < s.id.clock) hi = mid - 1
+      else if (id.clock >= s.id.clock + s.length) lo = mid + 1
+      else return s
+    }
+    return null
+  }
+  const places = new Map<Y.Item, Place | null | 'unknown'>()
+  /** The place of the item at `id`: in this update (following its origins), or in the document. */
+  const placeOf = (id: Y.ID, depth: number): Place | null | 'unknown' => {
+    const inUpdate = findInUpdate(id)
+    if (inUpdate) return placeOfStruct(inUpdate, depth + 1)
+    if (!store) return 'unknown'
+    let item: Y.AbstractStruct
+    try {
+      item = Y.getItem(store, id)
+    } catch {
+      return null
+    }
+    if (!(item instanceof Y.Item)) return 'unknown' // garbage-collected: its place no longer matters
+    const parent = item.parent as Y.AbstractType<unknown> | null
+    if (!parent || parent._item !== null) return null
+    const name = rootName(parent)
+    return name === undefined ? null : placeOfRoot(name, item.parentSub)
+  }
+  const placeOfStruct = (struct: Y.Item, depth: number): Place | null | 'unknown' => {
+    const known = places.get(struct)
+    if (known !== undefined) return known
+    const parent = struct.parent as unknown
+    let place: Place | null | 'unknown'
+    if (typeof parent === 'string') place = placeOfRoot(parent, struct.parentSub)
+    else if (parent !== null) throw new MergeError('ForeignDocument', 'a space has no nested shared types')
+    else if (depth > 1000) place = 'unknown'
+    else {
+      // positioned by a neighbour: it lives where that neighbour lives
+      const ref = struct.origin ?? struct.rightOrigin
+      place = ref ? placeOf(ref, depth) : null
+    }
+    places.set(struct, place)
+    return place
+  }
+
   for (const struct of decoded.structs) {
     if (!(struct instanceof Y.Item)) continue // GC and Skip carry no content
     const content = struct.content
     const isText = content instanceof Y.ContentString
-    if (!(content instanceof Y.ContentAny || isText || content instanceof Y.ContentDeleted)) {
+    if (!(content instanceof Y.ContentAny || isText || content instanceof Y.ContentDeleted))
       throw new MergeError('ForeignDocument', `a space holds no ${content.constructor.name}`)
-    }
-    // decoded (not integrated) items carry their parent as a root name or an ID
     // an item can only follow or precede what its own client wrote before it: Yjs would integrate the
     // structs before this one and then throw here, leaving the document half-changed
-    for (const ref of [struct.origin, struct.rightOrigin])
-      if (ref && ref.client === struct.id.client && ref.clock >= struct.id.clock)
+    for (const ref of [struct.origin, struct.rightOrigin]) {
+      if (!ref) continue
+      if (ref.client === struct.id.client && ref.clock >= struct.id.clock)
         throw new MergeError('MalformedUpdate', 'an item refers to a later item of its own client')
-    const parent = struct.parent as unknown
-    if (parent === null) continue // positioned by its origin: the parent is that item's parent
-    if (typeof parent !== 'string') {
-      throw new MergeError('ForeignDocument', 'a space has no nested shared types')
+      if (!available(ref))
+        throw new MergeError(
+          'MissingDependencies',
+          `an item follows ${ref.client}:${ref.clock}, which this replica does not have`,
+        )
     }
-    if (MAP_ROOTS.has(parent)) {
-      if (struct.parentSub === null || isText)
-        throw new MergeError('ForeignDocument', `root "${parent}" only holds keyed values`)
-    } else if (parent.startsWith(BODY_PREFIX)) {
-      if (struct.parentSub !== null) throw new MergeError('ForeignDocument', `root "${parent}" is a text`)
-    } else {
-      throw new MergeError('ForeignDocument', `unknown root type "${parent.slice(0, 64)}"`)
+    if (!isNew(struct)) continue // already integrated: Yjs ignores it
+    const place = placeOfStruct(struct, 0)
+    if (place === 'unknown') continue // without the document, a neighbour's place is not known here
+    if (place === null)
+      throw new MergeError(
+        'MissingDependencies',
+        'an item is positioned next to one this replica does not have',
+      )
+    if (place.kind === 'map') {
+      if (place.key === null || isText)
+        throw new MergeError('ForeignDocument', `root "${place.root}" only holds keyed values`)
+      // BAD-3: an update that carries another space's id is another space's content
+      if (
+        against &&
+        place.root === 'meta' &&
+        place.key === 'id' &&
+        content instanceof Y.ContentAny &&
+        isNew(struct)
+      ) {
+        const value: unknown = content.arr[0]
+        if (value !== against.spaceId)
+          throw new MergeError('ForeignDocument', 'the update belongs to another space')
+      }
+    } else if (!(isText || content instanceof Y.ContentDeleted)) {
+      // BAD-6: only characters in a note body, also for items placed by reference to a neighbour
+      throw new MergeError('ForeignDocument', 'a note body holds only text')
+    } else if (typeof struct.parent !== 'string' && struct.parentSub !== null) {
+      throw new MergeError('ForeignDocument', 'a note body is a text')
     }
   }
+  // BAD-5: deletions only of what the document has (or this update brings)
+  if (store)
+    for (const [client, deletions] of decoded.ds.clients)
+      for (const d of deletions)
+        if (d.clock + d.len > stateOf(client))
+          throw new MergeError(
+            'MissingDependencies',
+            `the update deletes ${client}:${d.clock}+${d.len}, which this replica does not have`,
+          )
 }
 
 export const decodeStateVectorChecked = (sv: Uint8Array): Map<number, number> => {
