@@ -8,6 +8,7 @@ import { YjsEngine } from './yjs/engine.js'
 export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
 export type { EngineKind, Engine, EngineChange, TextAnchor, Scalar } from './engine.js'
 export { normaliseName, randomReplicaId } from './model/keys.js'
+export { MAX_QUANTITY } from './model/counter.js'
 export {
   Space,
   SCHEMA_VERSION,

@@ -151,8 +151,11 @@ interface RawItem {
 const MAX_TEXT = 10_000
 
 const checkAmount = (n: number, what: string): number => {
-  if (!Number.isSafeInteger(n) || n <= 0)
-    throw new MergeError('InvalidArgument', `${what} must be a positive whole number, got ${n}`)
+  if (!Number.isSafeInteger(n) || n <= 0 || n > MAX_QUANTITY)
+    throw new MergeError(
+      'InvalidArgument',
+      `${what} must be a whole number from 1 to ${MAX_QUANTITY}, got ${n}`,
+    )
   return n
 }
 
@@ -352,10 +355,11 @@ export class Space {
   // ---------------------------------------------------------------- cart commands
 
   /**
-   * CART-1: adds one line per normalised name. Present: its quantity grows by `quantity`.
-   * Absent (never added, removed, or at 0 or below): it comes back in a new life with exactly
-   * `quantity` (CART-4), at the end of the list. Either way, a line the adder sees as checked is put
-   * back on the list unchecked; nothing else the adder did not set is written (CART-1).
+   * CART-1: adds one line per normalised name, as a new life of `quantity` (CART-3: whatever anyone
+   * did concurrently, an add keeps exactly what it added). Present: its quantity grows by `quantity`.
+   * Absent (never added, removed, or at 0): what the adder saw of it is removed first, so it comes
+   * back with exactly `quantity`, at the end of the list. Either way, a line the adder sees as
+   * checked is put back on the list unchecked; nothing else the adder did not set is written.
    */
   addItem(
     name: string,
@@ -369,11 +373,9 @@ export class Space {
     const present = it !== undefined && it.quantity > 0
     if (present) this.checkRoom(it, quantity)
     this.command((w, inv) => {
-      if (present) {
-        this.count(w, inv, key, this.targets(it)[0]!.id, quantity, 0)
-      } else {
-        this.observeRemove(w, key)
-        this.count(w, inv, key, newLife(it?.maxEpoch ?? null, this.replicaId), quantity, 0)
+      if (!present) this.observeRemove(w, key)
+      this.count(w, inv, key, newLife(it?.maxEpoch ?? null, this.replicaId), quantity, 0)
+      if (!present) {
         if (this.engine.get('items', joinKey(key, 'name')) === undefined)
           w.set('items', joinKey(key, 'name'), displayName(name).slice(0, 1000))
         w.set('items', joinKey(key, 'order'), this.endKey())

@@ -3,13 +3,18 @@
  * run on both engines. Test names start with the rule they prove.
  */
 import { describe, expect, it } from 'vitest'
+import * as A from '@automerge/automerge'
+import * as encoding from 'lib0/encoding'
 import * as Y from 'yjs'
+import { decodeList, encodeList } from '../src/automerge/frame.js'
 import {
   type ChangeEvent,
   SCHEMA_VERSION,
   type Space,
+  type YjsEngine,
   createSpace,
   isMergeError,
+  normaliseName,
   openSpace,
 } from '../src/index.js'
 import { ENGINES, bytesOf, cart, expectConverged, pull, replicas, syncAll } from './harness.js'
@@ -418,9 +423,9 @@ describe.each(ENGINES)('%s engine', (engine) => {
     const withContent = () => {
       const [a, b] = replicas(engine, 2)
       a!.addItem('Milk', { quantity: 2 })
-      a!.createNote({ title: 'T', body: 'body' })
+      const id = a!.createNote({ title: 'T', body: 'body' })
       pull(b!, a!)
-      return { a: a!, b: b! }
+      return { a: a!, b: b!, id }
     }
 
     it('[BAD-1] a malformed update is rejected with MalformedUpdate and changes nothing', () => {
@@ -462,6 +467,76 @@ describe.each(ENGINES)('%s engine', (engine) => {
         foreign = other.encodeStateAsUpdate()
       }
       expectMergeError(() => b.applyUpdate(foreign), 'ForeignDocument')
+      expect(bytesOf(b)).toEqual(before)
+    })
+
+    it("[BAD-3] another space's content is refused as ForeignDocument, though it has the same layout", () => {
+      const { b } = withContent()
+      const before = bytesOf(b)
+      const other = createSpace({ engine, name: 'Elsewhere' })
+      other.addItem('Milk')
+      expectMergeError(() => b.applyUpdate(other.encodeStateAsUpdate()), 'ForeignDocument')
+      expect(bytesOf(b)).toEqual(before)
+    })
+
+    it('[BAD-5] deletions and references to what no replica of the document has are refused as MissingDependencies', () => {
+      const { b } = withContent()
+      const before = bytesOf(b)
+      if (engine === 'yjs') {
+        const enc = encoding.createEncoder()
+        encoding.writeVarUint(enc, 0) // no structs
+        encoding.writeVarUint(enc, 1) // a delete set for one client
+        encoding.writeVarUint(enc, 77) // client 77, which never wrote here
+        encoding.writeVarUint(enc, 1)
+        encoding.writeVarUint(enc, 0)
+        encoding.writeVarUint(enc, 3)
+        expectMergeError(() => b.applyUpdate(encoding.toUint8Array(enc)), 'MissingDependencies')
+      } else {
+        const c = openSpace({ engine, spaceId: b.id, state: b.encodeStateAsUpdate() })
+        const changes: Uint8Array[] = []
+        c.onUpdate((u) => changes.push(...decodeList(u, 'update')))
+        c.addItem('Eggs')
+        const change = A.decodeChange(changes[0]!)
+        const forged = { ...change, ops: change.ops.map((op) => ({ ...op, obj: '99@0000000000000077' })) }
+        expectMergeError(() => b.applyUpdate(encodeList([A.encodeChange(forged)])), 'MissingDependencies')
+      }
+      expect(bytesOf(b)).toEqual(before)
+    })
+
+    it('[BAD-6] a note body holds only characters, also for content placed next to one of them', () => {
+      const { b, id } = withContent()
+      const before = bytesOf(b)
+      if (engine === 'yjs') {
+        const doc = (b.engine as YjsEngine).doc
+        const first = Y.createRelativePositionFromTypeIndex(doc.getText(`body:${id}`), 0).item!
+        const enc = encoding.createEncoder()
+        encoding.writeVarUint(enc, 1)
+        encoding.writeVarUint(enc, 1)
+        encoding.writeVarUint(enc, 55) // a new client
+        encoding.writeVarUint(enc, 0)
+        encoding.writeUint8(enc, 8 | 128) // ContentAny, positioned after a character of the body
+        encoding.writeVarUint(enc, first.client)
+        encoding.writeVarUint(enc, first.clock)
+        encoding.writeVarUint(enc, 1)
+        encoding.writeAny(enc, { not: 'text' })
+        encoding.writeVarUint(enc, 0)
+        expectMergeError(() => b.applyUpdate(encoding.toUint8Array(enc)), 'ForeignDocument')
+      } else {
+        const c = openSpace({ engine, spaceId: b.id, state: b.encodeStateAsUpdate() })
+        const changes: Uint8Array[] = []
+        c.onUpdate((u) => changes.push(...decodeList(u, 'update')))
+        c.editNote(id, 0, 0, 'x')
+        const change = A.decodeChange(changes[0]!)
+        const forged = {
+          ...change,
+          ops: change.ops.map((op) =>
+            op.action === 'set' && typeof op.value === 'string' && op.value !== ' '
+              ? { ...op, value: 42, datatype: 'int' }
+              : op,
+          ),
+        }
+        expectMergeError(() => b.applyUpdate(encodeList([A.encodeChange(forged)])), 'ForeignDocument')
+      }
       expect(bytesOf(b)).toEqual(before)
     })
 
@@ -593,6 +668,294 @@ describe.each(ENGINES)('%s engine', (engine) => {
       expect(cart(a!)).toEqual({ milk: 2, eggs: 1 })
       a!.undo()
       expect(a!.items()).toEqual([])
+    })
+  })
+
+  describe('the contract, not only convergence', () => {
+    it('[CART-1] adding a line the adder sees as checked puts it back on the list unchecked', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk')
+      a!.check('milk', 'ana')
+      a!.addItem('milk') // seen as bought: back on the list
+      expect(a!.item('milk')).toMatchObject({ quantity: 2, checked: false })
+      a!.check('milk', 'ana')
+      a!.removeItem('milk')
+      a!.addItem('Milk') // removed while bought, added again: unchecked, exactly 1
+      expect(a!.item('milk')).toMatchObject({ quantity: 1, checked: false })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+    })
+
+    it('[CART-1] a concurrent add never unchecks a line someone else checked, and writes no field it did not change', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { fields: { note: 'oat' } })
+      syncAll([a!, b!])
+      a!.check('milk', 'ana') // in the shop
+      a!.setField('milk', 'note', 'oat, 1 l')
+      b!.addItem('MILK') // at home, has not seen the check
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(b!.item('milk')).toMatchObject({ quantity: 2, checkedBy: 'ana', note: 'oat, 1 l', name: 'Milk' })
+      // a line removed and added back at home (unchecked, as seen there) while it is checked off in the shop
+      for (const [shop, home] of [
+        [a!, b!],
+        [b!, a!],
+      ] as const) {
+        shop.uncheck('milk')
+        syncAll([a!, b!])
+        shop.check('milk', 'sam')
+        home.removeItem('milk')
+        home.addItem('Milk')
+        syncAll([a!, b!])
+        expectConverged([a!, b!])
+        expect(a!.item('milk')).toMatchObject({ checkedBy: 'sam', quantity: 1 })
+      }
+    })
+
+    it('[CART-3] an add keeps exactly what it added when concurrent decrements emptied the line', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Milk')
+      syncAll([a!, b!, c!])
+      b!.decrement('milk')
+      c!.decrement('milk') // both took the one carton: the line is empty
+      a!.addItem('milk', { quantity: 2 }) // a has not seen either
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(cart(a!)).toEqual({ milk: 2 })
+    })
+
+    it('[CART-3] a re-add keeps exactly what it added when a decrement it had not seen was concurrent', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { quantity: 2 })
+      syncAll([a!, b!])
+      b!.removeItem('milk')
+      b!.addItem('milk')
+      a!.decrement('milk') // of the old line
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(a!)).toEqual({ milk: 1 })
+    })
+
+    it('[CART-3] a re-add keeps exactly what it added when a remove it had not seen was concurrent', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Jam')
+      syncAll([a!, b!, c!])
+      b!.removeItem('jam')
+      b!.addItem('jam', { quantity: 3 })
+      c!.increment('jam') // c has seen neither
+      c!.removeItem('jam')
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(cart(a!)).toEqual({ jam: 3 })
+    })
+
+    it('[CART-4] concurrent decrements past zero empty only the life they were made to', () => {
+      const [a, b, c] = replicas(engine, 3)
+      a!.addItem('Butter')
+      syncAll([a!, b!, c!])
+      b!.decrement('butter', 2)
+      c!.decrement('butter')
+      syncAll([a!, b!, c!])
+      expect(a!.items()).toEqual([])
+      a!.addItem('butter', { quantity: 2 })
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(cart(c!)).toEqual({ butter: 2 })
+    })
+
+    it('[CART-6] a move between two lines that share an order key lands between them', () => {
+      const [a, b] = replicas(engine, 2)
+      for (const n of ['one', 'two', 'three', 'four']) a!.addItem(n)
+      syncAll([a!, b!])
+      a!.moveItem('four', 1) // one four two three
+      b!.moveItem('three', 1) // one three two four — concurrent: four and three may share a key
+      syncAll([a!, b!])
+      const order = a!.items().map((i) => i.key)
+      // whatever the tie, a move to every place lands exactly there
+      for (let to = 0; to < 4; to++) {
+        a!.moveItem('one', to)
+        expect(
+          a!
+            .items()
+            .map((i) => i.key)
+            .indexOf('one'),
+          `move to ${to} in ${order.join(',')}`,
+        ).toBe(to)
+      }
+      // a forced tie: two lines with one key (as a hostile or a concurrent writer could leave them)
+      const tie = a!.item('two')!.order
+      a!.engine.transact('test', (w) => w.set('items', 'three\u001forder', tie))
+      const before = a!.items().map((i) => i.key)
+      const i2 = before.indexOf('two')
+      const i3 = before.indexOf('three')
+      expect(Math.abs(i2 - i3)).toBe(1)
+      a!.moveItem('one', Math.max(i2, i3)) // between the two that tie
+      const after = a!.items().map((i) => i.key)
+      expect(after.indexOf('one')).toBe(Math.max(i2, i3))
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+    })
+
+    it('[CART-8] a quantity stops at MAX_QUANTITY with InvalidArgument; the line never vanishes', () => {
+      const [a] = replicas(engine, 1)
+      a!.addItem('Rice', { quantity: 999_999 })
+      expectMergeError(() => a!.increment('rice', 2), 'InvalidArgument')
+      expectMergeError(() => a!.addItem('rice', { quantity: 2 }), 'InvalidArgument')
+      expectMergeError(() => a!.addItem('Beans', { quantity: 1_000_001 }), 'InvalidArgument')
+      expectMergeError(() => a!.increment('rice', Number.MAX_SAFE_INTEGER + 2), 'InvalidArgument')
+      a!.increment('rice')
+      expect(cart(a!)).toEqual({ rice: 1_000_000 })
+    })
+
+    it('[CART-9] an item is its normalised name: NFKC, invisible characters dropped, case folded', () => {
+      const cases: [string, string][] = [
+        ['Straße', 'strasse'],
+        ['STRASSE', 'strasse'],
+        ['ΟΔΟΣ', 'οδος'],
+        ['οδοσ', 'οδος'],
+        ['Mi\u200bLK', 'milk'],
+        ['m\u200di\u200clk\u00ad', 'milk'],
+        ['ﬁsh', 'fish'],
+        ['ＭＩＬＫ', 'milk'],
+        ['  oat\tmilk  ', 'oat milk'],
+      ]
+      for (const [name, key] of cases) expect(normaliseName(name), name).toBe(key)
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Straße')
+      b!.addItem('STRASSE')
+      b!.addItem('e\u200bggs')
+      a!.addItem('Eggs')
+      syncAll([a!, b!])
+      expect(cart(a!)).toEqual({ strasse: 2, eggs: 2 })
+      expectMergeError(() => a!.addItem('\u200b\u200d'), 'InvalidArgument')
+    })
+
+    it('[CART-10] undo of a remove gives back only what it took away, never what others added since', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Tea', { quantity: 3 })
+      syncAll([a!, b!])
+      a!.removeItem('tea')
+      b!.increment('tea', 2) // concurrent: survives the remove
+      syncAll([a!, b!])
+      expect(cart(a!)).toEqual({ tea: 2 })
+      a!.undo()
+      syncAll([a!, b!])
+      expect(cart(b!)).toEqual({ tea: 5 })
+      // and a re-add someone made after the remove stays too
+      a!.removeItem('tea')
+      syncAll([a!, b!])
+      b!.addItem('tea')
+      syncAll([a!, b!])
+      a!.undo()
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(cart(a!)).toEqual({ tea: 6 })
+    })
+
+    it('[CART-10] undo of an edit leaves a later edit by someone else, and undo all the way back gives the start', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Wine')
+      a!.setField('wine', 'note', 'red')
+      syncAll([a!, b!])
+      b!.setField('wine', 'note', 'white')
+      syncAll([a!, b!])
+      a!.undo() // a's "red": already overwritten by b, stays "white"
+      expect(a!.item('wine')?.note).toBe('white')
+      a!.removeItem('wine')
+      a!.undo() // the remove
+      a!.undo() // the add: the line a added is gone again
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.items()).toEqual([])
+    })
+
+    it('[NOTE-2] concurrent runs typed backwards at one place do not interleave', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: '[]' })
+      syncAll([a!, b!])
+      for (const ch of 'elppa') a!.editNote(id, 1, 0, ch) // typed backwards: "apple"
+      for (const ch of 'yrreb') b!.editNote(id, 1, 0, ch)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(['[appleberry]', '[berryapple]']).toContain(a!.note(id)?.body)
+    })
+
+    it('[NOTE-2] a run goes on whole after the character next to it was deleted', () => {
+      // both ways round, so that one of them has the typist's replica first in the engine's tie-break
+      for (const swap of [false, true]) {
+        const [x, y] = replicas(engine, 2)
+        const [a, b] = swap ? [y!, x!] : [x!, y!]
+        const id = a.createNote({ body: 'XZ' })
+        syncAll([a, b])
+        a.editNote(id, 1, 0, 'a')
+        a.editNote(id, 2, 1, '') // Z deleted
+        a.editNote(id, 2, 0, 'b')
+        b.editNote(id, 1, 0, 'B')
+        syncAll([a, b])
+        expectConverged([a, b])
+        expect(['XabB', 'XBab']).toContain(a.note(id)?.body)
+      }
+    })
+
+    it('[NOTE-3] two replicas that create a note with the same id keep both bodies', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.createNote({ id: 'list', title: 'A', body: 'from a' })
+      b!.createNote({ id: 'list', title: 'B', body: 'from b' })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(['from afrom b', 'from bfrom a']).toContain(a!.note('list')?.body)
+      expect(['A', 'B']).toContain(a!.note('list')?.title)
+    })
+
+    it('[UNDO-3] undo of typing deletes only its own characters, also with text someone put inside them', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: '<>' })
+      syncAll([a!, b!])
+      a!.editNote(id, 1, 0, 'hello') // one paste
+      syncAll([a!, b!])
+      b!.editNote(id, 3, 0, 'XY') // inside a's text
+      syncAll([a!, b!])
+      expect(a!.note(id)?.body).toBe('<heXYllo>')
+      a!.undo()
+      syncAll([a!, b!])
+      expect(b!.note(id)?.body).toBe('<XY>')
+      a!.redo()
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.note(id)?.body.replace('XY', '')).toBe('<hello>')
+    })
+
+    it('[UNDO-3] undo and redo never split a character made of a surrogate pair', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ body: 'ab' })
+      syncAll([a!, b!])
+      a!.editNote(id, 1, 0, 'x😀') // ends in an emoji
+      b!.editNote(id, 1, 0, '😺')
+      syncAll([a!, b!])
+      a!.undo()
+      a!.redo()
+      a!.undo()
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      const body = a!.note(id)!.body
+      expect(body).toBe('a😺b')
+      expect(body).toBe(body.normalize()) // well-formed: every surrogate in its pair
+      expect(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/.test(body)).toBe(false)
+    })
+
+    it('[BAD-5] an update that builds on what the replica lacks is refused whole, and applies after a repair', () => {
+      const [a, b] = replicas(engine, 2)
+      const updates: Uint8Array[] = []
+      a!.onUpdate((u, e) => e.local && updates.push(u))
+      a!.addItem('Milk')
+      a!.setField('milk', 'note', 'oat')
+      a!.rename('Flat 3B')
+      const before = bytesOf(b!)
+      expectMergeError(() => b!.applyUpdate(updates[2]!), 'MissingDependencies')
+      expect(bytesOf(b!), 'nothing of it is applied').toEqual(before)
+      pull(b!, a!)
+      b!.applyUpdate(updates[2]!) // now it has what it builds on: a duplicate, harmless
+      expectConverged([a!, b!])
     })
   })
 

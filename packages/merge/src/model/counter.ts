@@ -5,20 +5,20 @@ import { SEP, isReplicaId, joinKey } from './keys.js'
  * *lives*, built from single-writer registers so it merges correctly on any map CRDT with
  * last-writer-wins keys.
  *
- * - A *life* of a line starts with an add whose author saw the line absent. The first life is `0`
- *   (so two devices adding "Milk" for the first time share it); later ones are `<epoch>.<replica>`,
- *   where epoch is one more than the highest epoch the author saw. A remove ends every life its
- *   author saw.
- * - `qty[item␟replica]` (life 0) or `qty[item␟replica␟life]` = `"p:n"`: the total increments (p) and
- *   decrements (n) that *replica* made to that life. Only that replica writes the key; both only grow.
+ * - Every add starts a *life* of the line, `<epoch>.<replica>`, where epoch is one more than the
+ *   highest epoch the adder saw. Increments and decrements go to lives the author sees; a remove
+ *   ends every life its author saw. (Life `0` is the one of documents written before lives: its
+ *   counters are `qty[item␟replica]`; no new write goes there.)
+ * - `qty[item␟replica␟life]` = `"p:n"`: the total increments (p) and decrements (n) that *replica*
+ *   made to that life. Only that replica writes the key; both numbers only grow.
  * - `tomb[item␟remover]` = `{"<counter>": "p:n", …}`: what *remover* had seen of every counter
- *   (`<counter>` is `replica` or `replica␟life`) when it last removed the item. Only it writes the key.
+ *   (`<counter>` is `replica␟life`, or `replica` for life 0) when it last removed the item. Only it
+ *   writes the key.
  *
- * A life's amount is what no remover had seen: Σ over its counters of (p − seenP) − (n − seenN),
- * with seen the largest snapshot any remover recorded. An ended life counts at least 0: decrements a
- * remover had not seen take away only from that life's unseen increments, never from another life
- * (a re-add) — CART-3. A live life counts as it is, so concurrent decrements can take the line to 0
- * or below (CART-4). The visible quantity is the sum over lives.
+ * A life's amount is what no remover had seen — Σ over its counters of (p − seenP) − (n − seenN),
+ * with seen the largest snapshot any remover recorded — and never less than 0: decrements take away
+ * only from the life they were made to, never from another add (CART-3). The visible quantity is the
+ * sum over lives; at 0 the line counts as removed on every replica alike (CART-4).
  */
 export interface PN {
   p: number
@@ -80,8 +80,9 @@ export const lifeEpoch = (life: string): number | null => {
   return Number.isSafeInteger(epoch) && epoch > 0 && isReplicaId(life.slice(dot + 1)) ? epoch : null
 }
 
+/** A new life for an add (or an undone remove): one epoch past the newest the author saw. */
 export const newLife = (maxEpochSeen: number | null, replica: string): string =>
-  maxEpochSeen === null ? FIRST_LIFE : `${maxEpochSeen + 1}.${replica}`
+  `${(maxEpochSeen ?? 0) + 1}.${replica}`
 
 /** The counter id of a replica in a life, as used in tombstones and after the item in `qty` keys. */
 export const counterId = (replica: string, life: string): string =>
@@ -124,7 +125,7 @@ export const lifeAmount = (life: LifeState): number => {
     const s = life.seen.get(replica) ?? ZERO
     q += Math.max(0, c.p - s.p) - Math.max(0, c.n - s.n)
   }
-  return life.ended ? Math.max(0, q) : q
+  return Math.max(0, q)
 }
 
 /**

@@ -281,7 +281,10 @@ export class ContractModel {
     return new Prediction(this, view)
   }
 
-  /** CART-2 … CART-4 in terms of operations: what no remove in view saw, per life. */
+  /**
+   * CART-2 … CART-4 in terms of operations: per life, the contributions no remove in view saw,
+   * never less than 0; the quantity is their sum.
+   */
   quantityOf(item: string, view: View): ItemPrediction {
     const contributions = (this.contributionsByItem.get(item) ?? []).filter((c) => view.has(c.op))
     const observed = new Set<number>()
@@ -303,7 +306,7 @@ export class ContractModel {
     let quantity = 0
     for (const [life, left] of leftover) {
       const isEnded = ended.has(life)
-      const amount = isEnded ? Math.max(0, left) : left
+      const amount = Math.max(0, left)
       quantity += amount
       lives.push({ life, epoch: lifeEpoch(life), ended: isEnded, amount })
     }
@@ -514,19 +517,16 @@ export class ContractModel {
         if (!Number.isSafeInteger(cmd.quantity) || cmd.quantity <= 0 || cmd.quantity > MAX_QUANTITY)
           return fail('InvalidArgument')
         const q = this.quantityOf(key, ctx)
-        if (q.quantity > 0) {
-          if (q.quantity + cmd.quantity > MAX_QUANTITY) return fail('InvalidArgument')
-          const target = this.targets(q)[0]!
-          draft.contributions.push({ item: key, life: target.life, plus: cmd.quantity, minus: 0 })
-          draft.inverses.push({ t: 'count', item: key, life: target.life, plus: 0, minus: cmd.quantity })
-        } else {
-          // CART-4: an add of a line its author sees as absent ends every life it saw and starts one
-          this.observeRemove(key, ctx, draft)
-          const life = this.newLife(q, replica)
-          draft.contributions.push({ item: key, life, plus: cmd.quantity, minus: 0 })
-          draft.inverses.push({ t: 'count', item: key, life, plus: 0, minus: cmd.quantity })
+        if (q.quantity > 0 && q.quantity + cmd.quantity > MAX_QUANTITY) return fail('InvalidArgument')
+        // CART-3: every add is a life of its own, so it keeps exactly what it added; CART-4: a line its
+        // author sees as absent is first removed as seen, so nothing it had carries over
+        if (q.quantity <= 0) this.observeRemove(key, ctx, draft)
+        const life = this.newLife(q, replica)
+        draft.contributions.push({ item: key, life, plus: cmd.quantity, minus: 0 })
+        draft.inverses.push({ t: 'count', item: key, life, plus: 0, minus: cmd.quantity })
+        if (q.quantity <= 0) {
           if (before.register('items', `${key}${SEP}name`) === undefined)
-            write(itemReg(key, 'name'), displayName(cmd.name), false)
+            write(itemReg(key, 'name'), displayName(cmd.name).slice(0, 1000), false)
           draft.chosenOrder.push({ key, inverse: false, was: before.register('items', `${key}${SEP}order`) })
           draft.checks.push((after) => {
             const order = after.order()
@@ -774,8 +774,7 @@ export class ContractModel {
   }
 
   private newLife(q: ItemPrediction, replica: string): string {
-    if (q.lives.length === 0) return '0'
-    return `${Math.max(...q.lives.map((l) => l.epoch)) + 1}.${replica}`
+    return `${Math.max(0, ...q.lives.map((l) => l.epoch)) + 1}.${replica}`
   }
 
   /** CART-3: a remove records exactly the contributions its author had integrated. */
