@@ -179,22 +179,49 @@ export class AutomergeEngine implements Engine {
     this.note(full)
   }
 
-  /** One Automerge change per group of map writes and deletions; hand-built changes for inserts. */
+  /**
+   * One Automerge change per command, except where a keystroke continues a run typed backwards: that
+   * insert is a change built by hand (see `insertText`).
+   */
   transact(origin: string, fn: (w: EngineWriter) => void): void {
     const before = A.getHeads(this.current)
     let group: ((d: Draft) => void)[] = []
+    let after: (() => void)[] = []
     const flush = (): void => {
       if (group.length === 0) return
       const g = group
+      const then = after
       group = []
+      after = []
       const heads = A.getHeads(this.current)
       this.current = A.change(this.current, (d) => {
         for (const f of g) f(d)
       })
-      if (A.getHeads(this.current)[0] !== heads[0] || A.getHeads(this.current).length !== heads.length) {
+      const now = A.getHeads(this.current)
+      if (now.length !== heads.length || now.some((h, i) => h !== heads[i])) {
         const last = A.getLastLocalChange(this.current)
-        if (last) this.note(A.decodeChange(last))
+        if (last) this.note(A.decodeChange(last) as unknown as Decoded)
       }
+      for (const f of then) f()
+    }
+    const insert = (noteId: string, index: number, text: string): void => {
+      const plan = this.planInsert(noteId, index)
+      if (plan.kind === 'backwards') {
+        flush()
+        this.insertBackwards(noteId, index, text, plan.run)
+        return
+      }
+      const path = ['bodies', noteId]
+      group.push((d) => {
+        if (plan.kind === 'forwards') A.splice(d, path, index, 0, text)
+        else {
+          // a new run: an anchor, the text hanging from it, the anchor deleted — all by A.splice, whose
+          // inserted string is a chain from the character before
+          A.splice(d, path, index, 0, ` ${text}`)
+          A.splice(d, path, index, 1)
+        }
+      })
+      after.push(() => this.afterInsert(noteId, index, text, plan))
     }
     fn({
       set: (map, key, value) => group.push((d) => void (d[map][key] = toAutomerge(value))),
@@ -203,17 +230,14 @@ export class AutomergeEngine implements Engine {
         flush()
         this.createBody(noteId)
         this.run = null
-        if (initial !== '') this.insertText(noteId, 0, initial)
+        if (initial !== '') insert(noteId, 0, initial)
       },
-      spliceText: (noteId, index, deleteCount, insert, continues = false) => {
-        if (!continues) this.run = null
-        if (deleteCount > 0) {
-          group.push((d) => A.splice(d, ['bodies', noteId], index, deleteCount))
-          this.run = null
-        }
-        if (insert !== '') {
-          flush()
-          this.insertText(noteId, index, insert)
+      spliceText: (noteId, index, deleteCount, insertText, continues = false) => {
+        if (!continues || deleteCount > 0) this.run = null
+        if (deleteCount > 0) group.push((d) => A.splice(d, ['bodies', noteId], index, deleteCount))
+        if (insertText !== '') {
+          flush() // the insert is planned against the document as it is now
+          insert(noteId, index, insertText)
         }
       },
     })
@@ -249,41 +273,60 @@ export class AutomergeEngine implements Engine {
     this.run = null
   }
 
-  /** NOTE-2: inserts `text` at `index` as (part of) a run hanging from an anchor of its own. */
-  private insertText(noteId: string, index: number, text: string): void {
-    const obj = A.getObjectId(this.current.bodies, noteId)
-    if (!obj) throw new Error(`unreachable: note ${noteId} has no body`)
+  /** NOTE-2: how an insert at `index` joins the run this replica is typing, if it does. */
+  private planInsert(
+    noteId: string,
+    index: number,
+  ): { kind: 'forwards' | 'new'; run: Run | null } | { kind: 'backwards'; run: Run } {
     const path = ['bodies', noteId]
     const length = this.text(noteId).length
-    const at = (i: number): string => A.getCursor(this.current, path, i)
     const run = this.run?.noteId === noteId ? this.run : null
-    const backwards = run !== null && index < length && at(index) === run.head
-    const forwards = run !== null && !backwards && index > 0 && at(index - 1) === run.tail
+    if (run && index < length && A.getCursor(this.current, path, index) === run.head)
+      return { kind: 'backwards', run }
+    if (run && index > 0 && A.getCursor(this.current, path, index - 1) === run.tail)
+      return { kind: 'forwards', run }
+    return { kind: 'new', run: null }
+  }
+
+  /** The ids of the first and last characters just inserted at `index`, and the run they make. */
+  private afterInsert(
+    noteId: string,
+    index: number,
+    text: string,
+    plan: { kind: 'forwards' | 'new'; run: Run | null },
+  ): void {
+    const path = ['bodies', noteId]
+    const lastUnit =
+      index + text.length - (isHighSurrogate(text.charCodeAt(text.length - 2)) && text.length >= 2 ? 2 : 1)
+    const first = A.getCursor(this.current, path, index)
+    const last = A.getCursor(this.current, path, lastUnit)
+    if (plan.kind === 'forwards' && plan.run) plan.run.tail = last
+    else {
+      const at = first.indexOf('@')
+      this.run = {
+        noteId,
+        anchor: `${Number(first.slice(0, at)) - 1}@${first.slice(at + 1)}`,
+        head: first,
+        tail: last,
+      }
+    }
+  }
+
+  /**
+   * NOTE-2: a keystroke just before the first character of the run, typed backwards: it goes inside the
+   * run's anchor (a deleted element, which `A.splice` cannot name), so the change is built by hand.
+   */
+  private insertBackwards(noteId: string, _index: number, text: string, run: Run): void {
+    const obj = A.getObjectId(this.current.bodies, noteId)
+    if (!obj) throw new Error(`unreachable: note ${noteId} has no body`)
     const actor = this.replicaId
     const startOp = this.maxOp + 1
     const ops: Op[] = []
-    let left: string
-    let anchor: string | null = null
-    if (run && backwards) left = run.anchor
-    else if (run && forwards) left = run.tail
-    else {
-      anchor = `${startOp}@${actor}`
-      ops.push({
-        action: 'set',
-        obj,
-        elemId: index === 0 ? '_head' : at(index - 1),
-        insert: true,
-        value: ' ',
-        pred: [],
-      })
-      left = anchor
-    }
-    const first = startOp + ops.length
+    let left = run.anchor
     for (const ch of text) {
       ops.push({ action: 'set', obj, elemId: left, insert: true, value: ch, pred: [] })
       left = `${startOp + ops.length - 1}@${actor}`
     }
-    if (anchor) ops.push({ action: 'del', obj, elemId: anchor, pred: [anchor] })
     this.applyOwn({
       actor,
       seq: (this.seqs.get(actor) ?? 0) + 1,
@@ -293,10 +336,7 @@ export class AutomergeEngine implements Engine {
       deps: A.getHeads(this.current),
       ops,
     })
-    const firstId = `${first}@${actor}`
-    if (run && backwards) run.head = firstId
-    else if (run && forwards) run.tail = left
-    else this.run = { noteId, anchor: anchor!, head: firstId, tail: left }
+    run.head = `${startOp}@${actor}`
   }
 
   anchor(noteId: string, index: number): TextAnchor {
@@ -369,7 +409,7 @@ export class AutomergeEngine implements Engine {
     if (stateVector === undefined) return encodeList(A.getAllChanges(this.current))
     const heads = decodeList(stateVector, 'state vector').map(bytesToHex)
     // heads we do not know (the peer has changes we lack) cannot bound what we send
-    const known = heads.filter((h) => /^[0-9a-f]{64}$/.test(h) && A.hasHeads(this.current, [h]))
+    const known = heads.filter((h) => /^[0-9a-f]{64}$/.test(h) && this.has(h))
     return encodeList(A.getChangesSince(this.current, known))
   }
 
@@ -380,6 +420,7 @@ export class AutomergeEngine implements Engine {
    * space holds and refers only to objects, elements and actors that exist.
    */
   private validate(update: Uint8Array): { bytes: Uint8Array[]; fresh: Decoded[] } {
+    // (returns the bytes and decoded form of the changes the document does not have yet)
     const bytes = decodeList(update, 'update')
     const decoded = bytes.map((b) => {
       let change: Decoded
@@ -405,12 +446,15 @@ export class AutomergeEngine implements Engine {
     const texts = new Map(this.texts)
     const elemsOfUpdate = new Set<string>()
     const actors = (a: string): boolean => seqs.has(a) || this.seqs.has(a)
-    for (const change of decoded) {
-      if (change.hash === this.genesisHash || A.hasHeads(this.current, [change.hash])) continue // has it
+    const freshBytes: Uint8Array[] = []
+    const seen = new Set<string>()
+    for (const [index, change] of decoded.entries()) {
+      if (change.hash === this.genesisHash || this.has(change.hash) || seen.has(change.hash)) continue // has it
+      seen.add(change.hash)
       if (change.deps.length === 0)
         throw new MergeError('ForeignDocument', 'the change starts another document')
       for (const dep of change.deps)
-        if (!inUpdate.has(dep) && !A.hasHeads(this.current, [dep]))
+        if (!inUpdate.has(dep) && !this.has(dep))
           throw new MergeError(
             'MissingDependencies',
             'an Automerge change depends on a change this replica does not have',
@@ -429,8 +473,9 @@ export class AutomergeEngine implements Engine {
         if (op.action === 'makeText' && op.key !== undefined) texts.set(id, op.key)
       })
       fresh.push(change)
+      freshBytes.push(bytes[index]!)
     }
-    return { bytes, fresh }
+    return { bytes: freshBytes, fresh }
   }
 
   private checkOp(
@@ -491,6 +536,11 @@ export class AutomergeEngine implements Engine {
         )
     }
     if (op.action === 'set') elemsOfUpdate.add(id)
+  }
+
+  /** Whether the document holds the change with this hash (`A.hasHeads` costs O(document) in 3.5). */
+  private has(hash: string): boolean {
+    return A.getMissingDeps(this.current, [hash]).length === 0
   }
 
   /** Validates against the document, then applies in place: no copy of the document (BAD-1 … BAD-6). */
