@@ -200,7 +200,7 @@ export class AutomergeEngine implements Engine {
       const now = A.getHeads(this.current)
       if (now.length !== heads.length || now.some((h, i) => h !== heads[i])) {
         const last = A.getLastLocalChange(this.current)
-        if (last) this.note(A.decodeChange(last) as unknown as Decoded)
+        if (last) this.note(A.decodeChange(last))
       }
       for (const f of then) f()
     }
