@@ -2,10 +2,12 @@ import { AutomergeEngine } from './automerge/engine.js'
 import type { Engine, EngineKind } from './engine.js'
 import { MergeError } from './errors.js'
 import { isReplicaId, randomId, randomReplicaId } from './model/keys.js'
+import { Origin } from './origins.js'
 import { Space, type SpaceOptions } from './space.js'
 import { YjsEngine } from './yjs/engine.js'
 
 export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
+export { Origin } from './origins.js'
 export type { EngineKind, Engine, EngineChange, TextAnchor, Scalar } from './engine.js'
 export { normaliseName, randomReplicaId } from './model/keys.js'
 export { MAX_QUANTITY } from './model/counter.js'
@@ -57,7 +59,7 @@ export const openSpace = (options: OpenOptions): Space => {
     options.replicaId ?? randomReplicaId(options.random),
   )
   const space = new Space(engine, options.spaceId, options)
-  if (options.state) space.applyUpdate(options.state, 'load')
+  if (options.state) space.applyUpdate(options.state, Origin.Load)
   return space
 }
 

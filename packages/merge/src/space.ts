@@ -31,6 +31,7 @@ import {
 } from './model/counter.js'
 import { displayName, joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
 import { compareOrder, keysBetween, readOrderKey } from './model/order.js'
+import { Origin } from './origins.js'
 
 /** The schema version this code writes and fully understands (SCH-1). */
 export const SCHEMA_VERSION = 1
@@ -94,7 +95,7 @@ export interface SpaceSnapshot {
 export interface SpaceOptions {
   /** A unique id for this replica (this open document, not the device: two tabs need two ids). */
   readonly replicaId?: string
-  /** The origin that local commands carry in change events (default 'local'). */
+  /** The origin that local commands carry in change events (default `Origin.Local`). */
   readonly origin?: string
   /** Open read-only (e.g. from a read-only share link): every write fails with ReadOnly. */
   readonly readOnly?: boolean
@@ -198,7 +199,7 @@ export class Space {
     options: SpaceOptions = {},
   ) {
     this.replicaId = engine.replicaId
-    this.origin = options.origin ?? 'local'
+    this.origin = options.origin ?? Origin.Local
     this.now = options.now ?? Date.now
     this.random = options.random ?? Math.random
     this.forcedReadOnly = options.readOnly ?? false
@@ -694,7 +695,7 @@ export class Space {
     const back: Inverse[] = []
     this.replaying = true
     try {
-      this.engine.batch(this.origin, () => {
+      this.engine.batch(Origin.Undo, () => {
         for (const op of [...step].reverse()) {
           if (op.t === 'text') this.undoText(op, back)
           else this.command((w, inv) => this.applyInverse(w, inv, op), false, back)
@@ -839,7 +840,7 @@ export class Space {
   }
 
   /** Applies a peer's update. Malformed or foreign updates throw a MergeError and change nothing (BAD-1…3). */
-  applyUpdate(update: Uint8Array, origin = 'remote'): void {
+  applyUpdate(update: Uint8Array, origin: string = Origin.Remote): void {
     this.engine.applyUpdate(update, origin)
   }
 

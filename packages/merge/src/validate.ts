@@ -4,3 +4,4 @@
  */
 export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
 export { validateYjsUpdate } from './yjs/validate.js'
+export { Origin } from './origins.js'

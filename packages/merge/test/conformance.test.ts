@@ -15,6 +15,7 @@ import {
   createSpace,
   isMergeError,
   normaliseName,
+  Origin,
   openSpace,
 } from '../src/index.js'
 import { ENGINES, bytesOf, cart, expectConverged, pull, replicas, syncAll } from './harness.js'
@@ -966,16 +967,18 @@ describe.each(ENGINES)('%s engine', (engine) => {
       b!.subscribe((e) => seen.push(e))
       b!.addItem('x')
       a!.addItem('y')
-      b!.applyUpdate(a!.encodeStateAsUpdate(b!.stateVector()), 'server')
+      b!.applyUpdate(a!.encodeStateAsUpdate(b!.stateVector()), Origin.Server)
+      b!.undo()
       expect(seen).toEqual([
-        { origin: 'local', local: true },
-        { origin: 'server', local: false },
+        { origin: Origin.Local, local: true },
+        { origin: Origin.Server, local: false },
+        { origin: Origin.Undo, local: true },
       ])
-      const c = openSpace({ engine, spaceId: a!.id, origin: 'local-ui' })
+      const c = openSpace({ engine, spaceId: a!.id, origin: 'my-tool' })
       const cs: ChangeEvent[] = []
       c.subscribe((e) => cs.push(e))
       c.addItem('z')
-      expect(cs).toEqual([{ origin: 'local-ui', local: true }])
+      expect(cs).toEqual([{ origin: 'my-tool', local: true }])
     })
   })
 })

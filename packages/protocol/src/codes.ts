@@ -53,10 +53,138 @@ export const ErrorKind = {
 } as const
 export type ErrorKind = (typeof ErrorKind)[keyof typeof ErrorKind]
 
-/** Whether a client may reconnect and resend after a close with this code. */
-export const isPermanentClose = (code: number): boolean =>
-  code === CloseCode.MalformedFrame ||
-  code === CloseCode.MessageTooBig ||
-  code === CloseCode.DocumentTooLarge ||
-  code === CloseCode.Unauthorized ||
-  code === CloseCode.Forbidden
+/** What a client does after a close (or an error kind without a close). */
+export type NextStep =
+  /** Reconnect with backoff and resend what is not acknowledged. */
+  | 'retry'
+  /** Stop: the token is not (or no longer) good for this space; get a new one. */
+  | 'reauthenticate'
+  /** Keep the connection, open the space read-only. */
+  | 'read-only'
+  /** Stop: this client sent something the server will never accept; report it. */
+  | 'stop'
+
+export interface CloseRule {
+  /** The WebSocket close code (null: an error kind sent without a close). */
+  readonly code: number | null
+  readonly kind: ErrorKind
+  /** Whether reconnecting can help; a permanent close is not retried blindly. */
+  readonly permanent: boolean
+  readonly next: NextStep
+  /** What the user is told, in a sentence. */
+  readonly says: string
+}
+
+/**
+ * PROTOCOL.md §P6 as one table, used by the server (which code goes with which kind) and by the
+ * client (what to do next): close code → error kind → next step.
+ */
+export const CLOSE_RULES: readonly CloseRule[] = [
+  {
+    code: CloseCode.GoingAway,
+    kind: ErrorKind.ShuttingDown,
+    permanent: false,
+    next: 'retry',
+    says: 'the server is restarting',
+  },
+  {
+    code: CloseCode.MessageTooBig,
+    kind: ErrorKind.MessageTooBig,
+    permanent: true,
+    next: 'stop',
+    says: 'a change was too large to send',
+  },
+  {
+    code: CloseCode.TryAgainLater,
+    kind: ErrorKind.ServerFull,
+    permanent: false,
+    next: 'retry',
+    says: 'the server is busy',
+  },
+  {
+    code: CloseCode.MalformedFrame,
+    kind: ErrorKind.MalformedFrame,
+    permanent: true,
+    next: 'stop',
+    says: 'this app sent something the server cannot read',
+  },
+  {
+    code: CloseCode.MalformedFrame,
+    kind: ErrorKind.InvalidUpdate,
+    permanent: true,
+    next: 'stop',
+    says: 'the server refused a change as invalid',
+  },
+  {
+    code: CloseCode.Unauthorized,
+    kind: ErrorKind.Unauthorized,
+    permanent: true,
+    next: 'reauthenticate',
+    says: 'this link is not valid',
+  },
+  {
+    code: CloseCode.Forbidden,
+    kind: ErrorKind.Forbidden,
+    permanent: true,
+    next: 'reauthenticate',
+    says: 'this link is for another space',
+  },
+  {
+    code: CloseCode.PreAuthOverflow,
+    kind: ErrorKind.PreAuthOverflow,
+    permanent: false,
+    next: 'retry',
+    says: 'the connection was reset',
+  },
+  {
+    code: CloseCode.DocumentTooLarge,
+    kind: ErrorKind.DocumentTooLarge,
+    permanent: true,
+    next: 'stop',
+    says: 'the space is full',
+  },
+  {
+    code: CloseCode.RateLimited,
+    kind: ErrorKind.RateLimited,
+    permanent: false,
+    next: 'retry',
+    says: 'too many changes at once',
+  },
+  {
+    code: CloseCode.StorageUnavailable,
+    kind: ErrorKind.StorageUnavailable,
+    permanent: false,
+    next: 'retry',
+    says: 'the server cannot store changes right now',
+  },
+  {
+    code: null,
+    kind: ErrorKind.ReadOnly,
+    permanent: false,
+    next: 'read-only',
+    says: 'this link can only read',
+  },
+]
+
+/** The rule for a close code (and, where one code has several kinds, the kind the server named). */
+export const closeRule = (code: number, kind?: string | null): CloseRule => {
+  const rules = CLOSE_RULES.filter((r) => r.code === code)
+  const named = rules.find((r) => r.kind === kind)
+  if (named ?? rules[0]) return (named ?? rules[0])!
+  // a code this version does not know (a newer server, a proxy): 4xxx codes are the server's refusals
+  const permanent = code >= 4400 && code < 4500
+  return {
+    code,
+    kind: (kind ?? `Close${code}`) as ErrorKind,
+    permanent,
+    next: permanent ? 'stop' : 'retry',
+    says: permanent ? 'the server refused the connection' : 'the connection was lost',
+  }
+}
+
+/** The close code that goes with an error kind (what the server closes with). */
+export const closeCodeOf = (kind: ErrorKind): number | null =>
+  CLOSE_RULES.find((r) => r.kind === kind)?.code ?? null
+
+/** Whether a client must not blindly reconnect and resend after a close with this code. */
+export const isPermanentClose = (code: number): boolean => closeRule(code).permanent

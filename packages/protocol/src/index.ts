@@ -1,4 +1,14 @@
-export { CloseCode, ErrorKind, isPermanentClose } from './codes.js'
+export {
+  CLOSE_RULES,
+  CloseCode,
+  type CloseRule,
+  ErrorKind,
+  type NextStep,
+  closeCodeOf,
+  closeRule,
+  isPermanentClose,
+} from './codes.js'
+export { type Backoff, backoffDelay, defaultBackoff } from './backoff.js'
 export {
   AuthType,
   type Message,

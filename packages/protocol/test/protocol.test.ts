@@ -7,6 +7,13 @@ import * as authProtocol from 'y-protocols/auth'
 import * as syncProtocol from 'y-protocols/sync'
 import * as Y from 'yjs'
 import {
+  CLOSE_RULES,
+  CloseCode,
+  ErrorKind,
+  backoffDelay,
+  closeCodeOf,
+  closeRule,
+  isPermanentClose,
   type Message,
   PROTOCOL_HISTORY,
   PROTOCOL_TABLE,
@@ -115,5 +122,39 @@ describe('protocol', () => {
       }),
       { numRuns: 2000 },
     )
+  })
+})
+
+describe('close rules and backoff', () => {
+  it('[P6] every close code and every error kind has its rule: code → kind → next step, one table for both sides', () => {
+    const codes = new Set(CLOSE_RULES.map((r) => r.code))
+    for (const code of Object.values(CloseCode)) expect(codes.has(code), `close code ${code}`).toBe(true)
+    const kinds = new Set(CLOSE_RULES.map((r) => r.kind))
+    for (const kind of Object.values(ErrorKind)) expect(kinds.has(kind), `error kind ${kind}`).toBe(true)
+    for (const r of CLOSE_RULES) {
+      if (r.code !== null) expect(isPermanentClose(r.code)).toBe(r.permanent)
+      expect(r.permanent, `${r.kind}: a retried close is never permanent`).toBe(
+        r.next !== 'retry' && r.next !== 'read-only',
+      )
+    }
+    expect(closeRule(CloseCode.MalformedFrame, ErrorKind.InvalidUpdate).kind).toBe(ErrorKind.InvalidUpdate)
+    expect(closeRule(CloseCode.MalformedFrame).kind).toBe(ErrorKind.MalformedFrame)
+    expect(closeCodeOf(ErrorKind.StorageUnavailable)).toBe(CloseCode.StorageUnavailable)
+    // a code this version does not know: a 44xx refusal is permanent, anything else is retried
+    expect(closeRule(4499)).toMatchObject({ permanent: true, next: 'stop' })
+    expect(closeRule(1006)).toMatchObject({ permanent: false, next: 'retry' })
+  })
+
+  it('[P6.1] the backoff grows exponentially to its cap, with jitter in [½, 1] of it', () => {
+    const b = { initialMs: 100, maxMs: 1000 }
+    expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b, () => 1))).toEqual([
+      100, 200, 400, 800, 1000, 1000,
+    ])
+    expect([1, 2, 3, 4, 5].map((n) => backoffDelay(n, b, () => 0))).toEqual([50, 100, 200, 400, 500])
+    for (let i = 0; i < 100; i++) {
+      const d = backoffDelay(3, b)
+      expect(d).toBeGreaterThanOrEqual(200)
+      expect(d).toBeLessThanOrEqual(400)
+    }
   })
 })
