@@ -89,6 +89,44 @@ export default tseslint.config(
       },
     ],
   ),
+  restrict(
+    ['packages/sync-client/src/**/*.ts'],
+    [
+      {
+        group: ['react', 'react-dom', 'node:*', 'ws', ...adapters],
+        message: 'sync-client is a framework-free browser library: no React, no Node, no server storage.',
+      },
+      {
+        group: ['@converge/server-core', '@converge/server-core/*', '@converge/web', '@converge/server'],
+        message: 'sync-client never imports the server core (tests only) or the apps.',
+      },
+    ],
+  ),
+  restrict(
+    ['apps/server/src/**/*.ts'],
+    [
+      {
+        group: ['@converge/web', '@converge/sync-client', 'react', 'react-dom'],
+        message: 'the server never imports the web app or the client.',
+      },
+    ],
+  ),
+  restrict(
+    ['apps/web/src/**/*.{ts,tsx}'],
+    [
+      {
+        group: [
+          'node:*',
+          'ws',
+          '@converge/server-core',
+          '@converge/server-core/*',
+          '@converge/server',
+          ...adapters,
+        ],
+        message: 'the web app runs in the browser: it talks to the server through sync-client only.',
+      },
+    ],
+  ),
   {
     files: ['**/test/**/*.ts', '**/*.test.ts', '**/examples/**/*.ts', '**/scripts/**/*.{ts,js}', '*.js'],
     languageOptions: { globals: { ...globals.node } },
