@@ -7,7 +7,7 @@ import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, resolve, sep } from 'node:path'
-import { SPACE_ID } from '@converge/server-core'
+import { SPACE_ID, type SpaceRegistry } from '@converge/server-core'
 import type { Registry } from 'prom-client'
 import { z } from 'zod'
 import type { Tokens } from './auth.js'
@@ -43,7 +43,8 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 
 export interface HttpDeps {
   readonly issueTokens: (spaceId: string) => Promise<Tokens>
-  readonly registerSpace: (spaceId: string) => Promise<boolean>
+  /** Where `POST /api/spaces` records the ids it hands out or accepts. */
+  readonly spaces: SpaceRegistry
   readonly registry: Registry
   readonly webDist: string
   readonly isShuttingDown: () => boolean
@@ -135,7 +136,7 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
   }
   // a space created offline registers under its own id, once; anyone else's id is refused
   const id = proposed ?? newSpaceId()
-  if (!(await deps.registerSpace(id))) throw new HttpError(409, 'that space id is taken')
+  if (!(await deps.spaces.registerSpace(id))) throw new HttpError(409, 'that space id is taken')
   const tokens = await deps.issueTokens(id)
   deps.log.info({ spaceId: id }, 'space created')
   sendJson(res, 201, { id, ...tokens }, CORS)

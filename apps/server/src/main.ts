@@ -8,7 +8,7 @@ import { ConfigError, helpText, parseConfig, wantsHelp } from './config.js'
 import { startServer } from './server.js'
 
 export { type Config, parseConfig } from './config.js'
-export { type RunningServer, type StartOptions, startServer } from './server.js'
+export { type RunningServer, type StartOptions, type Storage, startServer } from './server.js'
 
 /** Exit code for a configuration that does not validate. */
 const EXIT_CONFIG = 2

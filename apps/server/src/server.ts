@@ -10,7 +10,7 @@ import { CloseCode, ErrorKind } from '@converge/protocol'
 import { RedisFanOut } from '@converge/fanout-redis'
 import { PostgresPersistence } from '@converge/persistence-postgres'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
-import { type FanOut, type Persistence, SyncCore } from '@converge/server-core'
+import { type FanOut, type Persistence, type SpaceRegistry, SyncCore } from '@converge/server-core'
 import type { DestinationStream } from 'pino'
 import { type Auth, createAuth, loadOrCreateSecret } from './auth.js'
 import type { Config, StorageConfig } from './config.js'
@@ -19,9 +19,12 @@ import { type Logger, coreLogger, createLogger } from './log.js'
 import { type Metrics, createMetrics } from './metrics.js'
 import { attachSyncTransport } from './ws.js'
 
+/** The configured storage: the spaces (for the core) and the register of taken ids (for the HTTP API). */
+export type Storage = Persistence & SpaceRegistry
+
 export interface StartOptions {
-  /** Replaces the SQLite persistence (tests inject failing storage). It is closed by `close()`. */
-  readonly persistence?: Persistence
+  /** Replaces the configured storage (tests inject failing storage). It is closed by `close()`. */
+  readonly persistence?: Storage
   /** Where log lines go instead of stdout (tests collect them). */
   readonly logDestination?: DestinationStream
 }
@@ -53,7 +56,7 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 }
 
 /** The configured storage. PostgreSQL that cannot be reached yet is logged, not fatal: loads retry it. */
-async function openStorage(storage: StorageConfig, log: Logger): Promise<Persistence> {
+async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage> {
   if (storage.kind === 'sqlite')
     return new SqlitePersistence({
       file: resolve(storage.file),
@@ -79,7 +82,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   const secret = config.secret ?? loadOrCreateSecret(dataDir)
   const auth = createAuth({ secret, enabled: config.auth, logger: log })
   const metrics = createMetrics()
-  const persistence = options.persistence ?? (await openStorage(config.storage, log))
+  const storage = options.persistence ?? (await openStorage(config.storage, log))
   const fanOut: FanOut | undefined = config.redisUrl
     ? new RedisFanOut({
         url: config.redisUrl,
@@ -88,7 +91,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       })
     : undefined
   const core = new SyncCore({
-    persistence,
+    persistence: storage,
     authenticate: auth.authenticate,
     fanOut,
     limits: config.limits,
@@ -103,7 +106,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
     createRequestHandler({
       issueTokens: (spaceId) => auth.issueTokens(spaceId),
-      registerSpace: (spaceId) => persistence.registerSpace(spaceId),
+      spaces: storage,
       registry: metrics.registry,
       webDist: config.webDist,
       isShuttingDown,
@@ -129,7 +132,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
   } catch (e) {
     await transport.close()
     await fanOut?.close()
-    await persistence.close()
+    await storage.close()
     throw e
   }
   const host = config.host.includes(':') ? `[${config.host}]` : config.host
@@ -163,7 +166,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         server.closeAllConnections()
         await httpClosed
         await fanOut?.close()
-        await persistence.close()
+        await storage.close()
       }
       log.info({}, 'stopped')
     })()

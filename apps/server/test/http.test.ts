@@ -110,7 +110,7 @@ describe('HTTP', () => {
     let shuttingDown = false
     const handler = createRequestHandler({
       issueTokens: () => Promise.reject(new Error('unused')),
-      registerSpace: () => Promise.resolve(true),
+      spaces: { registerSpace: () => Promise.resolve(true) },
       registry: new Registry(),
       webDist: tempDir(),
       isShuttingDown: () => shuttingDown,

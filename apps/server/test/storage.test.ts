@@ -1,7 +1,7 @@
 import { join } from 'node:path'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
 import { CloseCode } from '@converge/protocol'
-import { type Persistence, StorageError, type StoredSpace } from '@converge/server-core'
+import { type Persistence, type SpaceRegistry, StorageError, type StoredSpace } from '@converge/server-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
@@ -27,7 +27,7 @@ const metric = async (url: string, name: string): Promise<number> => {
 }
 
 /** SQLite whose next `failLoads` loads throw StorageError; records what was written. */
-class FlakyPersistence implements Persistence {
+class FlakyPersistence implements Persistence, SpaceRegistry {
   readonly inner: SqlitePersistence
   failLoads = 0
   appends = 0

@@ -1,5 +1,5 @@
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite } from '@converge/server-core/testing'
+import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-core/testing'
 import { CuttableProxy, POSTGRES_URL, freshSchema, havePostgres } from '@converge/test-services'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -28,7 +28,7 @@ async function open(schema?: string, url = POSTGRES_URL): Promise<PostgresPersis
 }
 
 describe.skipIf(!ok)('PostgreSQL', () => {
-  runPersistenceSuite('postgres', async () => {
+  const setup = async () => {
     const { schema, drop } = freshSchema()
     let current = new PostgresPersistence({ connectionString: POSTGRES_URL, schema })
     await current.open()
@@ -44,7 +44,9 @@ describe.skipIf(!ok)('PostgreSQL', () => {
         await drop()
       },
     }
-  })
+  }
+  runPersistenceSuite('postgres', setup)
+  runSpaceRegistrySuite('postgres', setup)
 
   describe('PostgresPersistence', () => {
     it('PG-1 instances starting together on a fresh schema migrate it once', async () => {

@@ -3,6 +3,7 @@ import {
   silentLogger,
   type Logger,
   type Persistence,
+  type SpaceRegistry,
   type StoredSpace,
 } from '@converge/server-core'
 import pg from 'pg'
@@ -48,13 +49,13 @@ export const MIGRATIONS: readonly ((S: string) => string)[] = [
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * Persistence on PostgreSQL through pg. Every space has a row in `converge_spaces` whose `last_seq`
+ * Persistence (and the SpaceRegistry: a row in `converge_spaces`) on PostgreSQL through pg. Every space has a row in `converge_spaces` whose `last_seq`
  * hands out positions: an append bumps it (taking the row lock until commit), so appends to one space
  * are serialized across instances and positions follow commit order — a compaction through position N
  * can never drop an update that commits later with a smaller N. Compaction takes the same row lock.
  * A promise resolves only after COMMIT returned.
  */
-export class PostgresPersistence implements Persistence {
+export class PostgresPersistence implements Persistence, SpaceRegistry {
   readonly shared = true
   private readonly pool: pg.Pool
   private readonly logger: Logger

@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite } from '@converge/server-core/testing'
+import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-core/testing'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crashUpdate } from '../test/crash-update.js'
@@ -16,7 +16,7 @@ function tempDir(): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), 'converge-sqlite-'))
 }
 
-runPersistenceSuite('sqlite', () => {
+const setup = () => {
   const dir = tempDir()
   const file = path.join(dir, 'converge.db')
   let current = new SqlitePersistence({ file })
@@ -32,7 +32,10 @@ runPersistenceSuite('sqlite', () => {
       fs.rmSync(dir, { recursive: true, force: true })
     },
   })
-})
+}
+
+runPersistenceSuite('sqlite', setup)
+runSpaceRegistrySuite('sqlite', setup)
 
 describe('SqlitePersistence', () => {
   let dir: string

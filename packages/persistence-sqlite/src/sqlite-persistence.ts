@@ -5,6 +5,7 @@ import {
   silentLogger,
   type Logger,
   type Persistence,
+  type SpaceRegistry,
   type StoredSpace,
 } from '@converge/server-core'
 
@@ -73,12 +74,12 @@ interface UpdateRow {
 }
 
 /**
- * Persistence on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
+ * Persistence (and the SpaceRegistry, table `spaces`) on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
  * table (one global AUTOINCREMENT position, so positions increase per space and are never reused);
  * a compaction upserts the space's row in `snapshots` and deletes the updates it covers, in one
  * transaction. WAL + synchronous=FULL: an append's transaction is fsynced before its promise resolves.
  */
-export class SqlitePersistence implements Persistence {
+export class SqlitePersistence implements Persistence, SpaceRegistry {
   readonly file: string
   private readonly logger: Logger
   private db: Database.Database | null

@@ -5,9 +5,8 @@ export {
   type ConnectionHandle,
   SPACE_ID,
   type SocketLike,
-  SyncCore,
-  type SyncCoreOptions,
-} from './core.js'
+} from './connection.js'
+export { SyncCore, type SyncCoreOptions } from './core.js'
 export type { CoreEvents } from './events.js'
 export { type Limits, defaultLimits } from './limits.js'
 export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'
@@ -18,8 +17,12 @@ export {
   type LogFields,
   type Logger,
   type Persistence,
+  type Scheduler,
+  type SpaceRegistry,
   StorageError,
   type StoredSpace,
+  type Timer,
   silentLogger,
   systemClock,
+  systemScheduler,
 } from './ports.js'

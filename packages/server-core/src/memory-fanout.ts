@@ -1,4 +1,4 @@
-import type { FanOut, FanOutListener } from './ports.js'
+import { type FanOut, type FanOutListener, type Scheduler, systemScheduler } from './ports.js'
 
 interface Subscription {
   readonly owner: MemoryFanOut
@@ -6,13 +6,17 @@ interface Subscription {
 }
 
 /**
- * The in-memory reference FanOut: a hub that several instances (several SyncCores in one process)
- * share, for tests. Each `MemoryFanOut` is one instance's view of the hub. `cut` and `restore` model a
- * lost connection to the broker: while cut, an instance's messages go nowhere and it receives nothing;
- * on restore its subscriptions resync, as a Redis reconnection does.
+ * The in-memory FanOut: a hub that several instances (several SyncCores in one process) share. Each
+ * `MemoryFanOut` is one instance's view of the hub. A SyncCore given no fan-out makes a private hub
+ * with itself alone on it. Deliveries, like Redis's, reach the subscribers of the moment of publishing,
+ * each in a turn of its own through the hub's Scheduler (step a `ManualScheduler` to deliver).
+ * `cut` and `restore` model a lost connection to the broker: while cut, an instance's messages go
+ * nowhere and it receives nothing; on restore its subscriptions resync, as a Redis reconnection does.
  */
 export class MemoryFanOutHub {
   private readonly subscribers = new Map<string, Set<Subscription>>()
+
+  constructor(readonly scheduler: Scheduler = systemScheduler) {}
 
   instance(): MemoryFanOut {
     return new MemoryFanOut(this)
@@ -21,8 +25,16 @@ export class MemoryFanOutHub {
   /** @internal */
   publish(from: MemoryFanOut, spaceId: string, message: Uint8Array): void {
     if (from.isCut) return
-    for (const s of this.subscribers.get(spaceId) ?? [])
-      if (s.owner !== from && !s.owner.isCut) s.listener.message(message)
+    const set = this.subscribers.get(spaceId)
+    if (!set) return
+    const targets = [...set].filter((s) => s.owner !== from && !s.owner.isCut)
+    // alone on the hub (one instance on its own): nothing to copy, nothing to deliver
+    if (targets.length === 0) return
+    const copy = message.slice()
+    this.scheduler.nextTurn(() => {
+      if (from.isCut) return
+      for (const s of targets) if (set.has(s) && !s.owner.isCut) s.listener.message(copy)
+    })
   }
 
   /** @internal */
@@ -31,17 +43,23 @@ export class MemoryFanOutHub {
     if (!set) this.subscribers.set(spaceId, (set = new Set()))
     const entry = { owner, listener }
     set.add(entry)
-    queueMicrotask(() => {
+    this.scheduler.nextTurn(() => {
       if (set.has(entry) && !owner.isCut) listener.resync()
     })
-    return () => set.delete(entry)
+    return () => {
+      set.delete(entry)
+      if (set.size === 0 && this.subscribers.get(spaceId) === set) this.subscribers.delete(spaceId)
+    }
   }
 
   /** @internal */
-  subscriptionsOf(owner: MemoryFanOut): FanOutListener[] {
-    return [...this.subscribers.values()].flatMap((set) =>
-      [...set].filter((s) => s.owner === owner).map((s) => s.listener),
-    )
+  restore(owner: MemoryFanOut): void {
+    for (const set of this.subscribers.values())
+      for (const entry of set)
+        if (entry.owner === owner)
+          this.scheduler.nextTurn(() => {
+            if (set.has(entry) && !owner.isCut) entry.listener.resync()
+          })
   }
 }
 
@@ -49,8 +67,7 @@ export class MemoryFanOut implements FanOut {
   isCut = false
   constructor(private readonly hub: MemoryFanOutHub) {}
   publish(spaceId: string, message: Uint8Array): void {
-    const copy = message.slice()
-    queueMicrotask(() => this.hub.publish(this, spaceId, copy))
+    this.hub.publish(this, spaceId, message)
   }
   subscribe(spaceId: string, listener: FanOutListener): () => void {
     return this.hub.subscribe(this, spaceId, listener)
@@ -59,10 +76,10 @@ export class MemoryFanOut implements FanOut {
   cut(): void {
     this.isCut = true
   }
-  /** The connection is back: every subscription of this instance resyncs. */
+  /** The connection is back: every subscription of this instance resyncs (in a turn of its own). */
   restore(): void {
     this.isCut = false
-    for (const l of this.hub.subscriptionsOf(this)) l.resync()
+    this.hub.restore(this)
   }
   close(): Promise<void> {
     return Promise.resolve()

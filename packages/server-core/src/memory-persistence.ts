@@ -1,4 +1,4 @@
-import { StorageError, type Persistence, type StoredSpace } from './ports.js'
+import { StorageError, type Persistence, type SpaceRegistry, type StoredSpace } from './ports.js'
 
 interface MemorySpace {
   snapshot: Uint8Array | null
@@ -9,17 +9,18 @@ interface MemorySpace {
 }
 
 /** The backing store of MemoryPersistence; share one between instances to "reopen" the same storage. */
-export type MemoryStore = Map<string, MemorySpace>
+export type MemoryStore = Map<string, MemorySpace> & { readonly registered: Set<string> }
 
 export function createMemoryStore(): MemoryStore {
-  return new Map()
+  return Object.assign(new Map<string, MemorySpace>(), { registered: new Set<string>() })
 }
 
 /**
- * The in-memory reference Persistence, for unit tests only: nothing survives the process. Stores
- * copies of what it is given and hands out copies, so callers cannot alias stored bytes.
+ * The in-memory reference Persistence and SpaceRegistry, for unit tests only: nothing survives the
+ * process (share a `MemoryStore` to "reopen"). Stores copies of what it is given and hands out
+ * copies, so callers cannot alias stored bytes.
  */
-export class MemoryPersistence implements Persistence {
+export class MemoryPersistence implements Persistence, SpaceRegistry {
   readonly store: MemoryStore
   private closed = false
 
@@ -27,12 +28,10 @@ export class MemoryPersistence implements Persistence {
     this.store = store
   }
 
-  private readonly registered = new Set<string>()
-
   registerSpace(spaceId: string): Promise<boolean> {
     return this.run('registerSpace', spaceId, () => {
-      if (this.registered.has(spaceId) || this.store.has(spaceId)) return false
-      this.registered.add(spaceId)
+      if (this.store.registered.has(spaceId) || this.store.has(spaceId)) return false
+      this.store.registered.add(spaceId)
       return true
     })
   }

@@ -1,6 +1,7 @@
 /**
- * The ports of the server core. Adapters implement them in their own packages and prove it by
- * running the conformance suites exported from `@converge/server-core/testing`.
+ * The ports of the server core: everything it needs from the outside world, passed in, never reached
+ * for. Adapters implement them in their own packages and prove it by running the conformance suites
+ * exported from `@converge/server-core/testing` (SPEC.md: PERS-n, REG-n, FAN-n).
  */
 
 /** What is stored for one space: the latest compacted snapshot and every update appended after it. */
@@ -23,36 +24,55 @@ export class StorageError extends Error {
   }
 }
 
+/** The storage of spaces: an append-only log of updates per space, compacted into snapshots. */
 export interface Persistence {
   /**
-   * Everything stored for a space; an unknown space gives `{ snapshot: null, updates: [], lastSeq: 0 }`.
-   * A failed read throws StorageError — it never answers "empty", which a caller could then save over data.
+   * Everything stored for a space; an unknown space gives `{ snapshot: null, updates: [], lastSeq: 0,
+   * bytes: 0 }`. A failed read throws StorageError — it never answers "empty", which a caller could
+   * then save over data. (PERS-1, PERS-13)
    */
   load(spaceId: string): Promise<StoredSpace>
   /**
    * Appends updates as one atomic, durable batch: when the promise resolves they are committed
-   * (they survive a SIGKILL of the process right after). Returns the position of the last one.
+   * (they survive a SIGKILL of the process right after), and a load sees all of them or none. Each
+   * update takes a position of its own, increasing per space and never reused; returns the position
+   * of the last one (an empty list appends nothing and returns the last position). (PERS-2, PERS-4,
+   * PERS-8, PERS-14)
    */
   append(spaceId: string, updates: readonly Uint8Array[]): Promise<number>
   /**
    * Atomically replaces the snapshot with `snapshot` and drops the updates up to and including
    * `throughSeq`. Updates appended after `throughSeq` (e.g. while the snapshot was being made) stay.
-   * A `throughSeq` beyond the last append is refused (RangeError); a compaction older than the stored
-   * snapshot is ignored, so a slow compaction never overwrites a newer one.
+   * A `throughSeq` beyond the last append (or not a whole number ≥ 0) is refused with RangeError and
+   * changes nothing; a compaction older than the stored snapshot is ignored, so a slow compaction
+   * never overwrites a newer one. (PERS-6, PERS-7, PERS-15, PERS-16)
    */
   compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void>
   /**
-   * Records a space id as taken, so `POST /api/spaces` can register a space created offline under its
-   * own id without letting anyone claim an existing one. False when the id was taken or holds data.
+   * Releases the storage (closes the database). Appends already made either resolve and are stored,
+   * or reject; every call after close rejects with StorageError; closing twice is fine. (PERS-13,
+   * PERS-17)
    */
-  registerSpace(spaceId: string): Promise<boolean>
-  /** Releases the storage (closes the database). */
   close(): Promise<void>
   /**
    * True when other server instances may write the same spaces (a shared database). A room then
-   * re-reads storage before compacting, so a snapshot never drops another instance's update.
+   * re-reads storage before compacting, so a snapshot never drops another instance's update (CORE-13).
    */
   readonly shared?: boolean
+}
+
+/**
+ * The register of space ids that are taken. Not used by the core: `POST /api/spaces` (apps/server)
+ * calls it, so a space created offline can register under its own id without anyone claiming an
+ * existing one. The storage adapters implement it beside `Persistence`, in the same storage, since
+ * "taken" includes "holds data". (REG-n)
+ */
+export interface SpaceRegistry {
+  /**
+   * Records `spaceId` as taken. True when it was free; false when it was registered already or holds
+   * data. Of concurrent registrations of one id exactly one gets true. Registrations are durable.
+   */
+  registerSpace(spaceId: string): Promise<boolean>
 }
 
 /** What a room hands to `FanOut.subscribe`. */
@@ -69,7 +89,9 @@ export interface FanOutListener {
 
 /**
  * Carries a space's messages to the rooms of the same space on other server instances. Delivery is
- * best effort and in publish order per instance; what a gap loses, `resync` repairs.
+ * best effort and in publish order per instance; what a gap loses, `resync` repairs. A single
+ * instance has one too: `SyncCore` makes a private in-memory one (`MemoryFanOut`) when given none,
+ * so one instance and many run the same code.
  */
 export interface FanOut {
   /** Sends `message` (an encoded protocol message) to the other instances' rooms of `spaceId`. */
@@ -79,9 +101,31 @@ export interface FanOut {
   close(): Promise<void>
 }
 
+/** Reading the time: token buckets and durations (commit and load times). */
 export interface Clock {
+  /** Milliseconds, monotonic enough for rates and durations (Date.now in production). */
   now(): number
-  setTimeout(fn: () => void, ms: number): { cancel(): void }
+}
+
+/** A call that is scheduled and can still be called off. */
+export interface Timer {
+  cancel(): void
+}
+
+/**
+ * Acting later: everything the core does "later" goes through this port — the end-of-turn relay and
+ * group commit, the periodic durable ack, the idle unload, the in-memory fan-out's deliveries — so a
+ * test (or a seeded simulation) can step it (`ManualScheduler` in `@converge/server-core/testing`).
+ * Reading the time stays on `Clock`; `ManualScheduler` is both, so time moves when it advances.
+ */
+export interface Scheduler {
+  /**
+   * Runs `fn` once this event-loop turn is over: after every callback and promise job already
+   * queued (Node's setImmediate). What arrives during one turn is relayed and committed together.
+   */
+  nextTurn(fn: () => void): void
+  /** Runs `fn` after `ms` milliseconds, unless cancelled first. */
+  setTimeout(fn: () => void, ms: number): Timer
 }
 
 export type LogFields = Record<string, string | number | boolean | null | undefined>
@@ -94,11 +138,20 @@ export interface Logger {
   error(fields: LogFields, msg: string): void
 }
 
-export const systemClock: Clock = {
-  now: () => Date.now(),
+export const systemClock: Clock = { now: () => Date.now() }
+
+/** setImmediate where there is one (Node), else a 0 ms timer. */
+const setImmediateOrNull = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
+
+/** The production Scheduler: `nextTurn` is setImmediate, `setTimeout` is setTimeout. */
+export const systemScheduler: Scheduler = {
+  nextTurn: (fn) => {
+    if (setImmediateOrNull) setImmediateOrNull(fn)
+    else setTimeout(fn, 0)
+  },
   setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms)
-    return { cancel: () => clearTimeout(t) }
+    const handle = setTimeout(fn, ms)
+    return { cancel: () => clearTimeout(handle) }
   },
 }
 

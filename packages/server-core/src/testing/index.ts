@@ -1,3 +1,5 @@
 export { MemoryPersistence, createMemoryStore, type MemoryStore } from '../memory-persistence.js'
 export { runFanOutSuite, type FanOutFixture } from './fanout-suite.js'
+export { ManualScheduler, type ManualSchedulerOptions } from './manual-scheduler.js'
 export { runPersistenceSuite, testBytes, type PersistenceFixture } from './persistence-suite.js'
+export { runSpaceRegistrySuite, type RegistryStorage } from './space-registry-suite.js'

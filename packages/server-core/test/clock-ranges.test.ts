@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import { ClockRanges } from '../src/durable.js'
+import { ClockRanges } from '../src/clock-ranges.js'
 
 describe('ClockRanges: what a durable ack may claim', () => {
-  it('claims only the contiguous prefix; a gap filled later joins what lay beyond it', () => {
+  it('[ACK-1] claims only the contiguous prefix; a gap filled later joins what lay beyond it', () => {
     const r = new ClockRanges()
     expect(r.add(1, 0, 3)).toBe(true)
     expect(r.add(1, 5, 9)).toBe(false) // [3, 5) is missing: not claimed
@@ -14,7 +14,7 @@ describe('ClockRanges: what a durable ack may claim', () => {
     expect(r.clock(1)).toBe(9)
   })
 
-  it('raise takes another state vector (a load, another instance) and reports whether it advanced', () => {
+  it('[ACK-2] raise takes another state vector (a load, another instance) and reports whether it advanced', () => {
     const r = new ClockRanges()
     r.add(7, 0, 4)
     expect(r.raise(new Map([[7, 2]]))).toBe(false)

@@ -1,0 +1,266 @@
+/**
+ * One socket's session (PROTOCOL.md §P2, §P5; SPEC.md CONN-1, CORE-8): authentication first and
+ * nothing of the space before it, frames queued and bounded meanwhile; then rate limits, decoding,
+ * and the dispatch of each message to its room. Every refusal closes with the code that
+ * `CLOSE_RULES` (`@converge/protocol`) gives its error kind, after an `error` message of that kind
+ * to a client that said hello.
+ */
+import { isMergeError, validateYjsUpdate } from '@converge/merge/validate'
+import {
+  ErrorKind,
+  type Message,
+  PROTOCOL_VERSION,
+  closeCodeOf,
+  decodeMessage,
+  encodeMessage,
+} from '@converge/protocol'
+import * as Y from 'yjs'
+import type { CoreEvents } from './events.js'
+import { type Limits, TokenBucket } from './limits.js'
+import type { Clock, Logger } from './ports.js'
+import type { Room, RoomMember } from './room.js'
+import { isEmptyUpdate } from './updates.js'
+
+/** The only thing the core needs of a socket: any WebSocket (or a test pair) fits. */
+export interface SocketLike {
+  send(data: Uint8Array): void
+  close(code: number, reason: string): void
+}
+
+export type Access = 'read' | 'write'
+export type AuthDecision =
+  | { readonly ok: true; readonly access: Access }
+  | { readonly ok: false; readonly kind: 'Unauthorized' | 'Forbidden'; readonly reason: string }
+/** Decides what a token allows on a space. Never log the token. */
+export type Authenticate = (spaceId: string, token: string | null) => Promise<AuthDecision>
+
+/** What the transport holds of a connection: it hands over frames and the socket's end. */
+export interface ConnectionHandle {
+  handleMessage(data: Uint8Array): void
+  handleClose(): void
+}
+
+export const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
+
+/** The error kinds a connection is closed with (every kind but ReadOnly, which keeps the socket open). */
+export type CloseKind = Exclude<ErrorKind, typeof ErrorKind.ReadOnly>
+
+/** What a connection needs of the core that holds it. */
+export interface ConnectionHost {
+  readonly limits: Limits
+  readonly clock: Clock
+  readonly logger: Logger
+  readonly events: CoreEvents
+  readonly authenticate: Authenticate
+  /** The loaded room of a space (loading it once however many connections ask). */
+  room(spaceId: string): Promise<Room>
+  /** The connection is closed: the core forgets it. */
+  forget(connection: Connection): void
+}
+
+let nextId = 1
+
+export class Connection implements RoomMember, ConnectionHandle {
+  readonly id = nextId++
+  readonly awarenessIds = new Set<number>()
+  wantsAcks = false
+  private state: 'auth' | 'loading' | 'open' | 'closed' = 'auth'
+  private access: Access = 'read'
+  private room: Room | null = null
+  private queue: Uint8Array[] = []
+  private queuedBytes = 0
+  private readonly messages: TokenBucket
+  private readonly bytes: TokenBucket
+
+  constructor(
+    private readonly host: ConnectionHost,
+    private readonly socket: SocketLike,
+    readonly spaceId: string,
+  ) {
+    const now = host.clock.now()
+    const l = host.limits
+    this.messages = new TokenBucket(l.maxMessagesPerSecond, l.maxMessagesPerSecond * 2, now)
+    this.bytes = new TokenBucket(l.maxBytesPerSecond, l.maxBytesPerSecond * 2, now)
+  }
+
+  /** Authenticates, loads the room, joins it, and then processes what was queued meanwhile. */
+  async start(token: string | null): Promise<void> {
+    const { host } = this
+    let decision: AuthDecision
+    if (!SPACE_ID.test(this.spaceId)) decision = { ok: false, kind: 'Unauthorized', reason: 'bad space id' }
+    else {
+      try {
+        decision = await host.authenticate(this.spaceId, token)
+      } catch (e) {
+        host.logger.error({ spaceId: this.spaceId, err: String(e) }, 'authentication threw')
+        decision = { ok: false, kind: 'Unauthorized', reason: 'authentication failed' }
+      }
+    }
+    if (this.state === 'closed') return
+    if (!decision.ok) {
+      host.events.authFailed?.(decision.kind)
+      this.close(decision.kind, decision.reason)
+      return
+    }
+    this.access = decision.access
+    this.state = 'loading'
+    let room: Room
+    try {
+      room = await host.room(this.spaceId)
+    } catch {
+      this.close(ErrorKind.StorageUnavailable, 'the space could not be loaded')
+      return
+    }
+    if (this.state !== 'loading') {
+      room.releaseIfUnused() // closed while the space loaded: the room must not stay loaded forever
+      return
+    }
+    this.room = room
+    room.join(this)
+    this.state = 'open'
+    // the committed state, not the document's: the client then resends whatever is not stored yet, even
+    // what the document holds only because another instance relayed it before committing it
+    this.send(encodeMessage({ type: 'sync-step1', stateVector: room.committed }))
+    const aw = room.awarenessFrame()
+    if (aw) this.send(aw)
+    const queued = this.queue
+    this.queue = []
+    for (const frame of queued) if (this.state === 'open') this.process(frame)
+  }
+
+  send(frame: Uint8Array): void {
+    if (this.state === 'closed') return
+    try {
+      this.socket.send(frame)
+      this.host.events.messageOut?.(frame.length, 1)
+    } catch {
+      this.handleClose()
+    }
+  }
+
+  handleMessage(data: Uint8Array): void {
+    if (this.state === 'closed') return
+    if (data.length > this.host.limits.maxFrameBytes) {
+      this.close(ErrorKind.MessageTooBig, `frame of ${data.length} bytes`)
+      return
+    }
+    if (this.state !== 'open') {
+      this.queue.push(data)
+      this.queuedBytes += data.length
+      const l = this.host.limits
+      if (this.queue.length > l.maxPreAuthMessages || this.queuedBytes > l.maxPreAuthBytes)
+        this.close(ErrorKind.PreAuthOverflow, 'too much sent before authentication')
+      return
+    }
+    this.process(data)
+  }
+
+  private process(data: Uint8Array): void {
+    const now = this.host.clock.now()
+    if (!this.messages.take(1, now) || !this.bytes.take(data.length, now)) {
+      this.close(ErrorKind.RateLimited, 'message or byte rate exceeded')
+      return
+    }
+    let m: Message
+    try {
+      m = decodeMessage(data)
+    } catch (e) {
+      this.close(ErrorKind.MalformedFrame, e instanceof Error ? e.message : 'undecodable')
+      return
+    }
+    this.host.events.messageIn?.(m.type, data.length)
+    const room = this.room
+    if (!room) return
+    switch (m.type) {
+      case 'sync-step1': {
+        let diff: Uint8Array
+        try {
+          diff = Y.encodeStateAsUpdate(room.doc, m.stateVector)
+        } catch {
+          this.close(ErrorKind.MalformedFrame, 'undecodable state vector')
+          return
+        }
+        this.send(encodeMessage({ type: 'sync-step2', update: diff }))
+        return
+      }
+      case 'sync-step2':
+      case 'sync-update':
+        return this.update(room, m.update)
+      case 'awareness':
+        try {
+          room.applyAwareness(m.update, this)
+        } catch {
+          this.close(ErrorKind.MalformedFrame, 'undecodable awareness update')
+        }
+        return
+      case 'query-awareness': {
+        const aw = room.awarenessFrame()
+        if (aw) this.send(aw)
+        return
+      }
+      case 'hello':
+        this.wantsAcks = true
+        this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION }))
+        room.sendAck(this)
+        return
+      default:
+        this.close(ErrorKind.MalformedFrame, `a client does not send ${m.type}`)
+    }
+  }
+
+  private update(room: Room, update: Uint8Array): void {
+    if (isEmptyUpdate(update)) return
+    if (this.access !== 'write') {
+      // refused: not applied, not stored, not relayed; the socket stays open for reading (P5.4)
+      this.host.events.rejected?.(ErrorKind.ReadOnly)
+      this.host.logger.info({ spaceId: this.spaceId, conn: this.id }, 'update refused: read-only token')
+      this.send(encodeMessage({ type: 'auth-denied', reason: 'read-only' }))
+      if (this.wantsAcks)
+        this.send(
+          encodeMessage({ type: 'error', kind: ErrorKind.ReadOnly, message: 'this token is read-only' }),
+        )
+      return
+    }
+    if (room.storedBytes + update.length > this.host.limits.maxDocumentBytes) {
+      this.close(ErrorKind.DocumentTooLarge, 'the space is at its size limit')
+      return
+    }
+    try {
+      validateYjsUpdate(update)
+      room.applyClientUpdate(update, this)
+    } catch (e) {
+      const reason = isMergeError(e) ? e.message : 'the update failed to apply'
+      this.close(ErrorKind.InvalidUpdate, reason)
+    }
+  }
+
+  /**
+   * Closes with the code CLOSE_RULES gives `kind`, after telling a hello'd client the kind; one log
+   * line. Only this socket is affected (P5.6).
+   */
+  close(kind: CloseKind, reason: string): void {
+    if (this.state === 'closed') return
+    const code = closeCodeOf(kind)!
+    if (this.wantsAcks) this.send(encodeMessage({ type: 'error', kind, message: reason }))
+    const shuttingDown = kind === ErrorKind.ShuttingDown
+    this.host.logger[shuttingDown ? 'info' : 'warn'](
+      { spaceId: this.spaceId, conn: this.id, code, kind },
+      `closing connection: ${reason}`,
+    )
+    if (!shuttingDown) this.host.events.rejected?.(kind)
+    try {
+      this.socket.close(code, kind)
+    } catch {
+      /* already closed */
+    }
+    this.handleClose()
+  }
+
+  handleClose(): void {
+    if (this.state === 'closed') return
+    this.state = 'closed'
+    this.queue = []
+    this.room?.leave(this)
+    this.host.forget(this)
+  }
+}

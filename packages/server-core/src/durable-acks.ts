@@ -1,0 +1,102 @@
+/**
+ * Durable acks: what a room may tell its members is saved, and when it tells them (PROTOCOL.md
+ * [P4.1](../../PROTOCOL.md#p4-durable-confirmation), P4.6; SPEC.md ACK-1…ACK-4).
+ *
+ * An ack is the state vector of what is *committed*, by this instance (`CommitPipeline`) or by
+ * another one (its ack over fan-out), or read back from storage — never what the document merely
+ * holds. A client's change is saved when this vector covers it. The ack message is encoded once per
+ * change of the vector and the same bytes go to every member and instance. Members whose updates a
+ * commit holds get it at once (their "saved" waits on it); the others at most every
+ * `ACK_OTHERS_EVERY_MS` — one frame per member per commit would otherwise dominate a busy room.
+ */
+import { encodeMessage } from '@converge/protocol'
+import { type ClockRange, ClockRanges } from './clock-ranges.js'
+import type { Scheduler, Timer } from './ports.js'
+import { sameBytes } from './updates.js'
+
+/** How often the members that wrote nothing in a commit hear of it, at most. */
+export const ACK_OTHERS_EVERY_MS = 100
+
+/** What acks need of a member. */
+export interface AckReceiver {
+  /** Whether the member said hello, and so receives durable acks (P4.2: stock clients never do). */
+  readonly wantsAcks: boolean
+  send(frame: Uint8Array): void
+}
+
+export interface DurableAcksDeps {
+  readonly scheduler: Scheduler
+  /** The members of the room now. */
+  readonly members: ReadonlySet<AckReceiver>
+}
+
+export class DurableAcks {
+  private readonly committed = new ClockRanges()
+  private vector: Uint8Array = this.committed.encode()
+  private ack: Uint8Array = encodeMessage({ type: 'durable-ack', stateVector: this.vector })
+  /** The last ack sent to each member, so none gets the same one twice. */
+  private readonly sent = new WeakMap<AckReceiver, Uint8Array>()
+  private timer: Timer | null = null
+
+  constructor(private readonly deps: DurableAcksDeps) {}
+
+  /** The state vector of everything known to be committed: what acks and the room's sync-step1 carry. */
+  get stateVector(): Uint8Array {
+    return this.vector
+  }
+
+  /** The durable-ack message of `stateVector`, encoded once (also what the room publishes to other instances). */
+  get frame(): Uint8Array {
+    return this.ack
+  }
+
+  /**
+   * This instance committed `ranges`: what they add to the prefix is saved. `writers` (the members
+   * whose updates the commit held) get the ack at once; every other hello'd member within
+   * ACK_OTHERS_EVERY_MS.
+   */
+  commit(ranges: Iterable<ClockRange>, writers: Iterable<AckReceiver | null>): void {
+    this.committed.addAll(ranges)
+    this.update()
+    for (const m of writers) if (m && m.wantsAcks && this.deps.members.has(m)) this.send(m)
+    this.announce()
+  }
+
+  /**
+   * Everything below `stateVector` is committed: the stored state just loaded, a snapshot this
+   * instance wrote, or another instance's ack. Members hear of it within ACK_OTHERS_EVERY_MS.
+   * Returns whether it added anything.
+   */
+  raise(stateVector: ReadonlyMap<number, number>): boolean {
+    if (!this.committed.raise(stateVector)) return false
+    this.update()
+    this.announce()
+    return true
+  }
+
+  /** Sends the current ack to `member` now (it just said hello), unless it has it already. */
+  send(member: AckReceiver): void {
+    if (this.sent.get(member) === this.ack) return
+    this.sent.set(member, this.ack)
+    member.send(this.ack)
+  }
+
+  stop(): void {
+    this.timer?.cancel()
+    this.timer = null
+  }
+
+  private update(): void {
+    const sv = this.committed.encode()
+    if (sameBytes(sv, this.vector)) return
+    this.vector = sv
+    this.ack = encodeMessage({ type: 'durable-ack', stateVector: sv })
+  }
+
+  private announce(): void {
+    this.timer ??= this.deps.scheduler.setTimeout(() => {
+      this.timer = null
+      for (const m of this.deps.members) if (m.wantsAcks) this.send(m)
+    }, ACK_OTHERS_EVERY_MS)
+  }
+}

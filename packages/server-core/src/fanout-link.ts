@@ -1,0 +1,128 @@
+/**
+ * The fan-out link: a room's connection to the rooms of the same space on other instances
+ * (ARCHITECTURE.md, "Several instances"; SPEC.md LINK-1, CORE-6, CORE-9…CORE-13). On one instance
+ * it is the same link over a private in-memory fan-out with nobody on the other end.
+ *
+ * - It subscribes **before** the stored state loads; what arrives meanwhile waits and is applied
+ *   after it, so an update another instance relays during the load is not missed.
+ * - What arrives is applied with the origin `Origin.FanOut`: relayed to this room's members, never
+ *   stored here (its instance stores it) and never published again.
+ * - Every time the subscription is live (first, and after every gap) it resyncs: publishes its state
+ *   vector, its deletions and its presence. Every other instance answers a state vector with what
+ *   the asker lacks and its own committed state vector — and asks back when the asker holds
+ *   something it lacks. So a gap is repaired, not lost.
+ * - Another instance's durable ack tells what it committed: durable here too (P4.6).
+ */
+import { Origin } from '@converge/merge/validate'
+import { decodeMessage, encodeMessage } from '@converge/protocol'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import * as Y from 'yjs'
+import type { FanOut, Logger } from './ports.js'
+import { isAhead, isEmptyUpdate } from './updates.js'
+
+export interface FanOutLinkDeps {
+  readonly spaceId: string
+  readonly fanOut: FanOut
+  readonly doc: Y.Doc
+  readonly awareness: awarenessProtocol.Awareness
+  readonly logger: Logger
+  /** Another instance committed everything below `stateVector`. */
+  readonly peerCommitted: (stateVector: Map<number, number>) => void
+  /** The room's durable-ack message (what it knows is committed), to answer a peer with. */
+  readonly ackFrame: () => Uint8Array
+  /** Every presence state of the room, encoded, or null when there is none. */
+  readonly awarenessFrame: () => Uint8Array | null
+}
+
+export class FanOutLink {
+  /** Messages that arrived before the stored state was in (null once it is). */
+  private early: Uint8Array[] | null = []
+  private resyncWanted = false
+  private unsubscribe: (() => void) | null = null
+  private closed = false
+
+  constructor(private readonly deps: FanOutLinkDeps) {}
+
+  /** Subscribes to the space; what arrives waits until `ready()`. */
+  open(): void {
+    this.unsubscribe = this.deps.fanOut.subscribe(this.deps.spaceId, {
+      message: (frame) => (this.early ? this.early.push(frame) : this.receive(frame)),
+      resync: () => (this.early ? (this.resyncWanted = true) : this.resync()),
+    })
+  }
+
+  /** The stored state is in the document: applies what arrived meanwhile, and resyncs if the link asked to. */
+  ready(): void {
+    const early = this.early ?? []
+    this.early = null
+    for (const frame of early) this.receive(frame)
+    if (this.resyncWanted) this.resync()
+  }
+
+  publish(frame: Uint8Array): void {
+    if (!this.closed) this.deps.fanOut.publish(this.deps.spaceId, frame)
+  }
+
+  close(): void {
+    this.closed = true
+    this.unsubscribe?.()
+    this.unsubscribe = null
+  }
+
+  private receive(frame: Uint8Array): void {
+    if (this.closed) return
+    // frames from fan-out were validated by the instance that took them from a client
+    try {
+      const m = decodeMessage(frame)
+      switch (m.type) {
+        case 'sync-update':
+        case 'sync-step2':
+          Y.applyUpdate(this.deps.doc, m.update, Origin.FanOut)
+          return
+        case 'awareness':
+          awarenessProtocol.applyAwarenessUpdate(this.deps.awareness, m.update, Origin.FanOut)
+          return
+        case 'sync-step1':
+          return this.answer(Y.decodeStateVector(m.stateVector))
+        case 'durable-ack':
+          return this.deps.peerCommitted(Y.decodeStateVector(m.stateVector))
+        default:
+          return
+      }
+    } catch (e) {
+      this.deps.logger.warn(
+        { spaceId: this.deps.spaceId, err: String(e) },
+        'undecodable fan-out frame dropped',
+      )
+    }
+  }
+
+  /**
+   * Another instance sent its state vector (it loaded the space, or recovered from a gap): send what
+   * it lacks and what is committed here, and ask back when it holds something this side lacks.
+   */
+  private answer(theirs: Map<number, number>): void {
+    const { doc } = this.deps
+    const diff = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(theirs))
+    if (!isEmptyUpdate(diff)) this.publish(encodeMessage({ type: 'sync-step2', update: diff }))
+    this.publish(this.deps.ackFrame())
+    const mine = Y.encodeStateVector(doc)
+    if (isAhead(theirs, Y.decodeStateVector(mine)))
+      this.publish(encodeMessage({ type: 'sync-step1', stateVector: mine }))
+  }
+
+  /**
+   * The subscription is live (first time, or again after a gap in which messages may have been
+   * lost): ask the others for what this side lacks, and push this side's deletions and presence.
+   */
+  private resync(): void {
+    if (this.closed) return
+    const { doc } = this.deps
+    const sv = Y.encodeStateVector(doc)
+    this.publish(encodeMessage({ type: 'sync-step1', stateVector: sv }))
+    const deletions = Y.encodeStateAsUpdate(doc, sv)
+    if (!isEmptyUpdate(deletions)) this.publish(encodeMessage({ type: 'sync-step2', update: deletions }))
+    const aw = this.deps.awarenessFrame()
+    if (aw) this.publish(aw)
+  }
+}

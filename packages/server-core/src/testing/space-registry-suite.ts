@@ -1,0 +1,67 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { type Persistence, type SpaceRegistry, StorageError } from '../ports.js'
+import type { PersistenceFixture } from './persistence-suite.js'
+import { testBytes } from './persistence-suite.js'
+
+/** A storage adapter that keeps the register of space ids beside the spaces. */
+export type RegistryStorage = Persistence & SpaceRegistry
+
+/**
+ * The conformance suite of the SpaceRegistry port (SPEC.md REG-1…REG-5), for an adapter that keeps
+ * it in the same storage as the spaces (so "taken" can include "holds data"). `setup` is the same
+ * kind of fixture as `runPersistenceSuite`'s, over a `Persistence & SpaceRegistry`.
+ */
+export function runSpaceRegistrySuite(
+  name: string,
+  setup: () => Promise<PersistenceFixture<RegistryStorage>>,
+): void {
+  describe(`SpaceRegistry conformance: ${name}`, () => {
+    let fx: PersistenceFixture<RegistryStorage>
+    let s: RegistryStorage
+
+    beforeEach(async () => {
+      fx = await setup()
+      s = fx.persistence
+    })
+
+    afterEach(async () => {
+      await fx.cleanup()
+    })
+
+    it('REG-1 a free id registers once: true the first time, false after', async () => {
+      expect(await s.registerSpace('new-space')).toBe(true)
+      expect(await s.registerSpace('new-space')).toBe(false)
+      expect(await s.registerSpace('other-space')).toBe(true)
+    })
+
+    it('REG-2 an id that holds data is taken, though never registered', async () => {
+      await s.append('offline', [testBytes(1)])
+      expect(await s.registerSpace('offline')).toBe(false)
+      // also when a compaction has dropped every update
+      const last = await s.append('compacted', [testBytes(2)])
+      await s.compact('compacted', testBytes(3), last)
+      expect(await s.registerSpace('compacted')).toBe(false)
+    })
+
+    it('REG-3 registering stores no data: the space loads empty and is then written as any other', async () => {
+      expect(await s.registerSpace('fresh')).toBe(true)
+      expect(await s.load('fresh')).toEqual({ snapshot: null, updates: [], lastSeq: 0, bytes: 0 })
+      const seq = await s.append('fresh', [testBytes(4)])
+      const space = await s.load('fresh')
+      expect(space.updates.map((u) => Array.from(u))).toEqual([Array.from(testBytes(4))])
+      expect(space.lastSeq).toBe(seq)
+    })
+
+    it('REG-4 of concurrent registrations of one id exactly one succeeds, and registrations survive reopening', async () => {
+      const results = await Promise.all(Array.from({ length: 10 }, () => s.registerSpace('race')))
+      expect(results.filter(Boolean)).toHaveLength(1)
+      s = await fx.reopen()
+      expect(await s.registerSpace('race')).toBe(false)
+    })
+
+    it('REG-5 after close, registering rejects with StorageError', async () => {
+      await s.close()
+      await expect(s.registerSpace('late')).rejects.toBeInstanceOf(StorageError)
+    })
+  })
+}

@@ -1,0 +1,39 @@
+/** Small helpers over Yjs updates and state vectors, shared by the parts of a room. */
+import * as Y from 'yjs'
+import type { ClockRange } from './clock-ranges.js'
+
+/** What one transaction changed in a room's document: the update Yjs emitted, the state before and after. */
+export interface DocChange {
+  readonly update: Uint8Array
+  readonly before: ReadonlyMap<number, number>
+  readonly after: ReadonlyMap<number, number>
+}
+
+/** The update that changes nothing (no structs, no deletions), as Yjs encodes it. */
+export const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] === 0 && u[1] === 0
+
+/** One update for a list of them (merged when there are several). */
+export const mergeAll = (updates: readonly Uint8Array[]): Uint8Array =>
+  updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
+
+/** The clock ranges between two state vectors: what a transaction added, per client. */
+export const rangesBetween = (
+  before: ReadonlyMap<number, number>,
+  after: ReadonlyMap<number, number>,
+): ClockRange[] => {
+  const ranges: ClockRange[] = []
+  for (const [client, to] of after) {
+    const from = before.get(client) ?? 0
+    if (to > from) ranges.push([client, from, to])
+  }
+  return ranges
+}
+
+/** Whether `theirs` has a clock past `mine` for some client (the peer holds something this side lacks). */
+export const isAhead = (theirs: ReadonlyMap<number, number>, mine: ReadonlyMap<number, number>): boolean => {
+  for (const [client, clock] of theirs) if (clock > (mine.get(client) ?? 0)) return true
+  return false
+}
+
+export const sameBytes = (a: Uint8Array, b: Uint8Array): boolean =>
+  a.length === b.length && a.every((x, i) => x === b[i])

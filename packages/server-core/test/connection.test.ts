@@ -1,0 +1,154 @@
+/** One socket's refusals, and the code each closes with (SPEC.md CONN-1; PROTOCOL.md P5, P6). */
+import { type ErrorKind, closeCodeOf, closeRule, encodeMessage } from '@converge/protocol'
+import { describe, expect, it } from 'vitest'
+import type { SocketLike, SyncCore } from '../src/index.js'
+import type { ManualScheduler } from '../src/testing/index.js'
+import { Client, ControlledStore, type CoreOptions, world } from './harness.js'
+
+/** A socket that only records how it was closed. */
+const bareSocket = (): SocketLike & { closed: { code: number; reason: string } | null } => {
+  const s = {
+    closed: null as { code: number; reason: string } | null,
+    send: () => {},
+    close: (code: number, reason: string) => void (s.closed = { code, reason }),
+  }
+  return s
+}
+
+interface Case {
+  readonly kind: ErrorKind
+  readonly options?: CoreOptions
+  /** Whether the refusal comes before the client's hello was read (so it gets no error message). */
+  readonly beforeHello?: boolean
+  /** Provokes the refusal; returns how to read how the socket was closed and the errors it was sent. */
+  readonly provoke: (core: SyncCore, store: ControlledStore, time: ManualScheduler) => Promise<() => Outcome>
+}
+
+interface Outcome {
+  readonly closed: { code: number; reason: string } | null
+  readonly errors: string[]
+}
+
+const outcome = (c: Client) => (): Outcome => ({
+  closed: c.closed,
+  errors: c.received.flatMap((m) => (m.type === 'error' ? [m.kind] : [])),
+})
+/** A hello'd client whose socket is open. */
+const open = async (core: SyncCore, time: ManualScheduler): Promise<Client> => {
+  const c = new Client(core, 's1', 'w')
+  await time.runTurns()
+  return c
+}
+
+const cases: Case[] = [
+  {
+    kind: 'Unauthorized',
+    beforeHello: true,
+    provoke: (core) => Promise.resolve(outcome(new Client(core, 's1', null))),
+  },
+  {
+    kind: 'Forbidden',
+    beforeHello: true,
+    provoke: (core) => Promise.resolve(outcome(new Client(core, 's1', 'other'))),
+  },
+  {
+    kind: 'MalformedFrame',
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time)
+      c.handle.handleMessage(Uint8Array.of(0xff, 0xff, 0xff))
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'InvalidUpdate',
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time)
+      c.send({ type: 'sync-update', update: Uint8Array.of(1, 2, 3) })
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'MessageTooBig',
+    options: { limits: { maxFrameBytes: 64 } },
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time)
+      c.send({ type: 'sync-update', update: new Uint8Array(100) })
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'PreAuthOverflow',
+    beforeHello: true,
+    options: { limits: { maxPreAuthMessages: 2 } },
+    provoke: (core) => {
+      const socket = bareSocket()
+      const handle = core.connect(socket, 's1', 'w')
+      for (let i = 0; i < 3; i++) handle.handleMessage(encodeMessage({ type: 'query-awareness' }))
+      return Promise.resolve(() => ({ closed: socket.closed, errors: [] }))
+    },
+  },
+  {
+    kind: 'RateLimited',
+    options: { limits: { maxMessagesPerSecond: 2 } }, // a burst of 4; the manual clock stands still
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time) // hello and sync-step1 took two
+      for (let i = 0; i < 3; i++) c.send({ type: 'query-awareness' })
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'DocumentTooLarge',
+    options: { limits: { maxDocumentBytes: 100 } },
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time)
+      c.type('y'.repeat(200))
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'ServerFull',
+    beforeHello: true,
+    options: { limits: { maxConnections: 1 } },
+    provoke: async (core, _store, time) => {
+      await open(core, time)
+      const socket = bareSocket()
+      core.connect(socket, 's1', 'w')
+      return () => ({ closed: socket.closed, errors: [] })
+    },
+  },
+  {
+    kind: 'ShuttingDown',
+    provoke: async (core, _store, time) => {
+      const c = await open(core, time)
+      await core.shutdown()
+      return outcome(c)
+    },
+  },
+  {
+    kind: 'StorageUnavailable',
+    provoke: async (core, store, time) => {
+      const c = await open(core, time)
+      store.failAppend = true // a failed commit (a failed load, before hello, is CORE-2)
+      c.type('lost?')
+      return outcome(c)
+    },
+  },
+]
+
+describe('connection', () => {
+  it.each(cases)(
+    '[CONN-1] a refusal closes with the code CLOSE_RULES gives its kind, after an error of that kind to a hello\u2019d client: $kind',
+    async ({ kind, options, beforeHello, provoke }) => {
+      const { time, core } = world()
+      const store = new ControlledStore()
+      const read = await provoke(core(store, options), store, time)
+      await time.runAll()
+      const { closed, errors } = read()
+      expect(closed).not.toBeNull()
+      expect(closed!.code).toBe(closeCodeOf(kind))
+      expect(closed!.reason).toBe(kind)
+      expect(closeRule(closed!.code, closed!.reason).kind).toBe(kind)
+      expect(errors).toEqual(beforeHello ? [] : [kind])
+    },
+  )
+})
