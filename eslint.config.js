@@ -15,6 +15,25 @@ const noIO = {
   ],
 }
 
+// what packages/sync-client reads of the browser only in src/browser.ts (its "one place")
+const browserGlobals = [
+  'window',
+  'document',
+  'navigator',
+  'location',
+  'localStorage',
+  'indexedDB',
+  'fetch',
+  'WebSocket',
+  'BroadcastChannel',
+  'IDBRequest',
+  'IDBTransaction',
+  'setTimeout',
+  'clearTimeout',
+  'setInterval',
+  'clearInterval',
+]
+
 const restrict = (files, patterns) => ({ files, rules: { 'no-restricted-imports': ['error', { patterns }] } })
 const adapters = ['better-sqlite3', 'pg', 'ioredis', 'redis', '@converge/persistence-*', '@converge/fanout-*']
 
@@ -102,6 +121,25 @@ export default tseslint.config(
       },
     ],
   ),
+  {
+    // sync-client reads the browser in one place only, src/browser.ts: every other part takes it as an
+    // option (packages/sync-client/SPEC.md, "Parts")
+    files: ['packages/sync-client/src/**/*.ts'],
+    ignores: ['packages/sync-client/src/browser.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...browserGlobals.map((name) => ({
+          name,
+          message: 'sync-client reads browser globals only in src/browser.ts.',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        { object: 'globalThis', message: 'sync-client reads browser globals only in src/browser.ts.' },
+      ],
+    },
+  },
   restrict(
     ['apps/server/src/**/*.ts'],
     [

@@ -1,4 +1,5 @@
-import { createSpace, expect, shareLinks, test } from '../fixtures/test.js'
+import type { Page } from '@playwright/test'
+import { SAVED, createSpace, expect, shareLinks, syncStatus, test } from '../fixtures/test.js'
 
 test('presence: two devices see each other, and a closed page drops out of the list', async ({ devices }) => {
   const alice = await devices.open('Alice')
@@ -21,4 +22,39 @@ test('presence: two devices see each other, and a closed page drops out of the l
   await expect(alicePeople).toHaveText([/Alice \(you\)$/])
   await expect(alice.page.getByRole('list', { name: 'Here now: 1 person' })).toBeVisible()
   await expect(alice.page.getByTestId('presence')).toContainText('Only you')
+})
+
+/** The client ids of the people named `name` that this page's session shows (test build hooks). */
+const presenceOf = (page: Page, name: string): Promise<number[]> =>
+  page.evaluate((who) => {
+    const hooks = (
+      window as unknown as {
+        __converge?: { session(): { presence(): { clientId: number; name: string }[] } | null }
+      }
+    ).__converge
+    return (hooks?.session()?.presence() ?? []).filter((p) => p.name === who).map((p) => p.clientId)
+  }, name)
+
+test('presence: after a device goes offline and back, the others see every one of its tabs again at once', async ({
+  devices,
+}) => {
+  const alice = await devices.open('Alice')
+  await createSpace(alice.page, 'Presence after reconnect')
+  const links = await shareLinks(alice.page)
+  const tab2 = await alice.context.newPage()
+  await tab2.goto(alice.page.url())
+  await expect(syncStatus(tab2)).toHaveText(SAVED)
+
+  const bob = await devices.open('Bob')
+  await bob.page.goto(links.write)
+  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expect.poll(() => presenceOf(bob.page, 'Alice').then((ids) => ids.length)).toBe(2)
+
+  await alice.goOffline()
+  for (const page of [alice.page, tab2])
+    await expect(syncStatus(page)).toHaveAttribute('data-status', 'offline')
+  await alice.goOnline()
+  for (const page of [alice.page, tab2]) await expect(syncStatus(page)).toHaveText(SAVED)
+  // both of Alice's tabs, the follower too, long before y-protocols' 15-second renewal would bring it back
+  await expect.poll(() => presenceOf(bob.page, 'Alice').then((ids) => ids.length), { timeout: 5_000 }).toBe(2)
 })

@@ -3,15 +3,13 @@
  * server URLs from `location`, wires the services and passes them down through React context.
  */
 import { isMergeError } from '@converge/merge'
-import { IdbStore, SpaceSession, StoreError } from '@converge/sync-client'
+import { IdbStore, SpaceRegistrar, SpaceSession, StoreError, httpSpaceApi } from '@converge/sync-client'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './app/App.js'
 import { type Services, ServicesContext } from './app/services.js'
-import { httpSpaceApi } from './services/api.js'
 import { Catalog } from './services/catalog.js'
 import { ProfileStore } from './services/profile.js'
-import { Registrar } from './services/registrar.js'
 import { SessionManager } from './services/sessions.js'
 import { StorageStatus } from './services/storage-status.js'
 import { storeProblem } from './services/types.js'
@@ -69,7 +67,8 @@ async function start(): Promise<void> {
     profile.getSnapshot().profile,
   )
   profile.subscribe(() => sessions.setUser(profile.getSnapshot().profile))
-  const registrar = new Registrar(catalog, api)
+  // registers the spaces created offline once online; the catalog records their tokens
+  const registrar = new SpaceRegistrar({ api, catalog })
 
   const services: Services = {
     origin,

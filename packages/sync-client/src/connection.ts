@@ -1,28 +1,22 @@
+import { Origin, isMergeError } from '@converge/merge'
 import {
-  CloseCode,
+  type Backoff,
   ErrorKind,
   type Message,
+  type NextStep,
   PROTOCOL_VERSION,
+  backoffDelay,
+  closeRule,
   decodeMessage,
+  defaultBackoff,
   encodeMessage,
-  isPermanentClose,
 } from '@converge/protocol'
-import { isMergeError } from '@converge/merge'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
+import { type Timers, browser, given, onLine } from './browser.js'
 
-/** The origin of changes that came from the server: never sent back to it. */
-export const SERVER_ORIGIN = 'server'
-
-export interface Backoff {
-  readonly initialMs: number
-  readonly maxMs: number
-}
-
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown
-  clearTimeout(handle: unknown): void
-}
+/** @deprecated `Origin.Server` from `@converge/merge` (or this package): the same string. */
+export const SERVER_ORIGIN = Origin.Server
 
 export interface ConnectionOptions {
   /** e.g. `ws://localhost:8787/sync` — the space id and token are appended. */
@@ -33,10 +27,17 @@ export interface ConnectionOptions {
   readonly awareness: awarenessProtocol.Awareness
   /** Applies an update from the server (through the merge package's validation). */
   readonly applyRemote: (update: Uint8Array) => void
+  /** Default: the browser's. */
   readonly WebSocket?: typeof WebSocket
+  /** Default: `defaultBackoff` of `@converge/protocol`. */
   readonly backoff?: Backoff
   readonly random?: () => number
+  /** Default: the browser's `setTimeout`. */
   readonly timers?: Timers
+  /** Whether the browser says it is online; no socket is opened while it says no. Default: `navigator.onLine`. */
+  readonly isOnline?: () => boolean
+  /** Each time a socket opened, after this replica's own presence was renewed (PRES-1). */
+  readonly onOpen?: () => void
 }
 
 export interface ConnectionState {
@@ -44,29 +45,22 @@ export interface ConnectionState {
   readonly connected: boolean
   /** The server's committed state vector (durable ack), if any was received on any connection. */
   readonly acked: Uint8Array | null
-  /** A permanent error: the connection stopped and will not retry. */
-  readonly error: { readonly kind: string; readonly message: string } | null
+  /**
+   * A permanent error: the connection stopped and will not retry. `kind` is the error kind of the
+   * close (`closeRule` of `@converge/protocol`), `next` what the app can do about it.
+   */
+  readonly error: { readonly kind: string; readonly message: string; readonly next: NextStep } | null
   /** The server refused our writes (read-only token). */
   readonly readOnlyRefused: boolean
   /** Failed attempts since the last successful sync. */
   readonly attempt: number
 }
 
-/** The delay before reconnect attempt `n` (1-based): exponential, capped, with jitter in [½, 1] of it. */
-export const backoffDelay = (attempt: number, backoff: Backoff, random: () => number): number => {
-  const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** Math.max(0, attempt - 1))
-  return Math.round(base * (0.5 + random() * 0.5))
-}
-
-const defaultTimers: Timers = {
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-}
-
 /**
  * A y-websocket-protocol connection for one space, with Converge's extension: it says `hello` and
- * tracks the server's durable acks. Reconnects with exponential backoff and full jitter; stops on
- * permanent close codes (PROTOCOL.md §P6). Sends every doc update that did not come from the server.
+ * tracks the server's durable acks. Every close goes through `closeRule` (PROTOCOL.md §P6): a close
+ * the table marks permanent stops it with the rule's error kind (SYNC-3); any other reconnects after
+ * `backoffDelay` (SYNC-4). Sends every doc update that did not come from the server.
  */
 export class SyncConnection {
   private ws: WebSocket | null = null
@@ -84,13 +78,15 @@ export class SyncConnection {
   private readonly backoff: Backoff
   private readonly random: () => number
   private readonly timers: Timers
-  private readonly WS: typeof WebSocket
+  private readonly WS: typeof WebSocket | null
+  private readonly isOnline: () => boolean
 
   constructor(private readonly options: ConnectionOptions) {
-    this.backoff = options.backoff ?? { initialMs: 500, maxMs: 30_000 }
+    this.backoff = options.backoff ?? defaultBackoff
     this.random = options.random ?? Math.random
-    this.timers = options.timers ?? defaultTimers
-    this.WS = options.WebSocket ?? globalThis.WebSocket
+    this.timers = options.timers ?? browser.timers()
+    this.WS = given(options.WebSocket, browser.WebSocket)
+    this.isOnline = options.isOnline ?? (() => onLine(browser.navigator()))
     options.doc.on('update', this.onDocUpdate)
     options.awareness.on('update', this.onAwarenessUpdate)
   }
@@ -113,12 +109,13 @@ export class SyncConnection {
     if (this.stopped || this.ws || this.state.error) return
     this.timers.clearTimeout(this.timer)
     this.timer = null
-    // the browser says it is offline: do not open a socket that can only fail (the session reconnects on 'online')
-    if (globalThis.navigator?.onLine === false) return
+    // the browser says it is offline: do not open a socket that can only fail (SYNC-8: 'online' reconnects)
+    if (!this.isOnline()) return
     const { serverUrl, spaceId, token } = this.options
     const url = `${serverUrl.replace(/\/$/, '')}/${encodeURIComponent(spaceId)}${token ? `?token=${encodeURIComponent(token)}` : ''}`
     let ws: WebSocket
     try {
+      if (!this.WS) throw new Error('no WebSocket here')
       ws = new this.WS(url)
     } catch {
       this.scheduleReconnect()
@@ -130,11 +127,13 @@ export class SyncConnection {
       this.lastError = null
       this.send({ type: 'hello', version: PROTOCOL_VERSION })
       this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
-      // peers removed us when the last socket closed: a renewed state (new clock) is accepted again;
-      // the states of other tabs that this leader carries are re-sent with it
+      // PRES-1: peers removed us when the last socket closed, and y-protocols only takes a state with a
+      // higher clock than the one it saw: renew ours (a new clock), ask the tabs we carry to renew
+      // theirs, then send every state we hold (to peers that never saw them)
       const aw = this.options.awareness
       const local = aw.getLocalState()
       if (local !== null) aw.setLocalState(local)
+      this.options.onOpen?.()
       const ids = [...aw.getStates().keys()]
       if (ids.length > 0)
         this.send({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(aw, ids) })
@@ -155,11 +154,12 @@ export class SyncConnection {
       const others = [...this.options.awareness.getStates().keys()].filter(
         (id) => id !== this.options.awareness.clientID,
       )
-      awarenessProtocol.removeAwarenessStates(this.options.awareness, others, SERVER_ORIGIN)
-      if (isPermanentClose(event.code)) {
+      awarenessProtocol.removeAwarenessStates(this.options.awareness, others, Origin.Server)
+      const rule = closeRule(event.code, this.lastError?.kind)
+      if (rule.permanent) {
         this.set({
           connected: false,
-          error: this.lastError ?? { kind: kindOf(event.code), message: event.reason },
+          error: { kind: rule.kind, message: this.lastError?.message ?? event.reason, next: rule.next },
         })
         return
       }
@@ -182,7 +182,7 @@ export class SyncConnection {
         this.safeApply(m.update)
         return
       case 'awareness':
-        awarenessProtocol.applyAwarenessUpdate(awareness, m.update, SERVER_ORIGIN)
+        awarenessProtocol.applyAwarenessUpdate(awareness, m.update, Origin.Server)
         return
       case 'durable-ack':
         this.set({ acked: m.stateVector })
@@ -216,14 +216,14 @@ export class SyncConnection {
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== SERVER_ORIGIN) this.send({ type: 'sync-update', update })
+    if (origin !== Origin.Server) this.send({ type: 'sync-update', update })
   }
 
   private readonly onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    if (origin === SERVER_ORIGIN) return
+    if (origin === Origin.Server) return
     const changed = [...added, ...updated, ...removed]
     this.send({
       type: 'awareness',
@@ -269,18 +269,4 @@ export class SyncConnection {
     this.options.awareness.off('update', this.onAwarenessUpdate)
     this.listeners.clear()
   }
-}
-
-const kindOf = (code: number): string => {
-  for (const [name, c] of Object.entries(CloseCode)) if (c === code) return name
-  return `Close${code}`
-}
-
-/** Whether the server's committed state vector covers every change in `doc`. */
-export const isCovered = (doc: Y.Doc, acked: Uint8Array | null): boolean => {
-  if (!acked) return false
-  const server = Y.decodeStateVector(acked)
-  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc)))
-    if ((server.get(client) ?? 0) < clock) return false
-  return true
 }

@@ -1,11 +1,26 @@
+// One set of origin names for the whole system (merge EVT-1); the one backoff (protocol).
+export { Origin } from '@converge/merge'
+export { type Backoff, backoffDelay, defaultBackoff } from '@converge/protocol'
+
+export { type NavigatorLike, type NetworkEvent, type Timers, type WindowEvents } from './browser.js'
+export { type ConnectionOptions, type ConnectionState, SERVER_ORIGIN, SyncConnection } from './connection.js'
+export { type LocalStore } from './local-store.js'
+export { type Presence } from './presence.js'
+export { type SessionOptions, SpaceSession } from './session.js'
 export {
-  type Backoff,
-  type ConnectionState,
-  SERVER_ORIGIN,
-  SyncConnection,
-  backoffDelay,
-  isCovered,
-} from './connection.js'
-export { type LocalStore, Origin, type Presence, type SessionOptions, SpaceSession } from './session.js'
-export { type SyncStatus, deriveStatus, statusText } from './status.js'
+  type CreateResult,
+  type CreatedSpace,
+  type HttpSpaceApiOptions,
+  type SpaceApi,
+  type SpaceTokens,
+  httpSpaceApi,
+} from './space-api.js'
+export {
+  REGISTRATION_BACKOFF,
+  type RegistrationCatalog,
+  SpaceRegistrar,
+  type SpaceRegistrarOptions,
+  type UnregisteredSpace,
+} from './space-registrar.js'
+export { type SyncStatus, deriveStatus, isCovered, statusText } from './status.js'
 export * from './store/index.js'

@@ -1,6 +1,8 @@
+import * as Y from 'yjs'
+
 /**
- * The sync status the app shows (SPEC.md, "Consistency the user can see"): derived, never timed.
- * "Saved to the server" means the server's durable ack covers every change this replica holds.
+ * The sync status the app shows (SPEC.md, "Status"): derived, never timed. "Saved to the server"
+ * means the server's durable ack covers every change this replica holds.
  */
 export type SyncStatus =
   | { readonly kind: 'offline'; readonly pending: number }
@@ -23,6 +25,41 @@ export const deriveStatus = ({ connected, covered, pending, error }: StatusInput
   if (error) return { kind: 'error', error, pending }
   if (!connected) return { kind: 'offline', pending }
   return covered ? { kind: 'saved' } : { kind: 'syncing', pending }
+}
+
+/** Whether the server's committed state vector covers every change in `doc` (PROTOCOL.md §P4.1). */
+export const isCovered = (doc: Y.Doc, acked: Uint8Array | null): boolean => {
+  if (!acked) return false
+  const server = Y.decodeStateVector(acked)
+  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc)))
+    if ((server.get(client) ?? 0) < clock) return false
+  return true
+}
+
+/** What the leader tab knows of its connection (a `ConnectionState`; null: none, local only). */
+export interface ConnectionView {
+  readonly connected: boolean
+  readonly acked: Uint8Array | null
+  readonly error: { readonly kind: string } | null
+}
+
+/**
+ * The leader's status (SYNC-1, SYNC-2, SYNC-7): from its connection, its document and the stored
+ * count of unconfirmed changes. The stored count trails the server's ack by the write queue, so what
+ * the server confirmed is never pending, even while its ack is still on the way to IndexedDB.
+ */
+export const leaderStatus = (
+  doc: Y.Doc,
+  connection: ConnectionView | null,
+  storedPending: number,
+): SyncStatus => {
+  const covered = isCovered(doc, connection?.acked ?? null)
+  return deriveStatus({
+    connected: connection?.connected ?? false,
+    covered,
+    pending: covered ? 0 : storedPending,
+    error: connection?.error?.kind ?? null,
+  })
 }
 
 export const statusText = (s: SyncStatus): string => {

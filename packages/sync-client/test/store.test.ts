@@ -119,7 +119,7 @@ async function expectKind(p: Promise<unknown>, kind: StoreError['kind']): Promis
 }
 
 describe('IdbStore', () => {
-  it('STORE-1 round trip: appended updates load back into the same document (before and after compaction)', async () => {
+  it('[STORE-1] round trip: appended updates load back into the same document (before and after compaction)', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, settle } = trackedDoc(store)
@@ -145,7 +145,7 @@ describe('IdbStore', () => {
     expect(await reopened.load('other-space')).toEqual({ updates: [], records: 0 })
   })
 
-  it('STORE-2 load writes nothing: 10 loads (and reads) leave record count and bytes unchanged', async () => {
+  it('[STORE-2] load writes nothing: 10 loads (and reads) leave record count and bytes unchanged', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     await store.putSpace(space(SPACE))
@@ -171,7 +171,7 @@ describe('IdbStore', () => {
     expect(after).toEqual(before)
   })
 
-  it('STORE-3 appends of one turn share a transaction and resolve only once durable', async () => {
+  it('[STORE-3] appends of one turn share a transaction and resolve only once durable', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction')
@@ -201,7 +201,7 @@ describe('IdbStore', () => {
     await expectKind(store.append(SPACE, u, { clientId: -5, clock: 1 }), 'Failed')
   })
 
-  it('STORE-4 compaction merges what it read and keeps later appends in the log', async () => {
+  it('[STORE-4] compaction merges what it read and keeps later appends in the log', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, settle } = trackedDoc(store)
@@ -222,7 +222,7 @@ describe('IdbStore', () => {
     expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
   })
 
-  it('STORE-5 compaction is a no-op with no log record, or one record and no snapshot', async () => {
+  it('[STORE-5] compaction is a no-op with no log record, or one record and no snapshot', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     await store.compact(SPACE)
@@ -233,7 +233,7 @@ describe('IdbStore', () => {
     expect(await dump(factory)).toEqual(before)
   })
 
-  it('STORE-6 compaction racing an append from another tab: the append is merged or kept, never lost', async () => {
+  it('[STORE-6] compaction racing an append from another tab: the append is merged or kept, never lost', async () => {
     for (const order of ['compact-first', 'append-first'] as const) {
       const factory = new IDBFactory()
       const a = await openStore(factory)
@@ -253,7 +253,7 @@ describe('IdbStore', () => {
     }
   })
 
-  it('STORE-7 pendingCount drops with setAcked, survives compaction and reopen, never moves back', async () => {
+  it('[STORE-7] pendingCount drops with setAcked, survives compaction and reopen, never moves back', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, settle } = trackedDoc(store)
@@ -295,7 +295,7 @@ describe('IdbStore', () => {
     await expectKind(reopened.setAcked(SPACE, new Uint8Array([200])), 'Failed')
   })
 
-  it('STORE-8 corrupt log records and snapshots are skipped, reported and left in storage', async () => {
+  it('[STORE-8] corrupt log records and snapshots are skipped, reported and left in storage', async () => {
     const factory = new IDBFactory()
     const onCorrupt = vi.fn()
     const store = await openStore(factory, { onCorrupt })
@@ -357,7 +357,7 @@ describe('IdbStore', () => {
     expect(await dump(factory)).toEqual(before)
   })
 
-  it('STORE-9 catalog: put/get/list; corrupt records are Corrupt for getSpace and skipped by listSpaces', async () => {
+  it('[STORE-9] catalog: put/get/list; corrupt records are Corrupt for getSpace and skipped by listSpaces', async () => {
     const factory = new IDBFactory()
     const onCorrupt = vi.fn()
     const store = await openStore(factory, { onCorrupt })
@@ -380,7 +380,7 @@ describe('IdbStore', () => {
     await expectKind(store.putSpace({ id: 'd' } as SpaceRecord), 'Corrupt')
   })
 
-  it('STORE-10 removeSpace removes catalog, log, snapshot and meta of that space only', async () => {
+  it('[STORE-10] removeSpace removes catalog, log, snapshot and meta of that space only', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     for (const id of ['keep', 'drop']) {
@@ -410,7 +410,7 @@ describe('IdbStore', () => {
     expect(await store.getSpace('drop')).toBeUndefined()
   })
 
-  it('STORE-11 quota exceeded on put (thrown synchronously): StoreError QuotaExceeded, nothing damaged', async () => {
+  it('[STORE-11] quota exceeded on put (thrown synchronously): StoreError QuotaExceeded, nothing damaged', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, appends, settle } = trackedDoc(store)
@@ -451,7 +451,7 @@ describe('IdbStore', () => {
     expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
   })
 
-  it('STORE-12 quota exceeded at commit (transaction aborts): append and compact leave stored data intact', async () => {
+  it('[STORE-12] quota exceeded at commit (transaction aborts): append and compact leave stored data intact', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, appends, settle } = trackedDoc(store)
@@ -485,7 +485,7 @@ describe('IdbStore', () => {
     expect(await store.pendingCount(SPACE)).toBe(pending)
   })
 
-  it('STORE-18 a long offline session keeps its pending changes in a couple of bytes each; older snapshots still read', async () => {
+  it('[STORE-18] a long offline session keeps its pending changes in a couple of bytes each; older snapshots still read', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const { doc, settle } = trackedDoc(store)
@@ -508,7 +508,7 @@ describe('IdbStore', () => {
     expect(await store.pendingCount(SPACE)).toBe(0)
   })
 
-  it('STORE-13 versionchange: another connection upgrading triggers onVersionChange; later calls reject', async () => {
+  it('[STORE-13] versionchange: another connection upgrading triggers onVersionChange; later calls reject', async () => {
     const factory = new IDBFactory()
     const onVersionChange = vi.fn()
     const store = await openStore(factory, { onVersionChange })
@@ -524,7 +524,7 @@ describe('IdbStore', () => {
     await expectKind(IdbStore.open({ indexedDB: factory }), 'VersionChange')
   })
 
-  it('STORE-14 unavailable IndexedDB: missing factory, open throwing, open erroring, connection force-closed', async () => {
+  it('[STORE-14] unavailable IndexedDB: missing factory, open throwing, open erroring, connection force-closed', async () => {
     await expectKind(IdbStore.open({ indexedDB: undefined }), 'Unavailable')
     await expectKind(IdbStore.open({ indexedDB: null }), 'Unavailable')
     const throwing = {
@@ -538,10 +538,11 @@ describe('IdbStore', () => {
         const request = { error: null as DOMException | null } as unknown as IDBOpenDBRequest & {
           error: DOMException
         }
-        setTimeout(() => {
+        // fails after the caller set its handlers, as IndexedDB does
+        queueMicrotask(() => {
           request.error = new DOMException('storage disabled', 'UnknownError')
           request.onerror?.(new Event('error'))
-        }, 0)
+        })
         return request
       },
     } as unknown as IDBFactory
@@ -553,11 +554,11 @@ describe('IdbStore', () => {
     const spy = vi.spyOn(IDBDatabase.prototype, 'transaction')
     await store.load(SPACE)
     forceCloseDatabase(spy.mock.contexts[0] as never) // what "clear site data" does to an open connection
-    await new Promise((r) => setTimeout(r, 5))
-    await expectKind(store.load(SPACE), 'Unavailable')
+    // once the connection's close event arrived, every call says Unavailable
+    await vi.waitFor(() => expectKind(store.load(SPACE), 'Unavailable'))
   })
 
-  it('STORE-15 close flushes queued appends; later calls reject with Failed', async () => {
+  it('[STORE-15] close flushes queued appends; later calls reject with Failed', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)
     const update = Y.encodeStateAsUpdate(new Y.Doc())

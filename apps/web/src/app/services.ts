@@ -1,8 +1,7 @@
+import type { SpaceApi, SpaceRegistrar } from '@converge/sync-client'
 import { createContext, useContext } from 'react'
-import type { SpaceApi } from '../services/api.js'
 import type { Catalog } from '../services/catalog.js'
 import type { ProfileStore } from '../services/profile.js'
-import type { Registrar } from '../services/registrar.js'
 import type { SessionManager } from '../services/sessions.js'
 import type { StorageStatus } from '../services/storage-status.js'
 
@@ -11,7 +10,7 @@ export interface Services {
   /** e.g. `https://converge.example` (share links are built on it) */
   readonly origin: string
   readonly catalog: Catalog
-  readonly registrar: Registrar
+  readonly registrar: SpaceRegistrar
   readonly profile: ProfileStore
   readonly sessions: SessionManager
   readonly api: SpaceApi

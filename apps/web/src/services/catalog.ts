@@ -1,3 +1,4 @@
+import type { RegistrationCatalog, SpaceTokens } from '@converge/sync-client'
 import { tokenScope } from './tokens.js'
 import type { CatalogStore, SpaceRecord } from './types.js'
 
@@ -12,7 +13,7 @@ export interface CatalogState {
  * The spaces on this device, over the store's catalog. Kept in memory too, so the app goes on working
  * (for this tab) when the store is missing or fails: the failure is reported once through `onStoreError`.
  */
-export class Catalog {
+export class Catalog implements RegistrationCatalog {
   private readonly records = new Map<string, SpaceRecord>()
   private state: CatalogState = { loaded: false, spaces: [] }
   private readonly listeners = new Set<() => void>()
@@ -60,6 +61,16 @@ export class Catalog {
     const next = { ...current, ...patch }
     await this.put(next)
     return next
+  }
+
+  /** The spaces created on this device that the server does not know yet (sync-client's SpaceRegistrar). */
+  unregistered(): readonly SpaceRecord[] {
+    return this.state.spaces.filter((s) => !s.registered)
+  }
+
+  /** The server registered a space created offline: keep its tokens. */
+  async recordTokens(id: string, tokens: SpaceTokens): Promise<void> {
+    await this.update(id, { registered: true, writeToken: tokens.writeToken, readToken: tokens.readToken })
   }
 
   /** Marks a space as opened now (the home screen lists newest opened first). */

@@ -1,4 +1,4 @@
-import type { SpaceSession } from '@converge/sync-client'
+import { Origin, type SpaceSession } from '@converge/sync-client'
 import { lightColor } from './profile.js'
 import type { Profile } from './types.js'
 
@@ -98,7 +98,7 @@ export class SessionManager {
           }
         }
         const session = await this.open({ ...params, user })
-        if (carry) session.space.applyUpdate(carry, 'handover')
+        if (carry) session.space.applyUpdate(carry, Origin.Handover)
         return session
       })(),
     }
@@ -106,7 +106,6 @@ export class SessionManager {
       (s) => {
         entry.session = s
         s.awareness.setLocalStateField('user', this.user)
-        renewPresenceOnReconnect(s)
       },
       () => {
         if (this.entries.get(params.spaceId) === entry) this.entries.delete(params.spaceId)
@@ -139,23 +138,4 @@ export class SessionManager {
     this.user = awarenessUser(profile)
     for (const e of this.entries.values()) e.session?.awareness.setLocalStateField('user', this.user)
   }
-}
-
-/**
- * Workaround for packages/sync-client: after a reconnect the connection re-sends this tab's
- * awareness state with its old clock, which peers that saw us leave ignore (y-protocols only takes a
- * higher clock), so we would stay invisible to them until the 15 s renewal. Setting the state again
- * when the space comes back online bumps the clock. Runs in every tab: followers learn it from the
- * leader's status.
- */
-function renewPresenceOnReconnect(session: SpaceSession): void {
-  let online = false
-  session.subscribe(() => {
-    const was = online
-    online = session.status.kind === 'syncing' || session.status.kind === 'saved'
-    if (online && !was) {
-      const state = session.awareness.getLocalState()
-      if (state) session.awareness.setLocalState({ ...state }) // re-enters this listener with was = true
-    }
-  })
 }

@@ -33,6 +33,7 @@
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
 import * as Y from 'yjs'
+import { browser } from '../browser.js'
 import { isQuotaError, StoreError } from './errors.js'
 import {
   countPending,
@@ -80,7 +81,7 @@ export interface IdbStoreOptions {
   /** database name; default 'converge' */
   dbName?: string
   /**
-   * the IndexedDB factory; default `globalThis.indexedDB`. Passing the key with `undefined`/`null` means
+   * the IndexedDB factory; default the browser's `indexedDB`. Passing the key with `undefined`/`null` means
    * "no IndexedDB" (→ `StoreError('Unavailable')`).
    */
   indexedDB?: IDBFactory | null
@@ -144,12 +145,11 @@ export class IdbStore {
   /** Opens (creating or migrating) the database. Rejects with StoreError 'Unavailable' or 'VersionChange'. */
   static async open(options: IdbStoreOptions = {}): Promise<IdbStore> {
     const dbName = options.dbName ?? DEFAULT_DB_NAME
-    const factory =
-      'indexedDB' in options ? options.indexedDB : (globalThis.indexedDB as IDBFactory | undefined)
+    const factory = 'indexedDB' in options ? options.indexedDB : browser.indexedDB()
     if (!factory || typeof factory.open !== 'function') {
       throw new StoreError('Unavailable', 'IndexedDB is not available in this environment')
     }
-    if (typeof IDBRequest === 'undefined' || typeof IDBTransaction === 'undefined') {
+    if (!browser.hasIndexedDBInterfaces()) {
       throw new StoreError(
         'Unavailable',
         'the IndexedDB interfaces (IDBRequest, IDBTransaction…) are missing',

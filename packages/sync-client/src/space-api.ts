@@ -1,9 +1,14 @@
-/** The server's HTTP API (POST /api/spaces). */
+import { browser } from './browser.js'
 
-export interface CreatedSpace {
-  readonly id: string
+/** The server's HTTP API for spaces (`POST /api/spaces`). */
+
+export interface SpaceTokens {
   readonly writeToken: string
   readonly readToken: string
+}
+
+export interface CreatedSpace extends SpaceTokens {
+  readonly id: string
 }
 
 export type CreateResult =
@@ -16,8 +21,15 @@ export type CreateResult =
     }
 
 export interface SpaceApi {
-  /** Creates a space on the server; `id` registers one created offline under its local id. */
+  /** Creates a space on the server; `id` registers one created offline under its local id (REG-1). */
   createSpace(body: { name?: string; id?: string }): Promise<CreateResult>
+}
+
+export interface HttpSpaceApiOptions {
+  /** Default: the browser's `fetch`. */
+  readonly fetch?: typeof fetch
+  /** A request that has not answered by then counts as not reaching the server (default 10 s). */
+  readonly timeoutMs?: number
 }
 
 const isCreated = (v: unknown): v is CreatedSpace => {
@@ -31,16 +43,20 @@ const isCreated = (v: unknown): v is CreatedSpace => {
   )
 }
 
-export function httpSpaceApi(apiBase: string, fetchFn: typeof fetch = (...a) => fetch(...a)): SpaceApi {
+/** `SpaceApi` over HTTP at `apiBase` (e.g. `https://converge.example/api`). */
+export function httpSpaceApi(apiBase: string, options: HttpSpaceApiOptions = {}): SpaceApi {
+  const timeoutMs = options.timeoutMs ?? 10_000
   return {
     async createSpace(body) {
+      const fetchFn = options.fetch ?? browser.fetch()
       let res: Response
       try {
+        if (!fetchFn) throw new Error('no fetch here')
         res = await fetchFn(`${apiBase}/spaces`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify(body),
-          signal: AbortSignal.timeout(10_000),
+          signal: AbortSignal.timeout(timeoutMs),
         })
       } catch (e) {
         return { ok: false, status: null, message: e instanceof Error ? e.message : String(e) }

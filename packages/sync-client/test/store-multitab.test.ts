@@ -145,14 +145,14 @@ async function run(cmds: Cmd[]): Promise<void> {
 }
 
 describe('IdbStore across tabs', () => {
-  it('STORE-16 two tabs appending, relaying and compacting concurrently lose no update and duplicate none', async () => {
+  it('[STORE-16] two tabs appending, relaying and compacting concurrently lose no update and duplicate none', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmd(false), { minLength: 1, maxLength: 30 }), (cmds) => run(cmds)),
       { numRuns: 60 },
     )
   })
 
-  it('STORE-17 ... with acknowledgements arriving concurrently: pendingCount counts exactly the unacked changes', async () => {
+  it('[STORE-17] ... with acknowledgements arriving concurrently: pendingCount counts exactly the unacked changes', async () => {
     await fc.assert(
       fc.asyncProperty(fc.array(cmd(true), { minLength: 1, maxLength: 30 }), (cmds) => run(cmds)),
       { numRuns: 60 },

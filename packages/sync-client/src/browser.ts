@@ -1,0 +1,66 @@
+/**
+ * The browser as sync-client sees it, and the one place that reads its globals (SPEC.md, "Parts").
+ *
+ * Every part takes what it needs of the browser as an option typed by the small interfaces below.
+ * An option left out (`undefined`) means "the browser's own", read here; `null` means "there is none"
+ * (no other tabs, no Web Lock, no page events). Tests pass fakes and a stepped clock.
+ */
+
+/** A clock to schedule on (the browser's `setTimeout`; tests step time by hand). */
+export interface Timers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+
+/** The `window` events sync-client follows: the browser going offline and coming back online. */
+export type NetworkEvent = 'online' | 'offline'
+
+/** What sync-client needs of `window`. */
+export interface WindowEvents {
+  addEventListener(type: NetworkEvent, listener: () => void): void
+  removeEventListener(type: NetworkEvent, listener: () => void): void
+}
+
+/** What sync-client reads of `navigator`. */
+export interface NavigatorLike {
+  /** `false` when the browser knows it is offline; missing (Node, a worker) counts as online. */
+  readonly onLine?: boolean
+  /** The Web Locks API: which tab leads a space. */
+  readonly locks?: LockManager
+}
+
+/** The browser's own, for every option left out. */
+export const browser = {
+  window: (): WindowEvents | null => (typeof window === 'undefined' ? null : window),
+  navigator: (): NavigatorLike | null => (typeof navigator === 'undefined' ? null : navigator),
+  BroadcastChannel: (): typeof BroadcastChannel | null =>
+    typeof BroadcastChannel === 'undefined' ? null : BroadcastChannel,
+  WebSocket: (): typeof WebSocket | null => (typeof WebSocket === 'undefined' ? null : WebSocket),
+  fetch: (): typeof fetch | null => (typeof fetch === 'undefined' ? null : (...a) => fetch(...a)),
+  indexedDB: (): IDBFactory | null => (typeof indexedDB === 'undefined' ? null : indexedDB),
+  /** Whether the IndexedDB interfaces `idb` relies on exist (a bare factory without them is no use). */
+  hasIndexedDBInterfaces: (): boolean =>
+    typeof IDBRequest !== 'undefined' && typeof IDBTransaction !== 'undefined',
+  timers: (): Timers => ({
+    setTimeout: (fn, ms) => setTimeout(fn, ms),
+    clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  }),
+} as const
+
+/** An option as given, or the browser's own when it was left out. */
+export const given = <T>(option: T | null | undefined, own: () => T | null): T | null =>
+  option === undefined ? own() : option
+
+/** Whether the browser says it is online (unknown counts as online: only a definite no holds back). */
+export const onLine = (nav: NavigatorLike | null): boolean => nav?.onLine !== false
+
+/** Listens to a network event; returns the way to stop. */
+export const listen = (
+  target: WindowEvents | null,
+  type: NetworkEvent,
+  listener: () => void,
+): (() => void) => {
+  if (!target) return () => {}
+  target.addEventListener(type, listener)
+  return () => target.removeEventListener(type, listener)
+}

@@ -1,0 +1,152 @@
+import { type Backoff, backoffDelay } from '@converge/protocol'
+import {
+  type NavigatorLike,
+  type Timers,
+  type WindowEvents,
+  browser,
+  given,
+  listen,
+  onLine,
+} from './browser.js'
+import type { SpaceApi, SpaceTokens } from './space-api.js'
+
+/** A space created on this device that the server does not know yet. */
+export interface UnregisteredSpace {
+  readonly id: string
+  readonly name: string
+}
+
+/** What the registrar needs of the app's list of spaces (its catalog). */
+export interface RegistrationCatalog {
+  /** The spaces created on this device the server does not know yet. */
+  unregistered(): readonly UnregisteredSpace[]
+  /** The server registered a space under its own id: keep its tokens, and mark it registered. */
+  recordTokens(id: string, tokens: SpaceTokens): Promise<unknown>
+  /** Calls `fn` whenever the list may have changed; returns the way to stop. */
+  subscribe(fn: () => void): () => void
+}
+
+export interface SpaceRegistrarOptions {
+  readonly api: SpaceApi
+  readonly catalog: RegistrationCatalog
+  /** `online` events (REG-4). Default: the browser's `window`. */
+  readonly window?: WindowEvents | null
+  /** `onLine`: nothing is tried while the browser says it is offline. Default: the browser's. */
+  readonly navigator?: NavigatorLike | null
+  /** Default: the browser's. */
+  readonly timers?: Timers
+  /** Default: `REGISTRATION_BACKOFF`. */
+  readonly backoff?: Backoff
+  readonly random?: () => number
+}
+
+/** The waits between registration attempts while the server cannot be reached (REG-2). */
+export const REGISTRATION_BACKOFF: Backoff = { initialMs: 2_000, maxMs: 60_000 }
+
+/**
+ * Registers the spaces created offline with the server (REG-1…REG-5): `POST /api/spaces` with their
+ * own id, as soon as the browser is online, and again whenever the catalog changes. The tokens go to
+ * the catalog; an open space then reconnects with them. While the server cannot be reached (no
+ * answer, or a 5xx) it tries again after `backoffDelay`; `online` resets the backoff and tries at
+ * once. A 4xx, or a server that did not keep the id, is a problem of that space: shown, and not
+ * tried again until the next start.
+ */
+export class SpaceRegistrar {
+  private readonly problems = new Map<string, string>()
+  private problemsSnapshot: ReadonlyMap<string, string> = new Map()
+  private readonly listeners = new Set<() => void>()
+  private readonly navigator: NavigatorLike | null
+  private readonly timers: Timers
+  private running: Promise<void> | null = null
+  private timer: unknown = null
+  private attempt = 0
+  private stopped = false
+
+  constructor(private readonly options: SpaceRegistrarOptions) {
+    this.navigator = given(options.navigator, browser.navigator)
+    this.timers = options.timers ?? browser.timers()
+  }
+
+  readonly subscribe = (fn: () => void): (() => void) => {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+
+  /** Why a space could not be registered, by space id. */
+  readonly getSnapshot = (): ReadonlyMap<string, string> => this.problemsSnapshot
+
+  /** Starts registering; returns the way to stop. */
+  start(): () => void {
+    this.stopped = false
+    const stopListening = listen(given(this.options.window, browser.window), 'online', () => {
+      this.attempt = 0
+      this.kick()
+    })
+    const unsubscribe = this.options.catalog.subscribe(() => this.kick())
+    this.kick()
+    return () => {
+      this.stopped = true
+      stopListening()
+      unsubscribe()
+      this.timers.clearTimeout(this.timer)
+      this.timer = null
+    }
+  }
+
+  /** Tries now if there is anything to register and the browser says it is online. */
+  kick(): void {
+    if (this.stopped || this.running || !onLine(this.navigator)) return
+    if (this.pending().length === 0) return
+    this.timers.clearTimeout(this.timer)
+    this.timer = null
+    this.running = this.run().finally(() => (this.running = null))
+  }
+
+  /** Settles when the attempt under way (if any) has finished (tests, diagnostics). */
+  async idle(): Promise<void> {
+    await this.running
+  }
+
+  private pending(): UnregisteredSpace[] {
+    return this.options.catalog.unregistered().filter((s) => !this.problems.has(s.id))
+  }
+
+  private async run(): Promise<void> {
+    let retry = false
+    for (const space of this.pending()) {
+      if (this.stopped) return
+      const r = await this.options.api.createSpace({
+        id: space.id,
+        ...(space.name ? { name: space.name } : {}),
+      })
+      if (r.ok && r.id === space.id) {
+        await this.options.catalog.recordTokens(space.id, {
+          writeToken: r.writeToken,
+          readToken: r.readToken,
+        })
+      } else if (r.ok) {
+        this.problem(space.id, 'the server did not keep the id of this space, so it could not be registered')
+      } else if (r.status === 409) {
+        this.problem(space.id, 'the server already has a space with this id')
+      } else if (r.status !== null && r.status >= 400 && r.status < 500) {
+        this.problem(space.id, `the server refused to register it (${r.message})`)
+      } else retry = true
+    }
+    if (retry && !this.stopped) {
+      this.attempt++
+      this.timer = this.timers.setTimeout(
+        () => {
+          this.timer = null
+          this.kick()
+        },
+        backoffDelay(this.attempt, this.options.backoff ?? REGISTRATION_BACKOFF, this.options.random),
+      )
+    } else this.attempt = 0
+  }
+
+  private problem(id: string, message: string): void {
+    this.problems.set(id, message)
+    this.problemsSnapshot = new Map(this.problems)
+    for (const l of this.listeners) l()
+  }
+}

@@ -1,0 +1,98 @@
+import { Origin, type Space, isMergeError } from '@converge/merge'
+import * as Y from 'yjs'
+import type { SyncStatus } from './status.js'
+
+/**
+ * What the tabs of one browser tell each other about one space, over the BroadcastChannel
+ * `converge:<spaceId>`. Tabs of two app versions can be open at once: a tab ignores a message it
+ * does not know, and a message keeps its meaning once shipped.
+ */
+export type TabMessage =
+  /** A change to the document (local, or from the server by way of the leader). */
+  | { t: 'update'; update: Uint8Array }
+  /** A change to presence (y-protocols awareness update). */
+  | { t: 'awareness'; update: Uint8Array }
+  /** The leader's status, which every tab shows (TAB-1). */
+  | { t: 'status'; status: SyncStatus; leader: number }
+  /** A tab opened, or lacks something: everyone answers with what it lacks of their document. */
+  | { t: 'hello'; stateVector: Uint8Array; from: number }
+  /** A tab finished writing to IndexedDB: the leader recounts the changes not yet on the server. */
+  | { t: 'stored' }
+  /** The leader's socket (re)opened: every tab renews its presence (PRES-1). */
+  | { t: 'renew' }
+
+export type TabMessageType = TabMessage['t']
+type Handler<T extends TabMessageType> = (m: Extract<TabMessage, { t: T }>) => void
+
+/** The channel to the other tabs of this browser for one space: typed messages, several listeners each. */
+export class TabChannel {
+  private channel: BroadcastChannel | null = null
+  private readonly handlers = new Map<TabMessageType, Set<(m: TabMessage) => void>>()
+  private closed = false
+
+  /** `BC` null: no other tabs (a browser without BroadcastChannel, or tests). */
+  constructor(
+    private readonly spaceId: string,
+    private readonly BC: typeof BroadcastChannel | null,
+  ) {}
+
+  /** Starts hearing and reaching the other tabs (listeners are set up before, so nothing is missed). */
+  open(): void {
+    if (this.closed || this.channel || !this.BC) return
+    this.channel = new this.BC(`converge:${this.spaceId}`)
+    this.channel.onmessage = (e: MessageEvent<TabMessage>) => this.dispatch(e.data)
+  }
+
+  on<T extends TabMessageType>(type: T, fn: Handler<T>): void {
+    const set = this.handlers.get(type) ?? new Set()
+    set.add(fn as (m: TabMessage) => void)
+    this.handlers.set(type, set)
+  }
+
+  post(m: TabMessage): void {
+    if (this.closed) return
+    try {
+      this.channel?.postMessage(m)
+    } catch {
+      /* the channel closed */
+    }
+  }
+
+  close(): void {
+    this.closed = true
+    this.handlers.clear()
+    this.channel?.close()
+  }
+
+  private dispatch(m: TabMessage): void {
+    if (this.closed || typeof m !== 'object' || m === null) return
+    for (const fn of this.handlers.get(m.t) ?? []) fn(m)
+  }
+}
+
+/**
+ * Keeps a space's document in step with the other tabs (TAB-1): every change that did not come from
+ * a tab or from storage goes to them; theirs are applied with `Origin.Tab` (stored and sent by the
+ * tab that made them). A new tab says `hello` with its state vector and everyone answers with what
+ * it lacks; an update that builds on something this tab lacks (DLV-2) makes it say `hello` again
+ * (DLV-3). Returns the way to stop.
+ */
+export const shareWithTabs = (tabs: TabChannel, space: Space, doc: Y.Doc): (() => void) => {
+  const hello = (): void =>
+    tabs.post({ t: 'hello', stateVector: Y.encodeStateVector(doc), from: doc.clientID })
+  const onUpdate = (update: Uint8Array, origin: unknown): void => {
+    if (origin !== Origin.Tab && origin !== Origin.Restore) tabs.post({ t: 'update', update })
+  }
+  doc.on('update', onUpdate)
+  tabs.on('update', (m) => {
+    try {
+      space.applyUpdate(m.update, Origin.Tab)
+    } catch (e) {
+      // anything else another tab of this app sent that this one cannot read (an older schema) is ignored
+      if (isMergeError(e, 'MissingDependencies')) hello()
+    }
+  })
+  tabs.on('hello', (m) => tabs.post({ t: 'update', update: Y.encodeStateAsUpdate(doc, m.stateVector) }))
+  hello()
+  return () => doc.off('update', onUpdate)
+}

@@ -1,0 +1,156 @@
+/**
+ * The server connection of the leader tab: closes through the close-code table, the one backoff,
+ * the browser's online/offline events. Time is a stepped clock (test/support/stepped-timers.ts), so
+ * "it does not reconnect" is checked by moving the clock past every wait it could have set.
+ */
+import { CloseCode, backoffDelay } from '@converge/protocol'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { statusText } from '../src/index.js'
+import { FakeBrowser } from './support/fake-browser.js'
+import { makeServer } from './support/fake-server.js'
+import { closeSessions, openSession as open } from './support/sessions.js'
+import { SteppedTimers } from './support/stepped-timers.js'
+
+afterEach(closeSessions)
+
+const backoff = { initialMs: 100, maxMs: 1000 }
+const ONE_HOUR = 3_600_000
+
+describe('closes', () => {
+  it('[SYNC-3] a permanent close (bad token) stops retrying and says why', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, token: 'bad', timers })
+    await vi.waitFor(() => expect(a.status.kind).toBe('error'))
+    expect(statusText(a.status)).toBe('not syncing — Unauthorized')
+    expect(a.connectionState?.error).toMatchObject({ kind: 'Unauthorized', next: 'reauthenticate' })
+    const tries = server.connects
+    expect(timers.pending).toBe(0) // no reconnect is scheduled…
+    timers.advance(ONE_HOUR) // …and none happens however long we wait
+    expect(server.connects).toBe(tries)
+  })
+
+  it('[SYNC-3] a close the table marks permanent stops with its error kind; an unknown 4xxx one too', async () => {
+    for (const [code, kind] of [
+      [CloseCode.DocumentTooLarge, 'DocumentTooLarge'],
+      [4499, 'Close4499'],
+    ] as const) {
+      const server = makeServer()
+      const timers = new SteppedTimers()
+      server.closeNextWith(code)
+      const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers })
+      await vi.waitFor(() => expect(a.status).toEqual({ kind: 'error', error: kind, pending: 0 }))
+      timers.advance(ONE_HOUR)
+      expect(server.connects).toBe(1)
+      await a.destroy()
+    }
+  })
+
+  it('[SYNC-3] a close the table marks for retry (storage unavailable, server full, shutting down) reconnects after the backoff', async () => {
+    for (const code of [CloseCode.StorageUnavailable, CloseCode.TryAgainLater, CloseCode.GoingAway]) {
+      const server = makeServer()
+      const timers = new SteppedTimers()
+      server.closeNextWith(code)
+      const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, backoff })
+      await vi.waitFor(() => expect(timers.pending).toBe(1))
+      expect(a.status.kind).toBe('offline')
+      expect(server.connects).toBe(1)
+      timers.advance(timers.next!)
+      await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+      expect(server.connects).toBe(2)
+      await a.destroy()
+    }
+  })
+})
+
+describe('backoff', () => {
+  it('[SYNC-4] reconnect delays grow exponentially with jitter and a cap', () => {
+    for (const r of [0, 0.5, 0.999]) {
+      for (const [attempt, base] of [
+        [1, 100],
+        [2, 200],
+        [4, 800],
+        [9, 1000],
+      ] as const) {
+        const d = backoffDelay(attempt, backoff, () => r)
+        expect(d).toBeGreaterThanOrEqual(base / 2)
+        expect(d).toBeLessThanOrEqual(base)
+      }
+    }
+  })
+
+  it('[SYNC-4] the connection waits backoffDelay before each attempt, and starts again from the first wait once synced', async () => {
+    const server = makeServer()
+    server.down()
+    const timers = new SteppedTimers()
+    const random = () => 0.5
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, backoff, random })
+    // each failed attempt schedules the next after the 1st, 2nd, … wait of the one backoff
+    for (let attempt = 1; attempt <= 6; attempt++) {
+      await vi.waitFor(() => expect(timers.pending).toBe(1))
+      expect(server.connects).toBe(attempt)
+      timers.advance(timers.next!)
+    }
+    expect(timers.requested).toEqual([1, 2, 3, 4, 5, 6].map((n) => backoffDelay(n, backoff, random)))
+    expect(timers.requested).toEqual([75, 150, 300, 600, 750, 750]) // ×2 each time, capped at 1000, ¾ of it
+    server.up()
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    const before = timers.requested.length
+    server.down()
+    await vi.waitFor(() => expect(timers.pending).toBe(1))
+    expect(timers.requested[before]).toBe(backoffDelay(1, backoff, random)) // the first wait again
+  })
+})
+
+describe('the browser network', () => {
+  it('[SYNC-8] no socket while the browser says it is offline; "online" connects at once', async () => {
+    const server = makeServer()
+    const fake = new FakeBrowser(false)
+    const timers = new SteppedTimers()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      window: fake.window,
+      navigator: fake.navigator,
+      timers,
+    })
+    timers.advance(ONE_HOUR)
+    expect(server.connects).toBe(0)
+    expect(a.status).toEqual({ kind: 'offline', pending: 0 })
+    fake.goOnline()
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    expect(server.connects).toBe(1)
+  })
+
+  it('[SYNC-8] "offline" closes the socket and waits; "online" reconnects at once with the backoff reset', async () => {
+    const server = makeServer()
+    const fake = new FakeBrowser()
+    const timers = new SteppedTimers()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      window: fake.window,
+      navigator: fake.navigator,
+      timers,
+      backoff,
+    })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    fake.goOffline()
+    expect(a.status.kind).toBe('offline')
+    a.space.addItem('Milk')
+    timers.advance(ONE_HOUR)
+    expect(server.connects).toBe(1) // no attempt while offline
+    fake.goOnline()
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    expect(server.connects).toBe(2)
+    expect(a.connectionState?.attempt).toBe(0)
+  })
+
+  it('[SYNC-8] a closed session stops listening to the browser', async () => {
+    const fake = new FakeBrowser()
+    const a = await open({ serverUrl: null, window: fake.window, navigator: fake.navigator })
+    expect(fake.listening('online') + fake.listening('offline')).toBe(2)
+    await a.destroy()
+    expect(fake.listening('online') + fake.listening('offline')).toBe(0)
+  })
+})

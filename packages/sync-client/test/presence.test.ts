@@ -1,0 +1,113 @@
+/**
+ * Presence (y-protocols awareness) across tabs, devices and reconnects, against the real server core.
+ * Device A has two tabs (a leader and a follower, sharing a BroadcastChannel and a Web Lock); device
+ * B has one. "At once" is `vi.waitFor`'s one second: without PRES-1/PRES-2 a vanished state comes
+ * back only with y-protocols' 15-second renewal.
+ */
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { SpaceSession } from '../src/index.js'
+import { FakeBrowser } from './support/fake-browser.js'
+import { type FakeServer, makeServer } from './support/fake-server.js'
+import { fakeLocks } from './support/locks.js'
+import { closeSessions, openSession as open } from './support/sessions.js'
+
+afterEach(closeSessions)
+
+const ids = (s: SpaceSession) => s.presence().map((p) => p.clientId)
+const names = (s: SpaceSession) =>
+  s
+    .presence()
+    .map((p) => p.name)
+    .sort()
+
+/** Device A with two tabs on `server`, device B, and everyone seeing everyone. */
+const twoDevices = async (server: FakeServer) => {
+  const browserA = new FakeBrowser()
+  const a = {
+    serverUrl: 'ws://x/sync',
+    WebSocket: server.WebSocket,
+    BroadcastChannel,
+    locks: fakeLocks(),
+    window: browserA.window,
+    navigator: browserA.navigator,
+    user: { name: 'Ana', color: '#c33' },
+  }
+  const leader = await open(a)
+  const follower = await open(a)
+  const b = await open({
+    serverUrl: 'ws://x/sync',
+    WebSocket: server.WebSocket,
+    user: { name: 'Bo', color: '#33c' },
+  })
+  expect(leader.isLeader && !follower.isLeader).toBe(true)
+  const tabs = [leader.doc.clientID, follower.doc.clientID]
+  await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
+  await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+  return { browserA, leader, follower, b, tabs }
+}
+
+describe('presence', () => {
+  it('[TAB-2] presence shows every tab and device, and drops those that leave', async () => {
+    const server = makeServer()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      user: { name: 'Ana', color: '#c33' },
+    })
+    const b = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      user: { name: 'Bo', color: '#33c' },
+    })
+    await vi.waitFor(() => expect(names(a)).toEqual(['Ana', 'Bo']))
+    expect(a.presence().find((p) => p.self)?.name).toBe('Ana')
+    await b.destroy()
+    await vi.waitFor(() => expect(a.presence().map((p) => p.name)).toEqual(['Ana']))
+  })
+
+  it('[PRES-1] after the leader goes offline and back, the others see every tab of the device again at once', async () => {
+    const server = makeServer()
+    const { browserA, follower, b, tabs } = await twoDevices(server)
+    browserA.goOffline()
+    await vi.waitFor(() => expect(ids(b)).not.toEqual(expect.arrayContaining(tabs.slice(0, 1))))
+    expect(ids(b).filter((id) => tabs.includes(id))).toEqual([])
+    browserA.goOnline()
+    await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
+    await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+  })
+
+  it('[PRES-1] after the server comes back, the others see every tab of the device again at once', async () => {
+    const server = makeServer()
+    const { b, follower, tabs } = await twoDevices(server)
+    server.down()
+    await vi.waitFor(() => expect(b.status.kind).toBe('offline'))
+    server.up()
+    await vi.waitFor(() => expect(b.status.kind).toBe('saved'), { timeout: 3000 })
+    await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
+    await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+  })
+
+  it('[PRES-2] a tab the server drops after it reconnected (its old socket closed late) announces itself again', async () => {
+    const server = makeServer()
+    const { browserA, leader, follower, b, tabs } = await twoDevices(server)
+    server.lingerCloses() // the server hears of A's old socket only after A reconnected
+    browserA.goOffline()
+    browserA.goOnline()
+    await vi.waitFor(() => expect(leader.status.kind).toBe('saved'))
+    const dropped = new Set<number>()
+    b.awareness.on('update', ({ removed }: { removed: number[] }) => removed.forEach((id) => dropped.add(id)))
+    server.deliverCloses() // …and then removes every state that socket carried
+    await vi.waitFor(() => expect([...dropped]).toEqual(expect.arrayContaining(tabs)))
+    await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs))) // and they are back
+    for (const t of [leader, follower]) expect(t.presence().find((p) => p.self)?.name).toBe('Ana')
+  })
+
+  it('[PRES-2] a follower whose state the leader dropped (its socket closed) stays visible to the leader', async () => {
+    const server = makeServer()
+    const { leader, follower } = await twoDevices(server)
+    server.down()
+    await vi.waitFor(() => expect(leader.status.kind).toBe('offline'))
+    await vi.waitFor(() => expect(ids(leader)).toEqual(expect.arrayContaining([follower.doc.clientID])))
+    expect(names(leader)).toEqual(['Ana', 'Ana']) // the device's two tabs; device B went with the socket
+  })
+})

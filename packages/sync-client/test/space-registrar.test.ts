@@ -1,0 +1,194 @@
+/**
+ * SpaceRegistrar with fake ports: a `fetch` that answers as the test says (through the real
+ * `httpSpaceApi`), a catalog in memory, a fake browser and a stepped clock. Rule ids REG-n.
+ */
+import { backoffDelay } from '@converge/protocol'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import {
+  REGISTRATION_BACKOFF,
+  type RegistrationCatalog,
+  SpaceRegistrar,
+  type SpaceTokens,
+  httpSpaceApi,
+} from '../src/index.js'
+import { FakeBrowser } from './support/fake-browser.js'
+import { SteppedTimers } from './support/stepped-timers.js'
+
+/** The app's catalog as far as the registrar sees it. */
+class Catalog implements RegistrationCatalog {
+  spaces = new Map<string, { id: string; name: string; tokens?: SpaceTokens }>()
+  private readonly listeners = new Set<() => void>()
+  add(id: string, name = ''): void {
+    this.spaces.set(id, { id, name })
+    for (const l of this.listeners) l()
+  }
+  unregistered() {
+    return [...this.spaces.values()].filter((s) => !s.tokens)
+  }
+  recordTokens(id: string, tokens: SpaceTokens) {
+    this.spaces.get(id)!.tokens = tokens
+    for (const l of this.listeners) l()
+    return Promise.resolve()
+  }
+  subscribe(fn: () => void) {
+    this.listeners.add(fn)
+    return () => this.listeners.delete(fn)
+  }
+}
+
+type Answer = number | 'unreachable' | { status: number; body: unknown }
+
+/** A server behind `fetch`: answers each POST with the next of `answers` (201 echoes the id). */
+const fakeFetch = (answers: Answer[]) => {
+  const requests: { url: string; method: string; body: { id?: string; name?: string } }[] = []
+  const fetch = vi.fn((url: string, init: RequestInit) => {
+    const body = JSON.parse(init.body as string) as { id?: string; name?: string }
+    requests.push({ url, method: init.method ?? 'GET', body })
+    const a = answers.length > 1 ? answers.shift()! : answers[0]!
+    if (a === 'unreachable') return Promise.reject(new TypeError('Failed to fetch'))
+    const { status, body: json } =
+      typeof a === 'number'
+        ? {
+            status: a,
+            body:
+              a === 201
+                ? { id: body.id, writeToken: `w-${body.id}`, readToken: `r-${body.id}` }
+                : { error: `no (${a})` },
+          }
+        : a
+    return Promise.resolve(new Response(JSON.stringify(json), { status }))
+  })
+  return { fetch: fetch as unknown as typeof globalThis.fetch, requests }
+}
+
+const stops: (() => void)[] = []
+afterEach(() => {
+  for (const s of stops.splice(0)) s()
+})
+
+const setup = (answers: Answer[], onLine = true) => {
+  const catalog = new Catalog()
+  const server = fakeFetch(answers)
+  const browser = new FakeBrowser(onLine)
+  const timers = new SteppedTimers()
+  const random = () => 0.5
+  const registrar = new SpaceRegistrar({
+    api: httpSpaceApi('https://converge.example/api', { fetch: server.fetch }),
+    catalog,
+    window: browser.window,
+    navigator: browser.navigator,
+    timers,
+    random,
+  })
+  return { catalog, server, browser, timers, random, registrar, start: () => stops.push(registrar.start()) }
+}
+
+describe('SpaceRegistrar', () => {
+  it('[REG-1] a space created offline is registered under its own id once online, and its tokens recorded', async () => {
+    const { catalog, server, browser, registrar, start } = setup([201], false)
+    catalog.add('kitchen-1', 'Kitchen')
+    start()
+    await registrar.idle()
+    expect(server.requests).toEqual([]) // nothing while the browser says it is offline
+    browser.goOnline()
+    await registrar.idle()
+    expect(server.requests).toEqual([
+      {
+        url: 'https://converge.example/api/spaces',
+        method: 'POST',
+        body: { id: 'kitchen-1', name: 'Kitchen' },
+      },
+    ])
+    expect(catalog.spaces.get('kitchen-1')?.tokens).toEqual({
+      writeToken: 'w-kitchen-1',
+      readToken: 'r-kitchen-1',
+    })
+    catalog.add('garage-2') // a space created later (online): registered at once, without a name
+    await vi.waitFor(() => expect(catalog.spaces.get('garage-2')?.tokens).toBeDefined())
+    expect(server.requests[1]?.body).toEqual({ id: 'garage-2' })
+    expect(registrar.getSnapshot().size).toBe(0)
+  })
+
+  it('[REG-2] while the server cannot be reached it tries again after backoffDelay, longer each time', async () => {
+    const { catalog, server, timers, random, registrar, start } = setup([
+      'unreachable',
+      503,
+      'unreachable',
+      'unreachable',
+      201,
+    ])
+    catalog.add('s')
+    start()
+    for (let attempt = 1; attempt <= 4; attempt++) {
+      await registrar.idle()
+      expect(server.requests).toHaveLength(attempt)
+      expect(timers.pending).toBe(1)
+      expect(timers.advance(timers.next! - 1)).toBe(0) // not a moment before its time
+      timers.advance(1)
+    }
+    await registrar.idle()
+    expect(timers.requested).toEqual([1, 2, 3, 4].map((n) => backoffDelay(n, REGISTRATION_BACKOFF, random)))
+    expect(catalog.spaces.get('s')?.tokens).toBeDefined()
+    expect(timers.pending).toBe(0)
+  })
+
+  it('[REG-3] a refusal (409, another 4xx, another id) is a problem of that space: shown, never tried again', async () => {
+    const { catalog, server, timers, registrar, start } = setup([
+      409,
+      400,
+      { status: 201, body: { id: 'other', writeToken: 'w', readToken: 'r' } },
+      201,
+    ])
+    const changed = vi.fn()
+    registrar.subscribe(changed)
+    for (const id of ['taken', 'bad', 'moved', 'fine']) catalog.add(id)
+    start()
+    await registrar.idle()
+    expect(Object.fromEntries(registrar.getSnapshot())).toEqual({
+      taken: 'the server already has a space with this id',
+      bad: 'the server refused to register it (no (400))',
+      moved: 'the server did not keep the id of this space, so it could not be registered',
+    })
+    expect(changed).toHaveBeenCalledTimes(3)
+    expect(catalog.spaces.get('fine')?.tokens).toBeDefined() // the others go on
+    const asked = server.requests.length
+    catalog.add('x-later')
+    await registrar.idle()
+    timers.advance(3_600_000)
+    expect(server.requests.slice(asked).map((r) => r.body.id)).toEqual(['x-later'])
+  })
+
+  it('[REG-4] "online" resets the backoff and tries at once', async () => {
+    const { catalog, server, browser, timers, random, registrar, start } = setup(['unreachable'])
+    catalog.add('s')
+    start()
+    for (let i = 0; i < 3; i++) {
+      await registrar.idle()
+      timers.advance(timers.next!)
+    }
+    await registrar.idle()
+    expect(server.requests).toHaveLength(4)
+    browser.goOffline()
+    browser.goOnline()
+    expect(server.requests).toHaveLength(5) // at once, not after the pending wait
+    await registrar.idle()
+    expect(timers.pending).toBe(1)
+    expect(timers.requested.at(-1)).toBe(backoffDelay(1, REGISTRATION_BACKOFF, random)) // the first wait again
+  })
+
+  it('[REG-5] once stopped it neither tries nor listens', async () => {
+    const { catalog, server, browser, timers, registrar } = setup(['unreachable'])
+    catalog.add('s')
+    const stop = registrar.start()
+    await registrar.idle()
+    expect(timers.pending).toBe(1)
+    stop()
+    expect(timers.pending).toBe(0)
+    expect(browser.listening('online')).toBe(0)
+    timers.advance(3_600_000)
+    catalog.add('t')
+    browser.goOnline()
+    await registrar.idle()
+    expect(server.requests).toHaveLength(1)
+  })
+})

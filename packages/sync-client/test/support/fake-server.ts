@@ -1,0 +1,141 @@
+/**
+ * The real server core (`SyncCore`, the one apps/server runs under real sockets) in process, behind
+ * a WebSocket stand-in. The test decides when the "network" goes down, when a socket the client
+ * closed reaches the server, and what the next socket is closed with.
+ */
+import { type AuthDecision, type Persistence, type StoredSpace, SyncCore } from '@converge/server-core'
+
+export class ServerStore implements Persistence {
+  data = new Map<string, Uint8Array[]>()
+  hold = false
+  private held: (() => void)[] = []
+  release(): void {
+    for (const f of this.held.splice(0)) f()
+  }
+  registerSpace(): Promise<boolean> {
+    return Promise.resolve(true)
+  }
+  load(id: string): Promise<StoredSpace> {
+    const updates = this.data.get(id) ?? []
+    return Promise.resolve({ snapshot: null, updates, lastSeq: updates.length, bytes: 0 })
+  }
+  async append(id: string, updates: readonly Uint8Array[]): Promise<number> {
+    if (this.hold) await new Promise<void>((r) => this.held.push(r))
+    const list = this.data.get(id) ?? []
+    list.push(...updates)
+    this.data.set(id, list)
+    return list.length
+  }
+  compact(): Promise<void> {
+    return Promise.resolve()
+  }
+  close(): Promise<void> {
+    return Promise.resolve()
+  }
+}
+
+/** Token `w` writes; anything else is refused as Unauthorized (close 4401). */
+const auth = (_space: string, token: string | null): Promise<AuthDecision> =>
+  Promise.resolve(
+    token === 'w' ? { ok: true, access: 'write' } : { ok: false, kind: 'Unauthorized', reason: 'bad token' },
+  )
+
+export type FakeServer = ReturnType<typeof makeServer>
+
+export const makeServer = (store = new ServerStore()) => {
+  const core = new SyncCore({ persistence: store, authenticate: auth })
+  let up = true
+  let lingerCloses = false
+  const lingering: (() => void)[] = []
+  let closeNext: number | null = null
+  const open = new Set<FakeSocket>()
+  let connects = 0
+
+  class FakeSocket {
+    readonly OPEN = 1
+    readyState = 0
+    binaryType = 'arraybuffer'
+    onopen: (() => void) | null = null
+    onmessage: ((e: { data: ArrayBuffer }) => void) | null = null
+    onclose: ((e: { code: number; reason: string }) => void) | null = null
+    private handle: ReturnType<SyncCore['connect']> | null = null
+    constructor(url: string) {
+      connects++
+      const u = new URL(url)
+      const space = decodeURIComponent(u.pathname.split('/').pop() ?? '')
+      // a socket opens (or fails) after its handlers are set, as in a browser
+      queueMicrotask(() => {
+        if (!up) return this.drop(1006)
+        if (closeNext !== null) {
+          const code = closeNext
+          closeNext = null
+          this.readyState = 1
+          this.onopen?.()
+          return this.drop(code)
+        }
+        this.readyState = 1
+        open.add(this)
+        this.handle = core.connect(
+          {
+            send: (d) => {
+              const copy = d.slice().buffer
+              queueMicrotask(() => this.readyState === 1 && this.onmessage?.({ data: copy }))
+            },
+            close: (code, reason) => this.drop(code, reason),
+          },
+          space,
+          u.searchParams.get('token'),
+        )
+        this.onopen?.()
+      })
+    }
+    send(d: Uint8Array): void {
+      if (this.readyState === 1) this.handle?.handleMessage(new Uint8Array(d))
+    }
+    /** The client closes: the server hears of it now, or — lingering — only at `deliverCloses`. */
+    close(): void {
+      if (!lingerCloses) return this.drop(1000)
+      this.readyState = 3
+      open.delete(this)
+      lingering.push(() => this.handle?.handleClose())
+    }
+    drop(code: number, reason = ''): void {
+      if (this.readyState === 3) return
+      this.readyState = 3
+      open.delete(this)
+      this.handle?.handleClose()
+      queueMicrotask(() => this.onclose?.({ code, reason }))
+    }
+  }
+
+  return {
+    core,
+    store,
+    WebSocket: FakeSocket as unknown as typeof WebSocket,
+    /** Sockets opened so far (successful or not). */
+    get connects() {
+      return connects
+    },
+    /** New sockets fail, open ones are dropped (1006). */
+    down() {
+      up = false
+      for (const s of [...open]) s.drop(1006)
+    },
+    up() {
+      up = true
+    },
+    /** The next socket opens and is closed at once with `code` (before anything is exchanged). */
+    closeNextWith(code: number) {
+      closeNext = code
+    },
+    /** From now on, a socket the client closes stays open on the server until `deliverCloses`. */
+    lingerCloses() {
+      lingerCloses = true
+    },
+    /** The server hears now of every socket the client closed meanwhile. */
+    deliverCloses() {
+      lingerCloses = false
+      for (const f of lingering.splice(0)) f()
+    },
+  }
+}
