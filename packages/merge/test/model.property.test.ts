@@ -18,12 +18,17 @@
  *   MERGE_FUZZ_SEED=<seed> MERGE_FUZZ_PATH=<path> pnpm vitest run test/model.property.test.ts -t yjs
  * Longer: MERGE_FUZZ_RUNS=2000.
  */
-import * as A from '@automerge/automerge'
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import * as Y from 'yjs'
 import { type EngineKind, type Space, isMergeError } from '../src/index.js'
-import { type Command, ContractModel, type OpId, observeSpace } from '../src/testing/index.js'
+import {
+  type Command,
+  ContractModel,
+  type Marker,
+  type OpId,
+  markerOf,
+  observeSpace,
+} from '../src/testing/index.js'
 import { ENGINES, expectConverged, replicas } from './harness.js'
 import { fuzzParams, fuzzTimeout } from './fuzz.js'
 
@@ -159,61 +164,6 @@ const at = <T>(xs: readonly T[], i: number): T => {
   const x = xs[i]
   if (x === undefined) throw new Error(`index ${i} out of range ${xs.length}`)
   return x
-}
-
-/** Which operations a replica has integrated, told from its document (no bookkeeping of deliveries). */
-interface Marker {
-  readonly integratedIn: (s: Space) => boolean
-}
-
-const markerOf = (engine: EngineKind, update: Uint8Array): Marker => {
-  if (engine === 'yjs') {
-    const { structs, ds } = Y.decodeUpdate(update)
-    const ends = new Map<number, number>()
-    for (const s of structs)
-      ends.set(s.id.client, Math.max(ends.get(s.id.client) ?? 0, s.id.clock + s.length))
-    const deletions = [...ds.clients].flatMap(([client, items]) =>
-      items.map((d) => ({ client, clock: d.clock })),
-    )
-    return {
-      integratedIn: (s) => {
-        const doc = (s.engine as unknown as { doc: Y.Doc }).doc
-        if (ends.size > 0) return [...ends].every(([client, end]) => Y.getState(doc.store, client) >= end)
-        return deletions.every((d) => {
-          try {
-            return Y.getItem(doc.store, Y.createID(d.client, d.clock)).deleted
-          } catch {
-            return false
-          }
-        })
-      },
-    }
-  }
-  const hashes = decodeAutomergeUpdate(update).map((c) => A.decodeChange(c).hash)
-  return { integratedIn: (s) => A.hasHeads((s.engine as unknown as { doc: A.Doc<unknown> }).doc, hashes) }
-}
-
-const decodeAutomergeUpdate = (bytes: Uint8Array): Uint8Array[] => {
-  // varUint(count) · count × varUint8Array(change) — see src/automerge/frame.ts
-  let pos = 0
-  const varUint = (): number => {
-    let n = 0
-    let shift = 1
-    for (;;) {
-      const b = bytes[pos++]!
-      n += (b & 0x7f) * shift
-      if (b < 0x80) return n
-      shift *= 128
-    }
-  }
-  const count = varUint()
-  const out: Uint8Array[] = []
-  for (let i = 0; i < count; i++) {
-    const len = varUint()
-    out.push(bytes.subarray(pos, pos + len))
-    pos += len
-  }
-  return out
 }
 
 /** A fresh code point per keystroke: CJK from U+4E00, every third one from the supplementary plane. */

@@ -14,3 +14,4 @@ export type {
   LifePrediction,
 } from './model.js'
 export { observeSpace } from './observe.js'
+export { type Marker, markerOf } from './markers.js'
