@@ -104,7 +104,7 @@ export default tseslint.config(
     [
       {
         group: ['@converge/persistence-*', '@converge/fanout-*', '@converge/server', '@converge/web'],
-        message: 'an adapter imports only server-core.',
+        message: 'an adapter imports server-core (and protocol), never another adapter or an app.',
       },
     ],
   ),

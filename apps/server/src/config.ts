@@ -4,6 +4,7 @@
  * `parseConfig` is pure (no I/O, no process globals) so tests can call it directly.
  */
 import { fileURLToPath } from 'node:url'
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { type Limits, defaultLimits } from '@converge/server-core'
 import { z } from 'zod'
 
@@ -192,8 +193,30 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError'
 }
 
+/** What parseArgs knows: one string option per OPTIONS entry, `--no-auth`, `--help`/`-h`. */
+const ARG_OPTIONS: NonNullable<ParseArgsConfig['options']> = {
+  ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+  'no-auth': { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+}
+
+/**
+ * The arguments split by node:util's parseArgs (`--port 1234`, `--port=1234`, `-h`), in order. Not
+ * strict: the checks, with messages that name the flag, are readFlags'. Every `--` is dropped, as
+ * `pnpm start -- --port 1234` passes one along.
+ */
+const tokensOf = (argv: readonly string[]) =>
+  parseArgs({
+    args: argv.filter((arg) => arg !== '--'),
+    options: ARG_OPTIONS,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  }).tokens
+
 /** Whether the arguments ask for the option list. */
-export const wantsHelp = (argv: readonly string[]): boolean => argv.includes('--help') || argv.includes('-h')
+export const wantsHelp = (argv: readonly string[]): boolean =>
+  tokensOf(argv).some((t) => t.kind === 'option' && t.name === 'help')
 
 export function helpText(): string {
   const rows = OPTIONS.map((o) => {
@@ -215,30 +238,24 @@ export function helpText(): string {
   ].join('\n')
 }
 
-/** Reads flags (`--port 1234`, `--port=1234`, `--no-auth`) into the env-named keys. */
+/** Reads flags (`--port 1234`, `--port=1234`, `--no-auth`) into the env-named keys; the last one wins. */
 function readFlags(argv: readonly string[]): Record<string, string> {
   const byFlag = new Map(OPTIONS.map((o) => [o.flag, o]))
   const out: Record<string, string> = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!
-    if (arg === '--') continue // `pnpm start -- --port 1234`
-    if (arg === '--no-auth') {
+  for (const token of tokensOf(argv)) {
+    if (token.kind === 'positional') throw new ConfigError(`unexpected argument "${token.value}"`)
+    if (token.kind !== 'option' || token.name === 'help') continue // main prints the help first
+    if (token.name === 'no-auth') {
+      if (token.value !== undefined) throw new ConfigError('--no-auth takes no value')
       out.AUTH = 'off'
       continue
     }
-    if (!arg.startsWith('--')) throw new ConfigError(`unexpected argument "${arg}"`)
-    const eq = arg.indexOf('=')
-    const name = arg.slice(2, eq === -1 ? undefined : eq)
-    const option = byFlag.get(name)
-    if (!option) throw new ConfigError(`unknown option --${name}`)
-    let value: string | undefined
-    if (eq !== -1) value = arg.slice(eq + 1)
-    else {
-      value = argv[i + 1]
-      if (value === undefined || value.startsWith('--')) throw new ConfigError(`--${name} needs a value`)
-      i++
-    }
-    out[option.env] = value
+    const option = byFlag.get(token.name)
+    if (!option) throw new ConfigError(`unknown option ${token.rawName}`)
+    // parseArgs takes the next argument as the value, whatever it is: `--port --host x` lacks one
+    if (token.value === undefined || (!token.inlineValue && token.value.startsWith('--')))
+      throw new ConfigError(`--${option.flag} needs a value`)
+    out[option.env] = token.value
   }
   return out
 }

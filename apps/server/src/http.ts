@@ -1,14 +1,14 @@
 /**
- * The HTTP side: the space API, health, metrics and the built web app. WebSocket upgrades are
- * handled in ws.ts.
+ * The HTTP side: the space API, health, metrics and the built web app (through sirv). WebSocket
+ * upgrades are handled in ws.ts.
  */
 import { randomBytes } from 'node:crypto'
-import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
-import { extname, resolve, sep } from 'node:path'
+import { extname, join, resolve } from 'node:path'
 import { SPACE_ID, type SpaceRegistry } from '@converge/server-core'
 import type { Registry } from 'prom-client'
+import sirv, { type RequestHandler } from 'sirv'
 import { z } from 'zod'
 import type { Tokens } from './auth.js'
 import type { Logger } from './log.js'
@@ -16,6 +16,7 @@ import type { Logger } from './log.js'
 /** Largest body accepted by POST /api/spaces. */
 export const MAX_API_BODY_BYTES = 16 * 1024
 
+/** The content type of a served file, by extension (anything else: application/octet-stream). */
 export const CONTENT_TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -161,69 +162,79 @@ async function handleApi(
   throw new HttpError(404, 'not found')
 }
 
-/** Whether a request path names a file (has an extension), so a miss is a 404, not the app shell. */
-const looksLikeFile = (path: string): boolean => extname(path.slice(path.lastIndexOf('/') + 1)) !== ''
+/** Vite's content-hashed output (`assets/`): a new build has new names, so a name never changes. */
+export const IMMUTABLE = 'public, max-age=31536000, immutable'
 
-async function fileAt(path: string): Promise<{ path: string; size: number } | null> {
-  try {
-    const s = await stat(path)
-    if (s.isFile()) return { path, size: s.size }
-    if (s.isDirectory()) {
-      const index = resolve(path, 'index.html')
-      const i = await stat(index)
-      if (i.isFile()) return { path: index, size: i.size }
+/** The extension of a request path's last segment ('' for `/`, `/s/abc` and other client routes). */
+const extensionOf = (pathname: string): string =>
+  extname(pathname.slice(pathname.lastIndexOf('/') + 1)).toLowerCase()
+
+/**
+ * The headers sirv adds to a file it is about to send. sirv hands over the request's path, not the
+ * file's: a path with an extension is that very file or its `.br`/`.gz` sibling (sirv's SPA
+ * fallback applies only to paths without one), and a path without one is the app shell,
+ * `index.html` (as a directory index or as the fallback) — a Vite build has no other
+ * extensionless file.
+ */
+function setStaticHeaders(res: ServerResponse, pathname: string): void {
+  const ext = extensionOf(pathname)
+  const type = ext === '' ? CONTENT_TYPES['.html'] : CONTENT_TYPES[ext]
+  res.setHeader('content-type', type ?? 'application/octet-stream')
+  // index.html, the service worker, the manifest and the rest are revalidated on every load
+  res.setHeader('cache-control', ext !== '' && pathname.startsWith('/assets/') ? IMMUTABLE : 'no-cache')
+}
+
+/**
+ * The built web app, served by sirv from the table of files it reads when it is created. A build
+ * that replaces the folder after that (a new `index.html`, or a new folder) is picked up by the
+ * next request: the table is read again, so no stale name or length is ever served.
+ */
+class WebApp {
+  private serve: RequestHandler | undefined
+  private build = ''
+
+  constructor(private readonly root: string) {}
+
+  /** sirv over the current build; null while there is no build. */
+  async current(): Promise<RequestHandler | null> {
+    const [dir, index] = await Promise.all([
+      stat(this.root).catch(() => null),
+      stat(join(this.root, 'index.html')).catch(() => null),
+    ])
+    if (!dir?.isDirectory()) return null
+    const build = [dir.ino, dir.mtimeMs, index?.ino, index?.mtimeMs, index?.size].join(':')
+    if (this.serve === undefined || build !== this.build) {
+      this.serve = sirv(this.root, {
+        single: true, // SPA routing: a path without an extension that names no file → index.html
+        extensions: ['html'], // so that `/` (and any folder) is its index.html
+        brotli: true, // `x.br` / `x.gz` next to `x` are sent to clients that accept them
+        gzip: true,
+        etag: true, // `no-cache` files revalidate with a 304
+        setHeaders: setStaticHeaders,
+      })
+      this.build = build
     }
-  } catch {
-    /* missing */
+    return this.serve
   }
-  return null
 }
 
-async function serveStatic(
-  req: IncomingMessage,
-  res: ServerResponse,
-  path: string,
-  deps: HttpDeps,
-): Promise<void> {
-  const root = resolve(deps.webDist)
-  let decoded: string
-  try {
-    decoded = decodeURIComponent(path)
-  } catch {
-    throw new HttpError(400, 'bad path')
-  }
-  if (decoded.includes('\0') || decoded.includes('\\')) throw new HttpError(400, 'bad path')
-  const target = resolve(root, '.' + decoded)
-  // no directory traversal: the resolved path must stay inside the web root
-  if (target !== root && !target.startsWith(root + sep)) throw new HttpError(404, 'not found')
-
-  let file = await fileAt(target)
-  if (!file && !looksLikeFile(decoded)) file = await fileAt(resolve(root, 'index.html')) // SPA routing
-  if (!file) {
-    const rootExists = await stat(root).then(
-      (s) => s.isDirectory(),
-      () => false,
-    )
-    throw new HttpError(404, rootExists ? 'not found' : 'not found (the web app is not built)')
-  }
-  const type = CONTENT_TYPES[extname(file.path).toLowerCase()] ?? 'application/octet-stream'
-  const immutable = file.path.startsWith(resolve(root, 'assets') + sep)
-  res.writeHead(200, {
-    'content-type': type,
-    'content-length': file.size,
-    'cache-control': immutable ? 'public, max-age=31536000, immutable' : 'no-cache',
-    'x-content-type-options': 'nosniff',
+async function serveStatic(req: IncomingMessage, res: ServerResponse, web: WebApp): Promise<void> {
+  const serve = await web.current()
+  if (!serve) throw new HttpError(404, 'not found (the web app is not built)')
+  // on every answer from here: files, 304s, 404s
+  res.setHeader('x-content-type-options', 'nosniff')
+  // sirv pipes the file without an error listener; a file gone since the table was read (a build
+  // under way) must end this response, not the process
+  res.once('pipe', (source) => source.on('error', () => res.destroy()))
+  let missed = false
+  // sirv looks up its table and starts the stream synchronously: `missed` is settled on return
+  serve(req, res, () => {
+    missed = true
   })
-  if (req.method === 'HEAD') {
-    res.end()
-    return
-  }
-  const stream = createReadStream(file.path)
-  stream.on('error', () => res.destroy())
-  stream.pipe(res)
+  if (missed) throw new HttpError(404, 'not found')
 }
 
-async function route(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+async function route(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, web: WebApp): Promise<void> {
   let path: string
   try {
     path = new URL(req.url ?? '/', 'http://localhost').pathname
@@ -245,13 +256,14 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpDeps):
     return
   }
   if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'method not allowed')
-  return serveStatic(req, res, path, deps)
+  return serveStatic(req, res, web)
 }
 
 /** The request listener of the HTTP server. */
 export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
+  const web = new WebApp(resolve(deps.webDist))
   return (req, res) => {
-    route(req, res, deps).catch((e: unknown) => {
+    route(req, res, deps, web).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500
       const message = e instanceof HttpError ? e.message : 'internal error'
       if (status === 500)

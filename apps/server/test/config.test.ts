@@ -64,6 +64,12 @@ describe('config', () => {
     expect(f).toMatchObject({ port: 1234, dataDir: 'x', auth: true, logLevel: 'warn' })
     expect(f.limits.maxFrameBytes).toBe(4096)
     expect(parseConfig(['--no-auth'], {}).auth).toBe(false)
+    expect(parseConfig(['--auth', 'off'], {}).auth).toBe(false)
+    expect(parseConfig(['--no-auth', '--auth=on'], {}).auth).toBe(true) // the last one wins
+    expect(parseConfig(['--port', '1', '--port=2'], {}).port).toBe(2)
+    expect(parseConfig(['--host=a=b'], {}).host).toBe('a=b')
+    expect(parseConfig(['--', '--port', '1234'], {}).port).toBe(1234) // `pnpm start -- --port 1234`
+    expect(parseConfig(['--auth', 'on'], { AUTH: 'off' }).auth).toBe(true) // the flag wins
     expect(parseConfig([], { PORT: '' }).port).toBe(8787) // empty is unset
   })
 
@@ -76,7 +82,11 @@ describe('config', () => {
     expect(helpText()).toContain('--no-auth')
     expect(wantsHelp(['--help'])).toBe(true)
     expect(wantsHelp(['-h'])).toBe(true)
+    expect(wantsHelp(['--port', '1', '--help'])).toBe(true)
+    expect(wantsHelp(['--bogus', '-h'])).toBe(true)
     expect(wantsHelp([])).toBe(false)
+    expect(wantsHelp(['--port', '1'])).toBe(false)
+    expect(wantsHelp(['--host', 'help'])).toBe(false)
   })
 
   it('refuses bad values with a message naming each option', () => {
@@ -101,8 +111,14 @@ describe('config', () => {
     expect(secret).toMatch(/SECRET \(--secret\): must be at least 32 characters/)
     expect(secret).not.toContain('short-secret-value')
     expect(bad(['--bogus', '1'])).toMatch(/unknown option --bogus/)
+    expect(bad(['--bogus=1'])).toMatch(/unknown option --bogus/)
+    expect(bad(['-x'])).toMatch(/unknown option -x/)
     expect(bad(['--port'])).toMatch(/--port needs a value/)
-    expect(bad(['stray'])).toMatch(/unexpected argument/)
+    expect(bad(['--port', '--host', 'x'])).toMatch(/--port needs a value/)
+    expect(bad(['--port='])).toMatch(/PORT \(--port\): must be a whole number/)
+    expect(bad(['--no-auth=yes'])).toMatch(/--no-auth takes no value/)
+    expect(bad(['stray'])).toMatch(/unexpected argument "stray"/)
+    expect(bad(['--port', '1', 'stray'])).toMatch(/unexpected argument "stray"/)
     expect(bad([], { MAX_FRAME_BYTES: '5000', MAX_BYTES_PER_SECOND: '2000' })).toMatch(/byte burst/)
     const two = bad([], { PORT: 'x', HOST: ' ' })
     expect(two).toMatch(/PORT/)

@@ -1,42 +1,66 @@
-import { mkdirSync, statSync, writeFileSync } from 'node:fs'
-import { createServer, request } from 'node:http'
+import { mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { type IncomingHttpHeaders, createServer, request } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Registry } from 'prom-client'
 import { join } from 'node:path'
+import { brotliCompressSync, brotliDecompressSync, gunzipSync, gzipSync } from 'node:zlib'
+import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { SPACE_ID } from '@converge/server-core'
 import { loadOrCreateSecret } from '../src/auth.js'
-import { MAX_API_BODY_BYTES, createRequestHandler } from '../src/http.js'
+import { IMMUTABLE, MAX_API_BODY_BYTES, createRequestHandler } from '../src/http.js'
 import { createLogger } from '../src/log.js'
 import { RawClient, cleanup, connectSynced, createSpace, startTestServer, tempDir, until } from './helpers.js'
 
 afterEach(cleanup)
 
-/** A GET with the path sent exactly as given (fetch would normalise "/../"). */
+interface RawResponse {
+  status: number
+  type: string | undefined
+  headers: IncomingHttpHeaders
+  /** The body as sent (still compressed, if it was). */
+  bytes: Buffer
+  body: string
+}
+
+/** A request with the path sent exactly as given (fetch would normalise "/../") and no decoding. */
 function rawGet(
   port: number,
   path: string,
-): Promise<{ status: number; type: string | undefined; body: string }> {
+  headers: Record<string, string> = {},
+  method = 'GET',
+): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, method: 'GET' }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (d: string) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], body }))
+    const req = request({ host: '127.0.0.1', port, path, method, headers }, (res) => {
+      const chunks: Buffer[] = []
+      res.on('data', (d: Buffer) => chunks.push(d))
+      res.on('end', () => {
+        const bytes = Buffer.concat(chunks)
+        resolve({
+          status: res.statusCode ?? 0,
+          type: res.headers['content-type'],
+          headers: res.headers,
+          bytes,
+          body: bytes.toString('utf8'),
+        })
+      })
     })
     req.on('error', reject)
     req.end()
   })
 }
 
+const INDEX = '<!doctype html><title>converge</title>'
+const APP_JS = 'console.log("the app, long enough to be worth compressing")'
+
 function webDist(): string {
   const dir = join(tempDir(), 'dist')
   mkdirSync(join(dir, 'assets'), { recursive: true })
-  writeFileSync(join(dir, 'index.html'), '<!doctype html><title>converge</title>')
-  writeFileSync(join(dir, 'assets', 'app-1234.js'), 'console.log(1)')
+  writeFileSync(join(dir, 'index.html'), INDEX)
+  writeFileSync(join(dir, 'assets', 'app-1234.js'), APP_JS)
   writeFileSync(join(dir, 'assets', 'engine.wasm'), Buffer.from([0, 97, 115, 109, 1, 0, 0, 0]))
   writeFileSync(join(dir, 'manifest.webmanifest'), '{"name":"Converge"}')
+  writeFileSync(join(dir, 'sw.js'), 'self.skipWaiting()')
   writeFileSync(join(dir, 'style.css'), 'body{}')
   return dir
 }
@@ -156,7 +180,7 @@ describe('HTTP', () => {
     const index = await get('/')
     expect(index.status).toBe(200)
     expect(index.type).toBe('text/html; charset=utf-8')
-    expect(index.body).toContain('<title>converge</title>')
+    expect(index.body).toBe(INDEX)
     expect((await get('/assets/app-1234.js')).type).toBe('text/javascript; charset=utf-8')
     expect((await get('/assets/engine.wasm')).type).toBe('application/wasm')
     expect((await get('/manifest.webmanifest')).type).toBe('application/manifest+json; charset=utf-8')
@@ -193,6 +217,140 @@ describe('HTTP', () => {
       expect([200, 400, 404], path).toContain(res.status)
       if (res.status === 200) expect(res.body, path).toContain('<title>converge</title>')
     }
+  })
+
+  it('web app caching: immutable only for the hashed assets/, no-cache for the rest; nosniff on every answer', async () => {
+    const server = await startTestServer({ webDist: webDist() })
+    const get = (path: string, headers: Record<string, string> = {}) => rawGet(server.port, path, headers)
+    const app = await get('/assets/app-1234.js')
+    expect(app.status).toBe(200)
+    expect(app.headers['cache-control']).toBe(IMMUTABLE)
+    expect(IMMUTABLE).toBe('public, max-age=31536000, immutable')
+    expect((await get('/assets/engine.wasm')).headers['cache-control']).toBe(IMMUTABLE)
+    // the app shell, the service worker, the manifest, other files, client routes
+    for (const path of [
+      '/',
+      '/index.html',
+      '/sw.js',
+      '/manifest.webmanifest',
+      '/style.css',
+      '/s/abc123',
+      '/assets',
+      '/assets/',
+      '/assets/not-a-file',
+    ]) {
+      const res = await get(path)
+      expect(res.status, path).toBe(200)
+      expect(res.headers['cache-control'], path).toBe('no-cache')
+      expect(res.headers['x-content-type-options'], path).toBe('nosniff')
+    }
+    expect(app.headers['x-content-type-options']).toBe('nosniff')
+    const missing = await get('/assets/missing.js')
+    expect(missing.status).toBe(404)
+    expect(missing.headers['x-content-type-options']).toBe('nosniff')
+    // a no-cache file revalidates: same build → 304, with nosniff too
+    const index = await get('/')
+    expect(index.headers.etag).toBeDefined()
+    const again = await get('/', { 'if-none-match': index.headers.etag! })
+    expect(again.status).toBe(304)
+    expect(again.bytes.length).toBe(0)
+    expect(again.headers['x-content-type-options']).toBe('nosniff')
+  })
+
+  it('web app content types, and the SPA fallback is the app shell', async () => {
+    const server = await startTestServer({ webDist: webDist() })
+    const get = (path: string) => rawGet(server.port, path)
+    const types: Record<string, string> = {
+      '/': 'text/html; charset=utf-8',
+      '/index.html': 'text/html; charset=utf-8',
+      '/assets/app-1234.js': 'text/javascript; charset=utf-8',
+      '/sw.js': 'text/javascript; charset=utf-8',
+      '/assets/engine.wasm': 'application/wasm',
+      '/manifest.webmanifest': 'application/manifest+json; charset=utf-8',
+      '/style.css': 'text/css; charset=utf-8',
+      '/s/abc123/notes': 'text/html; charset=utf-8',
+    }
+    for (const [path, type] of Object.entries(types)) expect((await get(path)).type, path).toBe(type)
+    for (const route of ['/s/abc123', '/s/abc123/', '/s/abc123/notes', '/join', '/%00', '/..']) {
+      const res = await get(route)
+      expect(res.status, route).toBe(200)
+      expect(res.body, route).toBe(INDEX)
+    }
+    // a path that names a file is that file or a 404, never the app shell
+    for (const path of ['/assets/missing.js', '/missing.css', '/s/abc123/x.png', '/icon.svg'])
+      expect((await get(path)).status, path).toBe(404)
+    // GET and HEAD only
+    expect((await rawGet(server.port, '/', {}, 'POST')).status).toBe(405)
+  })
+
+  it('serves a precompressed .br / .gz sibling to a client that accepts it', async () => {
+    const dir = webDist()
+    writeFileSync(join(dir, 'assets', 'app-1234.js.br'), brotliCompressSync(APP_JS))
+    writeFileSync(join(dir, 'assets', 'app-1234.js.gz'), gzipSync(APP_JS))
+    writeFileSync(join(dir, 'index.html.br'), brotliCompressSync(INDEX))
+    const server = await startTestServer({ webDist: dir })
+    const get = (path: string, encodings?: string) =>
+      rawGet(server.port, path, encodings === undefined ? {} : { 'accept-encoding': encodings })
+
+    const br = await get('/assets/app-1234.js', 'gzip, deflate, br')
+    expect(br.status).toBe(200)
+    expect(br.headers['content-encoding']).toBe('br')
+    expect(br.headers.vary).toMatch(/accept-encoding/i)
+    expect(br.type).toBe('text/javascript; charset=utf-8')
+    expect(br.headers['cache-control']).toBe(IMMUTABLE)
+    expect(br.headers['x-content-type-options']).toBe('nosniff')
+    expect(Number(br.headers['content-length'])).toBe(br.bytes.length)
+    expect(brotliDecompressSync(br.bytes).toString()).toBe(APP_JS)
+
+    const gz = await get('/assets/app-1234.js', 'gzip')
+    expect(gz.headers['content-encoding']).toBe('gzip')
+    expect(gunzipSync(gz.bytes).toString()).toBe(APP_JS)
+
+    for (const identity of [undefined, 'identity']) {
+      const plain = await get('/assets/app-1234.js', identity)
+      expect(plain.headers['content-encoding']).toBeUndefined()
+      expect(plain.body).toBe(APP_JS)
+    }
+
+    // the app shell, as itself and as the SPA fallback
+    for (const path of ['/', '/s/abc123']) {
+      const shell = await get(path, 'br')
+      expect(shell.headers['content-encoding'], path).toBe('br')
+      expect(shell.type, path).toBe('text/html; charset=utf-8')
+      expect(shell.headers['cache-control'], path).toBe('no-cache')
+      expect(brotliDecompressSync(shell.bytes).toString(), path).toBe(INDEX)
+    }
+    // no sibling: sent as it is
+    const css = await get('/style.css', 'br, gzip')
+    expect(css.headers['content-encoding']).toBeUndefined()
+    expect(css.body).toBe('body{}')
+  })
+
+  it('a new build in the same folder is served without a restart', async () => {
+    const dir = webDist()
+    const server = await startTestServer({ webDist: dir })
+    expect((await rawGet(server.port, '/')).body).toBe(INDEX)
+    // what a new Vite build does: new hashed names, a new index.html pointing at them
+    rmSync(join(dir, 'assets', 'app-1234.js'))
+    writeFileSync(join(dir, 'assets', 'app-5678.js'), 'console.log(2)')
+    const next = '<!doctype html><title>converge, next build</title><script src="/assets/app-5678.js">'
+    writeFileSync(join(dir, 'index.html'), next)
+    const shell = await rawGet(server.port, '/s/abc123')
+    expect(shell.body).toBe(next)
+    expect(Number(shell.headers['content-length'])).toBe(Buffer.byteLength(next))
+    expect((await rawGet(server.port, '/assets/app-5678.js')).body).toBe('console.log(2)')
+    expect((await rawGet(server.port, '/assets/app-1234.js')).status).toBe(404)
+  })
+
+  it('a file removed under the server ends that response, not the server', async () => {
+    const dir = webDist()
+    const server = await startTestServer({ webDist: dir })
+    expect((await rawGet(server.port, '/assets/engine.wasm')).status).toBe(200)
+    // removed inside assets/ only: the folder and index.html are unchanged, so the table still lists it
+    rmSync(join(dir, 'assets', 'engine.wasm'))
+    await expect(rawGet(server.port, '/assets/engine.wasm')).rejects.toThrow()
+    expect((await rawGet(server.port, '/healthz')).status).toBe(200)
+    expect((await rawGet(server.port, '/assets/app-1234.js')).body).toBe(APP_JS)
   })
 
   it('without a built web app, / is a 404 that says so', async () => {

@@ -140,6 +140,17 @@ export interface Logger {
 
 export const systemClock: Clock = { now: () => Date.now() }
 
+/**
+ * The host's timers: every JavaScript host has them (Node, browsers, workers), but the language does
+ * not, and this package is typechecked without any host's types (tsconfig.src.json). Read at each
+ * call, as a plain `setTimeout` would be.
+ */
+interface HostTimers {
+  setTimeout(fn: () => void, ms: number): unknown
+  clearTimeout(handle: unknown): void
+}
+const host = globalThis as typeof globalThis & HostTimers
+
 /** setImmediate where there is one (Node), else a 0 ms timer. */
 const setImmediateOrNull = (globalThis as { setImmediate?: (fn: () => void) => unknown }).setImmediate
 
@@ -147,11 +158,11 @@ const setImmediateOrNull = (globalThis as { setImmediate?: (fn: () => void) => u
 export const systemScheduler: Scheduler = {
   nextTurn: (fn) => {
     if (setImmediateOrNull) setImmediateOrNull(fn)
-    else setTimeout(fn, 0)
+    else host.setTimeout(fn, 0)
   },
   setTimeout: (fn, ms) => {
-    const handle = setTimeout(fn, ms)
-    return { cancel: () => clearTimeout(handle) }
+    const handle = host.setTimeout(fn, ms)
+    return { cancel: () => host.clearTimeout(handle) }
   },
 }
 

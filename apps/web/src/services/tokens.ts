@@ -1,4 +1,5 @@
 /** Share links, tokens and local ids. */
+import { decodeJwt } from 'jose'
 
 export type Scope = 'read' | 'write'
 
@@ -7,16 +8,9 @@ export type Scope = 'read' | 'write'
  * verifying: it only decides what the UI offers; the server checks every token itself.
  */
 export function tokenScope(token: string): Scope | null {
-  const part = token.split('.')[1]
-  if (!part) return null
   try {
-    const json = atob(
-      part
-        .replace(/-/g, '+')
-        .replace(/_/g, '/')
-        .padEnd(Math.ceil(part.length / 4) * 4, '='),
-    )
-    const scope = (JSON.parse(json) as { scope?: unknown }).scope
+    // jose's decodeJwt: a compact JWS (three parts) whose payload is a base64url JSON object, or it throws
+    const { scope } = decodeJwt(token)
     return scope === 'read' || scope === 'write' ? scope : null
   } catch {
     return null
