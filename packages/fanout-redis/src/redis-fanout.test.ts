@@ -5,16 +5,21 @@ import { PrivateRedis, REDIS_URL, haveRedis, haveRedisServerBinary } from '@conv
 import { Redis } from 'ioredis'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { RedisFanOut } from './index.js'
+import { REDIS_RECONNECT_BACKOFF, retryStrategy } from './redis-fanout.js'
 
 const ok = await haveRedis()
 const canRestart = ok && haveRedisServerBinary()
 
 /** Kills the subscriber connection of `f` from the server side (CLIENT KILL), as a network blip would. */
 async function killSubscriber(url: string, f: RedisFanOut): Promise<void> {
+  await killConnection(url, `converge-fanout-sub-${f.instanceId.toString('hex')}`)
+}
+
+/** Kills the connection named `name` from the server side (CLIENT KILL). */
+async function killConnection(url: string, name: string): Promise<void> {
   const admin = new Redis(url)
   try {
     const list = (await admin.client('LIST')) as string
-    const name = `converge-fanout-sub-${f.instanceId.toString('hex')}`
     const line = list.split('\n').find((l) => l.includes(`name=${name}`))
     const id = /\bid=(\d+)/.exec(line ?? '')?.[1]
     if (!id) throw new Error(`no connection named ${name}`)
@@ -23,6 +28,27 @@ async function killSubscriber(url: string, f: RedisFanOut): Promise<void> {
     admin.disconnect()
   }
 }
+
+describe('Redis reconnect backoff', () => {
+  afterEach(() => vi.restoreAllMocks())
+
+  it("is protocol's one backoff: 100 ms doubling to 2 s, jittered in [½, 1], forever", () => {
+    expect(REDIS_RECONNECT_BACKOFF).toEqual({ initialMs: 100, maxMs: 2000 })
+    vi.spyOn(Math, 'random').mockReturnValue(1)
+    expect([1, 2, 3, 4, 5, 6, 7, 100].map(retryStrategy)).toEqual([
+      100, 200, 400, 800, 1600, 2000, 2000, 2000,
+    ])
+    vi.spyOn(Math, 'random').mockReturnValue(0)
+    expect([1, 2, 3, 4, 5, 6, 100].map(retryStrategy)).toEqual([50, 100, 200, 400, 800, 1000, 1000])
+    vi.restoreAllMocks()
+    for (let times = 1; times <= 50; times++) {
+      const base = Math.min(2000, 100 * 2 ** (times - 1))
+      const wait = retryStrategy(times)
+      expect(wait).toBeGreaterThanOrEqual(base / 2)
+      expect(wait).toBeLessThanOrEqual(base)
+    }
+  })
+})
 
 describe.skipIf(!ok)('Redis fan-out', () => {
   runFanOutSuite('redis', (count) => {
@@ -93,4 +119,42 @@ describe.skipIf(!canRestart)('Redis fan-out through a Redis restart', () => {
       { timeout: 10_000, interval: 50 },
     )
   })
+})
+
+describe.skipIf(!ok)('Redis fan-out: the resync reaches the other instances', () => {
+  const closers: (() => Promise<void>)[] = []
+  afterEach(async () => {
+    for (const c of closers.splice(0).reverse()) await c()
+  })
+
+  it(
+    'REDIS-2 a resync publishes only once the publishing connection is back, and a gap of the publishing connection alone resyncs too',
+    { timeout: 40_000 },
+    async () => {
+      const prefix = `redis2-${randomBytes(4).toString('hex')}`
+      const a = new RedisFanOut({ url: REDIS_URL, prefix })
+      const b = new RedisFanOut({ url: REDIS_URL, prefix })
+      closers.push(
+        () => a.close(),
+        () => b.close(),
+      )
+      // a's room answers every resync by publishing its state (as a room does): b must hear each one
+      let resyncs = 0
+      a.subscribe('s', { message: () => {}, resync: () => a.publish('s', Uint8Array.of(++resyncs)) })
+      const heard: number[] = []
+      b.subscribe('s', { message: (m) => void heard.push(m[0]!), resync: () => {} })
+      await vi.waitFor(() => expect(resyncs).toBe(1), { timeout: 5000 })
+      await vi.waitFor(() => expect(heard.length).toBeGreaterThan(0), { timeout: 5000 })
+      // both of a's connections drop at once; they come back on their own (jittered) schedules
+      await killConnection(REDIS_URL, `converge-fanout-pub-${a.instanceId.toString('hex')}`)
+      await killSubscriber(REDIS_URL, a)
+      await vi.waitFor(() => expect(resyncs).toBeGreaterThanOrEqual(2), { timeout: 10_000 })
+      await vi.waitFor(() => expect(heard).toContain(resyncs), { timeout: 10_000 })
+      // the publishing connection alone drops: what was published meanwhile is lost, so a resyncs
+      const before = resyncs
+      await killConnection(REDIS_URL, `converge-fanout-pub-${a.instanceId.toString('hex')}`)
+      await vi.waitFor(() => expect(resyncs).toBeGreaterThan(before), { timeout: 10_000 })
+      await vi.waitFor(() => expect(heard).toContain(resyncs), { timeout: 10_000 })
+    },
+  )
 })

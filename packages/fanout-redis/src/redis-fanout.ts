@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { type Backoff, backoffDelay } from '@converge/protocol'
 import { type FanOut, type FanOutListener, type Logger, silentLogger } from '@converge/server-core'
 import { Redis } from 'ioredis'
 
@@ -26,8 +27,11 @@ export interface RedisFanOutOptions {
 /** Instance ids are this long, at the start of every published message. */
 const ID_BYTES = 8
 
-/** Reconnect after 100 ms, 200 ms, … up to 2 s between tries, forever. */
-const retryStrategy = (times: number): number => Math.min(times * 100, 2000)
+/** How long ioredis waits before reconnect `times` (1-based): 100 ms doubling up to 2 s, jittered. */
+export const REDIS_RECONNECT_BACKOFF: Backoff = { initialMs: 100, maxMs: 2000 }
+
+/** ioredis's `retryStrategy`: the one backoff of `@converge/protocol`, forever (never `null`). */
+export const retryStrategy = (times: number): number => backoffDelay(times, REDIS_RECONNECT_BACKOFF)
 
 /**
  * FanOut over Redis pub/sub (ioredis): one channel per space, one publishing and one subscribing
@@ -48,6 +52,8 @@ export class RedisFanOut implements FanOut {
   /** Per channel, the SUBSCRIBE in flight or done (on the current connection). */
   private readonly subscribed = new Map<string, Promise<void>>()
   private everReady = false
+  /** The publishing connection dropped since it was last ready (REDIS-2). */
+  private pubWasDown = false
   private up = false
   private closed = false
 
@@ -61,7 +67,7 @@ export class RedisFanOut implements FanOut {
       enableOfflineQueue: false,
       maxRetriesPerRequest: 1,
       retryStrategy,
-      connectionName: 'converge-fanout-pub',
+      connectionName: `converge-fanout-pub-${this.instanceId.toString('hex')}`,
     })
     this.sub = new Redis(options.url, {
       autoResubscribe: false, // done here, so the resync follows the re-subscription
@@ -70,6 +76,16 @@ export class RedisFanOut implements FanOut {
       connectionName: `converge-fanout-sub-${this.instanceId.toString('hex')}`,
     })
     this.pub.on('error', () => {}) // reported through the subscriber's state, once
+    // REDIS-2: a gap of the publishing connection alone loses what was published meanwhile: resync
+    this.pub.on('close', () => {
+      if (!this.closed) this.pubWasDown = true
+    })
+    this.pub.on('ready', () => {
+      if (!this.pubWasDown || this.closed) return
+      this.pubWasDown = false
+      if (this.sub.status !== 'ready') return // the subscriber's own 'ready' resyncs
+      for (const channel of this.listeners.keys()) void this.ensureSubscribed(channel, true)
+    })
     this.sub.on('error', (err: Error) => {
       if (this.up) this.logger.warn({ redis: where, err: err.message }, 'redis fan-out error')
     })
@@ -85,6 +101,7 @@ export class RedisFanOut implements FanOut {
     })
     this.sub.on('ready', () => {
       this.up = true
+      this.pubWasDown = false // the resync below covers a gap of the publisher too (and waits for it)
       this.events.connection?.(true)
       if (!this.everReady) {
         this.everReady = true
@@ -132,16 +149,28 @@ export class RedisFanOut implements FanOut {
       this.subscribed.set(channel, done)
     }
     return done.then(
-      () => {
-        const set = this.listeners.get(channel)
-        if (!set) return
-        if (resyncAll) for (const l of set) l.resync()
-        else if (listener && set.has(listener)) listener.resync()
-      },
+      () =>
+        // REDIS-2: a resync publishes; the publishing connection reconnects on its own schedule (the
+        // backoff is jittered), and what it is given before it is ready is dropped — so wait for it
+        this.whenPublishing(() => {
+          const set = this.listeners.get(channel)
+          if (!set) return
+          if (resyncAll) for (const l of set) l.resync()
+          else if (listener && set.has(listener)) listener.resync()
+        }),
       (err: unknown) =>
         // the 'ready' after reconnecting subscribes again and resyncs
         this.logger.warn({ channel, err: String(err) }, 'redis subscribe failed; retried when reconnected'),
     )
+  }
+
+  /** Runs `fn` once the publishing connection is ready (at once when it is). */
+  private whenPublishing(fn: () => void): void {
+    if (this.closed) return
+    if (this.pub.status === 'ready') return fn()
+    this.pub.once('ready', () => {
+      if (!this.closed) fn()
+    })
   }
 
   publish(spaceId: string, message: Uint8Array): void {
