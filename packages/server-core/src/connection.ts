@@ -226,11 +226,24 @@ export class Connection implements RoomMember, ConnectionHandle {
       return
     }
     try {
-      validateYjsUpdate(update)
+      validateYjsUpdate(update, { doc: room.doc, spaceId: this.spaceId })
+    } catch (e) {
+      if (isMergeError(e, 'MissingDependencies')) {
+        // CONN-2: it builds on changes this room lacks (a client types before it answered our
+        // sync-step1, so its live update overtakes the changes it still has to send). Yjs would keep
+        // it pending, and the room would store and acknowledge what no replica can show: refuse it
+        // whole, and ask for the difference — the client's sync-step2 brings it with what it lacked
+        this.host.logger.debug({ spaceId: this.spaceId, conn: this.id }, `update deferred: ${e.message}`)
+        this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(room.doc) }))
+        return
+      }
+      this.close(ErrorKind.InvalidUpdate, isMergeError(e) ? e.message : 'the update failed to apply')
+      return
+    }
+    try {
       room.applyClientUpdate(update, this)
     } catch (e) {
-      const reason = isMergeError(e) ? e.message : 'the update failed to apply'
-      this.close(ErrorKind.InvalidUpdate, reason)
+      this.close(ErrorKind.InvalidUpdate, e instanceof Error ? e.message : 'the update failed to apply')
     }
   }
 

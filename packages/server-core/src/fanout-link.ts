@@ -8,7 +8,7 @@
  * - What arrives is applied with the origin `Origin.FanOut`: relayed to this room's members, never
  *   stored here (its instance stores it) and never published again.
  * - Every time the subscription is live (first, and after every gap) it resyncs: publishes its state
- *   vector, its deletions and its presence. Every other instance answers a state vector with what
+ *   vector, its deletions, its committed state vector (LINK-2) and its presence. Every other instance answers a state vector with what
  *   the asker lacks and its own committed state vector — and asks back when the asker holds
  *   something it lacks. So a gap is repaired, not lost.
  * - Another instance's durable ack tells what it committed: durable here too (P4.6).
@@ -122,6 +122,10 @@ export class FanOutLink {
     this.publish(encodeMessage({ type: 'sync-step1', stateVector: sv }))
     const deletions = Y.encodeStateAsUpdate(doc, sv)
     if (!isEmptyUpdate(deletions)) this.publish(encodeMessage({ type: 'sync-step2', update: deletions }))
+    // LINK-2: and what it knows is committed — it may have read from storage what another instance
+    // committed too late to announce (its room had failed, or it died right after), which the others
+    // hold only as relayed and would never see acknowledged
+    this.publish(this.deps.ackFrame())
     const aw = this.deps.awarenessFrame()
     if (aw) this.publish(aw)
   }

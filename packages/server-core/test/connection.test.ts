@@ -1,5 +1,13 @@
 /** One socket's refusals, and the code each closes with (SPEC.md CONN-1; PROTOCOL.md P5, P6). */
-import { type ErrorKind, closeCodeOf, closeRule, encodeMessage } from '@converge/protocol'
+import {
+  type ErrorKind,
+  type Message,
+  closeCodeOf,
+  closeRule,
+  decodeMessage,
+  encodeMessage,
+} from '@converge/protocol'
+import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
 import type { SocketLike, SyncCore } from '../src/index.js'
 import type { ManualScheduler } from '../src/testing/index.js'
@@ -151,4 +159,39 @@ describe('connection', () => {
       expect(errors).toEqual(beforeHello ? [] : [kind])
     },
   )
+})
+
+describe('connection, updates that overtake what they build on', () => {
+  it('[CONN-2] an update building on changes the room lacks is refused whole, neither stored nor acked; the sync-step1 it gets back brings it in', async () => {
+    const { time, core } = world()
+    const store = new ControlledStore()
+    const c = core(store)
+    const got: Message[] = []
+    const socket: SocketLike = { send: (d) => void got.push(decodeMessage(d)), close: () => {} }
+    const handle = c.connect(socket, 's1', 'w')
+    const send = (m: Message): void => handle.handleMessage(encodeMessage(m))
+    send({ type: 'hello', version: 1 })
+    send({ type: 'sync-step1', stateVector: new Uint8Array([0]) })
+    await time.runAll()
+    // the device typed "x" and then "y" before it answered the server's sync-step1: only "y" goes up
+    const doc = new Y.Doc()
+    const updates: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => updates.push(u))
+    doc.getText('body:n').insert(0, 'x')
+    doc.getText('body:n').insert(1, 'y')
+    got.length = 0
+    send({ type: 'sync-update', update: updates[1]! })
+    await time.runAll()
+    expect(store.text('s1'), 'nothing of it is stored').toBe('')
+    const acks = got.filter((m) => m.type === 'durable-ack')
+    for (const a of acks) expect(Y.decodeStateVector(a.stateVector).get(doc.clientID) ?? 0).toBe(0)
+    const ask = got.find((m): m is Extract<Message, { type: 'sync-step1' }> => m.type === 'sync-step1')
+    expect(ask, 'the server asks for the difference').toBeDefined()
+    // the device answers as any y-websocket client does: the difference, whole
+    send({ type: 'sync-step2', update: Y.encodeStateAsUpdate(doc, ask!.stateVector) })
+    await time.runAll()
+    expect(store.text('s1')).toBe('xy')
+    const last = got.filter((m) => m.type === 'durable-ack').pop()
+    expect(last && Y.decodeStateVector(last.stateVector).get(doc.clientID)).toBe(2)
+  })
 })

@@ -2,8 +2,8 @@
 import { encodeMessage } from '@converge/protocol'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
-import type { LogFields, Logger } from '../src/index.js'
-import { Client, ControlledStore, world } from './harness.js'
+import { type LogFields, type Logger, SyncCore } from '../src/index.js'
+import { Client, ControlledStore, authenticate, world } from './harness.js'
 
 describe('fan-out link', () => {
   it('[LINK-1] an undecodable fan-out frame is dropped and logged; the room goes on', async () => {
@@ -31,5 +31,36 @@ describe('fan-out link', () => {
     expect(b.text).toBe('still fine')
     expect(a.saved && b.saved).toBe(true)
     expect(Y.encodeStateAsUpdate(a.doc)).toEqual(Y.encodeStateAsUpdate(b.doc))
+  })
+})
+
+describe('fan-out link, what is committed', () => {
+  it('[LINK-2] a room that loads tells the others what storage holds, also what its writer never announced', async () => {
+    const store = new ControlledStore()
+    const { time, hub, core } = world()
+    const one = core(store, { fanOut: hub.instance() })
+    // the writer's instance stores nothing itself and dies without a word (its append never returns)
+    const writer = new SyncCore({
+      persistence: Object.assign(Object.create(store) as ControlledStore, {
+        append: () => new Promise<number>(() => {}),
+      }),
+      authenticate,
+      fanOut: hub.instance(),
+      clock: time,
+      scheduler: time,
+    })
+    const a = new Client(one, 's1', 'w')
+    const w = new Client(writer, 's1', 'w')
+    await time.runAll()
+    w.type('late')
+    await time.runAll()
+    expect(a.text).toBe('late') // relayed to instance one, not committed by anyone it knows of
+    expect(a.saved).toBe(false)
+    // the write reached storage after all (a commit that returned too late for its room to announce)
+    await store.append('s1', [Y.encodeStateAsUpdate(w.doc)])
+    const three = core(store, { fanOut: hub.instance() })
+    new Client(three, 's1', 'w') // loads the space from storage, and says what it read there
+    await time.runAll()
+    expect(a.saved, 'instance one learns it is committed').toBe(true)
   })
 })
