@@ -422,6 +422,13 @@ const run = (engine: EngineKind, n: number, steps: readonly Step[]): void => {
             const to = Math.min(b.length - 1, from + step.len)
             const index = at(b, from)
             const count = at(b, to) - index
+            // two concurrent deletions of one character, both undone, put it back twice (each undo
+            // re-inserts what its own edit deleted): the copies look alike, so the model cannot tell
+            // which one a deletion took; such text is left alone
+            const body = s.engine.text(id)
+            const chars = [...body]
+            const range = [...body.slice(index, index + count)]
+            if (range.some((ch) => chars.filter((c) => c === ch).length > 1)) break
             exec(i, { t: 'editNote', id, index, deleteCount: count, insert: '' }, (x) =>
               x.editNote(id, index, count, ''),
             )
