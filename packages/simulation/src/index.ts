@@ -1,0 +1,6 @@
+export { World, SPACE, type WorldOptions } from './world.js'
+export { SimDisk, SimStorage } from './storage.js'
+export { Link, SimWebSocket } from './network.js'
+export { DeviceStore } from './device-store.js'
+export { prng } from './random.js'
+export { type Event, eventArb, runScenario } from './scenario.js'
