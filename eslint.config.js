@@ -60,7 +60,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', '*.ts'] },
+        projectService: { allowDefaultProject: ['*.js', '*.ts', 'scripts/*.js'] },
         tsconfigRootDir: import.meta.dirname,
       },
       globals: { ...globals.es2022 },
