@@ -12,6 +12,12 @@ export type MergeErrorKind =
    * it was forged): refused whole, never kept pending. Ask the peer for what is missing by state vector.
    */
   | 'MissingDependencies'
+  /**
+   * BAD-7: a well-formed update of this space that writes what a space may not hold: an unknown key,
+   * a value of the wrong type or out of range, a change to a set-once `meta` key, another replica's
+   * counter. Refused whole; never retry it (the peer is broken or hostile).
+   */
+  | 'InvalidValue'
   /** The document's schema is newer than this code: the space is read-only here; upgrade the app. */
   | 'SchemaTooNew'
   /** The space was opened read-only (e.g. a read-only share link); writes are refused. */

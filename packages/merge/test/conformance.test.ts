@@ -555,6 +555,102 @@ describe.each(ENGINES)('%s engine', (engine) => {
       expect(a!.items()).toMatchObject([{ key: 'milk', quantity: 1, priceCents: null }])
       expect(a!.totals().items).toBe(1)
     })
+
+    describe('[BAD-7] an update that writes what a space may not hold is refused whole with InvalidValue', () => {
+      type W = Parameters<Parameters<Space['engine']['transact']>[1]>[0]
+      /** A hostile replica writes straight into the maps (a local write is not checked); b refuses it. */
+      const refused = (write: (w: W, a: Space, b: Space) => void) => {
+        const { a, b } = withContent()
+        const before = bytesOf(b)
+        a.engine.transact('hostile', (w) => write(w, a, b))
+        expectMergeError(() => pull(b, a), 'InvalidValue')
+        expect(bytesOf(b)).toEqual(before)
+        // and what a honest replica writes next still arrives
+        const c = openSpace({ engine, spaceId: b.id, state: b.encodeStateAsUpdate() })
+        c.addItem('Bread')
+        pull(b, c)
+        expect(b.item('bread')?.quantity).toBe(1)
+      }
+      const cases: [string, (w: W, a: Space, b: Space) => void][] = [
+        // set once by the creator (SCH-1): a writer must not lock the space read-only for everyone
+        ['meta.schema changed', (w) => w.set('meta', 'schema', SCHEMA_VERSION + 1)],
+        ['meta.schema deleted', (w) => w.delete('meta', 'schema')],
+        ['meta.createdAt changed', (w) => w.set('meta', 'createdAt', 9e15)],
+        ['meta.id deleted', (w) => w.delete('meta', 'id')],
+        ['an unknown meta key', (w) => w.set('meta', 'owner', 'me')],
+        ['a space name too long', (w) => w.set('meta', 'name', 'x'.repeat(201))],
+        ['an unknown item field', (w) => w.set('items', 'milk\u001fcolour', 'red')],
+        ['a key with no field', (w) => w.set('items', 'milk', 'x')],
+        ['a negative price', (w) => w.set('items', 'milk\u001fpriceCents', -5)],
+        ['a fractional price', (w) => w.set('items', 'milk\u001fpriceCents', 1.5)],
+        ['a price as text', (w) => w.set('items', 'milk\u001fpriceCents', '12')],
+        ['an item name too long', (w) => w.set('items', 'milk\u001fnote', 'x'.repeat(1001))],
+        ['an item key with a control character', (w) => w.set('items', 'mi\u0007lk\u001fname', 'milk')],
+        [
+          'a counter as words',
+          (w, a) => w.set('qty', `milk\u001f${a.replicaId}\u001f9.${a.replicaId}`, 'lots'),
+        ],
+        [
+          'a counter of another replica',
+          (w, _a, b) => w.set('qty', `milk\u001f${b.replicaId}\u001f9.${b.replicaId}`, '1:0'),
+        ],
+        [
+          'a counter of a malformed life',
+          (w, a) => w.set('qty', `milk\u001f${a.replicaId}\u001fforever`, '1:0'),
+        ],
+        [
+          'a counter deleted',
+          (w, a) => {
+            for (const [k] of a.engine.entries('qty')) w.delete('qty', k)
+          },
+        ],
+        [
+          'a counter that shrinks',
+          (w, a) => {
+            for (const [k] of a.engine.entries('qty')) w.set('qty', k, '0:0')
+          },
+        ],
+        ['a tombstone of another replica', (w, _a, b) => w.set('tomb', `milk\u001f${b.replicaId}`, '{}')],
+        ['a tombstone that is not JSON', (w, a) => w.set('tomb', `milk\u001f${a.replicaId}`, '{not json')],
+        [
+          'a tombstone of nonsense counters',
+          (w, a) => w.set('tomb', `milk\u001f${a.replicaId}`, '{"x":"lots"}'),
+        ],
+        ["a note time past Date's range", (w, _a, _b) => w.set('notes', 'n1\u001fcreatedAt', 9e15)],
+        ['a note time as text', (w) => w.set('notes', 'n1\u001fupdatedAt', 'yesterday')],
+        ['a note id out of its alphabet', (w) => w.set('notes', 'Not An Id\u001ftitle', 'x')],
+        ['a title too long', (w) => w.set('notes', 'n1\u001ftitle', 'x'.repeat(10_001))],
+      ]
+      for (const [name, write] of cases) it(name, () => refused(write))
+
+      it('a note body for a note id out of its alphabet is ForeignDocument', () => {
+        const { a, b } = withContent()
+        const before = bytesOf(b)
+        a.engine.transact('hostile', (w) => w.createText('Not An Id', 'x'))
+        expectMergeError(() => pull(b, a), 'ForeignDocument')
+        expect(bytesOf(b)).toEqual(before)
+      })
+
+      it("a counter's owner may grow it, and a remover its tombstone: the contract's own writes pass", () => {
+        const { a, b } = withContent()
+        a.addItem('Milk', { quantity: 3 })
+        a.decrement('milk')
+        a.removeItem('milk')
+        a.undo()
+        a.setField('milk', 'priceCents', 120)
+        a.rename('Flat 3B')
+        pull(b, a)
+        expect(b.item('milk')).toMatchObject({ quantity: 4, priceCents: 120 })
+      })
+
+      it('what a replica stored itself opens though it breaks a rule (BAD-4 reads it; nothing is lost)', () => {
+        const [a] = replicas(engine, 1)
+        a!.engine.transact('hostile', (w) => w.set('items', 'milk\u001fcolour', 'red'))
+        a!.addItem('Milk')
+        const reopened = openSpace({ engine, spaceId: a!.id, state: a!.encodeStateAsUpdate() })
+        expect(reopened.item('milk')?.quantity).toBe(1)
+      })
+    })
   })
 
   describe('schema', () => {
@@ -566,21 +662,30 @@ describe.each(ENGINES)('%s engine', (engine) => {
     })
 
     it('[SCH-2] a newer schema opens read-only: writes fail with SchemaTooNew, nothing is corrupted', () => {
-      const [a, b] = replicas(engine, 2)
-      a!.addItem('Milk')
-      a!.engine.transact('future-app', (w) => w.set('meta', 'schema', SCHEMA_VERSION + 1))
-      pull(b!, a!)
-      expect(b!.readOnly).toBe(true)
-      expect(b!.schemaTooNew).toBe(true)
-      const before = bytesOf(b!)
-      expectMergeError(() => b!.addItem('Eggs'), 'SchemaTooNew')
-      expectMergeError(() => b!.createNote(), 'SchemaTooNew')
-      expectMergeError(() => b!.removeItem('milk'), 'SchemaTooNew')
-      expect(bytesOf(b!)).toEqual(before)
+      // a space created by a newer app (meta.schema is set once, at creation: BAD-7)
+      const a = openSpace({ engine, spaceId: 'future-space', replicaId: '00000000000000a1' })
+      a.engine.transact('future-app', (w) => {
+        w.set('meta', 'schema', SCHEMA_VERSION + 1)
+        w.set('meta', 'id', a.id)
+        w.set('meta', 'createdAt', 1)
+        w.set('items', 'milk\u001fname', 'Milk')
+        w.set('items', 'milk\u001forder', 'a0')
+        w.set('qty', `milk\u001f${a.replicaId}\u001f1.${a.replicaId}`, '1:0')
+      })
+      const b = openSpace({ engine, spaceId: a.id, replicaId: '00000000000000b2' })
+      pull(b, a)
+      expect(b.item('milk')?.quantity).toBe(1)
+      expect(b.readOnly).toBe(true)
+      expect(b.schemaTooNew).toBe(true)
+      const before = bytesOf(b)
+      expectMergeError(() => b.addItem('Eggs'), 'SchemaTooNew')
+      expectMergeError(() => b.createNote(), 'SchemaTooNew')
+      expectMergeError(() => b.removeItem('milk'), 'SchemaTooNew')
+      expect(bytesOf(b)).toEqual(before)
       // reading still works, and the newer replica's changes still arrive
-      a!.engine.transact('future-app', (w) => w.set('items', 'milk\u001fnote', 'from the future'))
-      pull(b!, a!)
-      expect(b!.item('milk')?.note).toBe('from the future')
+      a.engine.transact('future-app', (w) => w.set('items', 'milk\u001fnote', 'from the future'))
+      pull(b, a)
+      expect(b.item('milk')?.note).toBe('from the future')
     })
 
     it('[SCH-3] a space opened read-only refuses writes with ReadOnly', () => {

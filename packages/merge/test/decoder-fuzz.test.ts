@@ -20,7 +20,7 @@ import { fuzzParams, fuzzTimeout } from './fuzz.js'
 import { ENGINES, bytesOf, expectConverged, stateOf, syncAll } from './harness.js'
 
 const RUNS = 200
-const REJECTED = ['MalformedUpdate', 'ForeignDocument', 'MissingDependencies']
+const REJECTED = ['MalformedUpdate', 'ForeignDocument', 'MissingDependencies', 'InvalidValue']
 
 interface Corpus {
   readonly spaceId: string

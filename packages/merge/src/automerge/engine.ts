@@ -10,6 +10,8 @@ import type {
 } from '../engine.js'
 import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
+import { checkDomainWrite, isBodyOfNote } from '../model/domain.js'
+import { Origin } from '../origins.js'
 import { bytesToHex, decodeList, encodeList, hexToBytes } from './frame.js'
 
 type Root = Record<MapName, Record<string, unknown>> & { bodies: Record<string, string> }
@@ -62,6 +64,12 @@ const noteActor = (noteId: string): string => hexOf(`converge-note:${noteId}`)
 const SCALAR_DATATYPES = new Set([undefined, 'str', 'int', 'uint', 'float64', 'null', 'boolean'])
 
 const actorOf = (opId: string): string => opId.slice(opId.indexOf('@') + 1)
+
+/** What this replica stored itself: checked for its structure, not for BAD-7's domain rules. */
+const OWN_STORAGE = new Set<string>([Origin.Load, Origin.Restore, Origin.Handover])
+
+/** BAD-7: the scalar an operation writes; `undefined` for a deletion. */
+const opValue = (op: Op): Scalar | undefined => (op.action === 'del' ? undefined : (op.value ?? null))
 
 /**
  * The run of characters this replica is typing in a note (NOTE-2): see `insertText`. A run goes on
@@ -419,7 +427,7 @@ export class AutomergeEngine implements Engine {
    * present (or come in the same update), each actor's changes follow on, every operation is one a
    * space holds and refers only to objects, elements and actors that exist.
    */
-  private validate(update: Uint8Array): { bytes: Uint8Array[]; fresh: Decoded[] } {
+  private validate(update: Uint8Array, domain: boolean): { bytes: Uint8Array[]; fresh: Decoded[] } {
     // (returns the bytes and decoded form of the changes the document does not have yet)
     const bytes = decodeList(update, 'update')
     const decoded = bytes.map((b) => {
@@ -448,6 +456,8 @@ export class AutomergeEngine implements Engine {
     const actors = (a: string): boolean => seqs.has(a) || this.seqs.has(a)
     const freshBytes: Uint8Array[] = []
     const seen = new Set<string>()
+    /** BAD-7: the map writes of this update, checked once its structure is known to be sound. */
+    const writes: [map: MapName, key: string, value: Scalar | undefined, actor: string][] = []
     for (const [index, change] of decoded.entries()) {
       if (change.hash === this.genesisHash || this.has(change.hash) || seen.has(change.hash)) continue // has it
       seen.add(change.hash)
@@ -471,9 +481,26 @@ export class AutomergeEngine implements Engine {
         const id = `${change.startOp + i}@${change.actor}`
         this.checkOp(op, id, texts, elemsOfUpdate, actors)
         if (op.action === 'makeText' && op.key !== undefined) texts.set(id, op.key)
+        const map = this.mapObjects.get(op.obj)
+        if (domain && map !== undefined && op.key !== undefined) writes.push([map, op.key, opValue(op), change.actor])
       })
       fresh.push(change)
       freshBytes.push(bytes[index]!)
+    }
+    // BAD-7, in change order: what each (map, key) holds once the update's writes so far are in
+    const written = new Map<string, Scalar | undefined>()
+    for (const [map, key, value, actor] of writes) {
+      const k = `${map}\u0000${key}`
+      const before = written.has(k) ? written.get(k) : this.get(map, key)
+      checkDomainWrite({
+        map,
+        key,
+        value,
+        writerOwns: (replica) => replica === actor,
+        current: before,
+        exists: before !== undefined,
+      })
+      written.set(k, value)
     }
     return { bytes: freshBytes, fresh }
   }
@@ -496,6 +523,7 @@ export class AutomergeEngine implements Engine {
         foreign('an operation names an unknown actor')
     if (op.action === 'makeText') {
       if (op.obj !== this.bodiesObject) foreign('texts live only in note bodies')
+      if (op.key === undefined || !isBodyOfNote(op.key)) foreign('a body names a note')
       return
     }
     if (this.mapObjects.has(op.obj)) {
@@ -545,7 +573,7 @@ export class AutomergeEngine implements Engine {
 
   /** Validates against the document, then applies in place: no copy of the document (BAD-1 … BAD-6). */
   applyUpdate(update: Uint8Array, origin: string): void {
-    const { bytes, fresh } = this.validate(update)
+    const { bytes, fresh } = this.validate(update, !OWN_STORAGE.has(origin))
     if (fresh.length === 0) return
     const before = A.getHeads(this.current)
     try {

@@ -9,23 +9,21 @@ import type {
   TextInsertion,
 } from '../engine.js'
 import { MergeError } from '../errors.js'
+import { Origin } from '../origins.js'
+import { clientIdOf } from './client-id.js'
 import { BODY_PREFIX, decodeStateVectorChecked, validateYjsUpdate } from './validate.js'
 
 const isScalar = (v: unknown): v is Scalar =>
   v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
+
+/** What this replica stored itself: checked for its structure, not for BAD-7's domain rules (see validate.ts). */
+const OWN_STORAGE = new Set<string>([Origin.Load, Origin.Restore, Origin.Handover])
 
 const describeOrigin = (origin: unknown): string => {
   if (typeof origin === 'string') return origin
   if (origin === null || origin === undefined) return 'unknown'
   const name = (origin as { constructor?: { name?: string } }).constructor?.name
   return name ?? 'unknown'
-}
-
-/** FNV-1a: a replica id's 32-bit hash, spread over all 32 bits like Yjs's own random client ids. */
-const fnv1a32 = (s: string): number => {
-  let h = 0x811c9dc5
-  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193)
-  return h >>> 0
 }
 
 /** The Yjs engine: flat root Y.Maps plus one root Y.Text per note body (`body:<noteId>`). */
@@ -47,7 +45,7 @@ export class YjsEngine implements Engine {
   ) {
     this.doc = new Y.Doc({ gc: true })
     // the Yjs client id follows the replica id, so a replica's tie-breaks are reproducible
-    this.doc.clientID = fnv1a32(replicaId)
+    this.doc.clientID = clientIdOf(replicaId)
     this.doc.on('update', this.onUpdate)
   }
 
@@ -231,7 +229,7 @@ export class YjsEngine implements Engine {
   }
 
   applyUpdate(update: Uint8Array, origin: string): void {
-    validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId })
+    validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId, domain: !OWN_STORAGE.has(origin) })
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (e) {

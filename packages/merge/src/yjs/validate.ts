@@ -1,6 +1,9 @@
 import * as Y from 'yjs'
-import { MAP_NAMES } from '../engine.js'
+import { MAP_NAMES, type MapName, type Scalar } from '../engine.js'
 import { MergeError } from '../errors.js'
+import { SET_ONCE_META, checkDomainWrite, isBodyOfNote } from '../model/domain.js'
+import { isReplicaId } from '../model/keys.js'
+import { clientIdOf } from './client-id.js'
 
 export const BODY_PREFIX = 'body:'
 const MAP_ROOTS = new Set<string>(MAP_NAMES)
@@ -13,12 +16,31 @@ type Place =
 
 const placeOfRoot = (root: string, key: string | null): Place => {
   if (MAP_ROOTS.has(root)) return { kind: 'map', root, key }
-  if (root.startsWith(BODY_PREFIX)) return { kind: 'body' }
+  if (root.startsWith(BODY_PREFIX)) {
+    if (!isBodyOfNote(root.slice(BODY_PREFIX.length)))
+      throw new MergeError('ForeignDocument', `a body root names no note: "${root.slice(0, 64)}"`)
+    return { kind: 'body' }
+  }
   throw new MergeError('ForeignDocument', `unknown root type "${root.slice(0, 64)}"`)
 }
 
+/** The maps whose current value no update may delete without writing a new one (BAD-7). */
+const guarded = (root: string, key: string): boolean =>
+  root === 'qty' || root === 'tomb' || (root === 'meta' && SET_ONCE_META.has(key))
+
+export interface YjsValidation {
+  readonly doc: Y.Doc
+  readonly spaceId: string
+  /**
+   * BAD-7's domain rules (keys, value types and ranges, set-once meta, single-writer registers):
+   * on for everything from a peer; off for what this replica stored itself, so a space saved before a
+   * rule existed still opens.
+   */
+  readonly domain?: boolean
+}
+
 /**
- * BAD-1 … BAD-3, BAD-5, BAD-6: decode the whole update before any of it touches the document, and check
+ * BAD-1 … BAD-3, BAD-5 … BAD-7: decode the whole update before any of it touches the document, and check
  * that it only writes what a Converge space contains: scalar values in the flat root maps, characters
  * in note bodies, this space's id. With the document (`against`), also that it builds only on what
  * the document has: Yjs would otherwise keep structs whose predecessors are missing *pending* — and
@@ -26,7 +48,7 @@ const placeOfRoot = (root: string, key: string | null): Place => {
  * update. Such an update is refused whole with `MissingDependencies`; a state-vector exchange brings
  * what is missing.
  */
-export const validateYjsUpdate = (update: Uint8Array, against?: { doc: Y.Doc; spaceId: string }): void => {
+export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): void => {
   if (!(update instanceof Uint8Array))
     throw new MergeError('MalformedUpdate', 'an update must be a Uint8Array')
   let decoded: ReturnType<typeof Y.decodeUpdate>
@@ -125,6 +147,29 @@ export const validateYjsUpdate = (update: Uint8Array, against?: { doc: Y.Doc; sp
     return place
   }
 
+  /** BAD-7: the map writes of this update, checked once its structure is known to be sound. */
+  const writes: [root: string, key: string, value: unknown, client: number][] = []
+  /** BAD-7: what each (map, key) holds once this update's writes so far are in. */
+  const written = new Map<string, Scalar>()
+  const writtenKey = (root: string, key: string): string => `${root}${SEPARATOR}${key}`
+  const checkWrite = (root: string, key: string, value: unknown, client: number): void => {
+    if (value === undefined || (value !== null && typeof value === 'object'))
+      throw new MergeError('InvalidValue', `${root} holds scalar values only`)
+    const k = writtenKey(root, key)
+    const map = doc!.getMap(root)
+    const before = written.get(k)
+    checkDomainWrite({
+      map: root as MapName,
+      key,
+      value: value as Scalar,
+      // Yjs has no authors: a replica's client id is derived from its replica id (clientIdOf)
+      writerOwns: (replica) => isReplicaId(replica) && clientIdOf(replica) === client,
+      current: before !== undefined ? before : (map.get(key) as Scalar | undefined),
+      exists: before !== undefined || map.has(key),
+    })
+    written.set(k, value as Scalar)
+  }
+
   for (const struct of decoded.structs) {
     if (!(struct instanceof Y.Item)) continue // GC and Skip carry no content
     const content = struct.content
@@ -154,17 +199,13 @@ export const validateYjsUpdate = (update: Uint8Array, against?: { doc: Y.Doc; sp
     if (place.kind === 'map') {
       if (place.key === null || isText)
         throw new MergeError('ForeignDocument', `root "${place.root}" only holds keyed values`)
-      // BAD-3: an update that carries another space's id is another space's content
-      if (
-        against &&
-        place.root === 'meta' &&
-        place.key === 'id' &&
-        content instanceof Y.ContentAny &&
-        isNew(struct)
-      ) {
+      if (content instanceof Y.ContentAny) {
+        if (content.arr.length !== 1) throw new MergeError('ForeignDocument', 'a map entry holds one value')
         const value: unknown = content.arr[0]
-        if (value !== against.spaceId)
+        // BAD-3: an update that carries another space's id is another space's content
+        if (against && place.root === 'meta' && place.key === 'id' && value !== against.spaceId)
           throw new MergeError('ForeignDocument', 'the update belongs to another space')
+        if (doc && against?.domain !== false) writes.push([place.root, place.key, value, struct.id.client])
       }
     } else if (!(isText || content instanceof Y.ContentDeleted)) {
       // BAD-6: only characters in a note body, also for items placed by reference to a neighbour
@@ -182,7 +223,34 @@ export const validateYjsUpdate = (update: Uint8Array, against?: { doc: Y.Doc; sp
             'MissingDependencies',
             `the update deletes ${client}:${d.clock}+${d.len}, which this replica does not have`,
           )
+  for (const [root, key, value, client] of writes) checkWrite(root, key, value, client)
+  // BAD-7: a set-once meta key, a counter or a tombstone is only ever replaced (by a write this update
+  // brings, checked above), never deleted
+  if (store && against?.domain !== false)
+    for (const [client, deletions] of decoded.ds.clients) {
+      const structs = store.clients.get(client)
+      if (!structs) continue
+      const state = Y.getState(store, client)
+      for (const d of deletions) {
+        if (d.clock >= state) continue
+        const end = Math.min(d.clock + d.len, state)
+        for (let i = Y.findIndexSS(structs, d.clock); i < structs.length; i++) {
+          const s = structs[i]!
+          if (s.id.clock >= end) break
+          if (!(s instanceof Y.Item) || s.deleted || s.parentSub === null) continue
+          const parent = s.parent as Y.AbstractType<unknown> | null
+          if (!parent || parent._item !== null) continue
+          const root = rootName(parent)
+          if (root === undefined || !guarded(root, s.parentSub)) continue
+          if ((parent as unknown as { _map: Map<string, Y.Item> })._map.get(s.parentSub) !== s) continue
+          if (!written.has(writtenKey(root, s.parentSub)))
+            throw new MergeError('InvalidValue', `${root}.${s.parentSub.slice(0, 64)} is never deleted`)
+        }
+      }
+    }
 }
+
+const SEPARATOR = '\u0000'
 
 export const decodeStateVectorChecked = (sv: Uint8Array): Map<number, number> => {
   try {
