@@ -25,7 +25,7 @@ async function refusedWith(
 ): Promise<RawClient> {
   const c = await RawClient.open(server, spaceId, token)
   const doc = new Y.Doc()
-  doc.getMap('notes').set('x', 1)
+  doc.getMap('notes').set('x\u001fupdatedAt', 1)
   c.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(doc) })
   c.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc) })
   await c.waitClosed()
@@ -112,7 +112,7 @@ describe('authentication', () => {
 
     const stored = await fetchDoc(server, space.id, space.readToken)
     expect(stored.getText('body:n1').toJSON()).toBe('abc')
-    expect(stored.getMap('notes').has('x')).toBe(false)
+    expect(stored.getMap('notes').has('x\u001fupdatedAt')).toBe(false)
     const metrics = await (await fetch(`${server.url}/metrics`)).text()
     expect(metrics).toMatch(/converge_auth_failures_total\{reason="Forbidden"\} 1/)
     expect(metrics).toMatch(/converge_auth_failures_total\{reason="Unauthorized"\} 3/)

@@ -36,8 +36,8 @@ describe('durability of a server in a child process', () => {
       const notes = doc.getMap('notes')
       for (let j = 0; j < PER_ITERATION; j++) {
         const before = Y.encodeStateVector(doc)
-        notes.set(`k${i}-${j}`, i * 100 + j)
-        expected.set(`k${i}-${j}`, i * 100 + j)
+        notes.set(`k${i}-${j}\u001fupdatedAt`, i * 100 + j)
+        expected.set(`k${i}-${j}\u001fupdatedAt`, i * 100 + j)
         client.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc, before) })
       }
       await client.waitFor('durable-ack', (m) => covers(m.stateVector, doc))

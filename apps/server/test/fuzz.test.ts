@@ -19,7 +19,7 @@ afterEach(cleanup)
 function validFrames(): Uint8Array[] {
   const doc = new Y.Doc()
   doc.getText('body:n1').insert(0, 'hello world')
-  doc.getMap('notes').set('n1', 'title')
+  doc.getMap('notes').set('n1\u001ftitle', 'title')
   const sv = Y.encodeStateVector(doc)
   doc.getText('body:n1').delete(0, 5)
   const awareness = new awarenessProtocol.Awareness(doc)

@@ -68,7 +68,7 @@ describe('storage', () => {
     for (let round = 0; round < 60; round++) {
       for (const [i, c] of clients.entries()) {
         c.text.insert(Math.floor(c.text.length / 2), String.fromCharCode(97 + i))
-        c.map.set(`r${round}c${i}`, round)
+        c.map.set(`r${round}c${i}\u001fupdatedAt`, round)
       }
       if (round % 7 === 0) await new Promise((r) => setImmediate(r))
     }

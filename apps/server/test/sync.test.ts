@@ -22,8 +22,8 @@ describe('sync with stock y-websocket clients', () => {
     a.text.insert(0, 'hello')
     await until(() => b.text.toJSON() === 'hello', 'b to see a')
     b.text.insert(5, ' world')
-    b.map.set('title', 'shopping')
-    await until(() => a.text.toJSON() === 'hello world' && a.map.get('title') === 'shopping', 'a to see b')
+    b.map.set('n1\u001ftitle', 'shopping')
+    await until(() => a.text.toJSON() === 'hello world' && a.map.get('n1\u001ftitle') === 'shopping', 'a to see b')
     // concurrent edits
     a.text.insert(0, 'A')
     b.text.insert(0, 'B')
@@ -45,7 +45,7 @@ describe('sync with stock y-websocket clients', () => {
 
     b.provider.disconnect()
     b.text.insert(4, ', eggs') // offline
-    b.map.set('offline', true)
+    b.map.set('n2\u001ftitle', 'offline')
     a.text.insert(0, 'bread, ') // online, concurrently
     await until(() => a.text.toJSON() === 'bread, milk', 'a local edit')
     await new Promise((r) => setTimeout(r, 50))
@@ -55,7 +55,7 @@ describe('sync with stock y-websocket clients', () => {
     await synced(b)
     await until(() => a.text.toJSON() === 'bread, milk, eggs', 'a to merge the offline edit')
     await until(() => b.text.toJSON() === 'bread, milk, eggs', 'b to merge the online edit')
-    expect(a.map.get('offline')).toBe(true)
+    expect(a.map.get('n2\u001ftitle')).toBe('offline')
   })
 
   it('relays awareness, and removes it when a socket closes', async () => {
