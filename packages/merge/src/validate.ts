@@ -3,5 +3,5 @@
  * without loading Automerge's WebAssembly into a process that never uses it).
  */
 export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
-export { validateYjsUpdate } from './yjs/validate.js'
+export { validateYjsUpdate, type YjsUpdateSummary } from './yjs/validate.js'
 export { Origin } from './origins.js'

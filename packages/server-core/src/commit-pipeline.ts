@@ -133,6 +133,16 @@ export class CommitPipeline {
     })
   }
 
+  /**
+   * Resolves once the commit in flight and what is queued are committed (or failed): what a joiner
+   * is sent was durable first (COMMIT-5). Bounded: under a steady stream of writes it gives up after
+   * `rounds` commits rather than wait for a quiet moment that may never come.
+   */
+  async settled(rounds = 3): Promise<void> {
+    for (let i = 0; i < rounds && !this.failed && (this.pending.length > 0 || this.flushing); i++)
+      await this.flush()
+  }
+
   /** Commits everything queued; resolves when all updates accepted so far are committed (or failed). */
   async flush(): Promise<void> {
     while (this.flushing) await this.flushing

@@ -5,7 +5,7 @@
  * `CLOSE_RULES` (`@converge/protocol`) gives its error kind, after an `error` message of that kind
  * to a client that said hello.
  */
-import { isMergeError, validateYjsUpdate } from '@converge/merge/validate'
+import { type YjsUpdateSummary, isMergeError, validateYjsUpdate } from '@converge/merge/validate'
 import {
   ErrorKind,
   type Message,
@@ -17,6 +17,7 @@ import {
 import * as Y from 'yjs'
 import type { CoreEvents } from './events.js'
 import { type Limits, TokenBucket } from './limits.js'
+import { MemoryBudgetExceeded } from './memory.js'
 import type { Clock, Logger } from './ports.js'
 import type { Room, RoomMember } from './room.js'
 import { isEmptyUpdate } from './updates.js'
@@ -25,6 +26,8 @@ import { isEmptyUpdate } from './updates.js'
 export interface SocketLike {
   send(data: Uint8Array): void
   close(code: number, reason: string): void
+  /** Bytes queued and not yet sent (a WebSocket's `bufferedAmount`): a socket that does not read fills it. */
+  readonly bufferedAmount?: number
 }
 
 export type Access = 'read' | 'write'
@@ -71,6 +74,17 @@ export class Connection implements RoomMember, ConnectionHandle {
   private queuedBytes = 0
   private readonly messages: TokenBucket
   private readonly bytes: TokenBucket
+  /** ANSWER-2: bytes of sync-step1 answers after the first. */
+  private readonly answerBytes: TokenBucket
+  /** A sync-step1 waiting for its answer (the latest one, if the client asked again meanwhile). */
+  private asking: Uint8Array | null = null
+  private answered = false
+  private closing = false
+  /**
+   * COMMIT-5: relayed updates reach this member only once it has its first answer — which waits for
+   * what is in flight to be committed — so a joiner sees nothing that is not durable yet first.
+   */
+  synced = false
 
   constructor(
     private readonly host: ConnectionHost,
@@ -81,6 +95,7 @@ export class Connection implements RoomMember, ConnectionHandle {
     const l = host.limits
     this.messages = new TokenBucket(l.maxMessagesPerSecond, l.maxMessagesPerSecond * 2, now)
     this.bytes = new TokenBucket(l.maxBytesPerSecond, l.maxBytesPerSecond * 2, now)
+    this.answerBytes = new TokenBucket(l.maxAnswerBytesPerSecond, l.maxAnswerBytesPerSecond * 2, now)
   }
 
   /** Authenticates, loads the room, joins it, and then processes what was queued meanwhile. */
@@ -107,8 +122,9 @@ export class Connection implements RoomMember, ConnectionHandle {
     let room: Room
     try {
       room = await host.room(this.spaceId)
-    } catch {
-      this.close(ErrorKind.StorageUnavailable, 'the space could not be loaded')
+    } catch (e) {
+      if (e instanceof MemoryBudgetExceeded) this.close(ErrorKind.ServerFull, e.message)
+      else this.close(ErrorKind.StorageUnavailable, 'the space could not be loaded')
       return
     }
     if (this.state !== 'loading') {
@@ -130,6 +146,11 @@ export class Connection implements RoomMember, ConnectionHandle {
 
   send(frame: Uint8Array): void {
     if (this.state === 'closed') return
+    if (!this.closing && (this.socket.bufferedAmount ?? 0) > this.host.limits.maxBufferedBytes) {
+      // ANSWER-3: a socket that does not read what it is sent must not hold the server's memory
+      this.close(ErrorKind.RateLimited, 'the client does not read what it is sent')
+      return
+    }
     try {
       this.socket.send(frame)
       this.host.events.messageOut?.(frame.length, 1)
@@ -172,27 +193,23 @@ export class Connection implements RoomMember, ConnectionHandle {
     const room = this.room
     if (!room) return
     switch (m.type) {
-      case 'sync-step1': {
-        let diff: Uint8Array
-        try {
-          diff = Y.encodeStateAsUpdate(room.doc, m.stateVector)
-        } catch {
-          this.close(ErrorKind.MalformedFrame, 'undecodable state vector')
-          return
-        }
-        this.send(encodeMessage({ type: 'sync-step2', update: diff }))
-        return
-      }
+      case 'sync-step1':
+        return this.ask(room, m.stateVector)
       case 'sync-step2':
       case 'sync-update':
         return this.update(room, m.update)
-      case 'awareness':
+      case 'awareness': {
+        // PRESENCE-1…5: the room applies only well-formed states for ids this connection owns
+        let outcome
         try {
-          room.applyAwareness(m.update, this)
+          outcome = room.applyAwareness(m.update, this)
         } catch {
           this.close(ErrorKind.MalformedFrame, 'undecodable awareness update')
+          return
         }
+        if (outcome === 'close') this.close(ErrorKind.InvalidUpdate, 'repeated invalid presence')
         return
+      }
       case 'query-awareness': {
         const aw = room.awarenessFrame()
         if (aw) this.send(aw)
@@ -206,6 +223,32 @@ export class Connection implements RoomMember, ConnectionHandle {
       default:
         this.close(ErrorKind.MalformedFrame, `a client does not send ${m.type}`)
     }
+  }
+
+  /** ANSWER-1…2, COMMIT-5: answers a sync-step1, after the commit in flight, within the answer budget. */
+  private ask(room: Room, stateVector: Uint8Array): void {
+    try {
+      Y.decodeStateVector(stateVector)
+    } catch {
+      this.close(ErrorKind.MalformedFrame, 'undecodable state vector')
+      return
+    }
+    const waiting = this.asking !== null
+    this.asking = stateVector
+    if (waiting) return // one answer, to the latest question
+    void room.whenCommitted().then(() => {
+      const latest = this.asking!
+      this.asking = null
+      if (this.state !== 'open' || room.closed) return
+      const frame = room.answer(latest)
+      if (this.answered && !this.answerBytes.take(frame.length, this.host.clock.now())) {
+        this.close(ErrorKind.RateLimited, 'asked for the whole space too often')
+        return
+      }
+      this.answered = true
+      this.send(frame)
+      this.synced = true
+    })
   }
 
   private update(room: Room, update: Uint8Array): void {
@@ -225,8 +268,9 @@ export class Connection implements RoomMember, ConnectionHandle {
       this.close(ErrorKind.DocumentTooLarge, 'the space is at its size limit')
       return
     }
+    let summary: YjsUpdateSummary
     try {
-      validateYjsUpdate(update, { doc: room.doc, spaceId: this.spaceId })
+      summary = validateYjsUpdate(update, { doc: room.doc, spaceId: this.spaceId })
     } catch (e) {
       if (isMergeError(e, 'MissingDependencies')) {
         // CONN-2: it builds on changes this room lacks (a client types before it answered our
@@ -240,8 +284,16 @@ export class Connection implements RoomMember, ConnectionHandle {
       this.close(ErrorKind.InvalidUpdate, isMergeError(e) ? e.message : 'the update failed to apply')
       return
     }
+    const growth = room.admits(summary)
+    if (!growth.ok) {
+      // MEM-2: the space would hold too many structs — permanent for this update; MEM-3: the server is
+      // short of memory — retry later
+      if (growth.why === 'structs') this.close(ErrorKind.DocumentTooLarge, 'the space holds too many pieces')
+      else this.close(ErrorKind.ServerFull, 'the server is short of memory')
+      return
+    }
     try {
-      room.applyClientUpdate(update, this)
+      room.applyClientUpdate(update, this, growth.structs)
     } catch (e) {
       this.close(ErrorKind.InvalidUpdate, e instanceof Error ? e.message : 'the update failed to apply')
     }
@@ -252,7 +304,8 @@ export class Connection implements RoomMember, ConnectionHandle {
    * line. Only this socket is affected (P5.6).
    */
   close(kind: CloseKind, reason: string): void {
-    if (this.state === 'closed') return
+    if (this.state === 'closed' || this.closing) return
+    this.closing = true
     const code = closeCodeOf(kind)!
     if (this.wantsAcks) this.send(encodeMessage({ type: 'error', kind, message: reason }))
     const shuttingDown = kind === ErrorKind.ShuttingDown

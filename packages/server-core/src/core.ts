@@ -9,6 +9,7 @@ import { type Authenticate, Connection, type ConnectionHandle, type SocketLike }
 import type { CoreEvents } from './events.js'
 import { type Limits, defaultLimits } from './limits.js'
 import { MemoryFanOutHub } from './memory-fanout.js'
+import { MemoryBudget, MemoryBudgetExceeded } from './memory.js'
 import {
   type Clock,
   type FanOut,
@@ -50,6 +51,8 @@ export class SyncCore {
   private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>()
   private readonly connections = new Set<Connection>()
   private closing = false
+  /** MEM-3: the estimated heap of every loaded space. */
+  readonly memory: MemoryBudget
 
   constructor(options: SyncCoreOptions) {
     this.limits = { ...defaultLimits, ...options.limits }
@@ -60,6 +63,35 @@ export class SyncCore {
     this.authenticate = options.authenticate
     this.persistence = options.persistence
     this.fanOut = options.fanOut ?? new MemoryFanOutHub(this.scheduler).instance()
+    this.memory = new MemoryBudget(this.limits.memoryBudgetBytes)
+  }
+
+  /** The loaded room of a space, if it is loaded (for tests and tools). */
+  loadedRoom(spaceId: string): Room | undefined {
+    const r = this.rooms.get(spaceId)?.room
+    return r && !r.closed ? r : undefined
+  }
+
+  /**
+   * MEM-3: reserves `estimate` for a space about to be loaded. When it does not fit, spaces nobody is
+   * in are unloaded first (they would be after IDLE_UNLOAD anyway); if it still does not fit, the
+   * load is refused and its sockets are closed with 1013 (retry later).
+   */
+  private async admitLoad(spaceId: string, estimate: number): Promise<void> {
+    if (!this.memory.fits(estimate)) {
+      for (const { room } of [...this.rooms.values()]) {
+        if (this.memory.fits(estimate)) break
+        if (room.spaceId !== spaceId && room.idle) await room.unload()
+      }
+    }
+    if (!this.memory.fits(estimate)) {
+      this.logger.warn(
+        { spaceId, estimate, used: this.memory.used, budget: this.memory.limit },
+        'not loading the space: the memory budget is spent',
+      )
+      throw new MemoryBudgetExceeded('the server is short of memory; try again later')
+    }
+    this.memory.set(spaceId, estimate)
   }
 
   get connectionCount(): number {
@@ -105,7 +137,15 @@ export class SyncCore {
       limits: this.limits,
       events: this.events,
       onUnload: (r) => {
-        if (this.rooms.get(spaceId)?.room === r) this.rooms.delete(spaceId)
+        if (this.rooms.get(spaceId)?.room === r) {
+          this.rooms.delete(spaceId)
+          this.memory.release(spaceId)
+        }
+      },
+      memory: {
+        admitLoad: (id, estimate) => this.admitLoad(id, estimate),
+        fits: (extra) => this.memory.fits(extra),
+        set: (id, estimate) => this.memory.set(id, estimate),
       },
       onFailure: (r) => {
         for (const c of [...this.connections])
@@ -116,6 +156,10 @@ export class SyncCore {
     const ready = room.load().then(
       () => room,
       (e: unknown) => {
+        if (e instanceof MemoryBudgetExceeded) {
+          room.destroy()
+          throw e
+        }
         this.events.loadFailed?.(spaceId)
         this.logger.error(
           { spaceId, err: e instanceof Error ? e.message : String(e) },

@@ -13,6 +13,15 @@ export interface CoreEvents {
   compacted?(spaceId: string, bytes: number): void
   /** A message or connection refused, by reason (an ErrorKind). */
   rejected?(reason: string): void
+  /**
+   * Presence states dropped by the presence gate (SPEC.md PRESENCE-1…6), by why: `not-owned` (for an
+   * id another connection or instance owns), `too-many` (past the ids one connection may own),
+   * `invalid` (a malformed state: its whole update is dropped), and the same over fan-out.
+   */
+  presenceRefused?(
+    kind: 'not-owned' | 'too-many' | 'invalid' | 'fanout-not-owned' | 'fanout-invalid',
+    states: number,
+  ): void
   authFailed?(reason: string): void
   spaceLoaded?(spaceId: string, ms: number): void
   spaceUnloaded?(spaceId: string): void

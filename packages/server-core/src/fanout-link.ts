@@ -15,7 +15,6 @@
  */
 import { Origin } from '@converge/merge/validate'
 import { decodeMessage, encodeMessage } from '@converge/protocol'
-import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import type { FanOut, Logger } from './ports.js'
 import { isAhead, isEmptyUpdate } from './updates.js'
@@ -24,7 +23,11 @@ export interface FanOutLinkDeps {
   readonly spaceId: string
   readonly fanOut: FanOut
   readonly doc: Y.Doc
-  readonly awareness: awarenessProtocol.Awareness
+  /**
+   * Applies another instance's presence (the room's presence gate, PRESENCE-6: validated again, and
+   * never over an id a connection here owns); throws when it refuses the update.
+   */
+  readonly applyPresence: (update: Uint8Array) => void
   readonly logger: Logger
   /** Another instance committed everything below `stateVector`. */
   readonly peerCommitted: (stateVector: Map<number, number>) => void
@@ -80,8 +83,7 @@ export class FanOutLink {
           Y.applyUpdate(this.deps.doc, m.update, Origin.FanOut)
           return
         case 'awareness':
-          awarenessProtocol.applyAwarenessUpdate(this.deps.awareness, m.update, Origin.FanOut)
-          return
+          return this.deps.applyPresence(m.update)
         case 'sync-step1':
           return this.answer(Y.decodeStateVector(m.stateVector))
         case 'durable-ack':

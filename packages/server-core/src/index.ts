@@ -11,6 +11,14 @@ export type { CoreEvents } from './events.js'
 export { type Limits, defaultLimits } from './limits.js'
 export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'
 export {
+  BYTES_PER_CLIENT,
+  BYTES_PER_STRUCT,
+  HEAP_PER_STORED_BYTE,
+  MemoryBudgetExceeded,
+  countStructs,
+  estimateHeap,
+} from './memory.js'
+export {
   type Clock,
   type FanOut,
   type FanOutListener,

@@ -14,6 +14,20 @@ export interface Limits {
   readonly maxPreAuthMessages: number
   /** Open connections on this instance. */
   readonly maxConnections: number
+  /**
+   * Answer bytes per second per connection (sync-step2 answers to its sync-step1; the first answer of
+   * a connection is free, so a device joins a large space at once). Token bucket, burst = 2 s worth.
+   */
+  readonly maxAnswerBytesPerSecond: number
+  /** What a socket may have queued unsent (it does not read): past it, it is closed with 4429. */
+  readonly maxBufferedBytes: number
+  /** Structs one loaded space may hold (MEM-2): an update past it is refused with 4413. */
+  readonly maxStructsPerSpace: number
+  /**
+   * The estimated heap all loaded spaces may take together (MEM-3): a space that does not fit is not
+   * loaded (1013, retry later) and an update that does not fit is refused the same way.
+   */
+  readonly memoryBudgetBytes: number
   /** How long a space with no connection stays loaded. */
   readonly idleUnloadMs: number
   /** Compact a space's log after this many appended updates… */
@@ -30,6 +44,10 @@ export const defaultLimits: Limits = {
   maxPreAuthBytes: 256 * 1024,
   maxPreAuthMessages: 64,
   maxConnections: 10_000,
+  maxAnswerBytesPerSecond: 8 * 1024 * 1024,
+  maxBufferedBytes: 64 * 1024 * 1024,
+  maxStructsPerSpace: 500_000,
+  memoryBudgetBytes: 1024 * 1024 * 1024,
   idleUnloadMs: 30_000,
   compactEveryUpdates: 500,
   compactEveryBytes: 1024 * 1024,

@@ -18,6 +18,11 @@ export const RELAY_BATCH_BYTES = 256 * 1024
 /** What relay needs of a member. */
 export interface RelayReceiver {
   send(frame: Uint8Array): void
+  /**
+   * False until the member has its first sync answer (COMMIT-5): until then it is sent no document
+   * updates — that answer, sent once the document is committed, holds them.
+   */
+  readonly synced?: boolean
 }
 
 export interface RelayDeps {
@@ -79,6 +84,7 @@ export class Relay {
       this.deps.publish(encodeMessage({ type: 'sync-update', update: mergeAll(own.map((e) => e.update)) }))
     const writers = new Set<unknown>(queue.map((e) => e.origin))
     for (const m of this.deps.members) {
+      if (m.synced === false) continue
       if (!writers.has(m)) {
         m.send(frame)
         continue

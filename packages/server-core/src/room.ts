@@ -5,11 +5,14 @@
  * | part | file | decides |
  * | --- | --- | --- |
  * | membership | membership.ts | who is in the room, their presence ids, when an empty room unloads |
+ * | presence | presence.ts | what a presence state may hold; the gate every awareness update passes |
  * | relay | relay.ts | who receives each update and presence change, batched per turn |
  * | commit pipeline | commit-pipeline.ts | what a client update must store, one commit per turn, failure |
  * | durable acks | durable-acks.ts | what may be called saved, and who hears it when |
  * | compaction | compaction.ts | when the log becomes a snapshot |
  * | fan-out link | fanout-link.ts | staying in step with the same room on other instances |
+ * | sync answers | sync-answer.ts | the answer to a sync-step1, encoded once per version |
+ * | struct budget | memory.ts | how many structs the document may grow to, and what it costs in memory |
  *
  * Every room works through its own queue, so a slow room never stalls another.
  */
@@ -24,8 +27,11 @@ import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
 import type { Limits } from './limits.js'
 import { Membership, type RoomMember } from './membership.js'
+import { BYTES_PER_STRUCT, HEAP_PER_STORED_BYTE, StructBudget, estimateHeap } from './memory.js'
 import type { Clock, FanOut, Logger, Persistence, Scheduler } from './ports.js'
+import { PresenceGate, type PresenceOutcome } from './presence.js'
 import { Relay } from './relay.js'
+import { SyncAnswers } from './sync-answer.js'
 import type { DocChange } from './updates.js'
 
 export type { RoomMember } from './membership.js'
@@ -43,7 +49,20 @@ export interface RoomDeps {
   readonly onUnload: (room: Room) => void
   /** A commit failed: the core closes the space's connections with 4503 and destroys the room. */
   readonly onFailure: (room: Room) => void
+  /**
+   * MEM-3: before the stored state is applied, the core reserves its estimated heap (and throws
+   * `MemoryBudgetExceeded` when it does not fit); after every change, the room reports its estimate.
+   */
+  readonly memory?: {
+    admitLoad(spaceId: string, estimate: number): Promise<void>
+    fits(extra: number): boolean
+    set(spaceId: string, estimate: number): void
+  }
 }
+
+/** Why a client update may not be applied although it is valid (MEM-2, MEM-3). */
+export type Growth =
+  { readonly ok: true; readonly structs: number } | { readonly ok: false; readonly why: 'structs' | 'memory' }
 
 /** Changes that came from another instance or were read back from shared storage: stored elsewhere. */
 const isForeign = (origin: unknown): boolean => origin === Origin.FanOut || origin === Origin.CatchUp
@@ -52,14 +71,18 @@ export class Room {
   readonly doc = new Y.Doc({ gc: true })
   readonly awareness = new awarenessProtocol.Awareness(this.doc)
   private readonly membership: Membership
+  private readonly presence: PresenceGate
   private readonly acks: DurableAcks
   private readonly relay: Relay
   private readonly link: FanOutLink
   private readonly compaction: Compaction
   private readonly pipeline: CommitPipeline
+  private readonly answers: SyncAnswers
+  private readonly structs: StructBudget
   /** What the client update being applied changed in the document (set by the doc's update handler). */
   private change: DocChange | null = null
   closed = false
+  private loaded = false
 
   constructor(
     readonly spaceId: string,
@@ -73,13 +96,21 @@ export class Room {
       idleUnloadMs: deps.limits.idleUnloadMs,
       onIdle: () => void this.unload(),
     })
+    this.presence = new PresenceGate({
+      spaceId,
+      awareness,
+      membership: this.membership,
+      clock: deps.clock,
+      logger,
+      events,
+    })
     const members = this.membership.members
     this.acks = new DurableAcks({ scheduler, members })
     this.link = new FanOutLink({
       spaceId,
       fanOut: deps.fanOut,
       doc,
-      awareness,
+      applyPresence: (update) => this.presence.fromInstance(update),
       logger,
       peerCommitted: (sv) => this.pipeline.committed(sv),
       ackFrame: () => this.acks.frame,
@@ -107,6 +138,8 @@ export class Room {
       announce: (ack) => this.link.publish(ack),
       onFailure: () => deps.onFailure(this),
     })
+    this.answers = new SyncAnswers(doc)
+    this.structs = new StructBudget(doc, deps.limits.maxStructsPerSpace)
     awareness.setLocalState(null)
     awareness.on('update', this.onAwarenessUpdate)
   }
@@ -122,6 +155,7 @@ export class Room {
     const started = deps.clock.now()
     this.link.open()
     const stored = await deps.persistence.load(this.spaceId)
+    await deps.memory?.admitLoad(this.spaceId, stored.bytes * HEAP_PER_STORED_BYTE)
     let corrupt = false
     const records = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
     for (const [i, update] of records.entries()) {
@@ -137,6 +171,9 @@ export class Room {
     }
     this.compaction.loaded(stored, corrupt)
     this.pipeline.loaded(stored)
+    this.structs.recount()
+    deps.memory?.set(this.spaceId, this.heapEstimate)
+    this.loaded = true
     this.doc.on('update', this.onDocUpdate)
     this.link.ready()
     deps.events.spaceLoaded?.(this.spaceId, deps.clock.now() - started)
@@ -150,6 +187,43 @@ export class Room {
   /** Bytes stored for the space (and queued for storage), for the document-size limit. */
   get storedBytes(): number {
     return this.pipeline.storedBytes
+  }
+
+  /** MEM-1: the estimated heap of this space as loaded. */
+  get heapEstimate(): number {
+    return estimateHeap({ ...this.structs.size, storedBytes: this.pipeline.storedBytes })
+  }
+
+  /** Nobody is in the room: it may be unloaded early when memory is short. */
+  get idle(): boolean {
+    return this.loaded && !this.closed && this.membership.members.size === 0
+  }
+
+  /**
+   * COMMIT-5: resolves once what the document holds now is committed (the commit in flight and what
+   * is queued), so an answer sent then holds nothing that is not durable yet.
+   */
+  whenCommitted(): Promise<void> {
+    return this.pipeline.settled()
+  }
+
+  /** ANSWER-1: the sync-step2 frame for `stateVector`, shared while the document is unchanged. Throws when it does not decode. */
+  answer(stateVector: Uint8Array): Uint8Array {
+    return this.answers.frameFor(stateVector)
+  }
+
+  /** How many sync-step1 answers were encoded rather than shared (ANSWER-1). */
+  get answersEncoded(): number {
+    return this.answers.encodings
+  }
+
+  /** MEM-2, MEM-3: whether a validated update of this size may be applied. */
+  admits(summary: { structs: number; deletions: number }): Growth {
+    const structs = StructBudget.growth(summary.structs, summary.deletions)
+    if (!this.structs.admits(structs)) return { ok: false, why: 'structs' }
+    if (this.deps.memory && !this.deps.memory.fits(structs * BYTES_PER_STRUCT))
+      return { ok: false, why: 'memory' }
+    return { ok: true, structs }
   }
 
   join(member: RoomMember): void {
@@ -174,17 +248,24 @@ export class Room {
    * Applies a validated client update: relayed to the others when the turn ends, stored by the
    * commit pipeline, acknowledged once committed.
    */
-  applyClientUpdate(update: Uint8Array, from: RoomMember): void {
+  applyClientUpdate(update: Uint8Array, from: RoomMember, growth = 0): void {
     const docWasAhead = this.pipeline.docHoldsUncovered()
     this.change = null
     Y.applyUpdate(this.doc, update, from)
     const change = this.change
     this.change = null
     this.pipeline.accept(update, change, from, docWasAhead)
+    this.structs.grew(growth, this.doc.store.clients.size)
+    this.deps.memory?.set(this.spaceId, this.heapEstimate)
   }
 
-  applyAwareness(update: Uint8Array, from: RoomMember): void {
-    awarenessProtocol.applyAwarenessUpdate(this.awareness, update, from)
+  /**
+   * A member's awareness update, through the presence gate (PRESENCE-1…5): only well-formed states
+   * for ids it owns are applied and relayed. Throws when the update does not decode; `close` means
+   * it sent too many invalid ones.
+   */
+  applyAwareness(update: Uint8Array, from: RoomMember): PresenceOutcome {
+    return this.presence.fromMember(update, from)
   }
 
   /** Every presence state in the room as one awareness message, or null when there is none. */
@@ -232,17 +313,21 @@ export class Room {
     tr: { beforeState: Map<number, number>; afterState: Map<number, number> },
   ): void => {
     this.relay.add(update, origin)
+    this.answers.changed()
     const change = { update, before: tr.beforeState, after: tr.afterState }
-    if (isForeign(origin)) this.pipeline.foreign(change)
-    else this.change = change
+    if (isForeign(origin)) {
+      this.structs.markStale()
+      this.pipeline.foreign(change)
+    } else this.change = change
   }
 
   private readonly onAwarenessUpdate = (
     { added, updated, removed }: { added: number[]; updated: number[]; removed: number[] },
     origin: unknown,
   ): void => {
-    this.membership.noteAwareness(added, removed, origin)
+    this.membership.noteAwareness(added, updated, removed, origin)
     const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
     this.relay.presence(encodeMessage({ type: 'awareness', update }), origin)
+    this.membership.settle() // after the removal went out: a member waiting for a freed id takes it
   }
 }

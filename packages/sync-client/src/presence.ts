@@ -2,16 +2,60 @@ import { Origin } from '@converge/merge'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import type { TabChannel } from './tab-channel.js'
 
-/** One person's tab or device in the space now. */
+/** One person's tab or device in the space now (PRES-3: only well-formed ones). */
 export interface Presence {
   readonly clientId: number
+  /** At most PRESENCE_NAME_LENGTH code units; show it as text, never as markup. */
   readonly name: string
+  /** Always `#rrggbb` (a `#rgb` one expanded), else NEUTRAL_COLOR: safe for a style property. */
   readonly color: string
   /** This tab. */
   readonly self: boolean
 }
 
 type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
+
+/** The colour of a person whose state carries none, or one that is not `#rgb` / `#rrggbb`. */
+export const NEUTRAL_COLOR = '#888888'
+/** Longest name shown, in UTF-16 code units (the server refuses longer ones: server-core PRESENCE-4). */
+export const PRESENCE_NAME_LENGTH = 64
+
+/** At most `max` UTF-16 code units (as the server counts them), never half a character. */
+const clip = (text: string, max: number): string => {
+  if (text.length <= max) return text
+  let out = ''
+  for (const ch of text) {
+    if (out.length + ch.length > max) break
+    out += ch
+  }
+  return out
+}
+
+/** `#rrggbb` for a `#rgb` or `#rrggbb` colour (lower case); null for anything else. */
+export function presenceColor(value: unknown): string | null {
+  if (typeof value !== 'string') return null
+  if (/^#[0-9a-f]{6}$/i.test(value)) return value.toLowerCase()
+  if (/^#[0-9a-f]{3}$/i.test(value)) return `#${[...value.slice(1)].map((c) => c + c).join('')}`.toLowerCase()
+  return null
+}
+
+/**
+ * The person of one awareness state, or null when it has none (PRES-3): a state is someone's when its
+ * `user` is an object with a string `name`; the colour is checked, never passed on as sent.
+ */
+export function presenceOf(clientId: number, state: unknown, self: boolean): Presence | null {
+  if (typeof state !== 'object' || state === null) return null
+  const user = (state as { user?: unknown }).user
+  if (typeof user !== 'object' || user === null) return null
+  const { name, color } = user as { name?: unknown; color?: unknown }
+  if (typeof name !== 'string') return null
+  return {
+    clientId,
+    name: clip(name, PRESENCE_NAME_LENGTH),
+    color: presenceColor(color) ?? NEUTRAL_COLOR,
+    self,
+  }
+}
 
 /**
  * This tab's part of presence (y-protocols awareness, one state per tab):
@@ -25,6 +69,7 @@ type AwarenessChange = { added: number[]; updated: number[]; removed: number[] }
  * - PRES-2: a tab whose own state someone else removed while it is still open (the server, when a
  *   socket it had not yet seen close goes; the leader, when its socket closed) announces it again at
  *   once with a higher clock.
+ * - PRES-3: `list()` holds only well-formed people, with a checked colour (`presenceOf`).
  */
 export class TabPresence {
   constructor(
@@ -54,18 +99,12 @@ export class TabPresence {
     this.tabs.post({ t: 'renew' })
   }
 
-  /** Who is in the space now (this tab included). */
+  /** Who is in the space now (this tab included): well-formed people only (PRES-3). */
   list(): Presence[] {
     const out: Presence[] = []
     for (const [clientId, state] of this.awareness.getStates()) {
-      const user = (state as { user?: { name?: unknown; color?: unknown } }).user
-      if (!user || typeof user.name !== 'string') continue
-      out.push({
-        clientId,
-        name: user.name,
-        color: typeof user.color === 'string' ? user.color : '#888',
-        self: clientId === this.awareness.clientID,
-      })
+      const person = presenceOf(clientId, state, clientId === this.awareness.clientID)
+      if (person) out.push(person)
     }
     return out
   }

@@ -4,8 +4,11 @@
  * B has one. "At once" is `vi.waitFor`'s one second: without PRES-1/PRES-2 a vanished state comes
  * back only with y-protocols' 15-second renewal.
  */
+import * as encoding from 'lib0/encoding'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { SpaceSession } from '../src/index.js'
+import * as awarenessProtocol from 'y-protocols/awareness'
+import { Origin, type SpaceSession } from '../src/index.js'
+import { NEUTRAL_COLOR } from '../src/presence.js'
 import { FakeBrowser } from './support/fake-browser.js'
 import { type FakeServer, makeServer } from './support/fake-server.js'
 import { fakeLocks } from './support/locks.js'
@@ -109,5 +112,53 @@ describe('presence', () => {
     await vi.waitFor(() => expect(leader.status.kind).toBe('offline'))
     await vi.waitFor(() => expect(ids(leader)).toEqual(expect.arrayContaining([follower.doc.clientID])))
     expect(names(leader)).toEqual(['Ana', 'Ana']) // the device's two tabs; device B went with the socket
+  })
+
+  it('[PRES-3] the presence list holds only well-formed people, and only checked colours', async () => {
+    const server = makeServer()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      user: { name: 'Ana', color: '#c33' },
+    })
+    // what a server of another version, or a hostile one, could relay: any JSON under any id
+    const states: [number, unknown][] = [
+      [1, { user: { name: 'Bo', color: '#3366CC' } }],
+      [2, { user: { name: 'Cy', color: '#abc' } }],
+      [3, { user: { name: 'Di', color: 'red;} body{display:none' } }],
+      [4, { user: { name: 'Ed', color: 'url(https://x.test/t)' } }],
+      [5, { user: { name: 'Flo' } }],
+      [6, { user: { name: 'G'.repeat(500), color: '#123456' } }],
+      [7, { user: { name: 42, color: '#123456' } }],
+      [8, { user: 'Hal' }],
+      [9, { cursor: null }],
+      [10, 'Ivy'],
+      [11, [1, 2]],
+      [12, { user: { name: '<img src=x onerror=alert(1)>', color: '#fff' } }],
+    ]
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, states.length)
+    for (const [id, state] of states) {
+      encoding.writeVarUint(e, id)
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarString(e, JSON.stringify(state))
+    }
+    awarenessProtocol.applyAwarenessUpdate(a.awareness, encoding.toUint8Array(e), Origin.Server)
+    const others = a.presence().filter((p) => !p.self)
+    expect(others).toEqual([
+      { clientId: 1, name: 'Bo', color: '#3366cc', self: false },
+      { clientId: 2, name: 'Cy', color: '#aabbcc', self: false },
+      { clientId: 3, name: 'Di', color: NEUTRAL_COLOR, self: false },
+      { clientId: 4, name: 'Ed', color: NEUTRAL_COLOR, self: false },
+      { clientId: 5, name: 'Flo', color: NEUTRAL_COLOR, self: false },
+      { clientId: 6, name: 'G'.repeat(64), color: '#123456', self: false },
+      { clientId: 12, name: '<img src=x onerror=alert(1)>', color: '#ffffff', self: false }, // text, for the app
+    ])
+    expect(a.presence().find((p) => p.self)).toEqual({
+      clientId: a.doc.clientID,
+      name: 'Ana',
+      color: '#cc3333',
+      self: true,
+    })
   })
 })

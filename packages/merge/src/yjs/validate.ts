@@ -48,7 +48,13 @@ export interface YjsValidation {
  * update. Such an update is refused whole with `MissingDependencies`; a state-vector exchange brings
  * what is missing.
  */
-export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): void => {
+/** What a valid update adds at most: structs, and deleted ranges (each may split one more). */
+export interface YjsUpdateSummary {
+  readonly structs: number
+  readonly deletions: number
+}
+
+export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): YjsUpdateSummary => {
   if (!(update instanceof Uint8Array))
     throw new MergeError('MalformedUpdate', 'an update must be a Uint8Array')
   let decoded: ReturnType<typeof Y.decodeUpdate>
@@ -248,6 +254,9 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
         }
       }
     }
+  let deletions = 0
+  for (const ranges of decoded.ds.clients.values()) deletions += ranges.length
+  return { structs: decoded.structs.length, deletions }
 }
 
 const SEPARATOR = '\u0000'
