@@ -8,6 +8,8 @@ import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './app/App.js'
 import { type Services, ServicesContext } from './app/services.js'
+import { breakRender } from './app/tripwire.js'
+import { ErrorBoundary } from './components/ErrorBoundary.js'
 import { Catalog } from './services/catalog.js'
 import { ProfileStore } from './services/profile.js'
 import { SessionManager } from './services/sessions.js'
@@ -18,7 +20,12 @@ import './styles.css'
 declare global {
   interface Window {
     /** Test hooks, only in a build with VITE_TEST_HOOKS=1. */
-    __converge?: { session(): SpaceSession | null; snapshot(): unknown }
+    __converge?: {
+      session(): SpaceSession | null
+      snapshot(): unknown
+      /** Makes the part behind an ErrorBoundary (by its name) throw while rendering, or stop (tripwire.ts). */
+      breakRender(name: string, on?: boolean): void
+    }
   }
 }
 
@@ -85,6 +92,7 @@ async function start(): Promise<void> {
     window.__converge = {
       session: () => sessions.active,
       snapshot: () => sessions.active?.space.snapshot() ?? null,
+      breakRender,
     }
   }
 
@@ -97,10 +105,19 @@ async function start(): Promise<void> {
 
   const root = document.getElementById('root')
   if (!root) throw new Error('index.html has no #root')
-  createRoot(root).render(
+  createRoot(root, {
+    // an ErrorBoundary logs what it caught once, as a warning; React would also log it as an error
+    onCaughtError: (error, info) => {
+      if (!(info.errorBoundary instanceof ErrorBoundary))
+        console.warn('Converge: a part of the app could not be shown.', error, info.componentStack ?? '')
+    },
+  }).render(
     <StrictMode>
       <ServicesContext.Provider value={services}>
-        <App />
+        {/* the last resort; each screen and panel has a boundary of its own (App, SpaceScreen, Notes) */}
+        <ErrorBoundary name="app" what="This page" screen>
+          <App />
+        </ErrorBoundary>
       </ServicesContext.Provider>
     </StrictMode>,
   )

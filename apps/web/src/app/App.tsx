@@ -1,3 +1,4 @@
+import { ErrorBoundary } from '../components/ErrorBoundary.js'
 import { HomeLink } from '../components/HomeLink.js'
 import { useState, useSyncExternalStore } from 'react'
 import { Home } from '../components/Home.js'
@@ -50,9 +51,13 @@ export function App() {
         <StorageBanner />
       </div>
       {route.name === 'home' ? (
-        <Home />
+        <ErrorBoundary key="home" name="home" what="This screen" screen>
+          <Home />
+        </ErrorBoundary>
       ) : route.name === 'space' ? (
-        <SpaceRoute id={route.id} hash={hash} />
+        <ErrorBoundary key={`space:${route.id}`} name="space" what="This space" screen homeLink>
+          <SpaceRoute id={route.id} hash={hash} />
+        </ErrorBoundary>
       ) : (
         <main id="main" className="center-note" tabIndex={-1}>
           <div className="card narrow">

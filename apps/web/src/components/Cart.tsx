@@ -1,12 +1,13 @@
 import type { CartItem, ItemField } from '@converge/merge'
 import type { SpaceSession } from '@converge/sync-client'
 import { type FormEvent, useId, useLayoutEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { MAX_ITEM_TEXT, MAX_NAME, formatCount, formatPrice, priceInput, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
 import type { SpaceViewState } from '../app/space-view.js'
 import type { Run } from './SpaceScreen.js'
 
-const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
-export const formatCents = (cents: number): string => money.format(cents / 100)
+/** An item's name as shown (BAD-4 in the UI: cut to MAX_NAME, no control characters; its key if empty). */
+const shownName = (item: CartItem): string => safeText(item.name, MAX_NAME) || safeText(item.key, MAX_NAME)
 
 /** "2.49" or "2,49" → 249; "" → null; anything else → undefined (invalid). */
 export function parsePrice(text: string): number | null | undefined {
@@ -67,7 +68,7 @@ export function Cart({ session, view, run }: CartProps) {
     const from = items.findIndex((i) => i.key === item.key)
     if (toIndex < 0 || toIndex >= items.length || toIndex === from) return
     pendingFocus.current = { key: item.key, control }
-    run(`move “${item.name}”`, () => space.moveItem(item.key, toIndex))
+    run(`move “${shownName(item)}”`, () => space.moveItem(item.key, toIndex))
   }
 
   const drop = (): void => {
@@ -75,7 +76,7 @@ export function Cart({ session, view, run }: CartProps) {
     const item = items[from]
     if (item && dropIndex !== null) {
       const to = dropIndex > from ? dropIndex - 1 : dropIndex
-      if (to !== from) run(`move “${item.name}”`, () => space.moveItem(item.key, to))
+      if (to !== from) run(`move “${shownName(item)}”`, () => space.moveItem(item.key, to))
     }
     setDragKey(null)
     setDropIndex(null)
@@ -88,7 +89,7 @@ export function Cart({ session, view, run }: CartProps) {
           Cart
         </h2>
         <span className="count" aria-hidden="true">
-          {totals.items}
+          {formatCount(totals.items)}
         </span>
       </div>
 
@@ -139,18 +140,18 @@ export function Cart({ session, view, run }: CartProps) {
               dropBefore={dragKey !== null && dropIndex === index}
               dropAfter={dragKey !== null && index === items.length - 1 && dropIndex === items.length}
               onToggleExpanded={() => setExpanded((k) => (k === item.key ? null : item.key))}
-              onIncrement={() => run(`add one “${item.name}”`, () => space.increment(item.key))}
-              onDecrement={() => run(`take one “${item.name}”`, () => space.decrement(item.key))}
-              onRemove={() => run(`remove “${item.name}”`, () => space.removeItem(item.key))}
+              onIncrement={() => run(`add one “${shownName(item)}”`, () => space.increment(item.key))}
+              onDecrement={() => run(`take one “${shownName(item)}”`, () => space.decrement(item.key))}
+              onRemove={() => run(`remove “${shownName(item)}”`, () => space.removeItem(item.key))}
               onChecked={(checked) =>
-                run(`check off “${item.name}”`, () =>
+                run(`check off “${shownName(item)}”`, () =>
                   checked ? space.check(item.key, me.name) : space.uncheck(item.key),
                 )
               }
               onMove={(to, control) => move(item, to, control)}
               onSave={(patch) => {
                 let ok = false
-                run(`save “${item.name}”`, () => {
+                run(`save “${shownName(item)}”`, () => {
                   space.transact(() => {
                     for (const [field, value] of patch) space.setField(item.key, field, value)
                   })
@@ -175,23 +176,25 @@ export function Cart({ session, view, run }: CartProps) {
       <dl className="totals" data-testid="cart-totals">
         <div>
           <dt>Items</dt>
-          <dd data-testid="total-items">{totals.items}</dd>
+          <dd data-testid="total-items">{formatCount(totals.items)}</dd>
         </div>
         <div>
           <dt>Quantity</dt>
-          <dd data-testid="total-quantity">{totals.quantity}</dd>
+          <dd data-testid="total-quantity">{formatCount(totals.quantity)}</dd>
         </div>
         <div>
           <dt>Bought</dt>
           <dd data-testid="total-bought">
-            {totals.checked} of {totals.items}
+            {formatCount(totals.checked)} of {formatCount(totals.items)}
           </dd>
         </div>
         <div>
           <dt>Price</dt>
           <dd data-testid="total-price">
-            {formatCents(totals.priceCents)}
-            {totals.unpriced > 0 && <span className="muted small"> + {totals.unpriced} without price</span>}
+            {formatPrice(totals.priceCents)}
+            {totals.unpriced > 0 && (
+              <span className="muted small"> + {formatCount(totals.unpriced)} without price</span>
+            )}
           </dd>
         </div>
       </dl>
@@ -223,12 +226,16 @@ interface RowProps {
 function CartRow(props: RowProps) {
   const { item, index, count, readOnly, expanded } = props
   const rowRef = useRef<HTMLLIElement>(null)
-  const name = item.name
+  // every value read from the document is shown tolerantly (BAD-4 in the UI, app/safe.ts)
+  const name = shownName(item)
+  const unit = safeText(item.unit, MAX_NAME)
+  const quantity = formatCount(item.quantity)
+  const checkedBy = safeText(item.checkedBy, MAX_NAME)
   const detailsId = useId()
   const meta = [
-    item.note,
-    item.category,
-    item.priceCents !== null ? `${formatCents(item.priceCents)} each` : '',
+    safeText(item.note, MAX_ITEM_TEXT),
+    safeText(item.category, MAX_NAME),
+    item.priceCents !== null ? `${formatPrice(item.priceCents)} each` : '',
   ].filter(Boolean)
   const classes = ['cart-row']
   if (item.checked) classes.push('checked')
@@ -244,7 +251,7 @@ function CartRow(props: RowProps) {
       data-testid="cart-item"
       data-name={name}
       tabIndex={0}
-      aria-label={`${name}, ${item.quantity}${item.unit ? ` ${item.unit}` : ''}${item.checked ? ', bought' : ''}`}
+      aria-label={`${name}, ${quantity}${unit ? ` ${unit}` : ''}${item.checked ? ', bought' : ''}`}
       onKeyDown={(e) => {
         if (!e.altKey || readOnly || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return
         e.preventDefault()
@@ -289,7 +296,7 @@ function CartRow(props: RowProps) {
               {meta.join(' · ')}
               {item.checked && (
                 <span className="bought-by" data-testid="bought-by">
-                  {meta.length > 0 ? ' · ' : ''}bought{item.checkedBy ? ` by ${item.checkedBy}` : ''}
+                  {meta.length > 0 ? ' · ' : ''}bought{checkedBy ? ` by ${checkedBy}` : ''}
                 </span>
               )}
             </span>
@@ -307,8 +314,8 @@ function CartRow(props: RowProps) {
             −
           </button>
           <span className="qty" data-testid="item-quantity">
-            {item.quantity}
-            {item.unit && <span className="unit"> {item.unit}</span>}
+            {quantity}
+            {unit && <span className="unit"> {unit}</span>}
           </span>
           <button
             type="button"
@@ -386,10 +393,11 @@ function ItemEditor({
   readonly onSave: RowProps['onSave']
   readonly onCancel: () => void
 }) {
-  const [note, setNote] = useState(item.note)
-  const [unit, setUnit] = useState(item.unit)
-  const [price, setPrice] = useState(item.priceCents === null ? '' : (item.priceCents / 100).toFixed(2))
-  const [category, setCategory] = useState(item.category)
+  // the fields start from the values as shown: saving writes them back without what safeText dropped
+  const [note, setNote] = useState(() => safeText(item.note, MAX_ITEM_TEXT))
+  const [unit, setUnit] = useState(() => safeText(item.unit, MAX_NAME))
+  const [price, setPrice] = useState(() => priceInput(item.priceCents))
+  const [category, setCategory] = useState(() => safeText(item.category, MAX_NAME))
   const [priceError, setPriceError] = useState(false)
   const submit = (e: FormEvent): void => {
     e.preventDefault()
@@ -410,7 +418,7 @@ function ItemEditor({
     <form
       id={id}
       className="item-editor"
-      aria-label={`Details of ${item.name}`}
+      aria-label={`Details of ${shownName(item)}`}
       onSubmit={submit}
       onKeyDown={(e) => {
         if (e.key === 'Escape') {

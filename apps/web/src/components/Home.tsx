@@ -1,11 +1,13 @@
 import { type FormEvent, useState, useSyncExternalStore } from 'react'
 import { navigate, spacePath } from '../app/router.js'
+import { MAX_NAME, formatWhen, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
 import { parseShareLink, randomSpaceId } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
 import { RemoveSpaceDialog } from './RemoveSpaceDialog.js'
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+/** A space's name as listed (BAD-4 in the UI: the catalog copies it from the document). */
+const nameOf = (s: SpaceRecord): string => safeText(s.name, MAX_NAME) || 'Untitled space'
 
 export function Home() {
   const { catalog, api, newSpaces } = useServices()
@@ -79,9 +81,9 @@ export function Home() {
                     navigate(spacePath(s.id))
                   }}
                 >
-                  <span className="space-name">{s.name || 'Untitled space'}</span>
+                  <span className="space-name">{nameOf(s)}</span>
                   <span className="space-meta">
-                    Opened {dateFormat.format(s.lastOpenedAt)}
+                    Opened {formatWhen(s.lastOpenedAt)}
                     {!s.writeToken && s.readToken && <span className="badge">read-only</span>}
                     {!s.registered && <span className="badge warn">not on the server yet</span>}
                   </span>
@@ -89,7 +91,7 @@ export function Home() {
                 <button
                   type="button"
                   className="button subtle"
-                  aria-label={`Remove ${s.name || 'Untitled space'} from this device`}
+                  aria-label={`Remove ${nameOf(s)} from this device`}
                   onClick={() => setRemoving(s)}
                 >
                   Remove

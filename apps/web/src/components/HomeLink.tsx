@@ -1,7 +1,13 @@
 import { navigate } from '../app/router.js'
 
 /** A link back to the home screen that navigates in-app (no reload). */
-export function HomeLink({ className }: { className?: string }) {
+export function HomeLink({
+  className,
+  label = 'Back to your spaces',
+}: {
+  className?: string
+  label?: string
+}) {
   return (
     <a
       href="/"
@@ -11,7 +17,7 @@ export function HomeLink({ className }: { className?: string }) {
         navigate('/')
       }}
     >
-      Back to your spaces
+      {label}
     </a>
   )
 }

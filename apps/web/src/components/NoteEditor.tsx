@@ -6,6 +6,8 @@ import type { SpaceSession } from '@converge/sync-client'
 import { useEffect, useRef } from 'react'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { lightColor } from '../services/profile.js'
+import { type AwarenessUser, isHexColor } from '../services/sessions.js'
 
 interface NoteEditorProps {
   readonly session: SpaceSession
@@ -23,9 +25,84 @@ const theme = EditorView.theme({
   '.cm-placeholder': { color: 'var(--muted)' },
 })
 
+const isUint = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0
+const isId = (v: unknown): boolean =>
+  v === null ||
+  v === undefined ||
+  (typeof v === 'object' &&
+    isUint((v as { client?: unknown }).client) &&
+    isUint((v as { clock?: unknown }).clock))
+
+/**
+ * A peer's cursor position, as a Y.RelativePosition that resolves inside `ytext` — or null. Made
+ * from checked parts only: Yjs throws on a position that names nothing, and would create a root type
+ * in this document for a name it does not have.
+ */
+function safePosition(json: unknown, ytext: Y.Text): Y.RelativePosition | null {
+  if (typeof json !== 'object' || json === null) return null
+  const { type, tname, item, assoc } = json as Record<string, unknown>
+  if (!isId(type) || !isId(item)) return null
+  if (tname !== null && tname !== undefined && typeof tname !== 'string') return null
+  if (assoc !== undefined && assoc !== null && !Number.isSafeInteger(assoc)) return null
+  const doc = ytext.doc
+  if (!doc) return null
+  const rpos = Y.createRelativePositionFromJSON(json)
+  if (rpos.item === null && rpos.tname !== null && !doc.share.has(rpos.tname)) return null
+  try {
+    const abs = Y.createAbsolutePositionFromRelativePosition(rpos, doc)
+    return abs && abs.type === ytext ? rpos : null
+  } catch {
+    return null
+  }
+}
+
+type AwarenessEvent = 'change' | 'update'
+type Listener = (...args: never[]) => void
+
+/**
+ * The awareness y-codemirror.next's remote cursors read, made safe. It writes `user.color` and
+ * `user.colorLight` into `style` attribute text and resolves `cursor.anchor` / `cursor.head` against
+ * the document, so a colour like `red;} …` would inject CSS and a malformed position would throw
+ * inside the editor's update. It sees only the people `session.presence()` vouches for — a checked
+ * `#rrggbb` colour (sync-client PRES-3), with `colorLight` made from it — and only cursors that
+ * resolve inside this note; this tab's own state, and everything it writes, pass straight through.
+ */
+function remoteCursorAwareness(session: SpaceSession, ytext: Y.Text) {
+  const awareness = session.awareness
+  return {
+    doc: awareness.doc,
+    get clientID() {
+      return awareness.clientID
+    },
+    getLocalState: () => awareness.getLocalState(),
+    setLocalStateField: (field: string, value: unknown) => awareness.setLocalStateField(field, value),
+    on: (name: AwarenessEvent, fn: Listener) => awareness.on(name, fn),
+    off: (name: AwarenessEvent, fn: Listener) => awareness.off(name, fn),
+    getStates: () => {
+      const out = new Map<
+        number,
+        { user: AwarenessUser; cursor: { anchor: Y.RelativePosition; head: Y.RelativePosition } }
+      >()
+      const people = new Map(session.presence().map((p) => [p.clientId, p]))
+      for (const [clientId, state] of awareness.getStates()) {
+        const person = people.get(clientId)
+        if (clientId === awareness.clientID || !person || !isHexColor(person.color)) continue
+        const cursor = (state as { cursor?: { anchor?: unknown; head?: unknown } | null }).cursor
+        const anchor = cursor ? safePosition(cursor.anchor, ytext) : null
+        const head = cursor ? safePosition(cursor.head, ytext) : null
+        if (!anchor || !head) continue
+        const user = { name: person.name, color: person.color, colorLight: lightColor(person.color) }
+        out.set(clientId, { user, cursor: { anchor, head } })
+      }
+      return out
+    },
+  }
+}
+
 /**
  * The note body: CodeMirror 6 bound to the note's Y.Text by y-codemirror.next, with remote cursors
- * from awareness and an undo manager that only touches this editor's own changes.
+ * from awareness (checked first: `remoteCursorAwareness`) and an undo manager that only touches this
+ * editor's own changes.
  */
 export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps) {
   const parent = useRef<HTMLDivElement>(null)
@@ -53,7 +130,7 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
             EditorView.contentAttributes.of({ 'aria-label': labelRef.current, 'data-testid': 'note-body' }),
           ),
           theme,
-          yCollab(ytext, session.awareness, { undoManager }),
+          yCollab(ytext, remoteCursorAwareness(session, ytext), { undoManager }),
         ],
       }),
     })

@@ -1,17 +1,21 @@
 import type { Note } from '@converge/merge'
 import type { SpaceSession } from '@converge/sync-client'
 import { useEffect, useRef, useState } from 'react'
+import { MAX_TITLE, formatWhen, safeText } from '../app/safe.js'
 import type { SpaceViewState } from '../app/space-view.js'
+import { ErrorBoundary } from './ErrorBoundary.js'
 import { NoteEditor } from './NoteEditor.js'
 import type { Run } from './SpaceScreen.js'
 
-const dateFormat = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' })
+// every value read from the document is shown tolerantly (BAD-4 in the UI, app/safe.ts)
+const titleOf = (n: Note): string => safeText(n.title, MAX_TITLE).trim() || 'Untitled note'
 
-const titleOf = (n: Note): string => n.title.trim() || 'Untitled note'
-
-const snippet = (body: string): string => {
-  const line = body.trim().split('\n')[0] ?? ''
-  return line.length > 80 ? `${line.slice(0, 80)}…` : line
+/** The first line of a body, cut to 80 characters. */
+const snippet = (body: unknown): string => {
+  if (typeof body !== 'string') return ''
+  const start = body.trimStart()
+  const end = start.indexOf('\n')
+  return safeText((end < 0 ? start : start.slice(0, end)).trimEnd(), 81)
 }
 
 interface NotesProps {
@@ -63,45 +67,63 @@ export function Notes({ session, view, run }: NotesProps) {
       </div>
 
       {showTrash ? (
-        <TrashList trash={trash} readOnly={readOnly} run={run} session={session} />
+        <ErrorBoundary name="trash" what="The trash">
+          <TrashList trash={trash} readOnly={readOnly} run={run} session={session} />
+        </ErrorBoundary>
       ) : notes.length === 0 ? (
         <p className="empty" data-testid="notes-empty">
           No notes yet.{readOnly ? '' : ' Create one for recipes, plans or anything to share.'}
         </p>
       ) : (
         <div className="notes-layout">
-          <ul className="note-list" aria-label="Notes, newest first">
-            {notes.map((n) => (
-              <li key={n.id}>
-                <button
-                  type="button"
-                  className="note-item"
-                  aria-current={current?.id === n.id ? 'true' : undefined}
-                  data-testid="note-item"
-                  onClick={() => setSelected(n.id)}
-                >
-                  <span className="note-item-title">{titleOf(n)}</span>
-                  <span className="note-item-snippet">
-                    {snippet(n.body) || dateFormat.format(n.createdAt)}
-                  </span>
-                </button>
-              </li>
-            ))}
-          </ul>
+          <ErrorBoundary name="note-list" what="The list of notes">
+            <NoteList notes={notes} current={current?.id ?? null} onSelect={setSelected} />
+          </ErrorBoundary>
           {current && (
-            <NoteDetail
-              key={current.id}
-              note={current}
-              session={session}
-              readOnly={readOnly}
-              run={run}
-              focusTitle={focusTitle}
-              onFocused={() => setFocusTitle(false)}
-            />
+            <ErrorBoundary name="note-editor" what="This note" resetKey={current.id}>
+              <NoteDetail
+                key={current.id}
+                note={current}
+                session={session}
+                readOnly={readOnly}
+                run={run}
+                focusTitle={focusTitle}
+                onFocused={() => setFocusTitle(false)}
+              />
+            </ErrorBoundary>
           )}
         </div>
       )}
     </section>
+  )
+}
+
+function NoteList({
+  notes,
+  current,
+  onSelect,
+}: {
+  readonly notes: readonly Note[]
+  readonly current: string | null
+  readonly onSelect: (id: string) => void
+}) {
+  return (
+    <ul className="note-list" aria-label="Notes, newest first">
+      {notes.map((n) => (
+        <li key={n.id}>
+          <button
+            type="button"
+            className="note-item"
+            aria-current={current === n.id ? 'true' : undefined}
+            data-testid="note-item"
+            onClick={() => onSelect(n.id)}
+          >
+            <span className="note-item-title">{titleOf(n)}</span>
+            <span className="note-item-snippet">{snippet(n.body) || formatWhen(n.createdAt)}</span>
+          </button>
+        </li>
+      ))}
+    </ul>
   )
 }
 
@@ -204,7 +226,7 @@ function TrashList({
             <span className="note-item-title">{titleOf(n)}</span>
             <span className="note-item-snippet">
               {snippet(n.body) || 'Empty'}
-              {n.trashedAt !== null && ` · trashed ${dateFormat.format(n.trashedAt)}`}
+              {n.trashedAt !== null && ` · trashed ${formatWhen(n.trashedAt)}`}
             </span>
           </div>
           <button

@@ -1,5 +1,9 @@
 import type { Presence } from '@converge/sync-client'
 import { initials } from '../services/profile.js'
+import { isHexColor } from '../services/sessions.js'
+
+/** An avatar whose colour is not `#rrggbb` (sync-client already checks it: PRES-3). */
+const NEUTRAL = '#888888'
 
 interface Person {
   readonly key: string
@@ -35,7 +39,12 @@ export function PresenceList({ presence }: { readonly presence: readonly Presenc
             title={p.self ? `${p.name} (you)` : p.name}
             data-testid="presence-person"
           >
-            <span className="avatar" style={{ background: p.color }} aria-hidden="true">
+            {/* the name as text, the colour as a style property, checked: never CSS text */}
+            <span
+              className="avatar"
+              style={{ background: isHexColor(p.color) ? p.color : NEUTRAL }}
+              aria-hidden="true"
+            >
               {initials(p.name)}
             </span>
             <span className="visually-hidden">{p.self ? `${p.name} (you)` : p.name}</span>

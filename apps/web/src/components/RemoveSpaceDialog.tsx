@@ -1,4 +1,5 @@
 import { useState } from 'react'
+import { MAX_NAME, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Dialog } from './Dialog.js'
@@ -13,7 +14,7 @@ interface Props {
 export function RemoveSpaceDialog({ space, onClose, onRemoved }: Props) {
   const { catalog, sessions } = useServices()
   const [busy, setBusy] = useState(false)
-  const name = space.name || 'Untitled space'
+  const name = safeText(space.name, MAX_NAME) || 'Untitled space'
   const remove = async (): Promise<void> => {
     setBusy(true)
     await sessions.close(space.id)

@@ -3,10 +3,12 @@ import type { SpaceSession } from '@converge/sync-client'
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react'
 import { navigate } from '../app/router.js'
 import { useServices } from '../app/services.js'
+import { MAX_NAME, safeText } from '../app/safe.js'
 import { type SpaceViewState, useSpaceView } from '../app/space-view.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Banner } from './Banner.js'
 import { Cart } from './Cart.js'
+import { ErrorBoundary } from './ErrorBoundary.js'
 import { Notes } from './Notes.js'
 import { PresenceList } from './PresenceList.js'
 import { RemoveSpaceDialog } from './RemoveSpaceDialog.js'
@@ -78,12 +80,14 @@ function OpenSpace({ session, record }: { readonly session: SpaceSession; readon
   const [sharing, setSharing] = useState(false)
   const [removing, setRemoving] = useState(false)
   const space = session.space
-  const name = view.name || record.name || 'Untitled space'
+  // BAD-4 in the UI: a name stored before names were bounded is shown cut, without control characters
+  const spaceName = safeText(view.name, MAX_NAME)
+  const name = spaceName || safeText(record.name, MAX_NAME) || 'Untitled space'
 
   // the name arrives with the first sync for a space joined from a link: keep the catalog's in step
   useEffect(() => {
-    if (view.name && view.name !== record.name) void catalog.update(record.id, { name: view.name })
-  }, [catalog, record.id, record.name, view.name])
+    if (spaceName && spaceName !== record.name) void catalog.update(record.id, { name: spaceName })
+  }, [catalog, record.id, record.name, spaceName])
 
   useEffect(() => {
     document.title = `${name} · Converge`
@@ -191,8 +195,12 @@ function OpenSpace({ session, record }: { readonly session: SpaceSession; readon
       </div>
 
       <div className="space-columns">
-        <Cart session={session} view={view} run={run} />
-        <Notes session={session} view={view} run={run} />
+        <ErrorBoundary name="cart" what="This list" card>
+          <Cart session={session} view={view} run={run} />
+        </ErrorBoundary>
+        <ErrorBoundary name="notes" what="The notes" card>
+          <Notes session={session} view={view} run={run} />
+        </ErrorBoundary>
       </div>
 
       {sharing && <ShareDialog record={record} onClose={() => setSharing(false)} />}

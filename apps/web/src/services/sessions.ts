@@ -1,5 +1,5 @@
 import { Origin, type SpaceSession } from '@converge/sync-client'
-import { lightColor } from './profile.js'
+import { PROFILE_COLORS, lightColor } from './profile.js'
 import type { Profile } from './types.js'
 
 export interface OpenParams {
@@ -11,14 +11,39 @@ export interface OpenParams {
 /** Opens a session (main.tsx binds the server URL, the store and the error handler). */
 export type OpenSession = (params: OpenParams & { user: AwarenessUser }) => Promise<SpaceSession>
 
-/** What y-codemirror.next and `session.presence()` read from `awareness.getLocalState().user`. */
+/**
+ * What y-codemirror.next and `session.presence()` read from `awareness.getLocalState().user`, and
+ * all of it: the server refuses a presence state with any other field, a name over 64 characters, or
+ * a colour that is not hex (server-core PRESENCE-4).
+ */
 export interface AwarenessUser {
   readonly name: string
+  /** `#rrggbb`. */
   readonly color: string
+  /** `#rrggbbaa`: the colour, translucent, for remote selections. */
   readonly colorLight: string
 }
 
-export const awarenessUser = (p: Profile): AwarenessUser => ({ ...p, colorLight: lightColor(p.color) })
+/** `#rrggbb`: the only colour this app puts into a style (an avatar, a remote cursor). */
+export const isHexColor = (value: unknown): value is string =>
+  typeof value === 'string' && /^#[0-9a-f]{6}$/i.test(value)
+
+const FALLBACK_COLOR = PROFILE_COLORS[0]?.value ?? '#4f46e5'
+
+/** At most `max` UTF-16 code units (as the server counts), never half a character. */
+const clip = (text: string, max: number): string => {
+  let out = ''
+  for (const ch of text) {
+    if (out.length + ch.length > max) break
+    out += ch
+  }
+  return out
+}
+
+export const awarenessUser = (p: Profile): AwarenessUser => {
+  const color = isHexColor(p.color) ? p.color : FALLBACK_COLOR
+  return { name: clip(p.name, 64), color, colorLight: lightColor(color) }
+}
 
 interface Entry {
   readonly params: OpenParams
