@@ -17,6 +17,9 @@ export type TextAnchor = { readonly engine: EngineKind; readonly value: unknown 
 /** The characters one edit inserted, wherever they are now (UNDO-3: undo deletes only these). */
 export type TextInsertion = { readonly engine: EngineKind; readonly value: unknown }
 
+/** What `applyUpdate` checks: the whole contract, or the structure only (what this device stored itself). */
+export type UpdateChecks = 'all' | 'structure'
+
 export interface EngineWriter {
   set(map: MapName, key: string, value: Scalar): void
   delete(map: MapName, key: string): void
@@ -67,8 +70,12 @@ export interface Engine {
   stateVector(): Uint8Array
   /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array
-  /** Validates, then applies. Throws MergeError (MalformedUpdate, ForeignDocument) and leaves the document unchanged. */
-  applyUpdate(update: Uint8Array, origin: string): void
+  /**
+   * Validates, then applies. Throws MergeError (MalformedUpdate, ForeignDocument, MissingDependencies,
+   * InvalidValue) and leaves the document unchanged. `checks` says whether BAD-7's domain rules run
+   * (default: for everything but this device's own storage and tabs, see `OWN_ORIGINS`).
+   */
+  applyUpdate(update: Uint8Array, origin: string, checks?: UpdateChecks): void
   onChange(listener: (change: EngineChange) => void): () => void
   destroy(): void
 }

@@ -7,8 +7,8 @@ import { Space, type SpaceOptions } from './space.js'
 import { YjsEngine } from './yjs/engine.js'
 
 export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
-export { Origin } from './origins.js'
-export type { EngineKind, Engine, EngineChange, TextAnchor, Scalar } from './engine.js'
+export { OWN_ORIGINS, Origin } from './origins.js'
+export type { EngineKind, Engine, EngineChange, TextAnchor, Scalar, UpdateChecks } from './engine.js'
 export { normaliseName, randomReplicaId } from './model/keys.js'
 export { MAX_QUANTITY } from './model/counter.js'
 export {

@@ -26,3 +26,15 @@ export const Origin = {
   Remote: 'remote',
 } as const
 export type Origin = (typeof Origin)[keyof typeof Origin]
+
+/**
+ * What this device holds already — its own storage, its own tabs, a session handing over to its
+ * successor: checked for structure only, not for BAD-7's domain rules, so a space saved before a rule
+ * existed still opens (BAD-4 reads its nonsense as defaults).
+ */
+export const OWN_ORIGINS: ReadonlySet<string> = new Set([
+  Origin.Load,
+  Origin.Restore,
+  Origin.Handover,
+  Origin.Tab,
+])

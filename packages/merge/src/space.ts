@@ -7,6 +7,7 @@ import type {
   Scalar,
   TextAnchor,
   TextInsertion,
+  UpdateChecks,
 } from './engine.js'
 import { MergeError } from './errors.js'
 import {
@@ -839,9 +840,13 @@ export class Space {
     return this.engine.encodeStateAsUpdate(stateVector)
   }
 
-  /** Applies a peer's update. Malformed or foreign updates throw a MergeError and change nothing (BAD-1…3). */
-  applyUpdate(update: Uint8Array, origin: string = Origin.Remote): void {
-    this.engine.applyUpdate(update, origin)
+  /**
+   * Applies a peer's update. Malformed, foreign or nonsensical updates throw a MergeError and change
+   * nothing (BAD-1…7). `checks: 'structure'` skips BAD-7's domain rules: for what the server already
+   * holds from before a rule existed (see sync-client SYNC-10).
+   */
+  applyUpdate(update: Uint8Array, origin: string = Origin.Remote, checks?: UpdateChecks): void {
+    this.engine.applyUpdate(update, origin, checks)
   }
 
   /** Every change as an update to send on (local and remote), with its origin. */

@@ -1,4 +1,4 @@
-import { Origin, type Space, type YjsEngine, openSpace } from '@converge/merge'
+import { Origin, type Space, type YjsEngine, isMergeError, openSpace } from '@converge/merge'
 import type { Backoff } from '@converge/protocol'
 import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
@@ -178,6 +178,25 @@ export class SpaceSession {
     this.updateStatus()
   }
 
+  /**
+   * SYNC-10: what the server sends is checked against the whole contract; a value BAD-7 refuses that
+   * the server sends all the same was stored before the rule existed (the server refuses new ones):
+   * refusing it would only cut this device off the space for good, so it is applied for its
+   * structure, and read as a default (BAD-4).
+   */
+  private applyFromServer(update: Uint8Array): void {
+    try {
+      this.space.applyUpdate(update, Origin.Server)
+    } catch (e) {
+      if (!isMergeError(e, 'InvalidValue')) throw e
+      this.legacyValues++
+      this.space.applyUpdate(update, Origin.Server, 'structure')
+    }
+  }
+
+  /** How many updates from the server held values stored before BAD-7 (SYNC-10). */
+  legacyValues = 0
+
   /** This tab holds the space's lock: it keeps the server connection for every tab. */
   private lead(): void {
     if (this.destroyed) return
@@ -189,7 +208,7 @@ export class SpaceSession {
         token,
         doc: this.doc,
         awareness: this.awareness,
-        applyRemote: (u) => this.space.applyUpdate(u, Origin.Server),
+        applyRemote: (u) => this.applyFromServer(u),
         isOnline: () => onLine(this.navigator),
         onOpen: () => this.tabPresence.socketOpened(),
         ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),

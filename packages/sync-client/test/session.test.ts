@@ -5,6 +5,7 @@
 import 'fake-indexeddb/auto'
 import { IDBFactory } from 'fake-indexeddb'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import * as Y from 'yjs'
 import { IdbStore, statusText } from '../src/index.js'
 import { makeServer } from './support/fake-server.js'
 import { FullLocal, MemoryLocal, SlowLocal } from './support/local-stores.js'
@@ -12,6 +13,27 @@ import { fakeLocks } from './support/locks.js'
 import { closeSessions, openSession as open } from './support/sessions.js'
 
 afterEach(closeSessions)
+
+describe('values stored before a rule existed', () => {
+  it('[SYNC-10] a space whose server copy holds a value BAD-7 refuses still opens and syncs on a new device', async () => {
+    const server = makeServer()
+    // what a server kept before BAD-7: a space with a note time of 1e300, straight in its storage
+    const old = new Y.Doc()
+    old.getMap('meta').set('schema', 1)
+    old.getMap('meta').set('id', 's1')
+    old.getMap('items').set('milk\u001fname', 'Milk')
+    old.getMap('qty').set(`milk\u001f${'a'.repeat(16)}\u001f1.${'a'.repeat(16)}`, '1:0')
+    old.getMap('notes').set('n1\u001fcreatedAt', 1e300)
+    server.store.data.set('s1', [Y.encodeStateAsUpdate(old)])
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket })
+    await vi.waitFor(() => expect(a.space.item('milk')?.quantity).toBe(1))
+    expect(a.legacyValues).toBe(1)
+    a.space.addItem('Bread')
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    const b = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket })
+    await vi.waitFor(() => expect(b.space.items().map((i) => i.key)).toEqual(['milk', 'bread']))
+  })
+})
 
 describe('status', () => {
   it('[SYNC-1] two devices converge; the status goes syncing → saved only after the commit', async () => {

@@ -7,11 +7,12 @@ import type {
   Scalar,
   TextAnchor,
   TextInsertion,
+  UpdateChecks,
 } from '../engine.js'
 import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { checkDomainWrite, isBodyOfNote } from '../model/domain.js'
-import { Origin } from '../origins.js'
+import { OWN_ORIGINS } from '../origins.js'
 import { bytesToHex, decodeList, encodeList, hexToBytes } from './frame.js'
 
 type Root = Record<MapName, Record<string, unknown>> & { bodies: Record<string, string> }
@@ -64,9 +65,6 @@ const noteActor = (noteId: string): string => hexOf(`converge-note:${noteId}`)
 const SCALAR_DATATYPES = new Set([undefined, 'str', 'int', 'uint', 'float64', 'null', 'boolean'])
 
 const actorOf = (opId: string): string => opId.slice(opId.indexOf('@') + 1)
-
-/** What this replica stored itself: checked for its structure, not for BAD-7's domain rules. */
-const OWN_STORAGE = new Set<string>([Origin.Load, Origin.Restore, Origin.Handover])
 
 /** BAD-7: the scalar an operation writes; `undefined` for a deletion. */
 const opValue = (op: Op): Scalar | undefined => (op.action === 'del' ? undefined : (op.value ?? null))
@@ -482,7 +480,8 @@ export class AutomergeEngine implements Engine {
         this.checkOp(op, id, texts, elemsOfUpdate, actors)
         if (op.action === 'makeText' && op.key !== undefined) texts.set(id, op.key)
         const map = this.mapObjects.get(op.obj)
-        if (domain && map !== undefined && op.key !== undefined) writes.push([map, op.key, opValue(op), change.actor])
+        if (domain && map !== undefined && op.key !== undefined)
+          writes.push([map, op.key, opValue(op), change.actor])
       })
       fresh.push(change)
       freshBytes.push(bytes[index]!)
@@ -572,8 +571,11 @@ export class AutomergeEngine implements Engine {
   }
 
   /** Validates against the document, then applies in place: no copy of the document (BAD-1 … BAD-6). */
-  applyUpdate(update: Uint8Array, origin: string): void {
-    const { bytes, fresh } = this.validate(update, !OWN_STORAGE.has(origin))
+  applyUpdate(update: Uint8Array, origin: string, checks?: UpdateChecks): void {
+    const { bytes, fresh } = this.validate(
+      update,
+      (checks ?? (OWN_ORIGINS.has(origin) ? 'structure' : 'all')) === 'all',
+    )
     if (fresh.length === 0) return
     const before = A.getHeads(this.current)
     try {

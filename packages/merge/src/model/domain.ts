@@ -25,7 +25,15 @@ export const LIMITS = {
   schema: 1_000,
 } as const
 
-export const ITEM_FIELD_NAMES = new Set(['name', 'note', 'unit', 'priceCents', 'category', 'checkedBy', 'order'])
+export const ITEM_FIELD_NAMES = new Set([
+  'name',
+  'note',
+  'unit',
+  'priceCents',
+  'category',
+  'checkedBy',
+  'order',
+])
 export const NOTE_FIELD_NAMES = new Set(['title', 'createdAt', 'createdBy', 'updatedAt', 'trashedAt'])
 /** The meta keys only the creator writes, once: changing or deleting one is refused (SCH-1, BAD-7). */
 export const SET_ONCE_META = new Set(['schema', 'id', 'createdAt'])
@@ -38,7 +46,8 @@ const invalid = (why: string): never => {
 }
 
 const isString = (v: Scalar, max: number): boolean => typeof v === 'string' && v.length <= max
-const isTime = (v: Scalar): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= LIMITS.time
+const isTime = (v: Scalar): boolean =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= LIMITS.time
 const isItemKey = (k: string): boolean =>
   k.length > 0 && k.length <= LIMITS.text && !CONTROL.test(k) && k.trim() === k
 
@@ -64,7 +73,8 @@ export interface DomainWrite {
 
 /** Checks one map write of an incoming update against BAD-7; throws `InvalidValue`. */
 export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists }: DomainWrite): void => {
-  if (value !== undefined && value !== null && typeof value === 'object') invalid(`${map}.${key} holds a structure`)
+  if (value !== undefined && value !== null && typeof value === 'object')
+    invalid(`${map}.${key} holds a structure`)
   switch (map) {
     case 'meta': {
       if (SET_ONCE_META.has(key) && exists) invalid(`meta.${key} is set once, by the creator`)
@@ -98,13 +108,15 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
     case 'qty': {
       const p = parts(key)
       const life = p.length === 3 ? p[2]! : p.length === 2 ? '0' : null
-      if (life === null || !isItemKey(p[0]!) || lifeEpoch(life) === null) invalid(`qty has no key "${key.slice(0, 64)}"`)
+      if (life === null || !isItemKey(p[0]!) || lifeEpoch(life) === null)
+        invalid(`qty has no key "${key.slice(0, 64)}"`)
       // CART-2: a counter register is its replica's alone
       if (!writerOwns(p[1]!)) invalid('a counter is written only by its own replica')
       if (value === undefined) invalid('a counter is never deleted')
       const pn = typeof value === 'string' ? /^(\d{1,16}):(\d{1,16})$/.exec(value) : null
       const next = pn ? decodePN(value) : null
-      if (!next || next.p !== Number(pn![1]) || next.n !== Number(pn![2])) invalid('a counter is "p:n" of whole numbers')
+      if (!next || next.p !== Number(pn![1]) || next.n !== Number(pn![2]))
+        invalid('a counter is "p:n" of whole numbers')
       const was = decodePN(current)
       if (next!.p < was.p || next!.n < was.n) invalid('a counter only grows')
       return
@@ -121,12 +133,14 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
       } catch {
         invalid('a tombstone is JSON')
       }
-      if (seen === null || typeof seen !== 'object' || Array.isArray(seen)) invalid('a tombstone maps counters to "p:n"')
+      if (seen === null || typeof seen !== 'object' || Array.isArray(seen))
+        invalid('a tombstone maps counters to "p:n"')
       for (const [counter, pn] of Object.entries(seen as Record<string, unknown>)) {
         const c = counter.split(SEP)
         if (c.length > 2 || c[0] === '' || (c.length === 2 && lifeEpoch(c[1]!) === null))
           invalid('a tombstone names counters')
-        if (typeof pn !== 'string' || !/^\d{1,16}:\d{1,16}$/.test(pn)) invalid('a tombstone maps counters to "p:n"')
+        if (typeof pn !== 'string' || !/^\d{1,16}:\d{1,16}$/.test(pn))
+          invalid('a tombstone maps counters to "p:n"')
       }
       return
     }

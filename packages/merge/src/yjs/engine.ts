@@ -7,17 +7,15 @@ import type {
   Scalar,
   TextAnchor,
   TextInsertion,
+  UpdateChecks,
 } from '../engine.js'
 import { MergeError } from '../errors.js'
-import { Origin } from '../origins.js'
+import { OWN_ORIGINS } from '../origins.js'
 import { clientIdOf } from './client-id.js'
 import { BODY_PREFIX, decodeStateVectorChecked, validateYjsUpdate } from './validate.js'
 
 const isScalar = (v: unknown): v is Scalar =>
   v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
-
-/** What this replica stored itself: checked for its structure, not for BAD-7's domain rules (see validate.ts). */
-const OWN_STORAGE = new Set<string>([Origin.Load, Origin.Restore, Origin.Handover])
 
 const describeOrigin = (origin: unknown): string => {
   if (typeof origin === 'string') return origin
@@ -228,8 +226,9 @@ export class YjsEngine implements Engine {
     return Y.encodeStateAsUpdate(this.doc, stateVector)
   }
 
-  applyUpdate(update: Uint8Array, origin: string): void {
-    validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId, domain: !OWN_STORAGE.has(origin) })
+  applyUpdate(update: Uint8Array, origin: string, checks?: UpdateChecks): void {
+    const domain = (checks ?? (OWN_ORIGINS.has(origin) ? 'structure' : 'all')) === 'all'
+    validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId, domain })
     try {
       Y.applyUpdate(this.doc, update, origin)
     } catch (e) {
