@@ -3,10 +3,11 @@
  * Issued without expiry by POST /api/spaces. The token itself is never logged.
  */
 import { randomBytes } from 'node:crypto'
-import { readFileSync, writeFileSync } from 'node:fs'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import type { Access, AuthDecision, Authenticate } from '@converge/server-core'
 import { SignJWT, errors, jwtVerify } from 'jose'
+import { StartupError, createFileAtomic, removeStaleTemps } from './datadir.js'
 import type { Logger } from './log.js'
 
 export interface Tokens {
@@ -81,18 +82,37 @@ export function createAuth({ secret, enabled, logger }: AuthOptions): Auth {
   }
 }
 
+/** The shortest secret accepted, from SECRET or from `DATA_DIR/secret`. */
+export const MIN_SECRET_LENGTH = 32
+
 /**
  * The secret in `dataDir/secret`, generated (32 random bytes, base64url, mode 0600) on first start.
- * Created with O_EXCL, so two processes starting at once agree on one secret.
+ * Written atomically — a temp file, fsynced, then linked into place, never replacing a file that is
+ * there — so a full disk or a crash never leaves an empty secret, and two processes starting at once
+ * agree on one. An existing file that is empty or too short is refused (StartupError), never
+ * replaced: a new secret would silently invalidate every token issued so far.
  */
 export function loadOrCreateSecret(dataDir: string): string {
   const file = join(dataDir, 'secret')
+  removeStaleTemps(dataDir, 'secret')
+  let text: string
   try {
-    writeFileSync(file, randomBytes(32).toString('base64url') + '\n', { mode: 0o600, flag: 'wx' })
+    text = readFileSync(file, 'utf8')
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e
+    createFileAtomic(file, randomBytes(32).toString('base64url') + '\n')
+    text = readFileSync(file, 'utf8')
   }
-  const secret = readFileSync(file, 'utf8').trim()
-  if (secret.length < 32) throw new Error(`${file} holds a secret shorter than 32 characters`)
+  const secret = text.trim()
+  const restore =
+    'Restore it from a backup (or set SECRET). Removing it makes the server generate a new secret, and every link shared so far stops working.'
+  if (secret.length === 0)
+    throw new StartupError(
+      `the token secret ${file} is empty (a full disk, or a write cut short?). Refusing to start rather than replace it. ${restore}`,
+    )
+  if (secret.length < MIN_SECRET_LENGTH)
+    throw new StartupError(
+      `the token secret ${file} holds ${secret.length} characters, fewer than ${MIN_SECRET_LENGTH} (damaged?). Refusing to start rather than replace it. ${restore}`,
+    )
   return secret
 }

@@ -3,10 +3,12 @@
  * variable (the flag wins), is validated with zod at start, and is listed by `--help`.
  * `parseConfig` is pure (no I/O, no process globals) so tests can call it directly.
  */
+import { getHeapStatistics } from 'node:v8'
 import { fileURLToPath } from 'node:url'
 import { type ParseArgsConfig, parseArgs } from 'node:util'
 import { type Limits, defaultLimits } from '@converge/server-core'
 import { z } from 'zod'
+import { DEFAULT_CSP, normalizeOrigin } from './security.js'
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
@@ -32,6 +34,40 @@ export interface Config {
   /** Redis for fan-out between instances; undefined: this instance serves its spaces alone. */
   readonly redisUrl: string | undefined
   readonly limits: Limits
+  /** `open`: anyone may create a space; `token`: only with `Authorization: Bearer <ADMIN_TOKEN>`. */
+  readonly createSpaces: 'open' | 'token'
+  /** The bearer token that creates spaces with CREATE_SPACES=token (it also skips the creation rate). */
+  readonly adminToken: string | undefined
+  /** How many proxies in front append to X-Forwarded-For (0: the TCP peer is the client). */
+  readonly trustProxy: number
+  /** Origins allowed besides the server's own (normalised `scheme://host[:port]`). */
+  readonly allowedOrigins: readonly string[]
+  readonly contentSecurityPolicy: string
+  /** Start although the database is empty while DATA_DIR records that it held spaces. */
+  readonly allowEmptyDatabase: boolean
+  readonly perIp: PerIpLimits
+}
+
+/** Limits per client address (an IPv4 address, or an IPv6 /64); 0 turns a limit off. */
+export interface PerIpLimits {
+  /** Spaces created per minute (token bucket refill)… */
+  readonly spacesPerMinute: number
+  /** …and at once (its capacity). */
+  readonly spacesBurst: number
+  /** Open WebSockets. */
+  readonly connections: number
+  /** Bytes of incoming frames per second, shared by the address's sockets… */
+  readonly bytesPerSecond: number
+  /** …and at once (the bucket's capacity). */
+  readonly burstBytes: number
+}
+
+export const defaultPerIpLimits: PerIpLimits = {
+  spacesPerMinute: 10,
+  spacesBurst: 10,
+  connections: 32,
+  bytesPerSecond: 1024 * 1024,
+  burstBytes: 4 * 1024 * 1024,
 }
 
 /** apps/web/dist, relative to this package. */
@@ -40,7 +76,7 @@ export const DEFAULT_WEB_DIST = fileURLToPath(new URL('../../web/dist', import.m
 const MIN_SECRET_LENGTH = 32
 
 /** Options whose values may hold a password: never repeated in an error message. */
-const SECRET_BEARING = new Set(['SECRET', 'STORAGE', 'REDIS_URL'])
+const SECRET_BEARING = new Set(['SECRET', 'STORAGE', 'REDIS_URL', 'ADMIN_TOKEN'])
 
 const whole = (min: number, max: number) =>
   z
@@ -63,6 +99,9 @@ interface Option {
   readonly schema: z.ZodType
 }
 
+/** MEM-3: what loaded spaces may take, by default: 60% of this process's heap limit. */
+export const DEFAULT_MEMORY_BUDGET = Math.floor(getHeapStatistics().heap_size_limit * 0.6)
+
 const limitOption = (env: string, key: keyof Limits, description: string, min = 1): Option => ({
   env,
   flag: env.toLowerCase().replaceAll('_', '-'),
@@ -70,6 +109,44 @@ const limitOption = (env: string, key: keyof Limits, description: string, min = 
   shown: String(defaultLimits[key]),
   schema: whole(min, MAX_INT).prefault(String(defaultLimits[key])),
 })
+
+const perIpOption = (env: string, key: keyof PerIpLimits, description: string, min = 0): Option => ({
+  env,
+  flag: env.toLowerCase().replaceAll('_', '-'),
+  description,
+  shown: String(defaultPerIpLimits[key]),
+  schema: whole(min, MAX_INT).prefault(String(defaultPerIpLimits[key])),
+})
+
+/** ALLOWED_ORIGINS: comma-separated origins, each `http(s)://host[:port]`; never `*`. */
+const originList = z
+  .string()
+  .default('')
+  .transform((value, ctx) => {
+    const out: string[] = []
+    for (const raw of value.split(',').map((s) => s.trim())) {
+      if (raw === '') continue
+      let url: URL | null = null
+      try {
+        url = new URL(raw)
+      } catch {
+        /* below */
+      }
+      const origin = raw === '*' || !url ? null : normalizeOrigin(raw)
+      if (!url || origin === null || url.pathname !== '/' || url.search || url.hash || url.username) {
+        ctx.addIssue({
+          code: 'custom',
+          message:
+            raw === '*'
+              ? 'must list origins: * (any origin) is not accepted'
+              : `"${raw}" is not an origin (http(s)://host[:port], nothing after it)`,
+        })
+        return z.NEVER
+      }
+      out.push(origin)
+    }
+    return out
+  })
 
 export const OPTIONS: readonly Option[] = [
   {
@@ -177,6 +254,28 @@ export const OPTIONS: readonly Option[] = [
     'messages a socket may send before authentication finishes (more: close 4408)',
   ),
   limitOption('MAX_CONNECTIONS', 'maxConnections', 'open WebSocket connections (more: close 1013)'),
+  limitOption(
+    'MAX_ANSWER_BYTES_PER_SECOND',
+    'maxAnswerBytesPerSecond',
+    'sync answers per second per connection after its first, burst 2 s worth (more: close 4429)',
+  ),
+  limitOption(
+    'MAX_BUFFERED_BYTES',
+    'maxBufferedBytes',
+    'bytes a socket may leave unread before it is closed with 4429',
+  ),
+  limitOption(
+    'MAX_STRUCTS_PER_SPACE',
+    'maxStructsPerSpace',
+    'structs one loaded space may hold (~500 bytes of memory each; more: close 4413)',
+  ),
+  {
+    env: 'MEMORY_BUDGET_BYTES',
+    flag: 'memory-budget-bytes',
+    description: 'estimated memory all loaded spaces may take together (a space past it: close 1013, retry)',
+    shown: `60% of the heap limit (${DEFAULT_MEMORY_BUDGET} here)`,
+    schema: whole(1, MAX_INT).prefault(String(DEFAULT_MEMORY_BUDGET)),
+  },
   limitOption('IDLE_UNLOAD_MS', 'idleUnloadMs', 'how long a space with no connection stays in memory', 0),
   limitOption(
     'COMPACT_EVERY_UPDATES',
@@ -184,6 +283,84 @@ export const OPTIONS: readonly Option[] = [
     "compact a space's log after this many appended updates…",
   ),
   limitOption('COMPACT_EVERY_BYTES', 'compactEveryBytes', '…or after this many appended bytes'),
+  {
+    env: 'CREATE_SPACES',
+    flag: 'create-spaces',
+    description:
+      'open: anyone may create a space (POST /api/spaces); token: only with Authorization: Bearer <ADMIN_TOKEN>',
+    shown: 'open',
+    schema: z.enum(['open', 'token'], { error: 'must be open or token' }).default('open'),
+  },
+  {
+    env: 'ADMIN_TOKEN',
+    flag: 'admin-token',
+    description: `the bearer token that creates spaces (required with CREATE_SPACES=token; at least ${MIN_SECRET_LENGTH} characters); it is not rate-limited`,
+    shown: undefined,
+    schema: z.string().min(MIN_SECRET_LENGTH, `must be at least ${MIN_SECRET_LENGTH} characters`).optional(),
+  },
+  perIpOption(
+    'SPACES_PER_MINUTE_PER_IP',
+    'spacesPerMinute',
+    'spaces one client address may create per minute (more: 429 with Retry-After); 0: no limit',
+  ),
+  perIpOption(
+    'SPACES_BURST_PER_IP',
+    'spacesBurst',
+    'spaces one client address may create at once, before the per-minute rate applies',
+    1,
+  ),
+  perIpOption(
+    'MAX_CONNECTIONS_PER_IP',
+    'connections',
+    'open WebSockets per client address (more: close 1013); 0: no limit',
+  ),
+  perIpOption(
+    'MAX_BYTES_PER_SECOND_PER_IP',
+    'bytesPerSecond',
+    'bytes per second of incoming frames per client address, shared by its sockets (more: that socket is closed with 4429); 0: no limit',
+  ),
+  perIpOption(
+    'MAX_BURST_BYTES_PER_IP',
+    'burstBytes',
+    'bytes one client address may send at once before MAX_BYTES_PER_SECOND_PER_IP applies; at least MAX_FRAME_BYTES',
+    1,
+  ),
+  {
+    env: 'TRUST_PROXY',
+    flag: 'trust-proxy',
+    description:
+      'how many proxies in front of the server append to X-Forwarded-For (1: nginx); the client address is the entry they wrote. 0: the header is ignored',
+    shown: '0',
+    schema: whole(0, 16).prefault('0'),
+  },
+  {
+    env: 'ALLOWED_ORIGINS',
+    flag: 'allowed-origins',
+    description:
+      "origins besides the server's own that may call the API and open WebSockets, comma-separated (https://a.example,https://b.example)",
+    shown: 'none',
+    schema: originList,
+  },
+  {
+    env: 'CONTENT_SECURITY_POLICY',
+    flag: 'content-security-policy',
+    description: 'the Content-Security-Policy header of every response',
+    shown: 'the built-in policy (README)',
+    schema: z
+      .string()
+      .trim()
+      .min(1, 'must not be empty')
+      .refine((v) => !/[\r\n]/.test(v), 'must be one line')
+      .default(DEFAULT_CSP),
+  },
+  {
+    env: 'ALLOW_EMPTY_DATABASE',
+    flag: 'allow-empty-database',
+    description:
+      'start although the SQLite database is missing, empty or another one while DATA_DIR records that it held spaces (1: once, on purpose)',
+    shown: '0',
+    schema: z.enum(['0', '1'], { error: 'must be 0 or 1' }).default('0'),
+  },
 ]
 
 const schema = z.object(Object.fromEntries(OPTIONS.map((o) => [o.env, o.schema])))
@@ -222,7 +399,7 @@ export function helpText(): string {
   const rows = OPTIONS.map((o) => {
     const flag = o.env === 'AUTH' ? '--auth on|off, --no-auth' : `--${o.flag} <value>`
     const def = o.shown === undefined ? '' : ` (default: ${o.shown})`
-    return `  ${flag.padEnd(34)} ${o.env.padEnd(24)} ${o.description}${def}`
+    return `  ${flag.padEnd(40)} ${o.env.padEnd(28)} ${o.description}${def}`
   })
   return [
     'converge server — the WebSocket sync server of Converge',
@@ -231,9 +408,9 @@ export function helpText(): string {
     '',
     'Every option is a flag or an environment variable; the flag wins.',
     '',
-    `  ${'flag'.padEnd(34)} ${'environment'.padEnd(24)} meaning`,
+    `  ${'flag'.padEnd(40)} ${'environment'.padEnd(28)} meaning`,
     ...rows,
-    `  ${'--help, -h'.padEnd(34)} ${''.padEnd(24)} print this list`,
+    `  ${'--help, -h'.padEnd(40)} ${''.padEnd(28)} print this list`,
     '',
   ].join('\n')
 }
@@ -303,6 +480,14 @@ export function parseConfig(
     throw new ConfigError(
       'invalid configuration:\n  SECRET (--secret): required with REDIS_URL: every instance must accept the tokens the others issue',
     )
+  if (v.CREATE_SPACES === 'token' && v.ADMIN_TOKEN === undefined)
+    throw new ConfigError(
+      'invalid configuration:\n  ADMIN_TOKEN (--admin-token): required with CREATE_SPACES=token (the secret that creates spaces)',
+    )
+  if (n('MAX_BYTES_PER_SECOND_PER_IP') > 0 && n('MAX_FRAME_BYTES') > n('MAX_BURST_BYTES_PER_IP'))
+    throw new ConfigError(
+      `invalid configuration:\n  MAX_BURST_BYTES_PER_IP (--max-burst-bytes-per-ip): must be at least MAX_FRAME_BYTES (${n('MAX_FRAME_BYTES')}): a larger frame would always be refused`,
+    )
   return {
     port: n('PORT'),
     host: v.HOST as string,
@@ -321,9 +506,26 @@ export function parseConfig(
       maxPreAuthBytes: n('MAX_PREAUTH_BYTES'),
       maxPreAuthMessages: n('MAX_PREAUTH_MESSAGES'),
       maxConnections: n('MAX_CONNECTIONS'),
+      maxAnswerBytesPerSecond: n('MAX_ANSWER_BYTES_PER_SECOND'),
+      maxBufferedBytes: n('MAX_BUFFERED_BYTES'),
+      maxStructsPerSpace: n('MAX_STRUCTS_PER_SPACE'),
+      memoryBudgetBytes: n('MEMORY_BUDGET_BYTES'),
       idleUnloadMs: n('IDLE_UNLOAD_MS'),
       compactEveryUpdates: n('COMPACT_EVERY_UPDATES'),
       compactEveryBytes: n('COMPACT_EVERY_BYTES'),
+    },
+    createSpaces: v.CREATE_SPACES as 'open' | 'token',
+    adminToken: v.ADMIN_TOKEN as string | undefined,
+    trustProxy: n('TRUST_PROXY'),
+    allowedOrigins: v.ALLOWED_ORIGINS as string[],
+    contentSecurityPolicy: v.CONTENT_SECURITY_POLICY as string,
+    allowEmptyDatabase: v.ALLOW_EMPTY_DATABASE === '1',
+    perIp: {
+      spacesPerMinute: n('SPACES_PER_MINUTE_PER_IP'),
+      spacesBurst: n('SPACES_BURST_PER_IP'),
+      connections: n('MAX_CONNECTIONS_PER_IP'),
+      bytesPerSecond: n('MAX_BYTES_PER_SECOND_PER_IP'),
+      burstBytes: n('MAX_BURST_BYTES_PER_IP'),
     },
   }
 }

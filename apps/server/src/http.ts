@@ -2,7 +2,7 @@
  * The HTTP side: the space API, health, metrics and the built web app (through sirv). WebSocket
  * upgrades are handled in ws.ts.
  */
-import { randomBytes } from 'node:crypto'
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve } from 'node:path'
@@ -12,6 +12,9 @@ import sirv, { type RequestHandler } from 'sirv'
 import { z } from 'zod'
 import type { Tokens } from './auth.js'
 import type { Logger } from './log.js'
+import type { RefusedBy } from './metrics.js'
+import type { KeyedBuckets } from './rate.js'
+import type { OriginPolicy } from './security.js'
 
 /** Largest body accepted by POST /api/spaces. */
 export const MAX_API_BODY_BYTES = 16 * 1024
@@ -50,6 +53,18 @@ export interface HttpDeps {
   readonly webDist: string
   readonly isShuttingDown: () => boolean
   readonly log: Logger
+  /** The client address of a request, the key of the per-address limits. */
+  readonly clientAddress: (req: IncomingMessage) => string
+  /** Which `Origin`s may call the API. */
+  readonly origins: OriginPolicy
+  /** Set on every response (security.ts). */
+  readonly headers: Readonly<Record<string, string>>
+  /** `token`: creating a space needs `Authorization: Bearer <adminToken>`. */
+  readonly createSpaces: { readonly mode: 'open' | 'token'; readonly adminToken: string | undefined }
+  /** One bucket per client address for POST /api/spaces (null: no limit). */
+  readonly spaceRate: KeyedBuckets | null
+  /** Counts a refusal (metrics). */
+  readonly refused: (limit: RefusedBy) => void
 }
 
 /** A new random space id: 22 url-safe characters (128 bits), matching server-core's SPACE_ID. */
@@ -67,6 +82,10 @@ class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    /** Extra response headers (Retry-After, WWW-Authenticate, …). */
+    readonly headers: Readonly<Record<string, string>> = {},
+    /** Extra fields of the JSON body, beside `error`. */
+    readonly body: Readonly<Record<string, unknown>> = {},
   ) {
     super(message)
   }
@@ -88,11 +107,53 @@ function sendJson(
   res.end(text)
 }
 
+/** What an allowed cross-origin caller of the API is told (its own origin, echoed; never `*`). */
 const CORS = {
-  'access-control-allow-origin': '*',
   'access-control-allow-methods': 'GET, POST, OPTIONS',
   'access-control-allow-headers': 'content-type, authorization',
   'access-control-max-age': '600',
+}
+
+/** An Origin header as logged: bounded, so a refused request cannot write long lines. */
+const shownOrigin = (origin: string): string => (origin.length > 200 ? `${origin.slice(0, 200)}…` : origin)
+
+/** Whether the request carries `Authorization: Bearer <token>` (compared in constant time). */
+function hasBearer(req: IncomingMessage, token: string | undefined): boolean {
+  if (token === undefined) return false
+  const match = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')
+  if (!match) return false
+  const digest = (s: string): Buffer => createHash('sha256').update(s).digest()
+  return timingSafeEqual(digest(match[1]!), digest(token))
+}
+
+/**
+ * Whether this POST /api/spaces may go on: the admin token (CREATE_SPACES=token) passes at once;
+ * anything else takes one from its address's bucket first (so a wrong token cannot be guessed
+ * faster than spaces are created), then is refused without the token in token mode.
+ */
+function admitCreation(req: IncomingMessage, deps: HttpDeps): void {
+  const { mode, adminToken } = deps.createSpaces
+  if (mode === 'token' && hasBearer(req, adminToken)) return
+  const ip = deps.clientAddress(req)
+  if (deps.spaceRate && !deps.spaceRate.take(ip, 1)) {
+    const retryAfter = Math.max(1, Math.ceil(deps.spaceRate.waitMs(ip, 1) / 1000))
+    deps.refused('spaces_per_ip')
+    deps.log.warn({ ip, retryAfter }, 'space creation refused: too many from this address')
+    throw new HttpError(
+      429,
+      `too many spaces created from this address; retry in ${retryAfter} s`,
+      { 'retry-after': String(retryAfter), connection: 'close' },
+      { retryAfterSeconds: retryAfter },
+    )
+  }
+  if (mode === 'token') {
+    deps.refused('admin_token')
+    deps.log.warn({ ip }, 'space creation refused: no valid admin token')
+    throw new HttpError(401, 'creating a space needs Authorization: Bearer <admin token>', {
+      'www-authenticate': 'Bearer realm="converge"',
+      connection: 'close',
+    })
+  }
 }
 
 /** Reads a request body of at most `max` bytes (413 past it; the rest is drained, not kept). */
@@ -122,6 +183,7 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
 }
 
 async function createSpace(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
+  admitCreation(req, deps)
   const body = await readBody(req, MAX_API_BODY_BYTES)
   let proposed: string | undefined
   if (body.length > 0 && body.toString('utf8').trim() !== '') {
@@ -140,7 +202,7 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
   if (!(await deps.spaces.registerSpace(id))) throw new HttpError(409, 'that space id is taken')
   const tokens = await deps.issueTokens(id)
   deps.log.info({ spaceId: id }, 'space created')
-  sendJson(res, 201, { id, ...tokens }, CORS)
+  sendJson(res, 201, { id, ...tokens })
 }
 
 async function handleApi(
@@ -149,8 +211,23 @@ async function handleApi(
   path: string,
   deps: HttpDeps,
 ): Promise<void> {
+  res.setHeader('vary', 'Origin')
+  const origin = req.headers.origin
+  if (origin !== undefined) {
+    // a browser on a page of another origin (no Origin: curl, servers, which are allowed)
+    if (!deps.origins.allows(origin, req.headers.host)) {
+      deps.refused('origin')
+      deps.log.warn(
+        { ip: deps.clientAddress(req), origin: shownOrigin(origin), method: req.method, path },
+        'request refused: origin not allowed',
+      )
+      throw new HttpError(403, 'requests from this origin are not allowed', { connection: 'close' })
+    }
+    res.setHeader('access-control-allow-origin', origin)
+    for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value)
+  }
   if (req.method === 'OPTIONS') {
-    res.writeHead(204, CORS)
+    res.writeHead(204)
     res.end()
     return
   }
@@ -221,8 +298,6 @@ class WebApp {
 async function serveStatic(req: IncomingMessage, res: ServerResponse, web: WebApp): Promise<void> {
   const serve = await web.current()
   if (!serve) throw new HttpError(404, 'not found (the web app is not built)')
-  // on every answer from here: files, 304s, 404s
-  res.setHeader('x-content-type-options', 'nosniff')
   // sirv pipes the file without an error listener; a file gone since the table was read (a build
   // under way) must end this response, not the process
   res.once('pipe', (source) => source.on('error', () => res.destroy()))
@@ -262,7 +337,10 @@ async function route(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, 
 /** The request listener of the HTTP server. */
 export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res: ServerResponse) => void {
   const web = new WebApp(resolve(deps.webDist))
+  const headers = Object.entries(deps.headers)
   return (req, res) => {
+    // on every answer: files, 304s, API, errors
+    for (const [name, value] of headers) res.setHeader(name, value)
     route(req, res, deps, web).catch((e: unknown) => {
       const status = e instanceof HttpError ? e.status : 500
       const message = e instanceof HttpError ? e.message : 'internal error'
@@ -275,10 +353,13 @@ export function createRequestHandler(deps: HttpDeps): (req: IncomingMessage, res
         res.destroy()
         return
       }
-      const isApi = (req.url ?? '').startsWith('/api')
-      // a body we refused to read must not be parsed as the next request
-      const extra = { ...(isApi ? CORS : {}), ...(status === 413 ? { connection: 'close' } : {}) }
-      sendJson(res, status, { error: message }, extra)
+      // CORS headers, where the origin may have them, are already set (handleApi)
+      const extra = {
+        ...(e instanceof HttpError ? e.headers : {}),
+        // a body we refused to read must not be parsed as the next request
+        ...(status === 413 ? { connection: 'close' } : {}),
+      }
+      sendJson(res, status, { error: message, ...(e instanceof HttpError ? e.body : {}) }, extra)
     })
   }
 }

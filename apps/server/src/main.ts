@@ -5,7 +5,7 @@
 import { realpathSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, helpText, parseConfig, wantsHelp } from './config.js'
-import { startServer } from './server.js'
+import { type RunningServer, startServer } from './server.js'
 
 export { type Config, parseConfig } from './config.js'
 export { type RunningServer, type StartOptions, type Storage, startServer } from './server.js'
@@ -26,33 +26,45 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
     process.stderr.write(`converge server: ${e.message}\nRun with --help to see every option.\n`)
     process.exit(EXIT_CONFIG)
   }
-  const server = await startServer(config)
-  let stopping = false
-  const stop = (signal: NodeJS.Signals): void => {
-    if (stopping) {
-      server.log.warn({ signal }, 'second signal: exiting without waiting')
-      process.exit(1)
-    }
-    stopping = true
-    server.log.info({ signal }, 'signal received')
-    server.close().then(
+  // the handlers come first: a signal during the start (or right after the ready line) still stops
+  // gracefully and releases the DATA_DIR lock, instead of the default action killing the process
+  let server: RunningServer | null = null
+  let stopping: NodeJS.Signals | null = null
+  const shutDown = (running: RunningServer): void => {
+    running.close().then(
       () => process.exit(0),
       (e: unknown) => {
-        server.log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed')
+        running.log.fatal({ err: e instanceof Error ? e.message : String(e) }, 'shutdown failed')
         process.exit(1)
       },
     )
   }
+  const stop = (signal: NodeJS.Signals): void => {
+    if (stopping) {
+      server?.log.warn({ signal }, 'second signal: exiting without waiting')
+      process.exit(1)
+    }
+    stopping = signal
+    if (!server) return // still starting: stopped as soon as it is up
+    server.log.info({ signal }, 'signal received')
+    shutDown(server)
+  }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
+  const running = await startServer(config)
+  server = running
   process.on('uncaughtException', (e) => {
-    server.log.fatal({ err: e.stack ?? e.message }, 'uncaught exception')
+    running.log.fatal({ err: e.stack ?? e.message }, 'uncaught exception')
     process.exit(1)
   })
   process.on('unhandledRejection', (e) => {
-    server.log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'unhandled rejection')
+    running.log.fatal({ err: e instanceof Error ? (e.stack ?? e.message) : String(e) }, 'unhandled rejection')
     process.exit(1)
   })
+  if (stopping) {
+    running.log.info({ signal: stopping }, 'signal received while starting')
+    shutDown(running)
+  }
 }
 
 const isEntryPoint = (): boolean => {
@@ -67,6 +79,7 @@ const isEntryPoint = (): boolean => {
 
 if (isEntryPoint()) {
   main(process.argv.slice(2), process.env).catch((e: unknown) => {
+    // a StartupError (DATA_DIR locked, a damaged secret, a missing database) says what to do
     process.stderr.write(`converge server: failed to start: ${e instanceof Error ? e.message : String(e)}\n`)
     process.exit(1)
   })

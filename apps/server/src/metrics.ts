@@ -6,6 +6,19 @@ import type { RedisFanOutEvents } from '@converge/fanout-redis'
 import type { CoreEvents } from '@converge/server-core'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
 
+/** What a per-address or browser-facing limit refused (the `limit` label of converge_limit_refusals_total). */
+export type RefusedBy =
+  /** POST /api/spaces past SPACES_PER_MINUTE_PER_IP (429) */
+  | 'spaces_per_ip'
+  /** POST /api/spaces without the ADMIN_TOKEN under CREATE_SPACES=token (401) */
+  | 'admin_token'
+  /** a WebSocket past MAX_CONNECTIONS_PER_IP (close 1013) */
+  | 'connections_per_ip'
+  /** a socket whose address spent its MAX_BYTES_PER_SECOND_PER_IP budget (close 4429) */
+  | 'bytes_per_ip'
+  /** an API request or WebSocket upgrade from an Origin not allowed (403) */
+  | 'origin'
+
 export interface Metrics {
   readonly registry: Registry
   /** Hand these to `new SyncCore({ events })`. */
@@ -14,6 +27,8 @@ export interface Metrics {
   readonly fanOutEvents: RedisFanOutEvents
   /** Counts a refusal made by the transport (text frame, frame too big) rather than the core. */
   rejected(reason: string): void
+  /** Counts a refusal by a per-address or origin limit. */
+  readonly refused: (limit: RefusedBy) => void
   /** Reads the live gauges from the core once it exists. */
   observe(source: { readonly connectionCount: number; readonly loadedSpaces: number }): void
 }
@@ -88,6 +103,12 @@ export function createMetrics(): Metrics {
     name: `${p}auth_failures_total`,
     help: 'Connections refused at authentication, by reason (Unauthorized or Forbidden)',
     labelNames: ['reason'] as const,
+    registers,
+  })
+  const limitRefusals = new Counter({
+    name: `${p}limit_refusals_total`,
+    help: 'Requests, connections and sockets refused by a per-address or origin limit, by limit',
+    labelNames: ['limit'] as const,
     registers,
   })
   const loadSeconds = new Histogram({
@@ -170,6 +191,7 @@ export function createMetrics(): Metrics {
     events,
     fanOutEvents,
     rejected: (reason) => rejections.inc({ reason }),
+    refused: (limit) => limitRefusals.inc({ limit }),
     observe: (s) => {
       source = s
     },

@@ -2,21 +2,37 @@
  * Builds and starts the server from a Config: picks the concrete adapters (SQLite, pino,
  * prom-client, ws, jose) and wires them to the transport-free SyncCore.
  */
-import { mkdirSync } from 'node:fs'
-import { type Server, createServer } from 'node:http'
+import { type IncomingMessage, type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { resolve } from 'node:path'
 import { CloseCode, ErrorKind } from '@converge/protocol'
 import { RedisFanOut } from '@converge/fanout-redis'
 import { PostgresPersistence } from '@converge/persistence-postgres'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
-import { type FanOut, type Persistence, type SpaceRegistry, SyncCore } from '@converge/server-core'
+import {
+  type CoreEvents,
+  type FanOut,
+  type Persistence,
+  type SpaceRegistry,
+  SyncCore,
+} from '@converge/server-core'
 import type { DestinationStream } from 'pino'
+import { clientAddress } from './address.js'
 import { type Auth, createAuth, loadOrCreateSecret } from './auth.js'
 import type { Config, StorageConfig } from './config.js'
+import {
+  DatabaseGuard,
+  type SpacesMarker,
+  createPrivateFile,
+  ensureDataDir,
+  lockDataDir,
+  warnIfShared,
+} from './datadir.js'
 import { createRequestHandler } from './http.js'
 import { type Logger, coreLogger, createLogger } from './log.js'
 import { type Metrics, createMetrics } from './metrics.js'
+import { KeyedBuckets } from './rate.js'
+import { createOriginPolicy, securityHeaders } from './security.js'
 import { attachSyncTransport } from './ws.js'
 
 /** The configured storage: the spaces (for the core) and the register of taken ids (for the HTTP API). */
@@ -37,7 +53,7 @@ export interface RunningServer {
   readonly auth: Auth
   readonly metrics: Metrics
   readonly log: Logger
-  /** Stops accepting, commits everything, closes every socket with 1001, closes storage. Idempotent. */
+  /** Stops accepting, commits everything, closes every socket with 1001, closes storage, releases the DATA_DIR lock. Idempotent. */
   close(): Promise<void>
 }
 
@@ -57,11 +73,13 @@ function listen(server: Server, port: number, host: string): Promise<number> {
 
 /** The configured storage. PostgreSQL that cannot be reached yet is logged, not fatal: loads retry it. */
 async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage> {
-  if (storage.kind === 'sqlite')
-    return new SqlitePersistence({
-      file: resolve(storage.file),
-      logger: coreLogger(log.child({ c: 'sqlite' })),
-    })
+  if (storage.kind === 'sqlite') {
+    const file = resolve(storage.file)
+    // created 0600 before SQLite opens it: its -wal and -shm files take the database's mode
+    createPrivateFile(file)
+    warnIfShared(file, log, 'the database file')
+    return new SqlitePersistence({ file, logger: coreLogger(log.child({ c: 'sqlite' })) })
+  }
   const pg = new PostgresPersistence({
     connectionString: storage.url,
     schema: storage.schema,
@@ -75,14 +93,66 @@ async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage
   return pg
 }
 
+/** The registry, recording the first space registered. */
+const markingRegistry = (spaces: SpaceRegistry, marker: SpacesMarker | null): SpaceRegistry =>
+  marker
+    ? {
+        registerSpace: async (id) => {
+          const free = await spaces.registerSpace(id)
+          if (free) marker.registered(id)
+          return free
+        },
+      }
+    : spaces
+
+/** The core's events, recording the first space committed. */
+const markingEvents = (events: CoreEvents, marker: SpacesMarker | null): CoreEvents =>
+  marker
+    ? {
+        ...events,
+        committed(spaceId, updates, bytes, ms) {
+          events.committed?.(spaceId, updates, bytes, ms)
+          marker.committed(spaceId)
+        },
+      }
+    : events
+
 export async function startServer(config: Config, options: StartOptions = {}): Promise<RunningServer> {
   const log = createLogger(config.logLevel, options.logDestination)
   const dataDir = resolve(config.dataDir)
-  mkdirSync(dataDir, { recursive: true })
+  ensureDataDir(dataDir, log)
+  const lock = lockDataDir(dataDir, log)
+  try {
+    return await start(config, options, log, dataDir, lock.release)
+  } catch (e) {
+    lock.release()
+    throw e
+  }
+}
+
+async function start(
+  config: Config,
+  options: StartOptions,
+  log: Logger,
+  dataDir: string,
+  releaseLock: () => void,
+): Promise<RunningServer> {
   const secret = config.secret ?? loadOrCreateSecret(dataDir)
   const auth = createAuth({ secret, enabled: config.auth, logger: log })
   const metrics = createMetrics()
+  // SQLite lives in (or beside) DATA_DIR: a database gone from under a DATA_DIR that held spaces is refused
+  const guard =
+    config.storage.kind === 'sqlite'
+      ? new DatabaseGuard(dataDir, resolve(config.storage.file), config.allowEmptyDatabase, log)
+      : null
+  guard?.beforeOpen()
   const storage = options.persistence ?? (await openStorage(config.storage, log))
+  try {
+    await guard?.afterOpen(storage)
+  } catch (e) {
+    await storage.close()
+    throw e
+  }
   const fanOut: FanOut | undefined = config.redisUrl
     ? new RedisFanOut({
         url: config.redisUrl,
@@ -96,21 +166,34 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     fanOut,
     limits: config.limits,
     logger: coreLogger(log),
-    events: metrics.events,
+    events: markingEvents(metrics.events, guard),
   })
   metrics.observe(core)
 
   let shuttingDown = false
   const isShuttingDown = (): boolean => shuttingDown
+  const addressOf = (req: IncomingMessage): string => clientAddress(req, config.trustProxy)
+  const origins = createOriginPolicy(config.allowedOrigins)
+  const headers = securityHeaders(config.contentSecurityPolicy)
+  const { perIp } = config
   const server = createServer(
     { requestTimeout: 30_000, headersTimeout: 10_000, keepAliveTimeout: 5_000 },
     createRequestHandler({
       issueTokens: (spaceId) => auth.issueTokens(spaceId),
-      spaces: storage,
+      spaces: markingRegistry(storage, guard),
       registry: metrics.registry,
       webDist: config.webDist,
       isShuttingDown,
       log,
+      clientAddress: addressOf,
+      origins,
+      headers,
+      createSpaces: { mode: config.createSpaces, adminToken: config.adminToken },
+      spaceRate:
+        perIp.spacesPerMinute > 0
+          ? new KeyedBuckets({ ratePerSecond: perIp.spacesPerMinute / 60, burst: perIp.spacesBurst })
+          : null,
+      refused: metrics.refused,
     }),
   )
   server.on('clientError', (_err, socket) => {
@@ -124,6 +207,10 @@ export async function startServer(config: Config, options: StartOptions = {}): P
     metrics,
     log,
     isShuttingDown,
+    clientAddress: addressOf,
+    origins,
+    headers,
+    perIp,
   })
 
   let port: number
@@ -145,6 +232,9 @@ export async function startServer(config: Config, options: StartOptions = {}): P
       storage: config.storage.kind,
       fanOut: fanOut ? 'redis' : 'off',
       auth: config.auth ? 'on' : 'off',
+      createSpaces: config.createSpaces,
+      trustProxy: config.trustProxy,
+      allowedOrigins: origins.extra,
       webDist: resolve(config.webDist),
       pid: process.pid,
     },
@@ -167,6 +257,7 @@ export async function startServer(config: Config, options: StartOptions = {}): P
         await httpClosed
         await fanOut?.close()
         await storage.close()
+        releaseLock()
       }
       log.info({}, 'stopped')
     })()

@@ -1,14 +1,25 @@
 /**
  * WebSocket transport (ws): upgrades on /sync/<spaceId>?token=…, each socket handed to the sync core
- * as a SocketLike. The token is read from the query string and never logged.
+ * as a SocketLike. The token is read from the query string and never logged. Before the core sees
+ * anything, the transport applies the per-address rules: the upgrade's `Origin` (HTTP 403), open
+ * sockets per address (close 1013), and a write budget per address shared by its sockets (close 4429).
  */
 import type { IncomingMessage, Server } from 'node:http'
 import type { Duplex } from 'node:stream'
-import { CloseCode, ErrorKind } from '@converge/protocol'
+import {
+  CloseCode,
+  ErrorKind,
+  MessageType,
+  closeCodeOf,
+  decodeMessage,
+  encodeMessage,
+} from '@converge/protocol'
 import type { SyncCore } from '@converge/server-core'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from './log.js'
 import type { Metrics } from './metrics.js'
+import { KeyedBuckets } from './rate.js'
+import type { OriginPolicy } from './security.js'
 
 export interface SyncTransportOptions {
   readonly server: Server
@@ -19,6 +30,18 @@ export interface SyncTransportOptions {
   readonly isShuttingDown: () => boolean
   /** How often idle sockets are pinged; a socket that missed the previous pong is dropped. */
   readonly heartbeatMs?: number
+  /** The client address of an upgrade request, the key of the per-address limits. */
+  readonly clientAddress: (req: IncomingMessage) => string
+  /** Which `Origin`s may open a WebSocket (none at all is allowed: non-browser clients). */
+  readonly origins: OriginPolicy
+  /** Security headers, also on refused upgrades. */
+  readonly headers: Readonly<Record<string, string>>
+  /** Per client address (0: off): open sockets, and the incoming bytes their shared bucket refills with per second, and holds. */
+  readonly perIp: {
+    readonly connections: number
+    readonly bytesPerSecond: number
+    readonly burstBytes: number
+  }
 }
 
 export interface SyncTransport {
@@ -32,38 +55,56 @@ export interface SyncTransport {
   close(): Promise<void>
 }
 
-/** A client that reads slower than the room writes is dropped once this much is buffered for it. */
-export const MAX_BUFFERED_BYTES = 64 * 1024 * 1024
-
 const SYNC_PATH = /^\/sync\/([^/]+)$/
 
-function refuse(socket: Duplex, status: number, text: string): void {
+function refuse(
+  socket: Duplex,
+  status: number,
+  text: string,
+  headers: Readonly<Record<string, string>> = {},
+): void {
   socket.on('error', () => {})
+  const extra = Object.entries(headers)
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('')
   if (socket.writable)
     socket.end(
-      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n\r\n`,
+      `HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: 0\r\n${extra}\r\n`,
     )
   socket.destroy()
 }
+
+/** An Origin header as logged: bounded. */
+const shownOrigin = (origin: string): string => (origin.length > 200 ? `${origin.slice(0, 200)}…` : origin)
 
 export function attachSyncTransport(options: SyncTransportOptions): SyncTransport {
   const { server, core, metrics, log } = options
   const wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes, clientTracking: true })
   const alive = new WeakMap<WebSocket, boolean>()
+  const { perIp } = options
+  /** Open sockets per client address. */
+  const openPerIp = new Map<string, number>()
+  /** The write budget: one bucket per client address, shared by its sockets, outliving them until refilled. */
+  const budget =
+    perIp.bytesPerSecond > 0
+      ? new KeyedBuckets({ ratePerSecond: perIp.bytesPerSecond, burst: perIp.burstBytes })
+      : null
 
-  const onConnection = (ws: WebSocket, spaceId: string, token: string | null): void => {
+  const onConnection = (ws: WebSocket, spaceId: string, token: string | null, ip: string): void => {
     ws.binaryType = 'nodebuffer'
     alive.set(ws, true)
+    /** Whether the client said hello (it then gets an `error` before a close, like the core sends). */
+    let saidHello = false
+    /** Closed for its address's write budget: nothing more reaches the core. */
+    let cut = false
     const handle = core.connect(
       {
         send: (data) => {
-          if (ws.readyState !== WebSocket.OPEN) return
-          if (ws.bufferedAmount > MAX_BUFFERED_BYTES) {
-            log.warn({ spaceId, buffered: ws.bufferedAmount }, 'dropping a client that does not read')
-            ws.terminate()
-            return
-          }
-          ws.send(data)
+          if (ws.readyState === WebSocket.OPEN) ws.send(data)
+        },
+        // the core closes a socket that does not read with 4429 before it queues more (ANSWER-3)
+        get bufferedAmount() {
+          return ws.bufferedAmount
         },
         close: (code, reason) => ws.close(code, reason),
       },
@@ -71,6 +112,7 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
       token,
     )
     ws.on('message', (data: RawData, isBinary: boolean) => {
+      if (cut) return
       if (!isBinary) {
         metrics.rejected(ErrorKind.MalformedFrame)
         log.warn({ spaceId, code: CloseCode.MalformedFrame }, 'closing connection: a text frame')
@@ -79,7 +121,35 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
         return
       }
       // binaryType 'nodebuffer': a Buffer, which is a Uint8Array
-      handle.handleMessage(data as Buffer)
+      const frame = data as Buffer
+      if (!saidHello && frame[0] === MessageType.Hello)
+        try {
+          saidHello = decodeMessage(frame).type === 'hello'
+        } catch {
+          /* the core refuses it */
+        }
+      if (budget && !budget.take(ip, frame.length)) {
+        cut = true
+        const code = closeCodeOf(ErrorKind.RateLimited)!
+        metrics.refused('bytes_per_ip')
+        metrics.rejected(ErrorKind.RateLimited)
+        log.warn(
+          { ip, spaceId, code, bytes: frame.length },
+          'closing connection: its address spent its write budget',
+        )
+        if (saidHello && ws.readyState === WebSocket.OPEN)
+          ws.send(
+            encodeMessage({
+              type: 'error',
+              kind: ErrorKind.RateLimited,
+              message: 'too many bytes per second from this address',
+            }),
+          )
+        ws.close(code, ErrorKind.RateLimited)
+        handle.handleClose()
+        return
+      }
+      handle.handleMessage(frame)
     })
     ws.on('pong', () => alive.set(ws, true))
     ws.on('close', () => handle.handleClose())
@@ -99,24 +169,50 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
     try {
       url = new URL(req.url ?? '/', 'http://localhost')
     } catch {
-      refuse(socket, 400, 'Bad Request')
+      refuse(socket, 400, 'Bad Request', options.headers)
       return
     }
     const match = SYNC_PATH.exec(url.pathname)
     if (!match) {
       log.debug({ path: url.pathname }, 'upgrade refused: not a sync path')
-      refuse(socket, 404, 'Not Found')
+      refuse(socket, 404, 'Not Found', options.headers)
       return
     }
     if (options.isShuttingDown()) {
-      refuse(socket, 503, 'Service Unavailable')
+      refuse(socket, 503, 'Service Unavailable', options.headers)
       return
     }
     const spaceId = match[1]!
+    const ip = options.clientAddress(req)
+    const origin = req.headers.origin
+    // no Origin: a non-browser client (y-websocket in Node, a server), which is allowed
+    if (origin !== undefined && !options.origins.allows(origin, req.headers.host)) {
+      metrics.refused('origin')
+      log.warn({ ip, spaceId, origin: shownOrigin(origin) }, 'upgrade refused: origin not allowed')
+      refuse(socket, 403, 'Forbidden', options.headers)
+      return
+    }
     const token = url.searchParams.get('token')
     wss.handleUpgrade(req, socket, head, (ws) => {
+      // counted here, when the socket exists (ws calls back synchronously), so no upgrade slips past
+      const open = openPerIp.get(ip) ?? 0
+      if (perIp.connections > 0 && open >= perIp.connections) {
+        const code = closeCodeOf(ErrorKind.ServerFull)!
+        ws.on('error', () => {})
+        metrics.refused('connections_per_ip')
+        metrics.rejected(ErrorKind.ServerFull)
+        log.warn({ ip, spaceId, open, code }, 'connection refused: too many from this address')
+        ws.close(code, ErrorKind.ServerFull)
+        return
+      }
+      openPerIp.set(ip, open + 1)
+      ws.once('close', () => {
+        const left = (openPerIp.get(ip) ?? 1) - 1
+        if (left > 0) openPerIp.set(ip, left)
+        else openPerIp.delete(ip)
+      })
       log.debug({ path: url.pathname, spaceId }, 'socket opened') // path only: the query holds the token
-      onConnection(ws, spaceId, token || null)
+      onConnection(ws, spaceId, token || null, ip)
     })
   }
   server.on('upgrade', onUpgrade)

@@ -1,7 +1,17 @@
 import { spawnSync } from 'node:child_process'
 import { defaultLimits } from '@converge/server-core'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, DEFAULT_WEB_DIST, OPTIONS, helpText, parseConfig, wantsHelp } from '../src/config.js'
+import {
+  ConfigError,
+  DEFAULT_MEMORY_BUDGET,
+  DEFAULT_WEB_DIST,
+  OPTIONS,
+  defaultPerIpLimits,
+  helpText,
+  parseConfig,
+  wantsHelp,
+} from '../src/config.js'
+import { DEFAULT_CSP } from '../src/security.js'
 import { PACKAGE_DIR } from './helpers.js'
 
 describe('config', () => {
@@ -17,7 +27,21 @@ describe('config', () => {
       webDist: DEFAULT_WEB_DIST,
       storage: { kind: 'sqlite', file: './data/converge.sqlite' },
       redisUrl: undefined,
-      limits: defaultLimits,
+      limits: { ...defaultLimits, memoryBudgetBytes: DEFAULT_MEMORY_BUDGET },
+      createSpaces: 'open',
+      adminToken: undefined,
+      trustProxy: 0,
+      allowedOrigins: [],
+      contentSecurityPolicy: DEFAULT_CSP,
+      allowEmptyDatabase: false,
+      perIp: defaultPerIpLimits,
+    })
+    expect(defaultPerIpLimits).toEqual({
+      spacesPerMinute: 10,
+      spacesBurst: 10,
+      connections: 32,
+      bytesPerSecond: 1024 * 1024,
+      burstBytes: 4 * 1024 * 1024,
     })
     expect(DEFAULT_WEB_DIST.replaceAll('\\', '/')).toMatch(/apps\/web\/dist$/)
   })
@@ -38,6 +62,10 @@ describe('config', () => {
       MAX_PREAUTH_BYTES: '100',
       MAX_PREAUTH_MESSAGES: '3',
       MAX_CONNECTIONS: '7',
+      MAX_ANSWER_BYTES_PER_SECOND: '4000',
+      MAX_BUFFERED_BYTES: '8000',
+      MAX_STRUCTS_PER_SPACE: '1000',
+      MEMORY_BUDGET_BYTES: '123456',
       IDLE_UNLOAD_MS: '0',
       COMPACT_EVERY_UPDATES: '9',
       COMPACT_EVERY_BYTES: '999',
@@ -53,6 +81,10 @@ describe('config', () => {
       maxPreAuthBytes: 100,
       maxPreAuthMessages: 3,
       maxConnections: 7,
+      maxAnswerBytesPerSecond: 4000,
+      maxBufferedBytes: 8000,
+      maxStructsPerSpace: 1000,
+      memoryBudgetBytes: 123456,
       idleUnloadMs: 0,
       compactEveryUpdates: 9,
       compactEveryBytes: 999,
@@ -170,6 +202,78 @@ describe('config', () => {
       /SECRET \(--secret\): required with REDIS_URL/,
     )
     expect(bad({ REDIS_URL: 'http://r' })).toMatch(/REDIS_URL \(--redis-url\): must be redis:\/\/host:port/)
+  })
+
+  it('the per-address, origin and data-directory options', () => {
+    const admin = 'a'.repeat(40)
+    const c = parseConfig(['--create-spaces', 'token', '--trust-proxy=1', '--max-connections-per-ip', '0'], {
+      ADMIN_TOKEN: admin,
+      SPACES_PER_MINUTE_PER_IP: '3',
+      SPACES_BURST_PER_IP: '2',
+      MAX_BYTES_PER_SECOND_PER_IP: '5000',
+      MAX_BURST_BYTES_PER_IP: '2000000',
+      ALLOWED_ORIGINS: ' https://A.example , http://b.example:8080/ ',
+      CONTENT_SECURITY_POLICY: "default-src 'none'",
+      ALLOW_EMPTY_DATABASE: '1',
+    })
+    expect(c).toMatchObject({
+      createSpaces: 'token',
+      adminToken: admin,
+      trustProxy: 1,
+      allowedOrigins: ['https://a.example', 'http://b.example:8080'],
+      contentSecurityPolicy: "default-src 'none'",
+      allowEmptyDatabase: true,
+      perIp: {
+        spacesPerMinute: 3,
+        spacesBurst: 2,
+        connections: 0,
+        bytesPerSecond: 5000,
+        burstBytes: 2000000,
+      },
+    })
+    const bad = (env: Record<string, string>): string => {
+      try {
+        parseConfig([], env)
+      } catch (e) {
+        expect(e).toBeInstanceOf(ConfigError)
+        return (e as Error).message
+      }
+      throw new Error('accepted')
+    }
+    expect(bad({ CREATE_SPACES: 'token' })).toMatch(
+      /ADMIN_TOKEN \(--admin-token\): required with CREATE_SPACES=token/,
+    )
+    expect(bad({ CREATE_SPACES: 'closed' })).toMatch(
+      /CREATE_SPACES \(--create-spaces\): must be open or token/,
+    )
+    const short = bad({ ADMIN_TOKEN: 'hunter2-hunter2' })
+    expect(short).toMatch(/ADMIN_TOKEN \(--admin-token\): must be at least 32 characters/)
+    expect(short).not.toContain('hunter2') // never echoed
+    expect(bad({ ALLOWED_ORIGINS: '*' })).toMatch(/ALLOWED_ORIGINS .*\* \(any origin\) is not accepted/)
+    expect(bad({ ALLOWED_ORIGINS: 'https://a.example/app' })).toMatch(/is not an origin/)
+    expect(bad({ ALLOWED_ORIGINS: 'a.example' })).toMatch(/is not an origin/)
+    expect(bad({ ALLOWED_ORIGINS: 'ftp://a.example' })).toMatch(/is not an origin/)
+    expect(bad({ MAX_BURST_BYTES_PER_IP: '1000' })).toMatch(
+      /MAX_BURST_BYTES_PER_IP .*at least MAX_FRAME_BYTES/,
+    )
+    expect(
+      parseConfig([], { MAX_BURST_BYTES_PER_IP: '1000', MAX_BYTES_PER_SECOND_PER_IP: '0' }).perIp
+        .bytesPerSecond,
+    ).toBe(0) // off: no burst needed
+    expect(bad({ SPACES_BURST_PER_IP: '0' })).toMatch(/SPACES_BURST_PER_IP .*must be at least 1/)
+    expect(bad({ TRUST_PROXY: '17' })).toMatch(/TRUST_PROXY .*must be at most 16/)
+    expect(bad({ ALLOW_EMPTY_DATABASE: 'yes' })).toMatch(/ALLOW_EMPTY_DATABASE .*must be 0 or 1/)
+  })
+
+  it('main: CREATE_SPACES=token without ADMIN_TOKEN refuses to start (exit 2)', () => {
+    const run = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', '--create-spaces', 'token'], {
+      cwd: PACKAGE_DIR,
+      encoding: 'utf8',
+      timeout: 15_000,
+      env: { ...process.env, ADMIN_TOKEN: '', PORT: '0' },
+    })
+    expect(run.status).toBe(2)
+    expect(run.stderr).toMatch(/ADMIN_TOKEN \(--admin-token\): required with CREATE_SPACES=token/)
   })
 
   it('main: --help prints every option; a bad config exits 2 with a hint', () => {

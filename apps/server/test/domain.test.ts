@@ -4,7 +4,7 @@
  * close 4400, a log line, a metric — and nothing of it is stored or relayed.
  */
 import { CloseCode, ErrorKind, PROTOCOL_VERSION } from '@converge/protocol'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import { RawClient, cleanup, covers, createSpace, fetchDoc, startTestServer } from './helpers.js'
 

@@ -11,7 +11,7 @@ import { WebSocket } from 'ws'
 import { WebsocketProvider } from 'y-websocket'
 import * as Y from 'yjs'
 import { signToken } from '../src/auth.js'
-import { type Config, parseConfig } from '../src/config.js'
+import { type Config, type PerIpLimits, parseConfig } from '../src/config.js'
 import { type RunningServer, type StartOptions, startServer } from '../src/server.js'
 
 export const PACKAGE_DIR = dirname(dirname(fileURLToPath(import.meta.url)))
@@ -40,7 +40,10 @@ export function tempDir(): string {
 }
 
 export function testConfig(
-  overrides: Partial<Omit<Config, 'limits'>> & { limits?: Partial<Limits> } = {},
+  overrides: Partial<Omit<Config, 'limits' | 'perIp'>> & {
+    limits?: Partial<Limits>
+    perIp?: Partial<PerIpLimits>
+  } = {},
 ): Config {
   const base = parseConfig([], {})
   const dataDir = overrides.dataDir ?? tempDir()
@@ -55,6 +58,7 @@ export function testConfig(
     webDist: join(tmpdir(), 'converge-no-web-dist'),
     ...overrides,
     limits: { ...base.limits, ...overrides.limits },
+    perIp: { ...base.perIp, ...overrides.perIp },
   }
 }
 
@@ -83,10 +87,11 @@ export async function startTestServer(
   return { ...server, config, logs, wsUrl: `ws://127.0.0.1:${server.port}/sync` }
 }
 
-export async function createSpace(server: {
-  url: string
-}): Promise<{ id: string; writeToken: string; readToken: string }> {
-  const res = await fetch(`${server.url}/api/spaces`, { method: 'POST' })
+export async function createSpace(
+  server: { url: string },
+  headers: Record<string, string> = {},
+): Promise<{ id: string; writeToken: string; readToken: string }> {
+  const res = await fetch(`${server.url}/api/spaces`, { method: 'POST', headers })
   if (res.status !== 201) throw new Error(`POST /api/spaces: ${res.status}`)
   return (await res.json()) as { id: string; writeToken: string; readToken: string }
 }
@@ -111,10 +116,24 @@ export interface Client {
 
 export const TEXT = 'body:n1'
 
-export function connectClient(server: { wsUrl: string }, spaceId: string, token: string | null): Client {
+/** A `ws` WebSocket class that sends these headers on the upgrade (e.g. X-Forwarded-For, Origin). */
+export function webSocketWith(headers: Record<string, string>): typeof WebSocket {
+  return class extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers })
+    }
+  } as typeof WebSocket
+}
+
+export function connectClient(
+  server: { wsUrl: string },
+  spaceId: string,
+  token: string | null,
+  headers: Record<string, string> = {},
+): Client {
   const doc = new Y.Doc()
   const provider = new WebsocketProvider(server.wsUrl, spaceId, doc, {
-    WebSocketPolyfill: WebSocket as never,
+    WebSocketPolyfill: webSocketWith(headers) as never,
     params: token === null ? {} : { token },
     disableBc: true,
     maxBackoffTime: 200,
@@ -148,8 +167,9 @@ export async function connectSynced(
   server: { wsUrl: string },
   spaceId: string,
   token: string | null,
+  headers: Record<string, string> = {},
 ): Promise<Client> {
-  const c = connectClient(server, spaceId, token)
+  const c = connectClient(server, spaceId, token, headers)
   await synced(c)
   return c
 }
@@ -181,8 +201,8 @@ export class RawClient {
   readonly closed: Promise<Closed>
   closeInfo: Closed | null = null
 
-  constructor(url: string) {
-    this.ws = new WebSocket(url)
+  constructor(url: string, headers: Record<string, string> = {}) {
+    this.ws = new WebSocket(url, { headers })
     this.ws.binaryType = 'nodebuffer'
     this.ws.on('error', () => {})
     this.ws.on('message', (data: Buffer) => {
@@ -206,9 +226,14 @@ export class RawClient {
     onCleanup(() => this.ws.terminate())
   }
 
-  static async open(server: { wsUrl: string }, spaceId: string, token: string | null): Promise<RawClient> {
+  static async open(
+    server: { wsUrl: string },
+    spaceId: string,
+    token: string | null,
+    headers: Record<string, string> = {},
+  ): Promise<RawClient> {
     const q = token === null ? '' : `?token=${encodeURIComponent(token)}`
-    const c = new RawClient(`${server.wsUrl}/${spaceId}${q}`)
+    const c = new RawClient(`${server.wsUrl}/${spaceId}${q}`, headers)
     await c.opened
     return c
   }

@@ -10,6 +10,7 @@ import { SPACE_ID } from '@converge/server-core'
 import { loadOrCreateSecret } from '../src/auth.js'
 import { IMMUTABLE, MAX_API_BODY_BYTES, createRequestHandler } from '../src/http.js'
 import { createLogger } from '../src/log.js'
+import { DEFAULT_CSP, createOriginPolicy, securityHeaders } from '../src/security.js'
 import { RawClient, cleanup, connectSynced, createSpace, startTestServer, tempDir, until } from './helpers.js'
 
 afterEach(cleanup)
@@ -69,14 +70,15 @@ function webDist(): string {
 
 describe('HTTP', () => {
   it('POST /api/spaces returns an id and tokens that work', async () => {
-    const server = await startTestServer()
+    const server = await startTestServer({ allowedOrigins: ['http://localhost:5173'] })
     const res = await fetch(`${server.url}/api/spaces`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', origin: 'http://localhost:5173' },
       body: JSON.stringify({ name: 'Flat 3' }),
     })
     expect(res.status).toBe(201)
-    expect(res.headers.get('access-control-allow-origin')).toBe('*')
+    // an allowed origin is echoed, never `*`
+    expect(res.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
     const body = (await res.json()) as { id: string; writeToken: string; readToken: string }
     expect(body.id).toMatch(SPACE_ID)
     expect(body.id.length).toBeGreaterThanOrEqual(20)
@@ -103,7 +105,7 @@ describe('HTTP', () => {
   })
 
   it('POST /api/spaces: bad JSON or body → 400, too large → 413, wrong method → 405, preflight → 204', async () => {
-    const server = await startTestServer()
+    const server = await startTestServer({ allowedOrigins: ['http://localhost:5173'] })
     const post = (body: string) => fetch(`${server.url}/api/spaces`, { method: 'POST', body })
     const bad = await post('{nope')
     expect(bad.status).toBe(400)
@@ -120,7 +122,7 @@ describe('HTTP', () => {
       headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
     })
     expect(pre.status).toBe(204)
-    expect(pre.headers.get('access-control-allow-origin')).toBe('*')
+    expect(pre.headers.get('access-control-allow-origin')).toBe('http://localhost:5173')
     expect(pre.headers.get('access-control-allow-methods')).toContain('POST')
   })
 
@@ -141,6 +143,12 @@ describe('HTTP', () => {
       webDist: tempDir(),
       isShuttingDown: () => shuttingDown,
       log: createLogger('silent'),
+      clientAddress: () => '127.0.0.1',
+      origins: createOriginPolicy([]),
+      headers: securityHeaders(DEFAULT_CSP),
+      createSpaces: { mode: 'open', adminToken: undefined },
+      spaceRate: null,
+      refused: () => {},
     })
     const http = createServer(handler)
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))
