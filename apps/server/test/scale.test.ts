@@ -242,7 +242,8 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
       await converged(devices, 'convergence across instances')
       // live across instances: every device holds every edit, and each is stored exactly as shown
       const state = devices[0]!.state()
-      for (const tag of expectedTags) expect(state.text.includes(`<${tag}>`) || noteKey(tag) in state.notes).toBe(true)
+      for (const tag of expectedTags)
+        expect(state.text.includes(`<${tag}>`) || noteKey(tag) in state.notes).toBe(true)
       for (const server of c.instances) expect(await storedState(server!, token)).toEqual(state)
     },
   )

@@ -23,7 +23,10 @@ describe('sync with stock y-websocket clients', () => {
     await until(() => b.text.toJSON() === 'hello', 'b to see a')
     b.text.insert(5, ' world')
     b.map.set('n1\u001ftitle', 'shopping')
-    await until(() => a.text.toJSON() === 'hello world' && a.map.get('n1\u001ftitle') === 'shopping', 'a to see b')
+    await until(
+      () => a.text.toJSON() === 'hello world' && a.map.get('n1\u001ftitle') === 'shopping',
+      'a to see b',
+    )
     // concurrent edits
     a.text.insert(0, 'A')
     b.text.insert(0, 'B')
