@@ -18,6 +18,8 @@ export type CreateResult =
       /** the HTTP status, or null when the request did not reach the server */
       readonly status: number | null
       readonly message: string
+      /** A 429's `Retry-After`, in milliseconds (REG-6). */
+      readonly retryAfterMs?: number
     }
 
 export interface SpaceApi {
@@ -71,7 +73,13 @@ export function httpSpaceApi(apiBase: string, options: HttpSpaceApiOptions = {})
         return { ok: true, id: json.id, writeToken: json.writeToken, readToken: json.readToken }
       const error = (json as { error?: unknown } | null)?.error
       const message = typeof error === 'string' ? error : `the server answered ${res.status}`
-      return { ok: false, status: res.status, message }
+      const retryAfter = Number(res.headers.get('retry-after'))
+      return {
+        ok: false,
+        status: res.status,
+        message,
+        ...(Number.isFinite(retryAfter) && retryAfter >= 0 ? { retryAfterMs: retryAfter * 1000 } : {}),
+      }
     },
   }
 }

@@ -113,6 +113,8 @@ export class SpaceRegistrar {
 
   private async run(): Promise<void> {
     let retry = false
+    /** REG-6: the longest `Retry-After` of this round's 429s. */
+    let notBefore = 0
     for (const space of this.pending()) {
       if (this.stopped) return
       const r = await this.options.api.createSpace({
@@ -126,6 +128,10 @@ export class SpaceRegistrar {
         })
       } else if (r.ok) {
         this.problem(space.id, 'the server did not keep the id of this space, so it could not be registered')
+      } else if (r.status === 429) {
+        // REG-6: too many spaces from this address for now — not a problem of the space: later
+        retry = true
+        notBefore = Math.max(notBefore, r.retryAfterMs ?? 0)
       } else if (r.status === 409) {
         this.problem(space.id, 'the server already has a space with this id')
       } else if (r.status !== null && r.status >= 400 && r.status < 500) {
@@ -139,7 +145,10 @@ export class SpaceRegistrar {
           this.timer = null
           this.kick()
         },
-        backoffDelay(this.attempt, this.options.backoff ?? REGISTRATION_BACKOFF, this.options.random),
+        Math.max(
+          notBefore,
+          backoffDelay(this.attempt, this.options.backoff ?? REGISTRATION_BACKOFF, this.options.random),
+        ),
       )
     } else this.attempt = 0
   }

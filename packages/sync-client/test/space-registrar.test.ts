@@ -36,7 +36,7 @@ class Catalog implements RegistrationCatalog {
   }
 }
 
-type Answer = number | 'unreachable' | { status: number; body: unknown }
+type Answer = number | 'unreachable' | { status: number; body: unknown; headers?: Record<string, string> }
 
 /** A server behind `fetch`: answers each POST with the next of `answers` (201 echoes the id). */
 const fakeFetch = (answers: Answer[]) => {
@@ -46,17 +46,20 @@ const fakeFetch = (answers: Answer[]) => {
     requests.push({ url, method: init.method ?? 'GET', body })
     const a = answers.length > 1 ? answers.shift()! : answers[0]!
     if (a === 'unreachable') return Promise.reject(new TypeError('Failed to fetch'))
-    const { status, body: json } =
-      typeof a === 'number'
-        ? {
-            status: a,
-            body:
-              a === 201
-                ? { id: body.id, writeToken: `w-${body.id}`, readToken: `r-${body.id}` }
-                : { error: `no (${a})` },
-          }
-        : a
-    return Promise.resolve(new Response(JSON.stringify(json), { status }))
+    const {
+      status,
+      body: json,
+      headers,
+    } = typeof a === 'number'
+      ? {
+          status: a,
+          body:
+            a === 201
+              ? { id: body.id, writeToken: `w-${body.id}`, readToken: `r-${body.id}` }
+              : { error: `no (${a})` },
+        }
+      : a
+    return Promise.resolve(new Response(JSON.stringify(json), { status, ...(headers ? { headers } : {}) }))
   })
   return { fetch: fetch as unknown as typeof globalThis.fetch, requests }
 }
@@ -156,6 +159,25 @@ describe('SpaceRegistrar', () => {
     await registrar.idle()
     timers.advance(3_600_000)
     expect(server.requests.slice(asked).map((r) => r.body.id)).toEqual(['x-later'])
+  })
+
+  it('[REG-6] a 429 is not a problem of the space: it tries again, not before Retry-After', async () => {
+    const { catalog, server, timers, registrar, start } = setup([
+      { status: 429, body: { error: 'too many new spaces' }, headers: { 'retry-after': '30' } },
+      201,
+    ])
+    catalog.add('s')
+    start()
+    await registrar.idle()
+    expect(registrar.getSnapshot().size).toBe(0)
+    expect(server.requests).toHaveLength(1)
+    timers.advance(29_000) // the backoff alone would have tried again by now
+    await registrar.idle()
+    expect(server.requests).toHaveLength(1)
+    timers.advance(1_000)
+    await registrar.idle()
+    expect(server.requests).toHaveLength(2)
+    expect(catalog.spaces.get('s')?.tokens).toEqual({ writeToken: 'w-s', readToken: 'r-s' })
   })
 
   it('[REG-4] "online" resets the backoff and tries at once', async () => {
