@@ -56,6 +56,12 @@ export interface PerIpLimits {
   readonly spacesBurst: number
   /** Open WebSockets. */
   readonly connections: number
+  /**
+   * New WebSockets per minute (token bucket, burst `connectBurst`): a reconnect loop must not buy a
+   * fresh per-connection budget (a free first answer, fresh rate buckets) as often as it likes.
+   */
+  readonly connectsPerMinute: number
+  readonly connectBurst: number
   /** Bytes of incoming frames per second, shared by the address's sockets… */
   readonly bytesPerSecond: number
   /** …and at once (the bucket's capacity). */
@@ -66,6 +72,8 @@ export const defaultPerIpLimits: PerIpLimits = {
   spacesPerMinute: 10,
   spacesBurst: 10,
   connections: 32,
+  connectsPerMinute: 120,
+  connectBurst: 30,
   bytesPerSecond: 1024 * 1024,
   burstBytes: 4 * 1024 * 1024,
 }
@@ -315,6 +323,17 @@ export const OPTIONS: readonly Option[] = [
     'open WebSockets per client address (more: close 1013); 0: no limit',
   ),
   perIpOption(
+    'CONNECTS_PER_MINUTE_PER_IP',
+    'connectsPerMinute',
+    'new WebSockets per minute per client address (more: close 1013); 0: no limit',
+  ),
+  perIpOption(
+    'CONNECT_BURST_PER_IP',
+    'connectBurst',
+    'new WebSockets one client address may open at once, before the per-minute rate applies',
+    1,
+  ),
+  perIpOption(
     'MAX_BYTES_PER_SECOND_PER_IP',
     'bytesPerSecond',
     'bytes per second of incoming frames per client address, shared by its sockets (more: that socket is closed with 4429); 0: no limit',
@@ -524,6 +543,8 @@ export function parseConfig(
       spacesPerMinute: n('SPACES_PER_MINUTE_PER_IP'),
       spacesBurst: n('SPACES_BURST_PER_IP'),
       connections: n('MAX_CONNECTIONS_PER_IP'),
+      connectsPerMinute: n('CONNECTS_PER_MINUTE_PER_IP'),
+      connectBurst: n('CONNECT_BURST_PER_IP'),
       bytesPerSecond: n('MAX_BYTES_PER_SECOND_PER_IP'),
       burstBytes: n('MAX_BURST_BYTES_PER_IP'),
     },

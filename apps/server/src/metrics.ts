@@ -14,6 +14,8 @@ export type RefusedBy =
   | 'admin_token'
   /** a WebSocket past MAX_CONNECTIONS_PER_IP (close 1013) */
   | 'connections_per_ip'
+  /** a WebSocket past CONNECTS_PER_MINUTE_PER_IP (close 1013) */
+  | 'connects_per_ip'
   /** a socket whose address spent its MAX_BYTES_PER_SECOND_PER_IP budget (close 4429) */
   | 'bytes_per_ip'
   /** an API request or WebSocket upgrade from an Origin not allowed (403) */

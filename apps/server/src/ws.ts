@@ -39,6 +39,8 @@ export interface SyncTransportOptions {
   /** Per client address (0: off): open sockets, and the incoming bytes their shared bucket refills with per second, and holds. */
   readonly perIp: {
     readonly connections: number
+    readonly connectsPerMinute: number
+    readonly connectBurst: number
     readonly bytesPerSecond: number
     readonly burstBytes: number
   }
@@ -84,6 +86,11 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
   const { perIp } = options
   /** Open sockets per client address. */
   const openPerIp = new Map<string, number>()
+  /** New sockets per client address (a reconnect loop does not buy fresh per-connection budgets). */
+  const connects =
+    perIp.connectsPerMinute > 0
+      ? new KeyedBuckets({ ratePerSecond: perIp.connectsPerMinute / 60, burst: perIp.connectBurst })
+      : null
   /** The write budget: one bucket per client address, shared by its sockets, outliving them until refilled. */
   const budget =
     perIp.bytesPerSecond > 0
@@ -196,12 +203,18 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
     wss.handleUpgrade(req, socket, head, (ws) => {
       // counted here, when the socket exists (ws calls back synchronously), so no upgrade slips past
       const open = openPerIp.get(ip) ?? 0
-      if (perIp.connections > 0 && open >= perIp.connections) {
+      const tooMany = perIp.connections > 0 && open >= perIp.connections
+      if (tooMany || (connects && !connects.take(ip, 1))) {
         const code = closeCodeOf(ErrorKind.ServerFull)!
         ws.on('error', () => {})
-        metrics.refused('connections_per_ip')
+        metrics.refused(tooMany ? 'connections_per_ip' : 'connects_per_ip')
         metrics.rejected(ErrorKind.ServerFull)
-        log.warn({ ip, spaceId, open, code }, 'connection refused: too many from this address')
+        log.warn(
+          { ip, spaceId, open, code },
+          tooMany
+            ? 'connection refused: too many from this address'
+            : 'connection refused: this address reconnects too often',
+        )
         ws.close(code, ErrorKind.ServerFull)
         return
       }

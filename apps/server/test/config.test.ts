@@ -40,6 +40,8 @@ describe('config', () => {
       spacesPerMinute: 10,
       spacesBurst: 10,
       connections: 32,
+      connectsPerMinute: 120,
+      connectBurst: 30,
       bytesPerSecond: 1024 * 1024,
       burstBytes: 4 * 1024 * 1024,
     })

@@ -93,6 +93,7 @@ export async function startServer(
               IDLE_UNLOAD_MS: String(o.idleUnloadMs ?? 30_000),
               // every simulated client comes from 127.0.0.1: the per-address limits would count them as one
               MAX_CONNECTIONS_PER_IP: '0',
+              CONNECTS_PER_MINUTE_PER_IP: '0',
               MAX_BYTES_PER_SECOND_PER_IP: '0',
               SPACES_PER_MINUTE_PER_IP: '0',
             },
