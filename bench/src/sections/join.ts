@@ -54,6 +54,33 @@ async function join(
   return { ms, bytes, ok }
 }
 
+/** A writer typing a character every 20 ms in the space; returns how to stop it. */
+function typist(server: RunningServer): () => Promise<void> {
+  const doc = new Y.Doc()
+  const text = doc.getText('body:typist')
+  const c = new SyncClient({
+    url: server.wsUrl(SPACE),
+    space: SPACE,
+    flavour: server.flavour,
+    hello: server.acks,
+  })
+  let running = true
+  const loop = (async () => {
+    await c.synced
+    while (running) {
+      const before = Y.encodeStateVector(doc)
+      text.insert(text.length, 'k')
+      c.sendUpdate(Y.encodeStateAsUpdate(doc, before))
+      await sleep(20)
+    }
+  })()
+  return async () => {
+    running = false
+    await loop
+    await c.close()
+  }
+}
+
 export async function runJoin(cfg: Config, results: Results): Promise<void> {
   const full = cachedJoinDoc()
   const target = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(full))
@@ -83,6 +110,17 @@ export async function runJoin(cfg: Config, results: Results): Promise<void> {
         results.note(`join ${kind}: a warm join did not receive the whole document`)
       results.set(S, 'warm: time to synced', 'ms', true, kind, median(warm.map((w) => w.ms)))
       results.set(S, 'warm: bytes on the wire', 'KB', true, kind, median(warm.map((w) => w.bytes)) / 1000)
+      // the same joins while someone types in the space: Converge answers a joiner once what it holds
+      // is committed (server-core COMMIT-5), so a join waits for the commit in flight; the peers do not
+      const busy: { ms: number; bytes: number; ok: boolean }[] = []
+      const stopTyping = typist(server)
+      try {
+        await sleep(200)
+        for (let i = 0; i < reps; i++) busy.push(await join(server, target))
+      } finally {
+        await stopTyping()
+      }
+      results.set(S, 'warm, someone typing: time to synced', 'ms', true, kind, median(busy.map((w) => w.ms)))
       await holder.close()
       if (!PERSISTENT[kind]) {
         results.set(S, 'cold (from storage): time to synced', 'ms', true, kind, NaN)
