@@ -1003,6 +1003,28 @@ describe.each(ENGINES)('%s engine', (engine) => {
       }
     })
 
+    it('[NOTE-2] typing again where the character before a run was deleted meanwhile starts a new run there, which stays whole', () => {
+      // found by MODEL-1 (seed 1310466938): the engine took "丄" for a backwards continuation of "𠀃"
+      // although the character before "𠀃" had been deleted, hung it on that tombstone, and the later
+      // "𠀆 typed before 丄丅" no longer joined the run — a concurrent "万" landed inside it
+      for (const swap of [false, true]) {
+        const [x, y] = replicas(engine, 2)
+        const [a, b] = swap ? [y!, x!] : [x!, y!]
+        const id = a.createNote({ body: 'XZ' })
+        syncAll([a, b])
+        a.editNote(id, 1, 0, '1') // X1Z
+        b.editNote(id, 0, 1, '') // Z
+        pull(a, b) // a: 1Z
+        a.editNote(id, 0, 0, 'a') // a1Z: a new run at the start
+        a.editNote(id, 1, 0, 'b') // ab1Z
+        a.editNote(id, 0, 0, 'c') // cab1Z: back at the start, the same run typed backwards
+        b.editNote(id, 0, 0, 'B')
+        syncAll([a, b])
+        expectConverged([a, b])
+        expect(['cabB1Z', 'Bcab1Z']).toContain(a.note(id)?.body)
+      }
+    })
+
     it('[NOTE-3] two replicas that create a note with the same id keep both bodies', () => {
       const [a, b] = replicas(engine, 2)
       a!.createNote({ id: 'list', title: 'A', body: 'from a' })

@@ -81,6 +81,8 @@ interface Run {
   /** The first and last characters of the run, in document order. */
   head: string
   tail: string
+  /** The visible character before the run when it began (null: the start of the text). */
+  readonly place: string | null
 }
 
 /**
@@ -287,7 +289,10 @@ export class AutomergeEngine implements Engine {
     const path = ['bodies', noteId]
     const length = this.text(noteId).length
     const run = this.run?.noteId === noteId ? this.run : null
-    if (run && index < length && A.getCursor(this.current, path, index) === run.head)
+    const before = index > 0 ? A.getCursor(this.current, path, index - 1) : null
+    // backwards: just before the run's first character, with the same character before it as when the
+    // run began (if that one was deleted meanwhile, this is a new run at a new place)
+    if (run && index < length && A.getCursor(this.current, path, index) === run.head && before === run.place)
       return { kind: 'backwards', run }
     if (run && index > 0 && A.getCursor(this.current, path, index - 1) === run.tail)
       return { kind: 'forwards', run }
@@ -314,6 +319,7 @@ export class AutomergeEngine implements Engine {
         anchor: `${Number(first.slice(0, at)) - 1}@${first.slice(at + 1)}`,
         head: first,
         tail: last,
+        place: index > 0 ? A.getCursor(this.current, path, index - 1) : null,
       }
     }
   }

@@ -30,7 +30,11 @@ export class YjsEngine implements Engine {
   readonly doc: Y.Doc
   private readonly listeners = new Set<(c: EngineChange) => void>()
   /** The run of typing this replica is in (NOTE-2): its first and last characters, in document order. */
-  private run: { readonly noteId: string; head: Y.ID; tail: Y.ID } | null = null
+  /**
+   * The run of typing in progress (NOTE-2): its first and last characters, and the visible character
+   * that stood before it when it began (`place`, null at the start of the text).
+   */
+  private run: { readonly noteId: string; head: Y.ID; tail: Y.ID; readonly place: Y.ID | null } | null = null
   private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
     const change: EngineChange = { origin: describeOrigin(origin), local: tr.local, update }
     for (const l of this.listeners) l(change)
@@ -141,7 +145,13 @@ export class YjsEngine implements Engine {
     const at = this.idAt(t, index)
     let left: Y.Item | null
     let right: Y.Item | null
-    const backwards = run !== null && at !== null && Y.compareIDs(at, run.head)
+    // typing backwards: right before the run's first character, with the same character before it as
+    // when the run began (if that one was deleted meanwhile, this is a new run at a new place)
+    const backwards =
+      run !== null &&
+      at !== null &&
+      Y.compareIDs(at, run.head) &&
+      (before === null ? run.place === null : run.place !== null && Y.compareIDs(before, run.place))
     if (backwards && at) {
       right = Y.getItemCleanStart(tr, Y.createID(at.client, at.clock))
       left = right.left
@@ -169,7 +179,7 @@ export class YjsEngine implements Engine {
     const last = Y.createID(clientID, id.clock + text.length - 1)
     if (run && backwards) run.head = first
     else if (run && before && Y.compareIDs(before, run.tail)) run.tail = last
-    else this.run = { noteId, head: first, tail: last }
+    else this.run = { noteId, head: first, tail: last, place: before }
   }
 
   batch(origin: string, fn: () => void): void {
