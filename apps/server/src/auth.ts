@@ -1,6 +1,11 @@
 /**
- * Tokens: JWTs signed with HS256 (jose), `{ sub: spaceId, scope: 'write' | 'read' }`, optional `exp`.
- * Issued without expiry by POST /api/spaces. The token itself is never logged.
+ * Tokens: JWTs signed with HS256 (jose), `{ sub: spaceId, scope: 'write' | 'read', gen }`, optional
+ * `exp`. `gen` is the space's link generation when the token was issued (absent: 0, tokens from
+ * before link resets); a token older than the space's current generation is refused with
+ * LinkRevoked (PROTOCOL.md §P5.10). The generation is read from storage on every connect — one
+ * indexed row — so a reset on any instance counts on every other at once, with no cache to
+ * invalidate. Issued without expiry by POST /api/spaces and the link reset. The token itself is
+ * never logged.
  */
 import { randomBytes } from 'node:crypto'
 import { readFileSync } from 'node:fs'
@@ -17,9 +22,27 @@ export interface Tokens {
 
 export interface Auth {
   readonly authenticate: Authenticate
-  issueTokens(spaceId: string): Promise<Tokens>
+  /**
+   * What a token allows on a space, checked in full (signature, expiry, space, link generation)
+   * whether AUTH is on or off: the link reset asks it.
+   */
+  verify(spaceId: string, token: string | null): Promise<AuthDecision>
+  /** A write and a read token of link generation `generation` (default 0), without expiry. */
+  issueTokens(spaceId: string, generation?: number): Promise<Tokens>
   /** Signs a token with any claims (used by tests and operators, e.g. to issue expiring tokens). */
-  sign(spaceId: string, scope: Access, options?: { expiresAt?: number }): Promise<string>
+  sign(spaceId: string, scope: Access, options?: TokenOptions): Promise<string>
+}
+
+export interface TokenOptions {
+  /** When the token expires (ms since the epoch; the JWT's `exp` holds seconds). */
+  readonly expiresAt?: number
+  /** The link generation it names (`gen`); default 0. */
+  readonly generation?: number
+}
+
+/** Where the link generation of each space is read (the SpaceRegistry). */
+export interface LinkGenerations {
+  linkGeneration(spaceId: string): Promise<number>
 }
 
 export interface AuthOptions {
@@ -27,6 +50,8 @@ export interface AuthOptions {
   /** false: every connection gets write access (AUTH=off). */
   readonly enabled: boolean
   readonly logger: Logger
+  /** The spaces' current link generations; without it every generation is current (tests). */
+  readonly generations?: LinkGenerations
 }
 
 const ALGORITHM = 'HS256'
@@ -40,9 +65,9 @@ export async function signToken(
   secret: string,
   spaceId: string,
   scope: Access,
-  options: { expiresAt?: number } = {},
+  options: TokenOptions = {},
 ): Promise<string> {
-  const jwt = new SignJWT({ scope })
+  const jwt = new SignJWT({ scope, gen: options.generation ?? 0 })
     .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
     .setSubject(spaceId)
     .setIssuedAt()
@@ -50,7 +75,11 @@ export async function signToken(
   return jwt.sign(new TextEncoder().encode(secret))
 }
 
-export function createAuth({ secret, enabled, logger }: AuthOptions): Auth {
+/** The `gen` claim: absent is 0 (a token from before link resets); anything but a whole number ≥ 0 is malformed. */
+const generationOf = (gen: unknown): number | null =>
+  gen === undefined ? 0 : Number.isSafeInteger(gen) && (gen as number) >= 0 ? (gen as number) : null
+
+export function createAuth({ secret, enabled, logger, generations }: AuthOptions): Auth {
   const key = new TextEncoder().encode(secret)
   if (!enabled) logger.warn({ auth: 'off' }, 'AUTH=off: every space is readable and writable by anyone')
 
@@ -66,18 +95,25 @@ export function createAuth({ secret, enabled, logger }: AuthOptions): Auth {
       return unauthorized('malformed token')
     }
     const scope = payload.scope
-    if (typeof payload.sub !== 'string' || (scope !== 'write' && scope !== 'read'))
+    const generation = generationOf(payload.gen)
+    if (typeof payload.sub !== 'string' || (scope !== 'write' && scope !== 'read') || generation === null)
       return unauthorized('malformed token claims')
     if (payload.sub !== spaceId) return { ok: false, kind: 'Forbidden', reason: 'token for another space' }
-    return { ok: true, access: scope }
+    // a StorageError here closes with 4503 (retried), never as a bad token (server-core REVOKE-5)
+    const current = generations ? await generations.linkGeneration(spaceId) : 0
+    if (generation < current)
+      return { ok: false, kind: 'LinkRevoked', reason: 'this link was reset by someone in the space' }
+    const exp = typeof payload.exp === 'number' ? payload.exp * 1000 : undefined
+    return { ok: true, access: scope, generation, ...(exp === undefined ? {} : { expiresAt: exp }) }
   }
 
   return {
     authenticate: enabled ? verify : () => Promise.resolve({ ok: true, access: 'write' }),
+    verify,
     sign: (spaceId, scope, options) => signToken(secret, spaceId, scope, options),
-    issueTokens: async (spaceId) => ({
-      writeToken: await signToken(secret, spaceId, 'write'),
-      readToken: await signToken(secret, spaceId, 'read'),
+    issueTokens: async (spaceId, generation = 0) => ({
+      writeToken: await signToken(secret, spaceId, 'write', { generation }),
+      readToken: await signToken(secret, spaceId, 'read', { generation }),
     }),
   }
 }

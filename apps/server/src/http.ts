@@ -11,6 +11,7 @@ import type { Registry } from 'prom-client'
 import sirv, { type RequestHandler } from 'sirv'
 import { z } from 'zod'
 import type { Tokens } from './auth.js'
+import type { LinkResets } from './links.js'
 import type { Logger } from './log.js'
 import type { RefusedBy } from './metrics.js'
 import type { KeyedBuckets } from './rate.js'
@@ -48,7 +49,11 @@ export const CONTENT_TYPES: Readonly<Record<string, string>> = {
 export interface HttpDeps {
   readonly issueTokens: (spaceId: string) => Promise<Tokens>
   /** Where `POST /api/spaces` records the ids it hands out or accepts. */
-  readonly spaces: SpaceRegistry
+  readonly spaces: Pick<SpaceRegistry, 'registerSpace'>
+  /** `POST /api/spaces/<id>/links/reset` (links.ts). */
+  readonly links: LinkResets
+  /** One bucket per client address for link resets (null: no limit); SPACES_PER_MINUTE_PER_IP's numbers. */
+  readonly resetRate: KeyedBuckets | null
   readonly registry: Registry
   readonly webDist: string
   readonly isShuttingDown: () => boolean
@@ -182,6 +187,43 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
   })
 }
 
+/** `/api/spaces/<id>/links/reset`, its space id captured. */
+const RESET_PATH = /^\/api\/spaces\/([A-Za-z0-9_-]{1,64})\/links\/reset$/
+
+/**
+ * POST /api/spaces/<id>/links/reset with `Authorization: Bearer <write token>`: a new link
+ * generation, new tokens, the old links' sockets closed (PROTOCOL.md §P5.10). Every attempt takes
+ * from its address's bucket first, so a token cannot be guessed faster than links are reset.
+ */
+async function resetLinks(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: string,
+  deps: HttpDeps,
+): Promise<void> {
+  const ip = deps.clientAddress(req)
+  if (deps.resetRate && !deps.resetRate.take(ip, 1)) {
+    const retryAfter = Math.max(1, Math.ceil(deps.resetRate.waitMs(ip, 1) / 1000))
+    deps.refused('resets_per_ip')
+    deps.log.warn({ ip, retryAfter }, 'link reset refused: too many from this address')
+    throw new HttpError(
+      429,
+      `too many link resets from this address; retry in ${retryAfter} s`,
+      { 'retry-after': String(retryAfter), connection: 'close' },
+      { retryAfterSeconds: retryAfter },
+    )
+  }
+  await readBody(req, MAX_API_BODY_BYTES) // nothing is read from it; drained so the connection stays usable
+  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1]
+  const unauthorized = { 'www-authenticate': 'Bearer realm="converge"' }
+  if (!bearer)
+    throw new HttpError(401, 'resetting links needs Authorization: Bearer <write token>', unauthorized)
+  const outcome = await deps.links.reset(spaceId, bearer)
+  if (!outcome.ok)
+    throw new HttpError(outcome.status, outcome.error, outcome.status === 401 ? unauthorized : {})
+  sendJson(res, 200, { ...outcome.tokens })
+}
+
 async function createSpace(req: IncomingMessage, res: ServerResponse, deps: HttpDeps): Promise<void> {
   admitCreation(req, deps)
   const body = await readBody(req, MAX_API_BODY_BYTES)
@@ -234,6 +276,12 @@ async function handleApi(
   if (path === '/api/spaces') {
     if (req.method !== 'POST') throw new HttpError(405, 'use POST')
     await createSpace(req, res, deps)
+    return
+  }
+  const reset = RESET_PATH.exec(path)
+  if (reset) {
+    if (req.method !== 'POST') throw new HttpError(405, 'use POST')
+    await resetLinks(req, res, reset[1]!, deps)
     return
   }
   throw new HttpError(404, 'not found')

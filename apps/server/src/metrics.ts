@@ -20,6 +20,8 @@ export type RefusedBy =
   | 'bytes_per_ip'
   /** an API request or WebSocket upgrade from an Origin not allowed (403) */
   | 'origin'
+  /** POST /api/spaces/<id>/links/reset past the per-address bucket (429; SPACES_PER_MINUTE_PER_IP) */
+  | 'resets_per_ip'
 
 export interface Metrics {
   readonly registry: Registry
@@ -31,6 +33,8 @@ export interface Metrics {
   rejected(reason: string): void
   /** Counts a refusal by a per-address or origin limit. */
   readonly refused: (limit: RefusedBy) => void
+  /** Counts a reset of a space's share links and the sockets it closed on this instance. */
+  linksReset(closed: number): void
   /** Reads the live gauges from the core once it exists. */
   observe(source: { readonly connectionCount: number; readonly loadedSpaces: number }): void
 }
@@ -103,7 +107,7 @@ export function createMetrics(): Metrics {
   })
   const authFailures = new Counter({
     name: `${p}auth_failures_total`,
-    help: 'Connections refused at authentication, by reason (Unauthorized or Forbidden)',
+    help: 'Connections refused at authentication, by reason (Unauthorized, Forbidden or LinkRevoked)',
     labelNames: ['reason'] as const,
     registers,
   })
@@ -117,6 +121,16 @@ export function createMetrics(): Metrics {
     name: `${p}space_load_seconds`,
     help: 'Time to load a space from storage',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers,
+  })
+  const linkResets = new Counter({
+    name: `${p}link_resets_total`,
+    help: "Resets of a space's share links (POST /api/spaces/<id>/links/reset)",
+    registers,
+  })
+  const linkResetCloses = new Counter({
+    name: `${p}link_reset_closes_total`,
+    help: 'Sockets this instance closed with 4410 LinkRevoked right at a reset made here',
     registers,
   })
   const loadFailures = new Counter({
@@ -194,6 +208,10 @@ export function createMetrics(): Metrics {
     fanOutEvents,
     rejected: (reason) => rejections.inc({ reason }),
     refused: (limit) => limitRefusals.inc({ limit }),
+    linksReset: (closed) => {
+      linkResets.inc()
+      linkResetCloses.inc(closed)
+    },
     observe: (s) => {
       source = s
     },

@@ -29,6 +29,7 @@ import {
   warnIfShared,
 } from './datadir.js'
 import { createRequestHandler } from './http.js'
+import { createLinkResets } from './links.js'
 import { type Logger, coreLogger, createLogger } from './log.js'
 import { type Metrics, createMetrics } from './metrics.js'
 import { KeyedBuckets } from './rate.js'
@@ -94,7 +95,10 @@ async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage
 }
 
 /** The registry, recording the first space registered. */
-const markingRegistry = (spaces: SpaceRegistry, marker: SpacesMarker | null): SpaceRegistry =>
+const markingRegistry = (
+  spaces: SpaceRegistry,
+  marker: SpacesMarker | null,
+): Pick<SpaceRegistry, 'registerSpace'> =>
   marker
     ? {
         registerSpace: async (id) => {
@@ -138,7 +142,6 @@ async function start(
   releaseLock: () => void,
 ): Promise<RunningServer> {
   const secret = config.secret ?? loadOrCreateSecret(dataDir)
-  const auth = createAuth({ secret, enabled: config.auth, logger: log })
   const metrics = createMetrics()
   // SQLite lives in (or beside) DATA_DIR: a database gone from under a DATA_DIR that held spaces is refused
   const guard =
@@ -153,6 +156,9 @@ async function start(
     await storage.close()
     throw e
   }
+  // a token's link generation is checked against the space's, read from storage on every connect
+  // (PROTOCOL.md §P5.10): one indexed row, so a reset on any instance counts on every other at once
+  const auth = createAuth({ secret, enabled: config.auth, logger: log, generations: storage })
   const fanOut: FanOut | undefined = config.redisUrl
     ? new RedisFanOut({
         url: config.redisUrl,
@@ -190,6 +196,12 @@ async function start(
       headers,
       createSpaces: { mode: config.createSpaces, adminToken: config.adminToken },
       spaceRate:
+        perIp.spacesPerMinute > 0
+          ? new KeyedBuckets({ ratePerSecond: perIp.spacesPerMinute / 60, burst: perIp.spacesBurst })
+          : null,
+      links: createLinkResets({ auth, registry: storage, core, log, metrics, enabled: config.auth }),
+      // a bucket of its own, with the numbers of space creation: resetting does not eat into creating
+      resetRate:
         perIp.spacesPerMinute > 0
           ? new KeyedBuckets({ ratePerSecond: perIp.spacesPerMinute / 60, burst: perIp.spacesBurst })
           : null,

@@ -38,8 +38,12 @@ describe('authentication', () => {
     const log = createLogger('info', { write: (s: string) => void lines.push(s) })
     const auth = createAuth({ secret: SECRET, enabled: true, logger: log })
     const { writeToken, readToken } = await auth.issueTokens('space1')
-    expect(await auth.authenticate('space1', writeToken)).toEqual({ ok: true, access: 'write' })
-    expect(await auth.authenticate('space1', readToken)).toEqual({ ok: true, access: 'read' })
+    expect(await auth.authenticate('space1', writeToken)).toEqual({
+      ok: true,
+      access: 'write',
+      generation: 0,
+    })
+    expect(await auth.authenticate('space1', readToken)).toEqual({ ok: true, access: 'read', generation: 0 })
     expect(await auth.authenticate('space2', writeToken)).toMatchObject({ ok: false, kind: 'Forbidden' })
     expect(await auth.authenticate('space1', null)).toMatchObject({ ok: false, kind: 'Unauthorized' })
     expect(await auth.authenticate('space1', 'not.a.jwt')).toMatchObject({ ok: false, kind: 'Unauthorized' })
@@ -49,8 +53,14 @@ describe('authentication', () => {
     })
     const expired = await sign('space1', 'write', { expiresAt: Date.now() - 60_000 })
     expect(await auth.authenticate('space1', expired)).toMatchObject({ ok: false, kind: 'Unauthorized' })
-    const future = await sign('space1', 'read', { expiresAt: Date.now() + 60_000 })
-    expect(await auth.authenticate('space1', future)).toEqual({ ok: true, access: 'read' })
+    const expiresAt = Date.now() + 60_000
+    const future = await sign('space1', 'read', { expiresAt })
+    expect(await auth.authenticate('space1', future)).toEqual({
+      ok: true,
+      access: 'read',
+      generation: 0,
+      expiresAt: Math.floor(expiresAt / 1000) * 1000,
+    })
     const forged = await sign('space1', 'write', { secret: 'another-secret-0123456789abcdefghijklmnop' })
     expect(await auth.authenticate('space1', forged)).toMatchObject({ ok: false, kind: 'Unauthorized' })
     // a token with alg "none" is not accepted

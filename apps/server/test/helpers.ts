@@ -99,7 +99,7 @@ export async function createSpace(
 export const sign = (
   spaceId: string,
   scope: 'read' | 'write',
-  options: { expiresAt?: number; secret?: string } = {},
+  options: { expiresAt?: number; secret?: string; generation?: number } = {},
 ) => signToken(options.secret ?? SECRET, spaceId, scope, options)
 
 // ---------------------------------------------------------------------------------------------

@@ -139,6 +139,8 @@ describe('HTTP', () => {
     const handler = createRequestHandler({
       issueTokens: () => Promise.reject(new Error('unused')),
       spaces: { registerSpace: () => Promise.resolve(true) },
+      links: { reset: () => Promise.reject(new Error('unused')) },
+      resetRate: null,
       registry: new Registry(),
       webDist: tempDir(),
       isShuttingDown: () => shuttingDown,

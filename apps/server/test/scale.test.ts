@@ -313,6 +313,43 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
   )
 
   it(
+    'SCALE-5 a link reset on one instance closes the old link’s sockets on the others at once; the old link is refused everywhere, the new one works everywhere',
+    { timeout: 60_000 },
+    async () => {
+      const c = await cluster(2)
+      const token = await sign(SPACE, 'write')
+      const [a, b] = [new Device('a@0', c.urls, 0, token), new Device('b@1', c.urls, 1, token)]
+      a.doc.getText(TEXT).insert(0, 'before the reset')
+      await converged([a, b], 'first sync')
+      const res = await fetch(`${c.instances[0]!.url}/api/spaces/${SPACE}/links/reset`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${token}` },
+      })
+      expect(res.status).toBe(200)
+      const fresh = (await res.json()) as { writeToken: string; readToken: string }
+      // b is on the other instance: told over Redis, its real sync connection stops for good
+      await until(
+        () => a.conn.current.error?.kind === 'LinkRevoked' && b.conn.current.error?.kind === 'LinkRevoked',
+        'both devices stopped with LinkRevoked',
+        10_000,
+      )
+      expect(b.conn.current.error?.next).toBe('reauthenticate')
+      for (const server of c.instances) {
+        const old = new WebSocket(`${server!.wsUrl}/${SPACE}?token=${encodeURIComponent(token)}`)
+        old.on('error', () => {})
+        const code = await new Promise<number>((resolve) => old.once('close', (n: number) => resolve(n)))
+        expect(code).toBe(4410)
+        expect((await fetchDoc(server!, SPACE, fresh.readToken)).getText(TEXT).toJSON()).toBe(
+          'before the reset',
+        )
+      }
+      const d = new Device('d@1', c.urls, 1, fresh.writeToken)
+      await until(() => d.conn.current.connected, 'the new link connects on the other instance', 10_000)
+      expect(d.text).toBe('before the reset')
+    },
+  )
+
+  it(
     'SCALE-4 PostgreSQL unreachable: nothing is confirmed that is not committed; clients keep their changes; service resumes',
     { timeout: 60_000 },
     async () => {

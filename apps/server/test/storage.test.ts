@@ -38,6 +38,12 @@ class FlakyPersistence implements Persistence, SpaceRegistry {
   registerSpace(spaceId: string): Promise<boolean> {
     return this.inner.registerSpace(spaceId)
   }
+  linkGeneration(spaceId: string): Promise<number> {
+    return this.inner.linkGeneration(spaceId)
+  }
+  bumpLinkGeneration(spaceId: string): Promise<number> {
+    return this.inner.bumpLinkGeneration(spaceId)
+  }
   load(spaceId: string): Promise<StoredSpace> {
     if (this.failLoads > 0) {
       this.failLoads--

@@ -44,12 +44,14 @@ export const MIGRATIONS: readonly ((S: string) => string)[] = [
       data        bytea NOT NULL,
       through_seq bigint NOT NULL
     );`,
+  // the link generation of each space (PROTOCOL.md §P5.10): 0 until its links are first reset
+  (S) => `ALTER TABLE ${S}.converge_spaces ADD COLUMN link_gen bigint NOT NULL DEFAULT 0;`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
 
 /**
- * Persistence (and the SpaceRegistry: a row in `converge_spaces`) on PostgreSQL through pg. Every space has a row in `converge_spaces` whose `last_seq`
+ * Persistence (and the SpaceRegistry: a row in `converge_spaces`, with the space's link generation) on PostgreSQL through pg. Every space has a row in `converge_spaces` whose `last_seq`
  * hands out positions: an append bumps it (taking the row lock until commit), so appends to one space
  * are serialized across instances and positions follow commit order — a compaction through position N
  * can never drop an update that commits later with a smaller N. Compaction takes the same row lock.
@@ -239,6 +241,35 @@ export class PostgresPersistence implements Persistence, SpaceRegistry {
         [spaceId],
       )
       return r.rowCount === 1
+    })
+  }
+
+  /**
+   * The space's link generation: one primary-key read of its `converge_spaces` row (0 when there is
+   * none), read on every connect — so a reset on any instance is seen by every other at once.
+   */
+  linkGeneration(spaceId: string): Promise<number> {
+    const { S } = this
+    return this.tx('linkGeneration', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<{ link_gen: string }>(
+        `SELECT link_gen FROM ${S}.converge_spaces WHERE space_id = $1`,
+        [spaceId],
+      )
+      return Number(r.rows[0]?.link_gen ?? 0)
+    })
+  }
+
+  /** Raises the link generation under the space's row lock (held only until this COMMIT). */
+  bumpLinkGeneration(spaceId: string): Promise<number> {
+    const { S } = this
+    return this.tx('bumpLinkGeneration', spaceId, 'BEGIN', async (c) => {
+      const r = await c.query<{ link_gen: string }>(
+        `INSERT INTO ${S}.converge_spaces AS s (space_id, link_gen) VALUES ($1, 1)
+         ON CONFLICT (space_id) DO UPDATE SET link_gen = s.link_gen + 1
+         RETURNING link_gen`,
+        [spaceId],
+      )
+      return Number(r.rows[0]!.link_gen)
     })
   }
 

@@ -8,7 +8,7 @@ import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-cor
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crashUpdate } from '../test/crash-update.js'
-import { SCHEMA_VERSION, SqlitePersistence } from './index.js'
+import { MIGRATIONS, SCHEMA_VERSION, SqlitePersistence } from './index.js'
 
 const packageDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..')
 
@@ -164,4 +164,23 @@ describe('SqlitePersistence', () => {
     space.updates.forEach((u, i) => expect(Array.from(u)).toEqual(Array.from(crashUpdate(i))))
     expect(space.lastSeq).toBeGreaterThanOrEqual(reported.at(-1)!.seq)
   }, 20_000)
+
+  it('SQLITE-8 a database from before link generations migrates: its spaces keep their data and registrations, at generation 0', async () => {
+    const file = path.join(dir, 'schema2.db')
+    const db = new Database(file)
+    for (const step of MIGRATIONS.slice(0, 2)) step(db)
+    db.pragma('user_version = 2')
+    db.prepare('INSERT INTO spaces (space_id, created_at) VALUES (?, ?)').run('old', 1)
+    db.prepare('INSERT INTO updates (space_id, data) VALUES (?, ?)').run('old', Buffer.from([1, 2, 3]))
+    db.close()
+    const p = new SqlitePersistence({ file })
+    expect(Array.from((await p.load('old')).updates[0] ?? [])).toEqual([1, 2, 3])
+    expect(await p.registerSpace('old')).toBe(false)
+    expect(await p.linkGeneration('old')).toBe(0)
+    expect(await p.bumpLinkGeneration('old')).toBe(1)
+    await p.close()
+    const check = new Database(file, { readonly: true })
+    expect(check.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
+    check.close()
+  })
 })

@@ -42,6 +42,10 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   (db) => {
     db.exec(`CREATE TABLE spaces (space_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL);`)
   },
+  (db) => {
+    // the link generation of each space (PROTOCOL.md §P5.10): 0 until its links are first reset
+    db.exec(`ALTER TABLE spaces ADD COLUMN link_gen INTEGER NOT NULL DEFAULT 0;`)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -74,7 +78,7 @@ interface UpdateRow {
 }
 
 /**
- * Persistence (and the SpaceRegistry, table `spaces`) on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
+ * Persistence (and the SpaceRegistry, table `spaces`, with each space's link generation) on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
  * table (one global AUTOINCREMENT position, so positions increase per space and are never reused);
  * a compaction upserts the space's row in `snapshots` and deletes the updates it covers, in one
  * transaction. WAL + synchronous=FULL: an append's transaction is fsynced before its promise resolves.
@@ -92,6 +96,8 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     upsertSnapshot: Database.Statement<[string, Uint8Array, number, number]>
     deleteUpdates: Database.Statement<[string, number]>
     registerSpace: Database.Statement<[string, number]>
+    linkGeneration: Database.Statement<[string], { link_gen: number }>
+    bumpLinkGeneration: Database.Statement<[string, number], { link_gen: number }>
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
@@ -132,6 +138,12 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
         ),
         deleteUpdates: db.prepare('DELETE FROM updates WHERE space_id = ? AND seq <= ?'),
         registerSpace: db.prepare('INSERT OR IGNORE INTO spaces (space_id, created_at) VALUES (?, ?)'),
+        linkGeneration: db.prepare('SELECT link_gen FROM spaces WHERE space_id = ?'),
+        bumpLinkGeneration: db.prepare(
+          `INSERT INTO spaces (space_id, created_at, link_gen) VALUES (?, ?, 1)
+           ON CONFLICT (space_id) DO UPDATE SET link_gen = link_gen + 1
+           RETURNING link_gen`,
+        ),
       }
       this.db = db
       this.logger.info(
@@ -267,6 +279,23 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     return this.run('registerSpace', spaceId, () => {
       if (this.stmt.registerSpace.run(spaceId, Date.now()).changes === 0) return false
       return this.lastSeqTx(spaceId) === 0
+    })
+  }
+
+  /** The space's link generation: one indexed row of `spaces` (0 when there is none). */
+  linkGeneration(spaceId: string): Promise<number> {
+    return this.run('linkGeneration', spaceId, () => this.stmt.linkGeneration.get(spaceId)?.link_gen ?? 0)
+  }
+
+  /**
+   * Raises the space's link generation in one statement (its own transaction, fsynced: WAL with
+   * synchronous=FULL), creating the space's row in `spaces` when it has none.
+   */
+  bumpLinkGeneration(spaceId: string): Promise<number> {
+    return this.run('bumpLinkGeneration', spaceId, () => {
+      const row = this.stmt.bumpLinkGeneration.get(spaceId, Date.now())
+      if (!row) throw new Error('the bump returned no row')
+      return row.link_gen
     })
   }
 

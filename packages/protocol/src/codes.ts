@@ -10,12 +10,20 @@ export const CloseCode = {
   TryAgainLater: 1013,
   /** 4400: a frame did not decode (bad varint, truncation, unknown type, invalid or foreign update). Do not retry it. */
   MalformedFrame: 4400,
-  /** 4401: no token, or a token that is forged, expired or malformed. Get a new token. */
+  /**
+   * 4401: no token, or a token that is forged, expired or malformed — also an open socket whose token
+   * reaches its `exp`. Get a new token.
+   */
   Unauthorized: 4401,
   /** 4403: a valid token for another space. Get a token for this space. */
   Forbidden: 4403,
   /** 4408: too much was sent before authentication finished. Reconnect; send less before the server answers. */
   PreAuthOverflow: 4408,
+  /**
+   * 4410: the link (token) was reset by someone in the space: its link generation is older than the
+   * space's. Permanent for this token; ask for the new link.
+   */
+  LinkRevoked: 4410,
   /** 4413: the update would make the stored document larger than allowed. Permanent: do not resend it. */
   DocumentTooLarge: 4413,
   /** 4429: the per-connection message or byte rate was exceeded. Reconnect with backoff. */
@@ -34,6 +42,8 @@ export const ErrorKind = {
   Unauthorized: 'Unauthorized',
   /** The token is for another space. Re-authenticate for this space. */
   Forbidden: 'Forbidden',
+  /** The link was reset by someone in the space (an older link generation). Ask for the new link. */
+  LinkRevoked: 'LinkRevoked',
   /** The token is read-only: the update was not applied, stored or relayed. Open the space read-only. */
   ReadOnly: 'ReadOnly',
   /** Too many messages or bytes per second. Reconnect with backoff. */
@@ -135,6 +145,13 @@ export const CLOSE_RULES: readonly CloseRule[] = [
     permanent: false,
     next: 'retry',
     says: 'the connection was reset',
+  },
+  {
+    code: CloseCode.LinkRevoked,
+    kind: ErrorKind.LinkRevoked,
+    permanent: true,
+    next: 'reauthenticate',
+    says: 'this link was reset by someone in the space',
   },
   {
     code: CloseCode.DocumentTooLarge,

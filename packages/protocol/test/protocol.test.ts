@@ -145,6 +145,19 @@ describe('close rules and backoff', () => {
     expect(closeRule(1006)).toMatchObject({ permanent: false, next: 'retry' })
   })
 
+  it('[P5.10] a reset link closes with 4410 LinkRevoked: permanent, reauthenticate; a version 1 client stops on it too', () => {
+    expect(closeCodeOf(ErrorKind.LinkRevoked)).toBe(CloseCode.LinkRevoked)
+    expect(CloseCode.LinkRevoked).toBe(4410)
+    expect(closeRule(4410)).toMatchObject({
+      kind: ErrorKind.LinkRevoked,
+      permanent: true,
+      next: 'reauthenticate',
+      says: 'this link was reset by someone in the space',
+    })
+    // version 1 had no rule for it: a 44xx code it does not know is a permanent refusal (stop), as 4499 is now
+    expect(closeRule(4499)).toMatchObject({ permanent: true, next: 'stop' })
+  })
+
   it('[P6.1] the backoff grows exponentially to its cap, with jitter in [½, 1] of it', () => {
     const b = { initialMs: 100, maxMs: 1000 }
     expect([1, 2, 3, 4, 5, 9].map((n) => backoffDelay(n, b, () => 1))).toEqual([

@@ -18,7 +18,7 @@ import * as Y from 'yjs'
 import type { CoreEvents } from './events.js'
 import { type Limits, TokenBucket } from './limits.js'
 import { MemoryBudgetExceeded } from './memory.js'
-import type { Clock, Logger } from './ports.js'
+import { type Clock, type Logger, type Scheduler, StorageError, type Timer } from './ports.js'
 import type { Room, RoomMember } from './room.js'
 import { isEmptyUpdate } from './updates.js'
 
@@ -32,10 +32,46 @@ export interface SocketLike {
 
 export type Access = 'read' | 'write'
 export type AuthDecision =
-  | { readonly ok: true; readonly access: Access }
-  | { readonly ok: false; readonly kind: 'Unauthorized' | 'Forbidden'; readonly reason: string }
-/** Decides what a token allows on a space. Never log the token. */
+  | {
+      readonly ok: true
+      readonly access: Access
+      /**
+       * The link generation the token names (PROTOCOL.md §P5.10): `SyncCore.revokeLinks` closes the
+       * connection once the space's generation is past it. Absent: never revoked (AUTH=off).
+       */
+      readonly generation?: number
+      /** When the token expires (ms, the core's Clock): the connection is closed then (REVOKE-4). */
+      readonly expiresAt?: number
+    }
+  | {
+      readonly ok: false
+      readonly kind: 'Unauthorized' | 'Forbidden' | 'LinkRevoked'
+      readonly reason: string
+    }
+/**
+ * Decides what a token allows on a space. Never log the token. A `StorageError` it throws (the link
+ * generation could not be read) closes with StorageUnavailable, to be retried; anything else it
+ * throws counts as Unauthorized.
+ */
 export type Authenticate = (spaceId: string, token: string | null) => Promise<AuthDecision>
+
+/** What the core tells of a connection to whoever picks connections to close (`SyncCore.closeConnections`). */
+export interface ConnectionInfo {
+  readonly id: number
+  readonly spaceId: string
+  /** What its token allows; null while it is still being authenticated. */
+  readonly access: Access | null
+  /** The link generation of its token (AuthDecision), if it said one. */
+  readonly generation: number | undefined
+  /** When its token expires (ms), if it does. */
+  readonly expiresAt: number | undefined
+}
+
+/**
+ * The longest wait a Scheduler is asked for: hosts' timers overflow past 2^31 − 1 ms (about 24.8
+ * days; Node then fires at once), so an expiry further away is waited for in steps.
+ */
+export const MAX_TIMER_MS = 2 ** 31 - 1
 
 /** What the transport holds of a connection: it hands over frames and the socket's end. */
 export interface ConnectionHandle {
@@ -52,6 +88,8 @@ export type CloseKind = Exclude<ErrorKind, typeof ErrorKind.ReadOnly>
 export interface ConnectionHost {
   readonly limits: Limits
   readonly clock: Clock
+  /** Acting later: the close at a token's expiry (REVOKE-4). */
+  readonly scheduler: Scheduler
   readonly logger: Logger
   readonly events: CoreEvents
   readonly authenticate: Authenticate
@@ -63,12 +101,18 @@ export interface ConnectionHost {
 
 let nextId = 1
 
-export class Connection implements RoomMember, ConnectionHandle {
+export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo {
   readonly id = nextId++
   readonly awarenessIds = new Set<number>()
   wantsAcks = false
   private state: 'auth' | 'loading' | 'open' | 'closed' = 'auth'
-  private access: Access = 'read'
+  private granted: Access | null = null
+  /** The link generation of the token (REVOKE-1); undefined until authenticated, or when it names none. */
+  generation: number | undefined = undefined
+  expiresAt: number | undefined = undefined
+  /** REVOKE-2: links below this were revoked while this connection was being authenticated. */
+  private minGeneration = 0
+  private expiry: Timer | null = null
   private room: Room | null = null
   private queue: Uint8Array[] = []
   private queuedBytes = 0
@@ -101,23 +145,39 @@ export class Connection implements RoomMember, ConnectionHandle {
   /** Authenticates, loads the room, joins it, and then processes what was queued meanwhile. */
   async start(token: string | null): Promise<void> {
     const { host } = this
-    let decision: AuthDecision
+    let decision: AuthDecision | 'storage'
     if (!SPACE_ID.test(this.spaceId)) decision = { ok: false, kind: 'Unauthorized', reason: 'bad space id' }
     else {
       try {
         decision = await host.authenticate(this.spaceId, token)
       } catch (e) {
-        host.logger.error({ spaceId: this.spaceId, err: String(e) }, 'authentication threw')
-        decision = { ok: false, kind: 'Unauthorized', reason: 'authentication failed' }
+        if (e instanceof StorageError) decision = 'storage'
+        else {
+          host.logger.error({ spaceId: this.spaceId, err: String(e) }, 'authentication threw')
+          decision = { ok: false, kind: 'Unauthorized', reason: 'authentication failed' }
+        }
       }
     }
     if (this.state === 'closed') return
+    if (decision === 'storage') {
+      this.close(ErrorKind.StorageUnavailable, 'the link generation could not be read')
+      return
+    }
     if (!decision.ok) {
       host.events.authFailed?.(decision.kind)
       this.close(decision.kind, decision.reason)
       return
     }
-    this.access = decision.access
+    this.granted = decision.access
+    this.generation = decision.generation
+    this.expiresAt = decision.expiresAt
+    if (this.generation !== undefined && this.generation < this.minGeneration) {
+      // REVOKE-2: its links were reset while the token was being checked
+      this.close(ErrorKind.LinkRevoked, 'this link was reset by someone in the space')
+      return
+    }
+    if (this.expiresAt !== undefined) this.armExpiry(this.expiresAt)
+    if (this.state !== 'auth') return // closed at once: the token expired meanwhile
     this.state = 'loading'
     let room: Room
     try {
@@ -132,8 +192,9 @@ export class Connection implements RoomMember, ConnectionHandle {
       return
     }
     this.room = room
-    room.join(this)
     this.state = 'open'
+    // REVOKE-2: a room holds one link generation, the newest it has seen — this one may be too old
+    if (!room.join(this)) return
     // the committed state, not the document's: the client then resends whatever is not stored yet, even
     // what the document holds only because another instance relayed it before committing it
     this.send(encodeMessage({ type: 'sync-step1', stateVector: room.committed }))
@@ -253,7 +314,7 @@ export class Connection implements RoomMember, ConnectionHandle {
 
   private update(room: Room, update: Uint8Array): void {
     if (isEmptyUpdate(update)) return
-    if (this.access !== 'write') {
+    if (this.granted !== 'write') {
       // refused: not applied, not stored, not relayed; the socket stays open for reading (P5.4)
       this.host.events.rejected?.(ErrorKind.ReadOnly)
       this.host.logger.info({ spaceId: this.spaceId, conn: this.id }, 'update refused: read-only token')
@@ -299,6 +360,42 @@ export class Connection implements RoomMember, ConnectionHandle {
     }
   }
 
+  /** What its token allows; null while it is still being authenticated. */
+  get access(): Access | null {
+    return this.granted
+  }
+
+  /**
+   * REVOKE-1, REVOKE-2: links of this space below `generation` are revoked. Closes this connection
+   * with LinkRevoked when its token is older; one still being authenticated is closed as soon as its
+   * decision names an older generation.
+   */
+  revoke(generation: number): void {
+    if (this.state === 'closed') return
+    if (this.state === 'auth') {
+      this.minGeneration = Math.max(this.minGeneration, generation)
+      return
+    }
+    if (this.generation !== undefined && this.generation < generation)
+      this.close(ErrorKind.LinkRevoked, 'this link was reset by someone in the space')
+  }
+
+  /** REVOKE-4: closes at `expiresAt` through the Scheduler, in steps a host timer can wait. */
+  private armExpiry(expiresAt: number): void {
+    const left = expiresAt - this.host.clock.now()
+    if (left <= 0) {
+      this.close(ErrorKind.Unauthorized, 'this link has expired')
+      return
+    }
+    this.expiry = this.host.scheduler.setTimeout(
+      () => {
+        this.expiry = null
+        if (this.state !== 'closed') this.armExpiry(expiresAt)
+      },
+      Math.min(left, MAX_TIMER_MS),
+    )
+  }
+
   /**
    * Closes with the code CLOSE_RULES gives `kind`, after telling a hello'd client the kind; one log
    * line. Only this socket is affected (P5.6).
@@ -325,6 +422,8 @@ export class Connection implements RoomMember, ConnectionHandle {
   handleClose(): void {
     if (this.state === 'closed') return
     this.state = 'closed'
+    this.expiry?.cancel()
+    this.expiry = null
     this.queue = []
     this.room?.leave(this)
     this.host.forget(this)

@@ -5,7 +5,14 @@
  * spaces. Everything it needs from outside comes in through `SyncCoreOptions` (the ports).
  */
 import { ErrorKind } from '@converge/protocol'
-import { type Authenticate, Connection, type ConnectionHandle, type SocketLike } from './connection.js'
+import {
+  type Authenticate,
+  type CloseKind,
+  Connection,
+  type ConnectionHandle,
+  type ConnectionInfo,
+  type SocketLike,
+} from './connection.js'
 import type { CoreEvents } from './events.js'
 import { type Limits, defaultLimits } from './limits.js'
 import { MemoryFanOutHub } from './memory-fanout.js'
@@ -20,7 +27,7 @@ import {
   systemClock,
   systemScheduler,
 } from './ports.js'
-import { Room } from './room.js'
+import { Room, linkRevokedFrame } from './room.js'
 
 export interface SyncCoreOptions {
   readonly persistence: Persistence
@@ -171,6 +178,48 @@ export class SyncCore {
     )
     this.rooms.set(spaceId, { room, ready })
     return ready
+  }
+
+  /**
+   * Closes this instance's connections of `spaceId` that `which` picks — in any state, also those
+   * still authenticating or waiting for the space to load — with the code CLOSE_RULES gives `kind`,
+   * after an `error` of that kind to a hello'd client. Returns how many it closed.
+   */
+  closeConnections(
+    spaceId: string,
+    which: (connection: ConnectionInfo) => boolean,
+    kind: CloseKind,
+    reason: string,
+  ): number {
+    let closed = 0
+    for (const c of [...this.connections])
+      if (c.spaceId === spaceId && which(c)) {
+        c.close(kind, reason)
+        closed++
+      }
+    return closed
+  }
+
+  /**
+   * REVOKE-1: the space's links below `generation` were reset (PROTOCOL.md §P5.10). Closes this
+   * instance's connections of an older generation with LinkRevoked (4410) — one still being
+   * authenticated as soon as its decision names an older one — and tells the other instances over
+   * the fan-out, where each closes its own. The room, if loaded, remembers the generation
+   * (REVOKE-2, REVOKE-3). Returns how many connections it closed here.
+   */
+  revokeLinks(spaceId: string, generation: number): number {
+    if (!Number.isSafeInteger(generation) || generation < 0)
+      throw new RangeError(`revokeLinks: bad generation ${generation}`)
+    let closed = 0
+    for (const c of [...this.connections])
+      if (c.spaceId === spaceId) {
+        const older = c.generation !== undefined && c.generation < generation
+        c.revoke(generation)
+        if (older) closed++
+      }
+    this.loadedRoom(spaceId)?.raiseLinkGeneration(generation)
+    this.fanOut.publish(spaceId, linkRevokedFrame(generation))
+    return closed
   }
 
   /** Commits everything received so far, in every room. */

@@ -12,9 +12,11 @@
  *   the asker lacks and its own committed state vector — and asks back when the asker holds
  *   something it lacks. So a gap is repaired, not lost.
  * - Another instance's durable ack tells what it committed: durable here too (P4.6).
+ * - An `error` of kind LinkRevoked tells that the space's links below a generation were reset
+ *   (PROTOCOL.md §P5.10): the room closes its members of an older one (REVOKE-1…3).
  */
 import { Origin } from '@converge/merge/validate'
-import { decodeMessage, encodeMessage } from '@converge/protocol'
+import { ErrorKind, decodeMessage, encodeMessage } from '@converge/protocol'
 import * as Y from 'yjs'
 import type { FanOut, Logger } from './ports.js'
 import { isAhead, isEmptyUpdate } from './updates.js'
@@ -35,6 +37,10 @@ export interface FanOutLinkDeps {
   readonly ackFrame: () => Uint8Array
   /** Every presence state of the room, encoded, or null when there is none. */
   readonly awarenessFrame: () => Uint8Array | null
+  /** Another instance says the space's links below `generation` are revoked (REVOKE-1). */
+  readonly linkRevoked: (generation: number) => void
+  /** The room's link generation as that notice, or null while it is 0 (REVOKE-3). */
+  readonly generationFrame: () => Uint8Array | null
 }
 
 export class FanOutLink {
@@ -88,6 +94,13 @@ export class FanOutLink {
           return this.answer(Y.decodeStateVector(m.stateVector))
         case 'durable-ack':
           return this.deps.peerCommitted(Y.decodeStateVector(m.stateVector))
+        case 'error': {
+          // REVOKE-1: PROTOCOL.md §P5.10, the links below this generation were reset elsewhere
+          if (m.kind !== ErrorKind.LinkRevoked) return
+          const generation = /^\d{1,15}$/.test(m.message) ? Number(m.message) : NaN
+          if (!Number.isSafeInteger(generation)) throw new Error('a LinkRevoked notice without a generation')
+          return this.deps.linkRevoked(generation)
+        }
         default:
           return
       }
@@ -108,6 +121,9 @@ export class FanOutLink {
     const diff = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(theirs))
     if (!isEmptyUpdate(diff)) this.publish(encodeMessage({ type: 'sync-step2', update: diff }))
     this.publish(this.deps.ackFrame())
+    // REVOKE-3: a room that (re)joins learns which links were reset while it was away
+    const generation = this.deps.generationFrame()
+    if (generation) this.publish(generation)
     const mine = Y.encodeStateVector(doc)
     if (isAhead(theirs, Y.decodeStateVector(mine)))
       this.publish(encodeMessage({ type: 'sync-step1', stateVector: mine }))
@@ -128,6 +144,9 @@ export class FanOutLink {
     // committed too late to announce (its room had failed, or it died right after), which the others
     // hold only as relayed and would never see acknowledged
     this.publish(this.deps.ackFrame())
+    // REVOKE-3: and which links it knows were reset, for an instance that missed the notice in the gap
+    const generation = this.deps.generationFrame()
+    if (generation) this.publish(generation)
     const aw = this.deps.awarenessFrame()
     if (aw) this.publish(aw)
   }

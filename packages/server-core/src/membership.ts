@@ -22,6 +22,10 @@ export interface RoomMember {
   send(frame: Uint8Array): void
   /** Awareness client ids this member owns (removed when it leaves); membership keeps it. */
   readonly awarenessIds: Set<number>
+  /** The link generation of its token, if it named one (REVOKE-2). */
+  readonly generation?: number | undefined
+  /** Links below `generation` are revoked: a member with an older token closes (LinkRevoked). */
+  revoke?(generation: number): void
 }
 
 /** Whether a change's origin is a member (a connection), rather than fan-out, storage or the room itself. */

@@ -9,10 +9,17 @@ interface MemorySpace {
 }
 
 /** The backing store of MemoryPersistence; share one between instances to "reopen" the same storage. */
-export type MemoryStore = Map<string, MemorySpace> & { readonly registered: Set<string> }
+export type MemoryStore = Map<string, MemorySpace> & {
+  readonly registered: Set<string>
+  /** The link generation of each space whose links were reset (absent: 0). */
+  readonly generations: Map<string, number>
+}
 
 export function createMemoryStore(): MemoryStore {
-  return Object.assign(new Map<string, MemorySpace>(), { registered: new Set<string>() })
+  return Object.assign(new Map<string, MemorySpace>(), {
+    registered: new Set<string>(),
+    generations: new Map<string, number>(),
+  })
 }
 
 /**
@@ -33,6 +40,19 @@ export class MemoryPersistence implements Persistence, SpaceRegistry {
       if (this.store.registered.has(spaceId) || this.store.has(spaceId)) return false
       this.store.registered.add(spaceId)
       return true
+    })
+  }
+
+  linkGeneration(spaceId: string): Promise<number> {
+    return this.run('linkGeneration', spaceId, () => this.store.generations.get(spaceId) ?? 0)
+  }
+
+  bumpLinkGeneration(spaceId: string): Promise<number> {
+    return this.run('bumpLinkGeneration', spaceId, () => {
+      const next = (this.store.generations.get(spaceId) ?? 0) + 1
+      this.store.generations.set(spaceId, next)
+      this.store.registered.add(spaceId) // a space whose links exist is taken
+      return next
     })
   }
 

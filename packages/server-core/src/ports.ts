@@ -73,6 +73,18 @@ export interface SpaceRegistry {
    * data. Of concurrent registrations of one id exactly one gets true. Registrations are durable.
    */
   registerSpace(spaceId: string): Promise<boolean>
+  /**
+   * The space's link generation: 0 until its links are first reset (also for an id never seen).
+   * Tokens of an older generation are refused (PROTOCOL.md §P5.10). A failed read throws
+   * StorageError — never 0 in its place, which would let every old link in again. (REG-6)
+   */
+  linkGeneration(spaceId: string): Promise<number>
+  /**
+   * Raises the space's link generation by one, durably, and returns the new one; of concurrent
+   * bumps each gets a number of its own. Stores no data: the space loads as before (an id never
+   * seen is taken from then on, as a registered one is). (REG-6…REG-9)
+   */
+  bumpLinkGeneration(spaceId: string): Promise<number>
 }
 
 /** What a room hands to `FanOut.subscribe`. */

@@ -17,7 +17,7 @@
  * Every room works through its own queue, so a slow room never stalls another.
  */
 import { Origin } from '@converge/merge/validate'
-import { encodeMessage } from '@converge/protocol'
+import { ErrorKind, encodeMessage } from '@converge/protocol'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { CommitPipeline } from './commit-pipeline.js'
@@ -64,6 +64,14 @@ export interface RoomDeps {
 export type Growth =
   { readonly ok: true; readonly structs: number } | { readonly ok: false; readonly why: 'structs' | 'memory' }
 
+/**
+ * PROTOCOL.md §P5.10: what an instance publishes on the fan-out when a space's links below
+ * `generation` are revoked — an `error` of kind LinkRevoked whose text is the generation (an
+ * instance of protocol version 1 ignores an `error` from the fan-out).
+ */
+export const linkRevokedFrame = (generation: number): Uint8Array =>
+  encodeMessage({ type: 'error', kind: ErrorKind.LinkRevoked, message: String(generation) })
+
 /** Changes that came from another instance or were read back from shared storage: stored elsewhere. */
 const isForeign = (origin: unknown): boolean => origin === Origin.FanOut || origin === Origin.CatchUp
 
@@ -83,6 +91,11 @@ export class Room {
   private change: DocChange | null = null
   closed = false
   private loaded = false
+  /**
+   * REVOKE-2: the newest link generation this room has seen — of a member's token, a reset here or
+   * one another instance announced. Members of an older one are closed.
+   */
+  linkGeneration = 0
 
   constructor(
     readonly spaceId: string,
@@ -115,6 +128,8 @@ export class Room {
       peerCommitted: (sv) => this.pipeline.committed(sv),
       ackFrame: () => this.acks.frame,
       awarenessFrame: () => this.awarenessFrame(),
+      linkRevoked: (generation) => this.raiseLinkGeneration(generation),
+      generationFrame: () => (this.linkGeneration > 0 ? linkRevokedFrame(this.linkGeneration) : null),
     })
     this.relay = new Relay({ scheduler, members, publish: (f) => this.link.publish(f), isForeign })
     this.compaction = new Compaction({
@@ -226,8 +241,35 @@ export class Room {
     return { ok: true, structs }
   }
 
-  join(member: RoomMember): void {
+  /**
+   * A member joins. REVOKE-2: one whose token is older than the room's link generation is closed
+   * instead (false); a newer one raises the generation, closing the members older than it.
+   */
+  join(member: RoomMember): boolean {
+    const g = member.generation
+    if (g !== undefined && g < this.linkGeneration) {
+      member.revoke?.(this.linkGeneration)
+      return false
+    }
     this.membership.join(member)
+    if (g !== undefined && g > this.linkGeneration) this.raiseLinkGeneration(g)
+    return true
+  }
+
+  /**
+   * REVOKE-1, REVOKE-2: links of this space below `generation` are revoked — closes the members of
+   * an older one; the room remembers it and tells instances that (re)join. Returns how many closed.
+   */
+  raiseLinkGeneration(generation: number): number {
+    if (generation <= this.linkGeneration) return 0
+    this.linkGeneration = generation
+    let closed = 0
+    for (const m of [...this.membership.members])
+      if (m.generation !== undefined && m.generation < generation) {
+        m.revoke?.(generation)
+        closed++
+      }
+    return closed
   }
 
   leave(member: RoomMember): void {

@@ -133,6 +133,15 @@ const cases: Case[] = [
     },
   },
   {
+    kind: 'LinkRevoked',
+    provoke: async (core, _store, time) => {
+      const c = new Client(core, 's1', 'w@0')
+      await time.runTurns()
+      core.revokeLinks('s1', 1) // someone reset the space's links (REVOKE-1)
+      return outcome(c)
+    },
+  },
+  {
     kind: 'StorageUnavailable',
     provoke: async (core, store, time) => {
       const c = await open(core, time)

@@ -122,12 +122,25 @@ const tokens: Record<string, AuthDecision> = {
   w: { ok: true, access: 'write' },
   r: { ok: true, access: 'read' },
 }
-export const authenticate = (_spaceId: string, token: string | null): Promise<AuthDecision> =>
-  Promise.resolve(
+/**
+ * Tokens: `w` writes, `r` reads, `other` is another space's; `w@2` / `r@2` name link generation 2,
+ * and `w@2~5000` also expires at 5000 ms (the ManualScheduler's clock).
+ */
+export const authenticate = (_spaceId: string, token: string | null): Promise<AuthDecision> => {
+  const linked = /^([wr])@(\d+)(?:~(\d+))?$/.exec(token ?? '')
+  if (linked)
+    return Promise.resolve({
+      ok: true,
+      access: linked[1] === 'w' ? 'write' : 'read',
+      generation: Number(linked[2]),
+      ...(linked[3] === undefined ? {} : { expiresAt: Number(linked[3]) }),
+    })
+  return Promise.resolve(
     token === 'other'
       ? { ok: false, kind: 'Forbidden', reason: 'token for another space' }
       : (tokens[token ?? ''] ?? { ok: false, kind: 'Unauthorized', reason: 'no token' }),
   )
+}
 
 /** A y-websocket-style client on an in-memory socket. */
 export class Client {

@@ -80,6 +80,22 @@ export class SimDisk {
     return true
   }
 
+  /** The link generation of each space whose links were reset (the simulation never resets any). */
+  private readonly generations = new Map<string, number>()
+
+  /** @internal */
+  linkGeneration(spaceId: string): number {
+    return this.generations.get(spaceId) ?? 0
+  }
+
+  /** @internal */
+  bumpLinkGeneration(spaceId: string): number {
+    const next = this.linkGeneration(spaceId) + 1
+    this.generations.set(spaceId, next)
+    this.registered.add(spaceId)
+    return next
+  }
+
   /** The committed document of a space, as a fresh replica would load it. */
   document(spaceId: string): Y.Doc {
     const doc = new Y.Doc()
@@ -128,6 +144,14 @@ export class SimStorage implements Persistence, SpaceRegistry {
 
   registerSpace(spaceId: string): Promise<boolean> {
     return Promise.resolve(this.disk.register(spaceId))
+  }
+
+  linkGeneration(spaceId: string): Promise<number> {
+    return Promise.resolve(this.disk.linkGeneration(spaceId))
+  }
+
+  bumpLinkGeneration(spaceId: string): Promise<number> {
+    return Promise.resolve(this.disk.bumpLinkGeneration(spaceId))
   }
 
   close(): Promise<void> {

@@ -7,7 +7,7 @@ import { testBytes } from './persistence-suite.js'
 export type RegistryStorage = Persistence & SpaceRegistry
 
 /**
- * The conformance suite of the SpaceRegistry port (SPEC.md REG-1…REG-5), for an adapter that keeps
+ * The conformance suite of the SpaceRegistry port (SPEC.md REG-1…REG-8), for an adapter that keeps
  * it in the same storage as the spaces (so "taken" can include "holds data"). `setup` is the same
  * kind of fixture as `runPersistenceSuite`'s, over a `Persistence & SpaceRegistry`.
  */
@@ -62,6 +62,53 @@ export function runSpaceRegistrySuite(
     it('REG-5 after close, registering rejects with StorageError', async () => {
       await s.close()
       await expect(s.registerSpace('late')).rejects.toBeInstanceOf(StorageError)
+    })
+
+    it('REG-6 a link generation starts at 0, goes up by one per bump, per space, and survives reopening', async () => {
+      expect(await s.linkGeneration('never-seen')).toBe(0)
+      expect(await s.registerSpace('gen')).toBe(true)
+      await s.append('gen', [testBytes(5)])
+      expect(await s.linkGeneration('gen')).toBe(0)
+      expect(await s.bumpLinkGeneration('gen')).toBe(1)
+      expect(await s.bumpLinkGeneration('gen')).toBe(2)
+      expect(await s.linkGeneration('gen')).toBe(2)
+      // spaces are isolated, whatever their ids
+      expect(await s.linkGeneration('ge')).toBe(0)
+      expect(await s.linkGeneration('gen-2')).toBe(0)
+      expect(await s.bumpLinkGeneration('gen/ü 2')).toBe(1)
+      expect(await s.linkGeneration('gen')).toBe(2)
+      s = await fx.reopen()
+      expect(await s.linkGeneration('gen')).toBe(2)
+      expect(await s.linkGeneration('gen/ü 2')).toBe(1)
+      expect(await s.bumpLinkGeneration('gen')).toBe(3)
+    })
+
+    it('REG-7 of concurrent bumps each gets a generation of its own; none is lost', async () => {
+      await s.registerSpace('busy')
+      const got = await Promise.all(Array.from({ length: 10 }, () => s.bumpLinkGeneration('busy')))
+      expect([...got].sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10])
+      expect(await s.linkGeneration('busy')).toBe(10)
+    })
+
+    it('REG-8 a bump stores no data: the space loads as before; an id never seen is taken after it', async () => {
+      const seq = await s.append('kept', [testBytes(6)])
+      await s.bumpLinkGeneration('kept')
+      const kept = await s.load('kept')
+      expect(kept.updates.map((u) => Array.from(u))).toEqual([Array.from(testBytes(6))])
+      expect(kept.lastSeq).toBe(seq)
+      await s.bumpLinkGeneration('only-links')
+      expect(await s.load('only-links')).toEqual({ snapshot: null, updates: [], lastSeq: 0, bytes: 0 })
+      expect(await s.registerSpace('only-links')).toBe(false)
+      expect(await s.linkGeneration('only-links')).toBe(1)
+      // appends after a bump still take their positions as before
+      expect(await s.append('only-links', [testBytes(7)])).toBeGreaterThan(0)
+      expect(await s.linkGeneration('only-links')).toBe(1)
+    })
+
+    it('REG-9 after close, reading or bumping a link generation rejects with StorageError', async () => {
+      await s.close()
+      await expect(s.linkGeneration('late')).rejects.toBeInstanceOf(StorageError)
+      await expect(s.bumpLinkGeneration('late')).rejects.toBeInstanceOf(StorageError)
     })
   })
 }
