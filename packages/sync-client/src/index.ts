@@ -11,6 +11,7 @@ export {
   type CreateResult,
   type CreatedSpace,
   type HttpSpaceApiOptions,
+  type ResetResult,
   type SpaceApi,
   type SpaceTokens,
   httpSpaceApi,
@@ -22,5 +23,5 @@ export {
   type SpaceRegistrarOptions,
   type UnregisteredSpace,
 } from './space-registrar.js'
-export { type SyncStatus, deriveStatus, isCovered, statusText } from './status.js'
+export { REVOKED_TEXT, type SyncStatus, deriveStatus, isCovered, statusText } from './status.js'
 export * from './store/index.js'

@@ -1,6 +1,6 @@
 import { browser } from './browser.js'
 
-/** The server's HTTP API for spaces (`POST /api/spaces`). */
+/** The server's HTTP API for spaces (`POST /api/spaces`, `POST /api/spaces/<id>/links/reset`). */
 
 export interface SpaceTokens {
   readonly writeToken: string
@@ -22,9 +22,23 @@ export type CreateResult =
       readonly retryAfterMs?: number
     }
 
+export type ResetResult =
+  | ({ readonly ok: true } & SpaceTokens)
+  | {
+      readonly ok: false
+      /** the HTTP status, or null when the request did not reach the server */
+      readonly status: number | null
+      readonly message: string
+    }
+
 export interface SpaceApi {
   /** Creates a space on the server; `id` registers one created offline under its local id (REG-1). */
   createSpace(body: { name?: string; id?: string }): Promise<CreateResult>
+  /**
+   * Resets the space's share links with its write token (PROTOCOL.md §P5.10): the old links stop
+   * working at once, everywhere; the answer holds the new write and read tokens (SYNC-11).
+   */
+  resetLinks(spaceId: string, writeToken: string): Promise<ResetResult>
 }
 
 export interface HttpSpaceApiOptions {
@@ -45,10 +59,46 @@ const isCreated = (v: unknown): v is CreatedSpace => {
   )
 }
 
+const isTokens = (v: unknown): v is SpaceTokens => {
+  const o = v as Partial<Record<keyof SpaceTokens, unknown>> | null
+  return (
+    typeof o === 'object' && o !== null && typeof o.writeToken === 'string' && typeof o.readToken === 'string'
+  )
+}
+
+/** The `error` of a JSON answer, or a sentence naming the status. */
+const errorOf = (json: unknown, status: number): string => {
+  const error = (json as { error?: unknown } | null)?.error
+  return typeof error === 'string' ? error : `the server answered ${status}`
+}
+
 /** `SpaceApi` over HTTP at `apiBase` (e.g. `https://converge.example/api`). */
 export function httpSpaceApi(apiBase: string, options: HttpSpaceApiOptions = {}): SpaceApi {
   const timeoutMs = options.timeoutMs ?? 10_000
   return {
+    async resetLinks(spaceId, writeToken) {
+      const fetchFn = options.fetch ?? browser.fetch()
+      let res: Response
+      try {
+        if (!fetchFn) throw new Error('no fetch here')
+        res = await fetchFn(`${apiBase}/spaces/${encodeURIComponent(spaceId)}/links/reset`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${writeToken}` },
+          signal: AbortSignal.timeout(timeoutMs),
+        })
+      } catch (e) {
+        return { ok: false, status: null, message: e instanceof Error ? e.message : String(e) }
+      }
+      let json: unknown = null
+      try {
+        json = await res.json()
+      } catch {
+        /* not JSON */
+      }
+      if (res.status === 200 && isTokens(json))
+        return { ok: true, writeToken: json.writeToken, readToken: json.readToken }
+      return { ok: false, status: res.status, message: errorOf(json, res.status) }
+    },
     async createSpace(body) {
       const fetchFn = options.fetch ?? browser.fetch()
       let res: Response
@@ -71,8 +121,7 @@ export function httpSpaceApi(apiBase: string, options: HttpSpaceApiOptions = {})
       }
       if (res.status === 201 && isCreated(json))
         return { ok: true, id: json.id, writeToken: json.writeToken, readToken: json.readToken }
-      const error = (json as { error?: unknown } | null)?.error
-      const message = typeof error === 'string' ? error : `the server answered ${res.status}`
+      const message = errorOf(json, res.status)
       const retryAfter = Number(res.headers.get('retry-after'))
       return {
         ok: false,

@@ -1,3 +1,4 @@
+import { ErrorKind } from '@converge/protocol'
 import * as Y from 'yjs'
 
 /**
@@ -9,6 +10,11 @@ export type SyncStatus =
   | { readonly kind: 'syncing'; readonly pending: number }
   | { readonly kind: 'saved' }
   | { readonly kind: 'error'; readonly error: string; readonly pending: number }
+  /**
+   * SYNC-11: the link this device holds was reset by someone in the space (close 4410). It does not
+   * try again; what it holds stays on the device. `pending`: local changes the server never confirmed.
+   */
+  | { readonly kind: 'revoked'; readonly pending: number }
 
 export interface StatusInput {
   /** The socket is open and the first sync exchange is done. */
@@ -22,6 +28,7 @@ export interface StatusInput {
 }
 
 export const deriveStatus = ({ connected, covered, pending, error }: StatusInput): SyncStatus => {
+  if (error === ErrorKind.LinkRevoked) return { kind: 'revoked', pending }
   if (error) return { kind: 'error', error, pending }
   if (!connected) return { kind: 'offline', pending }
   return covered ? { kind: 'saved' } : { kind: 'syncing', pending }
@@ -62,6 +69,9 @@ export const leaderStatus = (
   })
 }
 
+/** What a device whose link was reset says (SYNC-11). */
+export const REVOKED_TEXT = 'This link was reset. Ask someone in the space for the new link.'
+
 export const statusText = (s: SyncStatus): string => {
   switch (s.kind) {
     case 'saved':
@@ -74,6 +84,8 @@ export const statusText = (s: SyncStatus): string => {
         : `offline — ${s.pending} ${s.pending === 1 ? 'change' : 'changes'} saved on this device`
     case 'error':
       return `not syncing — ${s.error}`
+    case 'revoked':
+      return REVOKED_TEXT
   }
 }
 

@@ -3,11 +3,12 @@
  * the browser's online/offline events. Time is a stepped clock (test/support/stepped-timers.ts), so
  * "it does not reconnect" is checked by moving the clock past every wait it could have set.
  */
-import { CloseCode, backoffDelay } from '@converge/protocol'
+import { CloseCode, ErrorKind, backoffDelay } from '@converge/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { statusText } from '../src/index.js'
+import { REVOKED_TEXT, httpSpaceApi, statusText } from '../src/index.js'
 import { FakeBrowser } from './support/fake-browser.js'
 import { makeServer } from './support/fake-server.js'
+import { MemoryLocal } from './support/local-stores.js'
 import { closeSessions, openSession as open } from './support/sessions.js'
 import { SteppedTimers } from './support/stepped-timers.js'
 
@@ -60,6 +61,74 @@ describe('closes', () => {
       expect(server.connects).toBe(2)
       await a.destroy()
     }
+  })
+})
+
+describe('a reset link', () => {
+  it('[SYNC-11] a link reset by someone in the space (4410) stops for good and says so plainly; what the device holds stays', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    const local = new MemoryLocal()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, store: local })
+    a.space.addItem('Milk')
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    // the real core closes it as a reset does: an `error` LinkRevoked, then close 4410
+    expect(server.core.closeConnections('s1', () => true, ErrorKind.LinkRevoked, 'reset')).toBe(1)
+    await vi.waitFor(() => expect(a.status).toEqual({ kind: 'revoked', pending: 0 }))
+    expect(statusText(a.status)).toBe(REVOKED_TEXT)
+    expect(REVOKED_TEXT).toBe('This link was reset. Ask someone in the space for the new link.')
+    expect(a.connectionState?.error).toMatchObject({ kind: 'LinkRevoked', next: 'reauthenticate' })
+    const tries = server.connects
+    expect(timers.pending).toBe(0)
+    timers.advance(ONE_HOUR)
+    expect(server.connects).toBe(tries)
+    // the local copy stays readable, and what is changed now is kept on the device, counted
+    expect(a.space.items().map((i) => i.name)).toEqual(['Milk'])
+    a.space.addItem('Eggs')
+    await vi.waitFor(() => expect(a.status).toEqual({ kind: 'revoked', pending: 1 }))
+    expect(server.connects).toBe(tries)
+  })
+
+  it('[SYNC-11] resetLinks posts the write token as a bearer and hands back the new tokens; a refusal is its status and error', async () => {
+    const seen: { url: string; method?: string; auth?: string }[] = []
+    const answers = [
+      new Response(JSON.stringify({ writeToken: 'w2', readToken: 'r2' }), { status: 200 }),
+      new Response(JSON.stringify({ error: 'a read-only link cannot reset the links' }), { status: 403 }),
+    ]
+    const fetch = (url: string, init: RequestInit): Promise<Response> => {
+      seen.push({
+        url,
+        method: init.method,
+        auth: new Headers(init.headers).get('authorization') ?? undefined,
+      })
+      return Promise.resolve(answers.shift()!)
+    }
+    const api = httpSpaceApi('https://x/api', { fetch: fetch as typeof globalThis.fetch })
+    expect(await api.resetLinks('s 1', 'w1')).toEqual({ ok: true, writeToken: 'w2', readToken: 'r2' })
+    expect(seen[0]).toEqual({
+      url: 'https://x/api/spaces/s%201/links/reset',
+      method: 'POST',
+      auth: 'Bearer w1',
+    })
+    expect(await api.resetLinks('s1', 'r1')).toEqual({
+      ok: false,
+      status: 403,
+      message: 'a read-only link cannot reset the links',
+    })
+    const offline = httpSpaceApi('https://x/api', {
+      fetch: () => Promise.reject(new TypeError('Failed to fetch')),
+    })
+    expect(await offline.resetLinks('s1', 'w1')).toMatchObject({ ok: false, status: null })
+  })
+
+  it('[SYNC-11] a link refused on connect with 4410, before any message, is revoked too', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    server.closeNextWith(CloseCode.LinkRevoked)
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers })
+    await vi.waitFor(() => expect(a.status).toEqual({ kind: 'revoked', pending: 0 }))
+    timers.advance(ONE_HOUR)
+    expect(server.connects).toBe(1)
   })
 })
 

@@ -1,4 +1,4 @@
-import { useRef, useState } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useServices } from '../app/services.js'
 import { shareLink } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
@@ -64,6 +64,105 @@ function LinkRow({ label, kind, url, first }: LinkRowProps) {
   )
 }
 
+/** What the reset says after it ran, in plain words. */
+const resetFailure = (status: number | null, message: string): string => {
+  if (status === null)
+    return 'Could not reach the server, so nothing was reset. Try again when you are online.'
+  if (status === 401)
+    return 'The edit link on this device was reset already, by someone else: ask them for the new link.'
+  if (status === 429) return `Too many resets from this network for now. ${message}.`
+  return `The links were not reset: ${message}.`
+}
+
+/**
+ * "Reset share links", with a confirm step: new links for the space, the old ones invalid at once
+ * for everyone (PROTOCOL.md §P5.10). The new tokens go into this device's catalog, which swaps the
+ * open session for one with the new write token (SpaceScreen), and the dialog shows the new links.
+ */
+function ResetLinks({ record }: { readonly record: SpaceRecord }) {
+  const { api, catalog } = useServices()
+  const [confirming, setConfirming] = useState(false)
+  const [busy, setBusy] = useState(false)
+  const [note, setNote] = useState<{ ok: boolean; text: string } | null>(null)
+  const cancelRef = useRef<HTMLButtonElement>(null)
+  const startRef = useRef<HTMLButtonElement>(null)
+  const writeToken = record.writeToken
+  const wasConfirming = useRef(false)
+  useEffect(() => {
+    // focus follows the step: into the confirmation, and back to the button that opened it
+    if (confirming) cancelRef.current?.focus()
+    else if (wasConfirming.current) startRef.current?.focus()
+    wasConfirming.current = confirming
+  }, [confirming])
+  if (!writeToken) return null
+  const cancel = (): void => setConfirming(false)
+  const reset = async (): Promise<void> => {
+    setBusy(true)
+    const r = await api.resetLinks(record.id, writeToken)
+    if (r.ok) {
+      await catalog.update(record.id, { writeToken: r.writeToken, readToken: r.readToken })
+      setNote({
+        ok: true,
+        text: 'New links are ready. The old ones no longer work: send these to everyone who should keep access.',
+      })
+    } else setNote({ ok: false, text: resetFailure(r.status, r.message) })
+    setBusy(false)
+    setConfirming(false)
+  }
+  return (
+    <div className="reset-links" data-testid="reset-links">
+      {confirming ? (
+        <div className="reset-confirm" role="group" aria-labelledby="reset-links-question">
+          <p id="reset-links-question" className="reset-question">
+            <strong>Reset the share links?</strong> Everyone with the old links loses access until you send
+            them the new ones — open tabs stop syncing at once. What they already have stays on their devices.
+          </p>
+          <div className="dialog-actions">
+            <button ref={cancelRef} type="button" className="button" onClick={cancel} disabled={busy}>
+              Keep the links
+            </button>
+            <button
+              type="button"
+              className="button danger"
+              disabled={busy}
+              onClick={() => void reset()}
+              data-testid="reset-links-confirm"
+            >
+              {busy ? 'Resetting…' : 'Reset links'}
+            </button>
+          </div>
+        </div>
+      ) : (
+        <div className="share-row">
+          <p className="hint">
+            A link went to someone it should not have? Reset the links: the old ones stop working for
+            everyone.
+          </p>
+          <button
+            ref={startRef}
+            type="button"
+            className="button subtle"
+            onClick={() => {
+              setNote(null)
+              setConfirming(true)
+            }}
+          >
+            Reset share links…
+          </button>
+        </div>
+      )}
+      <p
+        className={note?.ok === false ? 'reset-note reset-note-error' : 'reset-note'}
+        role="status"
+        aria-live="polite"
+        data-testid="reset-links-note"
+      >
+        {note?.text ?? ''}
+      </p>
+    </div>
+  )
+}
+
 /** Share links: read-write and read-only, with the token in the URL fragment. */
 export function ShareDialog({
   record,
@@ -111,6 +210,7 @@ export function ShareDialog({
               : 'Share links appear once this space is registered with the server (when you are online).'}
           </p>
         )}
+        {record.registered && <ResetLinks record={record} />}
         <div className="dialog-actions">
           <button type="button" className="button" onClick={onClose}>
             Done

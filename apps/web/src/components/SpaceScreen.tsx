@@ -7,6 +7,7 @@ import { MAX_NAME, safeText } from '../app/safe.js'
 import { type SpaceViewState, useSpaceView } from '../app/space-view.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Banner } from './Banner.js'
+import { HomeLink } from './HomeLink.js'
 import { Cart } from './Cart.js'
 import { ErrorBoundary } from './ErrorBoundary.js'
 import { Notes } from './Notes.js'
@@ -24,6 +25,10 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
   const readOnly = !record.writeToken && !!record.readToken
   const [session, setSession] = useState<SpaceSession | null>(null)
   const [openError, setOpenError] = useState<string | null>(null)
+  // here, not in OpenSpace: a link reset swaps the session (a new token), and the dialog showing the
+  // new links must stay open through it
+  const [sharing, setSharing] = useState(false)
+  const shareDialog = sharing && <ShareDialog record={record} onClose={() => setSharing(false)} />
 
   useEffect(() => {
     const lease = sessions.acquire({ spaceId: record.id, token, readOnly })
@@ -65,19 +70,34 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
     )
   if (!session)
     return (
-      <main id="main" className="center-note" tabIndex={-1}>
-        <p className="muted">Opening…</p>
-      </main>
+      <>
+        <main id="main" className="center-note" tabIndex={-1}>
+          <p className="muted">Opening…</p>
+        </main>
+        {shareDialog}
+      </>
     )
-  return <OpenSpace session={session} record={record} />
+  return (
+    <>
+      <OpenSpace session={session} record={record} onShare={() => setSharing(true)} />
+      {shareDialog}
+    </>
+  )
 }
 
-function OpenSpace({ session, record }: { readonly session: SpaceSession; readonly record: SpaceRecord }) {
+function OpenSpace({
+  session,
+  record,
+  onShare,
+}: {
+  readonly session: SpaceSession
+  readonly record: SpaceRecord
+  readonly onShare: () => void
+}) {
   const { catalog, registrar } = useServices()
   const view = useSpaceView(session)
   const registerProblems = useSyncExternalStore(registrar.subscribe, registrar.getSnapshot)
   const [actionError, setActionError] = useState<string | null>(null)
-  const [sharing, setSharing] = useState(false)
   const [removing, setRemoving] = useState(false)
   const space = session.space
   // BAD-4 in the UI: a name stored before names were bounded is shown cut, without control characters
@@ -186,7 +206,7 @@ function OpenSpace({ session, record }: { readonly session: SpaceSession; readon
           <span aria-hidden="true">↷</span> Redo
         </button>
         <span className="toolbar-spacer" />
-        <button type="button" className="button" onClick={() => setSharing(true)}>
+        <button type="button" className="button" onClick={onShare}>
           Share
         </button>
         <button type="button" className="button subtle" onClick={() => setRemoving(true)}>
@@ -203,7 +223,6 @@ function OpenSpace({ session, record }: { readonly session: SpaceSession; readon
         </ErrorBoundary>
       </div>
 
-      {sharing && <ShareDialog record={record} onClose={() => setSharing(false)} />}
       {removing && (
         <RemoveSpaceDialog
           space={record}
@@ -222,6 +241,12 @@ interface BannersProps {
   readonly actionError: string | null
   readonly onDismissActionError: () => void
 }
+
+/** What a device whose link was reset still has (SYNC-11). */
+const keptOnDevice = (pending: number): string =>
+  pending === 0
+    ? 'What you see stays on this device.'
+    : `What you see stays on this device, with your ${pending} unsent ${pending === 1 ? 'change' : 'changes'}.`
 
 function SpaceBanners({ view, record, registerProblem, actionError, onDismissActionError }: BannersProps) {
   const status = view.status
@@ -243,6 +268,18 @@ function SpaceBanners({ view, record, registerProblem, actionError, onDismissAct
           here as they happen.
         </Banner>
       ) : null}
+      {status.kind === 'revoked' && (
+        <Banner
+          kind="info"
+          role="note"
+          testId="banner-revoked"
+          action={<HomeLink className="button" label="Go back to your lists" />}
+        >
+          <strong>This link was reset.</strong> Someone in the space made new share links, so this one no
+          longer syncs. Ask someone in the space for the new link and open it here.{' '}
+          {keptOnDevice(status.pending)}
+        </Banner>
+      )}
       {status.kind === 'error' && (
         <Banner kind="error" testId="banner-sync-error">
           Not syncing: the server refused this space ({status.error}). It will not try again. Everything you
