@@ -138,11 +138,15 @@ describe.skipIf(!ok)('Redis fan-out: the resync reaches the other instances', ()
         () => a.close(),
         () => b.close(),
       )
+      // b listens first — its subscription is up once it is asked to resync — so that it hears a's
+      // very first publish (a message sent before a subscription is up is not delivered to it)
+      const heard: number[] = []
+      let bReady = false
+      b.subscribe('s', { message: (m) => void heard.push(m[0]!), resync: () => (bReady = true) })
+      await vi.waitFor(() => expect(bReady).toBe(true), { timeout: 5000 })
       // a's room answers every resync by publishing its state (as a room does): b must hear each one
       let resyncs = 0
       a.subscribe('s', { message: () => {}, resync: () => a.publish('s', Uint8Array.of(++resyncs)) })
-      const heard: number[] = []
-      b.subscribe('s', { message: (m) => void heard.push(m[0]!), resync: () => {} })
       await vi.waitFor(() => expect(resyncs).toBe(1), { timeout: 5000 })
       await vi.waitFor(() => expect(heard.length).toBeGreaterThan(0), { timeout: 5000 })
       // both of a's connections drop at once; they come back on their own (jittered) schedules
