@@ -45,6 +45,8 @@ export interface Config {
   readonly contentSecurityPolicy: string
   /** Start although the database is empty while DATA_DIR records that it held spaces. */
   readonly allowEmptyDatabase: boolean
+  /** QUOTA-1: the storage quota of the whole server (the database's bytes) and the disk's reserve. */
+  readonly storageQuota: { readonly maxTotalBytes: number; readonly minFreeBytes: number }
   readonly perIp: PerIpLimits
 }
 
@@ -106,6 +108,9 @@ interface Option {
   readonly shown: string | undefined
   readonly schema: z.ZodType
 }
+
+/** QUOTA-1: the free disk kept by default — room for SQLite to checkpoint and compact. */
+export const DEFAULT_MIN_FREE_DISK = 64 * 1024 * 1024
 
 /** MEM-3: what loaded spaces may take, by default: 60% of this process's heap limit. */
 export const DEFAULT_MEMORY_BUDGET = Math.floor(getHeapStatistics().heap_size_limit * 0.6)
@@ -283,6 +288,22 @@ export const OPTIONS: readonly Option[] = [
     description: 'estimated memory all loaded spaces may take together (a space past it: close 1013, retry)',
     shown: `60% of the heap limit (${DEFAULT_MEMORY_BUDGET} here)`,
     schema: whole(1, MAX_INT).prefault(String(DEFAULT_MEMORY_BUDGET)),
+  },
+  {
+    env: 'MAX_TOTAL_STORAGE_BYTES',
+    flag: 'max-total-storage-bytes',
+    description:
+      'bytes the database may take on disk, all spaces together (SQLite: its files; PostgreSQL: its tables); past it updates are refused with 4503 (retried, kept on the devices); 0: no limit',
+    shown: '0',
+    schema: whole(0, MAX_INT).prefault('0'),
+  },
+  {
+    env: 'MIN_FREE_DISK_BYTES',
+    flag: 'min-free-disk-bytes',
+    description:
+      "free bytes the SQLite database's disk must keep; below it updates are refused with 4503 (retried, kept on the devices); 0: no check",
+    shown: String(DEFAULT_MIN_FREE_DISK),
+    schema: whole(0, MAX_INT).prefault(String(DEFAULT_MIN_FREE_DISK)),
   },
   limitOption('IDLE_UNLOAD_MS', 'idleUnloadMs', 'how long a space with no connection stays in memory', 0),
   limitOption(
@@ -539,6 +560,7 @@ export function parseConfig(
     allowedOrigins: v.ALLOWED_ORIGINS as string[],
     contentSecurityPolicy: v.CONTENT_SECURITY_POLICY as string,
     allowEmptyDatabase: v.ALLOW_EMPTY_DATABASE === '1',
+    storageQuota: { maxTotalBytes: n('MAX_TOTAL_STORAGE_BYTES'), minFreeBytes: n('MIN_FREE_DISK_BYTES') },
     perIp: {
       spacesPerMinute: n('SPACES_PER_MINUTE_PER_IP'),
       spacesBurst: n('SPACES_BURST_PER_IP'),

@@ -8,6 +8,10 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** What a per-address or browser-facing limit refused (the `limit` label of converge_limit_refusals_total). */
 export type RefusedBy =
+  /** an update past MAX_TOTAL_STORAGE_BYTES (4503) */
+  | 'storage_total'
+  /** an update while the disk has less than MIN_FREE_DISK_BYTES free (4503) */
+  | 'disk_free'
   /** POST /api/spaces past SPACES_PER_MINUTE_PER_IP (429) */
   | 'spaces_per_ip'
   /** POST /api/spaces without the ADMIN_TOKEN under CREATE_SPACES=token (401) */
@@ -31,12 +35,14 @@ export interface Metrics {
   readonly fanOutEvents: RedisFanOutEvents
   /** Counts a refusal made by the transport (text frame, frame too big) rather than the core. */
   rejected(reason: string): void
-  /** Counts a refusal by a per-address or origin limit. */
+  /** Counts a refusal by a per-address, origin or storage limit. */
   readonly refused: (limit: RefusedBy) => void
   /** Counts a reset of a space's share links and the sockets it closed on this instance. */
   linksReset(closed: number): void
   /** Reads the live gauges from the core once it exists. */
   observe(source: { readonly connectionCount: number; readonly loadedSpaces: number }): void
+  /** Reads the storage quota's numbers (QUOTA-1) once it exists. */
+  observeStorage(usage: () => { readonly usedBytes: number; readonly freeBytes: number | null }): void
 }
 
 export const METRIC_PREFIX = 'converge_'
@@ -47,6 +53,23 @@ export function createMetrics(): Metrics {
   const p = METRIC_PREFIX
   const registers = [registry]
   let source: { readonly connectionCount: number; readonly loadedSpaces: number } | null = null
+  let storage: (() => { readonly usedBytes: number; readonly freeBytes: number | null }) | null = null
+  new Gauge({
+    name: `${p}storage_used_bytes`,
+    help: 'Bytes the database takes, as the storage quota last measured them (0 while MAX_TOTAL_STORAGE_BYTES is off)',
+    registers,
+    collect() {
+      this.set(storage?.().usedBytes ?? 0)
+    },
+  })
+  new Gauge({
+    name: `${p}disk_free_bytes`,
+    help: "Free bytes on the SQLite database's disk, as last measured (-1 while MIN_FREE_DISK_BYTES is off, and with PostgreSQL)",
+    registers,
+    collect() {
+      this.set(storage?.().freeBytes ?? -1)
+    },
+  })
 
   new Gauge({
     name: `${p}connections`,
@@ -113,7 +136,7 @@ export function createMetrics(): Metrics {
   })
   const limitRefusals = new Counter({
     name: `${p}limit_refusals_total`,
-    help: 'Requests, connections and sockets refused by a per-address or origin limit, by limit',
+    help: 'Requests, connections and sockets refused by a per-address, origin or storage limit, by limit',
     labelNames: ['limit'] as const,
     registers,
   })
@@ -214,6 +237,9 @@ export function createMetrics(): Metrics {
     },
     observe: (s) => {
       source = s
+    },
+    observeStorage: (u) => {
+      storage = u
     },
   }
 }

@@ -4,7 +4,7 @@
  */
 import { type IncomingMessage, type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { resolve } from 'node:path'
+import { dirname, resolve } from 'node:path'
 import { CloseCode, ErrorKind } from '@converge/protocol'
 import { RedisFanOut } from '@converge/fanout-redis'
 import { PostgresPersistence } from '@converge/persistence-postgres'
@@ -15,6 +15,7 @@ import {
   type Persistence,
   type SpaceRegistry,
   SyncCore,
+  systemClock,
 } from '@converge/server-core'
 import type { DestinationStream } from 'pino'
 import { clientAddress } from './address.js'
@@ -34,6 +35,7 @@ import { type Logger, coreLogger, createLogger } from './log.js'
 import { type Metrics, createMetrics } from './metrics.js'
 import { KeyedBuckets } from './rate.js'
 import { createOriginPolicy, securityHeaders } from './security.js'
+import { createStorageQuota } from './storage-quota.js'
 import { attachSyncTransport } from './ws.js'
 
 /** The configured storage: the spaces (for the core) and the register of taken ids (for the HTTP API). */
@@ -71,6 +73,10 @@ function listen(server: Server, port: number, host: string): Promise<number> {
     })
   })
 }
+
+/** Both adapters measure what they take; storage injected by a test may not. */
+const hasStorageBytes = (s: Storage): s is Storage & { storageBytes(): Promise<number> } =>
+  typeof (s as { storageBytes?: unknown }).storageBytes === 'function'
 
 /** The configured storage. PostgreSQL that cannot be reached yet is logged, not fatal: loads retry it. */
 async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage> {
@@ -166,8 +172,20 @@ async function start(
         events: metrics.fanOutEvents,
       })
     : undefined
+  // QUOTA-1: the whole server's storage, measured once before the first client and then every second
+  const storageQuota = createStorageQuota({
+    ...config.storageQuota,
+    usedBytes: () => (hasStorageBytes(storage) ? storage.storageBytes() : Promise.resolve(0)),
+    diskOf: config.storage.kind === 'sqlite' ? dirname(resolve(config.storage.file)) : null,
+    clock: systemClock,
+    log,
+    refused: metrics.refused,
+  })
+  await storageQuota.refresh()
+  metrics.observeStorage(() => storageQuota.usage)
   const core = new SyncCore({
     persistence: storage,
+    storageQuota,
     authenticate: auth.authenticate,
     fanOut,
     limits: config.limits,

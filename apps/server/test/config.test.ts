@@ -34,6 +34,7 @@ describe('config', () => {
       allowedOrigins: [],
       contentSecurityPolicy: DEFAULT_CSP,
       allowEmptyDatabase: false,
+      storageQuota: { maxTotalBytes: 0, minFreeBytes: 64 * 1024 * 1024 },
       perIp: defaultPerIpLimits,
     })
     expect(defaultPerIpLimits).toEqual({

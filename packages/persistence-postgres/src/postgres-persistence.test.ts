@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { StorageError } from '@converge/server-core'
 import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-core/testing'
 import { CuttableProxy, POSTGRES_URL, freshSchema, havePostgres } from '@converge/test-services'
@@ -143,6 +144,14 @@ describe.skipIf(!ok)('PostgreSQL', () => {
       const stored = await p.load('s')
       expect(stored.updates.map((u) => u[0])).toEqual([1, 3]) // the failed append left nothing
       expect(stored.lastSeq).toBe(seq)
+    })
+
+    it('PG-6 storageBytes counts the bytes of its own tables, and grows with what is appended', async () => {
+      const p = await open()
+      const before = await p.storageBytes()
+      expect(before).toBeGreaterThan(0) // the empty tables and their indexes take pages too
+      await p.append('s', [new Uint8Array(randomBytes(512 * 1024))]) // incompressible: TOAST keeps it whole
+      expect(await p.storageBytes()).toBeGreaterThan(before + 256 * 1024)
     })
   })
 })

@@ -259,6 +259,23 @@ export class PostgresPersistence implements Persistence, SpaceRegistry {
     })
   }
 
+  /**
+   * The bytes Converge's tables take in the database, indexes and TOAST included
+   * (`pg_total_relation_size`): what a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES).
+   */
+  storageBytes(): Promise<number> {
+    const schema = this.S.slice(1, -1)
+    return this.tx('storageBytes', '', 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<{ bytes: string }>(
+        `SELECT COALESCE(sum(pg_total_relation_size(t.oid)), 0) AS bytes
+           FROM pg_class t JOIN pg_namespace n ON n.oid = t.relnamespace
+          WHERE n.nspname = $1 AND t.relkind = 'r' AND t.relname LIKE 'converge\\_%'`,
+        [schema],
+      )
+      return Number(r.rows[0]?.bytes ?? 0)
+    })
+  }
+
   /** Raises the link generation under the space's row lock (held only until this COMMIT). */
   bumpLinkGeneration(spaceId: string): Promise<number> {
     const { S } = this

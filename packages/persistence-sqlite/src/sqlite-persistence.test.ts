@@ -165,6 +165,20 @@ describe('SqlitePersistence', () => {
     expect(space.lastSeq).toBeGreaterThanOrEqual(reported.at(-1)!.seq)
   }, 20_000)
 
+  it('SQLITE-9 storageBytes counts the database file, its write-ahead log and index, and grows with what is appended', async () => {
+    const file = path.join(dir, 'size.db')
+    const p = new SqlitePersistence({ file })
+    const onDisk = (): number =>
+      ['', '-wal', '-shm'].reduce((n, s) => n + (fs.existsSync(file + s) ? fs.statSync(file + s).size : 0), 0)
+    const before = await p.storageBytes()
+    expect(before).toBe(onDisk())
+    await p.append('s', [new Uint8Array(256 * 1024).fill(7)])
+    const after = await p.storageBytes()
+    expect(after).toBe(onDisk())
+    expect(after).toBeGreaterThan(before + 256 * 1024)
+    await p.close()
+  })
+
   it('SQLITE-8 a database from before link generations migrates: its spaces keep their data and registrations, at generation 0', async () => {
     const file = path.join(dir, 'schema2.db')
     const db = new Database(file)

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs'
 import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import {
@@ -285,6 +286,23 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
   /** The space's link generation: one indexed row of `spaces` (0 when there is none). */
   linkGeneration(spaceId: string): Promise<number> {
     return this.run('linkGeneration', spaceId, () => this.stmt.linkGeneration.get(spaceId)?.link_gen ?? 0)
+  }
+
+  /**
+   * The bytes the database takes on disk: its file, the write-ahead log and the shared-memory index
+   * (a file not there counts 0). What a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES);
+   * three stat calls, no query.
+   */
+  storageBytes(): Promise<number> {
+    let total = 0
+    for (const f of [this.file, `${this.file}-wal`, `${this.file}-shm`]) {
+      try {
+        total += statSync(f).size
+      } catch {
+        // absent (":memory:", or no WAL yet)
+      }
+    }
+    return Promise.resolve(total)
   }
 
   /**

@@ -18,7 +18,14 @@ import * as Y from 'yjs'
 import type { CoreEvents } from './events.js'
 import { type Limits, TokenBucket } from './limits.js'
 import { MemoryBudgetExceeded } from './memory.js'
-import { type Clock, type Logger, type Scheduler, StorageError, type Timer } from './ports.js'
+import {
+  type Clock,
+  type Logger,
+  type Scheduler,
+  StorageError,
+  type StorageQuota,
+  type Timer,
+} from './ports.js'
 import type { Room, RoomMember } from './room.js'
 import { isEmptyUpdate } from './updates.js'
 
@@ -93,6 +100,8 @@ export interface ConnectionHost {
   readonly logger: Logger
   readonly events: CoreEvents
   readonly authenticate: Authenticate
+  /** QUOTA-1: whether storage takes an update's bytes. */
+  readonly storageQuota: StorageQuota
   /** The loaded room of a space (loading it once however many connections ask). */
   room(spaceId: string): Promise<Room>
   /** The connection is closed: the core forgets it. */
@@ -327,6 +336,12 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     }
     if (room.storedBytes + update.length > this.host.limits.maxDocumentBytes) {
       this.close(ErrorKind.DocumentTooLarge, 'the space is at its size limit')
+      return
+    }
+    // QUOTA-1: the server's storage as a whole (its quota, the disk) — retryable, unlike the above
+    const full = this.host.storageQuota.admit(update.length)
+    if (full !== null) {
+      this.close(ErrorKind.StorageUnavailable, full)
       return
     }
     let summary: YjsUpdateSummary

@@ -23,9 +23,11 @@ import {
   type Logger,
   type Persistence,
   type Scheduler,
+  type StorageQuota,
   silentLogger,
   systemClock,
   systemScheduler,
+  unlimitedStorage,
 } from './ports.js'
 import { Room, linkRevokedFrame } from './room.js'
 
@@ -44,6 +46,8 @@ export interface SyncCoreOptions {
   readonly scheduler?: Scheduler
   readonly logger?: Logger
   readonly events?: CoreEvents
+  /** QUOTA-1: the instance-wide storage quota and free disk space (default: unlimited). */
+  readonly storageQuota?: StorageQuota
 }
 
 export class SyncCore {
@@ -53,6 +57,7 @@ export class SyncCore {
   readonly logger: Logger
   readonly events: CoreEvents
   readonly authenticate: Authenticate
+  readonly storageQuota: StorageQuota
   private readonly persistence: Persistence
   private readonly fanOut: FanOut
   private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>()
@@ -68,6 +73,7 @@ export class SyncCore {
     this.logger = options.logger ?? silentLogger
     this.events = options.events ?? {}
     this.authenticate = options.authenticate
+    this.storageQuota = options.storageQuota ?? unlimitedStorage
     this.persistence = options.persistence
     this.fanOut = options.fanOut ?? new MemoryFanOutHub(this.scheduler).instance()
     this.memory = new MemoryBudget(this.limits.memoryBudgetBytes)

@@ -28,9 +28,11 @@ export {
   type Scheduler,
   type SpaceRegistry,
   StorageError,
+  type StorageQuota,
   type StoredSpace,
   type Timer,
   silentLogger,
   systemClock,
   systemScheduler,
+  unlimitedStorage,
 } from './ports.js'

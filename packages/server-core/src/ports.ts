@@ -113,6 +113,19 @@ export interface FanOut {
   close(): Promise<void>
 }
 
+/**
+ * QUOTA-1: whether the server's storage takes `bytes` more — an instance-wide quota, the disk's free
+ * space — asked for every client update that would be stored, before it is queued. `null`: it does;
+ * otherwise why not (the connection is closed with StorageUnavailable, 4503: the client keeps its
+ * changes and retries with backoff). Asked on the hot path: an answer must be cheap (cache what it
+ * measures). Without one (`unlimitedStorage`) every update is taken.
+ */
+export interface StorageQuota {
+  admit(bytes: number): string | null
+}
+
+export const unlimitedStorage: StorageQuota = { admit: () => null }
+
 /** Reading the time: token buckets and durations (commit and load times). */
 export interface Clock {
   /** Milliseconds, monotonic enough for rates and durations (Date.now in production). */

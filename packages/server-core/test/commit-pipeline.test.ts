@@ -1,6 +1,7 @@
 /**
  * The commit pipeline: what a client update stores, one commit per turn, the size limit, and what a
- * load does with a record it cannot read (SPEC.md COMMIT-1…COMMIT-4; PROTOCOL.md P4.4, P5.5).
+ * load does with a record it cannot read, the storage quota (SPEC.md COMMIT-1…COMMIT-4, QUOTA-1;
+ * PROTOCOL.md P4.4, P5.5).
  */
 import { CloseCode } from '@converge/protocol'
 import { describe, expect, it } from 'vitest'
@@ -78,6 +79,46 @@ describe('commit pipeline', () => {
     expect(b.text).toBe('small')
     expect(b.closed).toBeNull()
     expect(store.text('s1')).toBe('small')
+  })
+
+  it('[QUOTA-1] while the storage quota says full, a write closes with 4503 (retry; kept on the client), nothing stored or relayed; readers stay; once there is room the same changes are stored', async () => {
+    const store = new ControlledStore()
+    const { time, core } = world()
+    const asked: number[] = []
+    let full: string | null = null
+    const c = core(store, {
+      storageQuota: {
+        admit: (bytes) => {
+          asked.push(bytes)
+          return full
+        },
+      },
+    })
+    const a = new Client(c, 's1', 'w')
+    const reader = new Client(c, 's1', 'w')
+    a.type('small')
+    await time.runTurns()
+    expect(a.saved).toBe(true)
+    expect(asked.length).toBeGreaterThan(0)
+    full = "the server's storage is full"
+    asked.length = 0
+    a.type(' and more')
+    await time.runAll()
+    expect(asked).toEqual([expect.any(Number)]) // asked once, with the update's size
+    expect(a.closed?.code).toBe(CloseCode.StorageUnavailable)
+    expect(a.got('error')).toMatchObject([
+      { kind: 'StorageUnavailable', message: "the server's storage is full" },
+    ])
+    expect(reader.closed).toBeNull()
+    expect(reader.text).toBe('small')
+    expect(store.text('s1')).toBe('small')
+    // the client keeps its changes and comes back (the close rule says retry); there is room again
+    full = null
+    const again = new Client(c, 's1', 'w', true, a.doc)
+    await time.runAll()
+    expect(again.saved).toBe(true)
+    expect(store.text('s1')).toBe('small and more')
+    expect(reader.text).toBe('small and more')
   })
 
   it('[COMMIT-4] a stored record that does not decode is skipped and logged, and the space is never compacted', async () => {
