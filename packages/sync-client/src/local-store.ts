@@ -1,33 +1,49 @@
 import { Origin, type Space, isMergeError } from '@converge/merge'
 import type { ChangeOrigin } from './store/idb-store.js'
+import type { Unconfirmed } from './store/records.js'
 
 /**
  * What a session needs of the device's storage: `IdbStore` implements it; a session without one
  * (null) keeps its changes in memory only.
  */
 export interface LocalStore {
-  load(spaceId: string): Promise<{ updates: Uint8Array[] }>
-  /** `origin`: this replica's Yjs client id and its clock after the change; null for one made elsewhere. */
+  /** `records`: how many log records the updates came from (the snapshot aside), a compaction hint. */
+  load(spaceId: string): Promise<{ updates: Uint8Array[]; records?: number }>
+  /**
+   * Resolves once the update is durable on the device. Called without waiting for earlier appends
+   * (LOCAL-1): the store keeps them in the order they were made. `origin`: this replica's Yjs client
+   * id and its clock after the change; null for one made elsewhere.
+   */
   append(spaceId: string, update: Uint8Array, origin: ChangeOrigin): Promise<void>
+  /** Must not hold back appends issued while it runs for longer than a short write (STORE-19). */
   compact(spaceId: string): Promise<void>
   setAcked(spaceId: string, stateVector: Uint8Array): Promise<void>
-  /** Local changes stored that the server has not confirmed (STORE-7). */
-  pendingCount(spaceId: string): Promise<number>
+  /**
+   * The stored local changes the server has not confirmed, and the stored ack (STORE-7). It reads the
+   * whole log: a session asks when it opens and when its tab starts to lead, never per write (LOCAL-3).
+   */
+  unconfirmed(spaceId: string): Promise<Unconfirmed>
+  /** Issues now what appends of this task it holds back for the end of the task (the page is going). */
+  flushAppends?(): void
+}
+
+/** What `restoreSpace` found: the log's length, to compact a long one (LOCAL-4). */
+export interface Restored {
+  readonly records: number
 }
 
 /**
  * Opens what this device stored of a space into `space` (SYNC-5): record by record, each with
  * `Origin.Restore`, so nothing loaded is written back or sent again. A record that builds on one
  * stored after it (two tabs writing) waits for the next pass (DLV-2); a record that does not apply is
- * skipped and reported through `onSkipped`, and left in storage. Resolves with the stored count of
- * unconfirmed changes; rejects when the store itself fails.
+ * skipped and reported through `onSkipped`, and left in storage. Rejects when the store itself fails.
  */
 export const restoreSpace = async (
   space: Space,
   store: LocalStore,
   onSkipped: (e: unknown) => void,
-): Promise<number> => {
-  const { updates } = await store.load(space.id)
+): Promise<Restored> => {
+  const { updates, records } = await store.load(space.id)
   let left = updates
   for (;;) {
     const waiting: Uint8Array[] = []
@@ -48,5 +64,5 @@ export const restoreSpace = async (
     }
     left = waiting
   }
-  return store.pendingCount(space.id)
+  return { records: records ?? updates.length }
 }

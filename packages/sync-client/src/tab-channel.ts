@@ -1,6 +1,7 @@
 import { Origin, type Space, isMergeError } from '@converge/merge'
 import * as Y from 'yjs'
 import type { SyncStatus } from './status.js'
+import type { PendingChange } from './store/records.js'
 
 /**
  * What the tabs of one browser tell each other about one space, over the BroadcastChannel
@@ -16,8 +17,11 @@ export type TabMessage =
   | { t: 'status'; status: SyncStatus; leader: number }
   /** A tab opened, or lacks something: everyone answers with what it lacks of their document. */
   | { t: 'hello'; stateVector: Uint8Array; from: number }
-  /** A tab finished writing to IndexedDB: the leader recounts the changes not yet on the server. */
-  | { t: 'stored' }
+  /**
+   * A tab finished writing to IndexedDB. `changes`: the local changes it stored, which the leader adds
+   * to its count (LOCAL-3); without them (a tab of an earlier version) the leader reads the count again.
+   */
+  | { t: 'stored'; changes?: readonly PendingChange[] }
   /** The leader's socket (re)opened: every tab renews its presence (PRES-1). */
   | { t: 'renew' }
 
@@ -95,4 +99,18 @@ export const shareWithTabs = (tabs: TabChannel, space: Space, doc: Y.Doc): (() =
   tabs.on('hello', (m) => tabs.post({ t: 'update', update: Y.encodeStateAsUpdate(doc, m.stateVector) }))
   hello()
   return () => doc.off('update', onUpdate)
+}
+
+/** The changes of a `stored` message when they are well formed (a tab of another version may send anything). */
+export const storedChanges = (m: { changes?: unknown }): PendingChange[] | null => {
+  if (!Array.isArray(m.changes)) return null
+  const changes: PendingChange[] = []
+  for (const c of m.changes as unknown[]) {
+    if (typeof c !== 'object' || c === null) return null
+    const { clientId, clock } = c as Record<string, unknown>
+    if (!Number.isSafeInteger(clientId) || !Number.isSafeInteger(clock)) return null
+    if ((clientId as number) < 0 || (clock as number) < 0) return null
+    changes.push({ clientId: clientId as number, clock: clock as number })
+  }
+  return changes
 }

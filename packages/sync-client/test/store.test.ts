@@ -253,6 +253,36 @@ describe('IdbStore', () => {
     }
   })
 
+  it('[STORE-19] compaction never holds back an append issued while it runs; two at once write one snapshot', async () => {
+    const factory = new IDBFactory()
+    const store = await openStore(factory)
+    const { doc, settle } = trackedDoc(store)
+    for (let i = 0; i < 150; i++) edit(doc, i)
+    await settle()
+    const spy = vi.spyOn(IDBDatabase.prototype, 'transaction')
+    const order: string[] = []
+    const compacted = store.compact(SPACE).then(() => order.push('compaction'))
+    edit(doc, 150) // in the same task as the compaction's start
+    await settle().then(() => order.push('append'))
+    await compacted
+    // the append committed before the compaction wrote: it waited for the read only, never the merge
+    expect(order).toEqual(['append', 'compaction'])
+    expect(spy.mock.calls.map((c) => c[1])).toEqual(['readonly', 'readwrite', 'readwrite'])
+    spy.mockRestore()
+    expect((await dump(factory)).updates).toHaveLength(1) // the append, never read, stays in the log
+    expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
+
+    // two tabs compacting at once: the second to write finds its records gone and writes nothing
+    const other = await openStore(factory)
+    for (let i = 151; i < 160; i++) edit(doc, i)
+    await settle()
+    await Promise.all([store.compact(SPACE), other.compact(SPACE)])
+    const d = await dump(factory)
+    expect(d.updates).toHaveLength(0)
+    expect(snapshotOf(docFrom((await other.load(SPACE)).updates))).toEqual(snapshotOf(doc))
+    expect(await other.pendingCount(SPACE)).toBe(160)
+  })
+
   it('[STORE-7] pendingCount drops with setAcked, survives compaction and reopen, never moves back', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)

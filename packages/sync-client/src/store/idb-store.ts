@@ -13,19 +13,27 @@
  * A space's state is `snapshot ⊕ log` (Yjs updates merge idempotently and commutatively, so the order
  * and any overlap between the two does not matter). `load` only reads. `append` adds log records and
  * resolves after the transaction's `complete` event — only then is a change "saved on this device".
- * `pendingCount` = local changes (log records with clientId ≥ 0, plus snapshot `pending`) whose clock
- * exceeds the acked state vector's clock for their client.
+ * The appends of one task share one transaction, issued at the end of the task (or at once by
+ * `flushAppends`); each task's transaction is issued without waiting for the one before: IndexedDB
+ * commits readwrite transactions on the same store in the order they were created.
+ * `unconfirmed` = local changes (log records with clientId ≥ 0, plus snapshot `pending`), each
+ * (client, clock) once, whose clock exceeds the acked state vector's clock for their client;
+ * `pendingCount` counts them.
  *
  * Multiple tabs: each tab has its own Y.Doc (own clientID) and its own IdbStore connection to the same
  * database. Correctness rests on one IndexedDB guarantee: readwrite transactions with overlapping scopes
- * never interleave — they run one after the other, across connections and tabs. `compact` reads the
- * snapshot and the space's log records, writes the merged snapshot and deletes exactly the keys it read,
- * all in ONE readwrite transaction over `updates`+`snapshots`+`meta`. A concurrent `append` from any tab
- * is therefore either ordered before it (its record is read, merged, and deleted together) or after it
- * (its record has a key the compaction never read and stays in the log). An update is never lost and no
- * local record is counted twice; `pending` moves from log to snapshot in the same atomic step. Every
- * write is a single transaction, and a failed one (quota, crash) aborts atomically, leaving earlier data
- * intact. A tab that upgrades the schema triggers `versionchange` in the others: they flush queued
+ * never interleave — they run one after the other, across connections and tabs. `compact` never holds
+ * the log while it merges (STORE-19): it reads the snapshot and the space's log records in a read-only
+ * transaction, merges outside any transaction, then in one short readwrite transaction over
+ * `updates`+`snapshots` writes the merged snapshot and deletes exactly the keys it read — only if every
+ * one of them is still there. A concurrent `append` from any tab is therefore either read (merged, and
+ * deleted together with the snapshot's write) or has a key the compaction never read and stays in the
+ * log. Records are only ever deleted by a compaction (which deletes at least one record it read) or by
+ * `removeSpace`, and keys are never reused: so if another compaction (any tab) committed between this
+ * one's read and its write, some key this one read is gone, and this one writes nothing — the other's
+ * snapshot stands. An update is never lost and no local record is counted twice; `pending` moves from
+ * log to snapshot in the same atomic step. Every write is a single transaction, and a failed one
+ * (quota, crash) aborts atomically, leaving earlier data intact. A tab that upgrades the schema triggers `versionchange` in the others: they flush queued
  * appends, close their connection and reject later calls with `StoreError('VersionChange')`.
  *
  * Corrupt log/snapshot records are skipped on read and reported via `onCorrupt` — never deleted (neither
@@ -36,8 +44,8 @@ import * as Y from 'yjs'
 import { browser } from '../browser.js'
 import { isQuotaError, StoreError } from './errors.js'
 import {
-  countPending,
   encodePending,
+  groupByClient,
   parseAcked,
   parseSnapshotRecord,
   parseSpaceRecord,
@@ -48,6 +56,7 @@ import {
   type StoredSnapshot,
   unackedClocks,
   type SpaceRecord,
+  type Unconfirmed,
   type UpdateRecord,
 } from './records.js'
 
@@ -281,40 +290,48 @@ export class IdbStore {
 
   /**
    * Merges the snapshot and all valid log records of a space into a new snapshot and deletes exactly the
-   * records it read, in one readwrite transaction. No-op when there is nothing to shrink (no log record,
-   * or a single one and no snapshot) or when the stored snapshot is corrupt.
+   * records it read (STORE-4). No-op when there is nothing to shrink (no log record, or a single one and
+   * no snapshot) or when the stored snapshot is corrupt. Three steps, so that appends issued meanwhile
+   * wait for neither the merge nor a long transaction (STORE-19): a read-only transaction reads; the
+   * merge runs outside any transaction; a short readwrite transaction writes the snapshot and deletes
+   * the records read — unless one of them is gone (another compaction, in any tab, or `removeSpace`
+   * came first), in which case it writes nothing (see the header).
    */
   compact(spaceId: string): Promise<void> {
     return this.#run('compact', async (db) => {
-      const tx = db.transaction(['updates', 'snapshots', 'meta'], 'readwrite')
-      const corrupt = await inTransaction(tx, async () => {
-        const snapshots = tx.objectStore('snapshots')
-        const updates = tx.objectStore('updates')
-        const [snapRaw, keys, values, metaRaw] = await issue(
-          () => snapshots.get(spaceId) as Promise<unknown>,
-          () => updates.index('spaceId').getAllKeys(spaceId),
-          () => updates.index('spaceId').getAll(spaceId) as Promise<unknown[]>,
-          () => tx.objectStore('meta').get(spaceId) as Promise<unknown>,
-        )
-        const { snapshot, log, corrupt } = parseSpace(spaceId, snapRaw, keys, values)
-        if (snapRaw !== undefined && !snapshot) return corrupt // never overwrite what we cannot read
-        if (log.length === 0 || (log.length === 1 && !snapshot)) return corrupt
-        const merged = Y.mergeUpdates([
-          ...(snapshot ? [snapshot.update] : []),
-          ...log.map((r) => r.record.update),
-        ])
-        const acked = parseAcked(metaRaw)
-        const fromLog = log
-          .filter(({ record: { clientId } }) => clientId >= 0)
-          .map(({ record: { clientId, clock } }) => ({ clientId, clocks: [clock] }))
-        const pending = encodePending(unackedClocks([...(snapshot?.pending ?? []), ...fromLog], acked))
-        await issue(
-          () => snapshots.put({ spaceId, update: merged, pending }),
+      const read = db.transaction(['updates', 'snapshots', 'meta'], 'readonly')
+      const [snapRaw, keys, values, metaRaw] = await inTransaction(read, () =>
+        issue(
+          () => read.objectStore('snapshots').get(spaceId) as Promise<unknown>,
+          () => read.objectStore('updates').index('spaceId').getAllKeys(spaceId),
+          () => read.objectStore('updates').index('spaceId').getAll(spaceId) as Promise<unknown[]>,
+          () => read.objectStore('meta').get(spaceId) as Promise<unknown>,
+        ),
+      )
+      const { snapshot, log, corrupt } = parseSpace(spaceId, snapRaw, keys, values)
+      corrupt.forEach(([key, reason]) => this.#reportCorrupt(spaceId, key, reason))
+      if (snapRaw !== undefined && !snapshot) return // never overwrite what we cannot read
+      if (log.length === 0 || (log.length === 1 && !snapshot)) return
+      const merged = Y.mergeUpdates([
+        ...(snapshot ? [snapshot.update] : []),
+        ...log.map((r) => r.record.update),
+      ])
+      const acked = parseAcked(metaRaw)
+      const fromLog = log
+        .filter(({ record: { clientId } }) => clientId >= 0)
+        .map(({ record: { clientId, clock } }) => ({ clientId, clocks: [clock] }))
+      const pending = encodePending(unackedClocks([...(snapshot?.pending ?? []), ...fromLog], acked))
+      const write = db.transaction(['updates', 'snapshots'], 'readwrite')
+      await inTransaction(write, async () => {
+        const updates = write.objectStore('updates')
+        const present = new Set(await updates.index('spaceId').getAllKeys(spaceId))
+        if (!log.every((r) => present.has(r.key))) return // another compaction's snapshot stands
+        await issueAndCommit(
+          write,
+          () => write.objectStore('snapshots').put({ spaceId, update: merged, pending }),
           ...log.map((r) => () => updates.delete(r.key)),
         )
-        return corrupt
       })
-      corrupt.forEach(([key, reason]) => this.#reportCorrupt(spaceId, key, reason))
     })
   }
 
@@ -346,9 +363,14 @@ export class IdbStore {
     return this.#run('getAcked', async (db) => parseAcked(await db.get('meta', spaceId)))
   }
 
-  /** Number of local changes stored on this device that the server has not confirmed as durable. */
-  pendingCount(spaceId: string): Promise<number> {
-    return this.#run('pendingCount', async (db) => {
+  /**
+   * The local changes stored on this device that the server has not confirmed as durable (STORE-7):
+   * log records with a client id, plus the snapshot's `pending`, each (client, clock) once, above the
+   * stored ack; and that ack. It reads the whole log of the space: a session reads it when it opens
+   * and when its tab starts to lead, and keeps the count itself from then on (LOCAL-3).
+   */
+  unconfirmed(spaceId: string): Promise<Unconfirmed> {
+    return this.#run('unconfirmed', async (db) => {
       const tx = db.transaction(['updates', 'snapshots', 'meta'], 'readonly')
       const [snapRaw, values, metaRaw] = await inTransaction(tx, () =>
         issue(
@@ -360,18 +382,34 @@ export class IdbStore {
       const acked = parseAcked(metaRaw)
       const snapshot = snapRaw === undefined ? undefined : parseSnapshotRecord(snapRaw)
       const local: PendingChange[] = []
-      let counted = 0
       if (snapshot?.ok)
-        for (const p of unackedClocks(snapshot.value.pending, acked)) counted += p.clocks.length
+        for (const { clientId, clocks } of snapshot.value.pending)
+          for (const clock of clocks) local.push({ clientId, clock })
       for (const v of values) {
-        // Cheap shape check only (no update decoding): this runs after every append.
+        // Cheap shape check only (no update decoding): the log may be long.
         if (typeof v !== 'object' || v === null || !((v as UpdateRecord).update instanceof Uint8Array))
           continue
         const { clientId, clock } = v as UpdateRecord
-        if (Number.isSafeInteger(clientId) && Number.isSafeInteger(clock)) local.push({ clientId, clock })
+        if (Number.isSafeInteger(clientId) && clientId >= 0 && Number.isSafeInteger(clock))
+          local.push({ clientId, clock })
       }
-      return counted + countPending(local, acked)
+      const pending = groupByClient(local.filter((c) => c.clock > (acked.get(c.clientId) ?? 0)))
+      return { acked, pending }
     })
+  }
+
+  /** Number of local changes stored on this device that the server has not confirmed as durable. */
+  async pendingCount(spaceId: string): Promise<number> {
+    const { pending } = await this.unconfirmed(spaceId)
+    return pending.reduce((n, p) => n + p.clocks.length, 0)
+  }
+
+  /**
+   * Issues the transaction of the appends made in this task now rather than at its end: for the
+   * page's last moments (`pagehide`, `freeze`), when no later task may come (LOCAL-5).
+   */
+  flushAppends(): void {
+    if (this.#state === 'open') this.#flush()
   }
 
   // ---------------------------------------------------------------- internals
@@ -384,7 +422,7 @@ export class IdbStore {
     // #run creates the transaction synchronously (before its first await), which close() relies on.
     this.#run('append', async (db) => {
       const tx = db.transaction('updates', 'readwrite')
-      await inTransaction(tx, () => issue(...batch.map((b) => () => tx.store.put(b.record))))
+      await inTransaction(tx, () => issueAndCommit(tx, ...batch.map((b) => () => tx.store.put(b.record))))
     }).then(
       () => batch.forEach((b) => b.resolve()),
       (e: unknown) => batch.forEach((b) => b.reject(e)),
@@ -503,9 +541,31 @@ async function inTransaction<T, S extends StoreNames<ConvergeDBSchema>[]>(
  * aborted with the transaction: their rejections are marked handled so they don't surface as unhandled.
  */
 function issue<T extends unknown[]>(...thunks: { [K in keyof T]: () => Promise<T[K]> }): Promise<T> {
+  return issueThen(null, thunks)
+}
+
+/**
+ * `issue`, then — once every request is issued, and only then — commits the transaction at once
+ * (`IDBTransaction.commit`, where the browser has it). Left to commit by itself, a transaction commits
+ * only after its requests' success events were dispatched on this thread and asked for nothing more:
+ * on a page busy with typing those events queue behind the input, and the change, though handed
+ * over, is not yet on the disk when the browser dies (LOCAL-6).
+ */
+function issueAndCommit<T extends unknown[]>(
+  tx: { commit?: () => void },
+  ...thunks: { [K in keyof T]: () => Promise<T[K]> }
+): Promise<T> {
+  return issueThen(tx, thunks)
+}
+
+function issueThen<T extends unknown[]>(
+  tx: { commit?: () => void } | null,
+  thunks: { [K in keyof T]: () => Promise<T[K]> },
+): Promise<T> {
   const issued: Promise<unknown>[] = []
   try {
     for (const thunk of thunks) issued.push(thunk())
+    if (typeof tx?.commit === 'function') tx.commit()
   } catch (e) {
     for (const p of issued) p.catch(() => {})
     return Promise.reject(e instanceof Error ? e : new Error(String(e), { cause: e }))

@@ -18,5 +18,6 @@ export type {
   MetaRecord,
   PendingChange,
   PendingClocks,
+  Unconfirmed,
 } from './records.js'
 export { parseSnapshotRecord } from './records.js'

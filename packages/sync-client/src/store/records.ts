@@ -190,11 +190,24 @@ export function parseSpaceRecord(value: unknown): Result<SpaceRecord> {
   return { ok: true, value: record }
 }
 
-/** Counts changes whose clock exceeds the acked clock of their client. */
-export function countPending(changes: Iterable<PendingChange>, acked: Map<number, number>): number {
-  let n = 0
-  for (const c of changes) if (c.clientId >= 0 && c.clock > (acked.get(c.clientId) ?? 0)) n++
-  return n
+/**
+ * The local changes stored on a device that the server has not confirmed, and the stored ack they
+ * were read against (STORE-7): per client its clocks above the acked one, ascending, each once.
+ */
+export interface Unconfirmed {
+  readonly acked: Map<number, number>
+  readonly pending: PendingClocks[]
+}
+
+/** Groups changes by client, keeping each (client, clock) once, ascending. */
+export function groupByClient(changes: Iterable<PendingChange>): PendingClocks[] {
+  const byClient = new Map<number, Set<number>>()
+  for (const { clientId, clock } of changes) {
+    const set = byClient.get(clientId) ?? new Set()
+    set.add(clock)
+    byClient.set(clientId, set)
+  }
+  return [...byClient].map(([clientId, clocks]) => ({ clientId, clocks: [...clocks].sort((a, b) => a - b) }))
 }
 
 /** The clocks of `pending` that the acked state vector does not cover. */
