@@ -1,9 +1,9 @@
 import {
-  SAVED,
   addItem,
   cartItem,
   createSpace,
   expect,
+  expectSaved,
   screenshot,
   syncStatus,
   test,
@@ -55,7 +55,7 @@ test('cart: add, merge duplicates, +/−, check off, edit, remove, totals, saved
   await expect(page.getByTestId('total-bought')).toHaveText('1 of 2')
   await expect(page.getByTestId('total-price')).toHaveText(/^2[.,]50 \+ 1 without price$/)
 
-  await expect(syncStatus(page)).toHaveText(SAVED)
+  await expectSaved(page)
   await expect(syncStatus(page)).toHaveAttribute('data-status', 'saved')
 
   await page.mouse.move(0, 0) // no hover highlight in the picture

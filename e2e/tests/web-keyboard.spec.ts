@@ -1,4 +1,4 @@
-import { SAVED, createSpace, expect, syncStatus, test } from '../fixtures/test.js'
+import { createSpace, expect, expectSaved, test } from '../fixtures/test.js'
 
 test('keyboard: add with Enter, move with Alt+ArrowUp, undo with Ctrl+Z, remove a space from the device', async ({
   devices,
@@ -29,7 +29,7 @@ test('keyboard: add with Enter, move with Alt+ArrowUp, undo with Ctrl+Z, remove 
   // Ctrl+Z outside the editor and text fields undoes the move
   await page.keyboard.press('Control+z')
   await expect.poll(order).toEqual(['Milk', 'Bread', 'Eggs'])
-  await expect(syncStatus(page)).toHaveText(SAVED)
+  await expectSaved(page)
 
   // home screen: remove "Spare flat" from this device
   await page.goto('/')

@@ -1,4 +1,4 @@
-import { SAVED, createSpace, expect, shareLinks, syncStatus, test } from '../fixtures/test.js'
+import { createSpace, expect, expectSaved, shareLinks, test } from '../fixtures/test.js'
 
 test('notes: create, rename, trash on one device while the other edits, restore with the edit kept', async ({
   devices,
@@ -8,7 +8,7 @@ test('notes: create, rename, trash on one device while the other edits, restore 
   const links = await shareLinks(alice.page)
   const bob = await devices.open('Bob')
   await bob.page.goto(links.write)
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
 
   await alice.page.getByRole('button', { name: 'New note' }).click()
   await alice.page.getByLabel('Note title').fill('Packing')
@@ -28,7 +28,7 @@ test('notes: create, rename, trash on one device while the other edits, restore 
   await alice.page.getByRole('button', { name: 'Move Packing to trash' }).click()
   await expect(alice.page.getByTestId('notes-empty')).toBeVisible()
   await bob.goOnline()
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
   await alice.page.getByRole('button', { name: /Trash \(1\)/ }).click()
   await expect(alice.page.getByTestId('trash-item')).toHaveCount(1)
   await alice.page.getByRole('button', { name: 'Restore Packing' }).click()
@@ -38,6 +38,6 @@ test('notes: create, rename, trash on one device while the other edits, restore 
   await alice.page.getByTestId('note-item').first().click()
   await expect(alice.page.locator('.cm-content')).toContainText('tent, stove')
   await expect(bob.page.getByTestId('note-item')).toHaveCount(1)
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
+  await expectSaved(bob.page)
 })

@@ -11,16 +11,7 @@ import { PROTOCOL_VERSION, encodeMessage } from '@converge/protocol'
 import type { Page } from '@playwright/test'
 import WebSocket from 'ws'
 import * as Y from 'yjs'
-import {
-  SAVED,
-  createSpace,
-  expect,
-  noteText,
-  shareLinks,
-  syncStatus,
-  test,
-  typeInNote,
-} from '../fixtures/test.js'
+import { createSpace, expect, expectSaved, noteText, shareLinks, test, typeInNote } from '../fixtures/test.js'
 
 /** y-protocols' unsigned varint. */
 const varUint = (n: number): number[] => {
@@ -74,7 +65,7 @@ test('forged presence over a read token: impersonation, hiding, CSS in a colour 
   const bob = await devices.open('Bob', '#0f766e')
   const b = bob.page
   await b.goto(links.write)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(b)
   await a.getByRole('button', { name: 'New note' }).click()
   await a.getByLabel('Note title').fill('Plans')
   await a.getByLabel('Note title').press('Enter')
@@ -175,8 +166,8 @@ test('forged presence over a read token: impersonation, hiding, CSS in a colour 
   // the honest devices keep working
   await typeInNote(a, 'end', ' and more')
   await expect.poll(() => noteText(b)).toBe('first line! and more')
-  await expect(syncStatus(a)).toHaveText(SAVED)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(a)
+  await expectSaved(b)
 
   // when the reader's socket goes, so does its presence
   ws.close()

@@ -1,5 +1,5 @@
 import type { Page } from '@playwright/test'
-import { SAVED, createSpace, expect, shareLinks, syncStatus, test } from '../fixtures/test.js'
+import { createSpace, expect, expectSaved, shareLinks, syncStatus, test } from '../fixtures/test.js'
 
 test('presence: two devices see each other, and a closed page drops out of the list', async ({ devices }) => {
   const alice = await devices.open('Alice')
@@ -43,18 +43,18 @@ test('presence: after a device goes offline and back, the others see every one o
   const links = await shareLinks(alice.page)
   const tab2 = await alice.context.newPage()
   await tab2.goto(alice.page.url())
-  await expect(syncStatus(tab2)).toHaveText(SAVED)
+  await expectSaved(tab2)
 
   const bob = await devices.open('Bob')
   await bob.page.goto(links.write)
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
   await expect.poll(() => presenceOf(bob.page, 'Alice').then((ids) => ids.length)).toBe(2)
 
   await alice.goOffline()
   for (const page of [alice.page, tab2])
     await expect(syncStatus(page)).toHaveAttribute('data-status', 'offline')
   await alice.goOnline()
-  for (const page of [alice.page, tab2]) await expect(syncStatus(page)).toHaveText(SAVED)
+  for (const page of [alice.page, tab2]) await expectSaved(page)
   // both of Alice's tabs, the follower too, long before y-protocols' 15-second renewal would bring it back
   await expect.poll(() => presenceOf(bob.page, 'Alice').then((ids) => ids.length), { timeout: 5_000 }).toBe(2)
 })

@@ -9,14 +9,13 @@ import { openSpace } from '@converge/merge'
 import { type Message, PROTOCOL_VERSION, decodeMessage, encodeMessage } from '@converge/protocol'
 import { expectConverged, itemsByKey, snapshotOf } from '../fixtures/converge.js'
 import {
-  SAVED,
   addItem,
   cartItem,
   createSpace,
   dropServerDownNoise,
   expect,
+  expectSaved,
   shareLinks,
-  syncStatus,
   test,
 } from '../fixtures/test.js'
 
@@ -31,7 +30,7 @@ test('read-only link: a forged write over a raw socket with the read token is re
   const alice = await devices.open('Alice')
   const spaceId = await createSpace(alice.page, 'Guarded flat')
   await addItem(alice.page, 'Milk')
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
   const links = await shareLinks(alice.page)
   const readToken = new URL(links.read).hash.replace(/^#t=/, '')
   expect(readToken).not.toBe('')
@@ -121,7 +120,7 @@ test('read-only link: a forged write over a raw socket with the read token is re
   // a later honest change reaches the read-only device; the forged one reached no one
   await addItem(alice.page, 'Bread')
   await expect(cartItem(c, 'Bread')).toBeVisible()
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
   for (const page of [alice.page, c]) {
     await expect(cartItem(page, 'Forged caviar')).toHaveCount(0)
     expect(Object.keys(itemsByKey(await snapshotOf(page))).sort()).toEqual(['bread', 'milk'])
@@ -132,9 +131,9 @@ test('read-only link: a forged write over a raw socket with the read token is re
   await server.restart()
   const bob = await devices.open('Bob')
   await bob.page.goto(links.write)
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
   await expect(cartItem(bob.page, 'Bread')).toBeVisible()
-  await expect(syncStatus(alice.page)).toHaveText(SAVED, { timeout: 30_000 })
+  await expectSaved(alice.page, { timeout: 30_000 })
   dropServerDownNoise(devices.problems, problemsFrom)
   const merged = await expectConverged([alice, bob, carol])
   expect(Object.keys(itemsByKey(merged)).sort()).toEqual(['bread', 'milk'])

@@ -7,11 +7,11 @@
  */
 import type { Page } from '@playwright/test'
 import {
-  SAVED,
   addItem,
   cartItem,
   createSpace,
   expect,
+  expectSaved,
   shareLinks,
   syncStatus,
   test,
@@ -39,7 +39,7 @@ test('revoke: Alice resets the share links; Bob’s open tab is told and cut off
   const alice = await devices.open('Alice')
   await createSpace(alice.page, 'Shared flat')
   await addItem(alice.page, 'Milk')
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
   const old = await shareLinks(alice.page)
 
   const bob = await devices.open('Bob')
@@ -52,7 +52,7 @@ test('revoke: Alice resets the share links; Bob’s open tab is told and cut off
   })
   await bob.page.goto(old.write)
   await expect(cartItem(bob.page, 'Milk')).toBeVisible()
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
   expect(bobSockets.filter((s) => !s.closed)).toHaveLength(1)
 
   // Alice: Share → "Reset share links…" → the confirmation explains → confirmed with the keyboard
@@ -80,9 +80,9 @@ test('revoke: Alice resets the share links; Bob’s open tab is told and cut off
   await expect(dialog).toHaveCount(0)
 
   // Alice's own session went on with the new link
-  await expect(syncStatus(a)).toHaveText(SAVED)
+  await expectSaved(a)
   await addItem(a, 'Bread')
-  await expect(syncStatus(a)).toHaveText(SAVED)
+  await expectSaved(a)
   expect(await connection(a)).toEqual({ connected: true, error: null })
 
   // Bob's open tab: told plainly, a calm banner with the way home; his socket is closed for good
@@ -120,13 +120,13 @@ test('revoke: Alice resets the share links; Bob’s open tab is told and cut off
   await expect(carol.page.getByTestId('space-name')).toHaveText('Shared flat')
   await expect(cartItem(carol.page, 'Milk')).toBeVisible()
   await expect(cartItem(carol.page, 'Bread')).toBeVisible()
-  await expect(syncStatus(carol.page)).toHaveText(SAVED)
+  await expectSaved(carol.page)
   await expect(carol.page.getByTestId('banner-revoked')).toHaveCount(0)
 
   // …and on Bob's, once Alice sends it to him
   await b.goto(fresh.write)
   await expect(cartItem(b, 'Bread')).toBeVisible()
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(b)
   await expect(b.getByTestId('banner-revoked')).toHaveCount(0)
   await addItem(b, 'Eggs')
   await expect(cartItem(a, 'Eggs')).toBeVisible()

@@ -14,6 +14,7 @@ import {
   createSpace,
   dropServerDownNoise,
   expect,
+  expectSaved,
   noteText,
   shareLinks,
   syncStatus,
@@ -36,7 +37,7 @@ async function shownAsSaved(page: Page): Promise<SpaceSnapshot> {
     .poll(async () => {
       state = (await page.evaluate(() => {
         const status = document.querySelector('[data-testid="sync-status"]')
-        return status?.getAttribute('data-status') === 'saved'
+        return status?.getAttribute('data-synced') === 'true'
           ? (window as unknown as Hooks).__converge.snapshot()
           : null
       })) as SpaceSnapshot | null
@@ -83,7 +84,7 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
   const bob = await devices.open('Bob')
   const b = bob.page
   await b.goto(links.write)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(b)
 
   // both edit; the kill comes right after both show "saved"
   await addItem(a, 'Milk')
@@ -104,8 +105,9 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
   await recordStatus(a)
   let problemsFrom = devices.problems.length
   await server.kill('SIGKILL')
-  await expect(syncStatus(a)).toHaveText('offline — no unsynced changes')
-  await expect(syncStatus(b)).toHaveAttribute('data-status', 'offline')
+  // the browsers are online: it is the server that cannot be reached (sync-client SYNC-13)
+  await expect(syncStatus(a)).toHaveText("can't reach the server — trying again")
+  await expect(syncStatus(b)).toHaveAttribute('data-status', 'unreachable')
   // the devices lose their network too: after the restart only the server's disk can answer
   await alice.goOffline()
   await bob.goOffline()
@@ -115,7 +117,7 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
   const carol = await devices.open('Carol')
   const c = carol.page
   await c.goto(links.write)
-  await expect(syncStatus(c)).toHaveText(SAVED)
+  await expectSaved(c)
   await expect(cartItem(c, 'Olive oil')).toBeVisible()
   // exactly the state each device had been told was saved, nothing missing
   assertConverged([
@@ -126,19 +128,19 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
 
   await alice.goOnline()
   await bob.goOnline()
-  await expect(syncStatus(a)).toHaveText(SAVED)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(a)
+  await expectSaved(b)
 
   // a second kill with every device online: they reconnect on their own once the server is back
   await recordStatus(c)
   problemsFrom = devices.problems.length
   await server.kill('SIGKILL')
-  for (const p of [a, b, c]) await expect(syncStatus(p)).toHaveText('offline — no unsynced changes')
+  for (const p of [a, b, c]) await expect(syncStatus(p)).toHaveText("can't reach the server — trying again")
   // Alice keeps working while the server is down
   await addItem(a, 'Bread')
-  await expect(syncStatus(a)).toHaveText('offline — 1 change saved on this device')
+  await expect(syncStatus(a)).toHaveText("can't reach the server — changes saved here")
   await server.start()
-  for (const p of [a, b, c]) await expect(syncStatus(p)).toHaveText(SAVED, { timeout: 30_000 })
+  for (const p of [a, b, c]) await expectSaved(p, { timeout: 30_000 })
   dropServerDownNoise(devices.problems, problemsFrom)
   await expect(cartItem(c, 'Bread')).toBeVisible()
   const final = await expectConverged([alice, bob, carol])
@@ -148,14 +150,15 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
   // Alice's status line over both crashes, in order. "syncing" is left out: it may be too brief to
   // render, and a device also shows it between receiving another's change and the server's ack of it
   const collapse = (log: string[]) =>
-    log.filter((e) => e !== 'syncing: syncing').filter((e, i, all) => i === 0 || all[i - 1] !== e)
+    log.filter((e) => e !== 'syncing: syncing…').filter((e, i, all) => i === 0 || all[i - 1] !== e)
   const aliceLog = await statusLog(a)
   expect(collapse(aliceLog)).toEqual([
     SAVED_LINE,
-    'offline: offline — no unsynced changes', // first kill
+    "unreachable: can't reach the server — trying again", // first kill
+    'offline: offline — no unsynced changes', // her network goes too
     SAVED_LINE, // online again after the restart
-    'offline: offline — no unsynced changes', // second kill
-    'offline: offline — 1 change saved on this device', // Bread, stored on the device only
+    "unreachable: can't reach the server — trying again", // second kill
+    "unreachable: can't reach the server — changes saved here", // Bread, stored on the device only
     SAVED_LINE, // reconnected by itself, Bread committed
   ])
   const carolLog = await statusLog(c)
@@ -163,5 +166,9 @@ test('server SIGKILL: what was shown as saved survives, devices reconnect, the s
     body: `Alice:\n${aliceLog.join('\n')}\n\nCarol:\n${carolLog.join('\n')}`,
     contentType: 'text/plain',
   })
-  expect(collapse(carolLog)).toEqual([SAVED_LINE, 'offline: offline — no unsynced changes', SAVED_LINE])
+  expect(collapse(carolLog)).toEqual([
+    SAVED_LINE,
+    "unreachable: can't reach the server — trying again",
+    SAVED_LINE,
+  ])
 })

@@ -1,12 +1,11 @@
 import {
-  SAVED,
   addItem,
   cartItem,
   createSpace,
   expect,
+  expectSaved,
   screenshot,
   shareLinks,
-  syncStatus,
   test,
 } from '../fixtures/test.js'
 
@@ -24,7 +23,7 @@ test('share: live cart and a note written by two devices; a read-only link canno
   const bob = await devices.open('Bob')
   await bob.page.goto(links.write)
   await expect(bob.page.getByTestId('space-name')).toHaveText('Shared flat')
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(bob.page)
   // the token is not left in the address bar
   expect(bob.page.url()).not.toContain('#t=')
 
@@ -61,8 +60,8 @@ test('share: live cart and a note written by two devices; a read-only link canno
   }
   // each sees the other's cursor
   await expect(alice.page.locator('.cm-ySelectionCaret')).toHaveCount(1)
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
-  await expect(syncStatus(bob.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
+  await expectSaved(bob.page)
   await screenshot(alice.page.getByTestId('notes'), 'note-two-people.png', (n, o) => testInfo.attach(n, o))
 
   // a third device with the read-only link sees everything and can change nothing
@@ -86,5 +85,5 @@ test('share: live cart and a note written by two devices; a read-only link canno
   // changes made elsewhere still reach the read-only device live
   await addItem(alice.page, 'Bread')
   await expect(cartItem(carol.page, 'Bread')).toBeVisible()
-  await expect(syncStatus(carol.page)).toHaveText(SAVED)
+  await expectSaved(carol.page)
 })

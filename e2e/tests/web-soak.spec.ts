@@ -13,15 +13,14 @@ import { prng } from '@converge/test-services'
 import type { Locator, Page } from '@playwright/test'
 import { expectConverged } from '../fixtures/converge.js'
 import {
-  SAVED,
-  type Device,
   cartNames,
   createSpace,
   dropServerDownNoise,
   expect,
+  expectSaved,
   shareLinks,
-  syncStatus,
   test,
+  type Device,
   typeInNote,
 } from '../fixtures/test.js'
 
@@ -187,7 +186,7 @@ test(`soak: 3 devices, ${OPS} random cart and note operations, offline toggles a
     log.push(`${OPS} operations in ${Math.round((Date.now() - started) / 1000)} s`)
 
     for (const d of offline) await d.goOnline()
-    for (const d of all) await expect(syncStatus(d.page)).toHaveText(SAVED, { timeout: 30_000 })
+    for (const d of all) await expectSaved(d.page, { timeout: 30_000 })
     const merged = await expectConverged(all, { timeout: 30_000 })
 
     // the invariants every replica must hold

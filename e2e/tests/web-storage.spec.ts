@@ -1,13 +1,4 @@
-import {
-  SAVED,
-  addItem,
-  cartItem,
-  createSpace,
-  expect,
-  shareLinks,
-  syncStatus,
-  test,
-} from '../fixtures/test.js'
+import { addItem, cartItem, createSpace, expect, expectSaved, shareLinks, test } from '../fixtures/test.js'
 
 test('storage: without IndexedDB a banner says so and the app keeps working in memory and syncing', async ({
   devices,
@@ -20,7 +11,7 @@ test('storage: without IndexedDB a banner says so and the app keeps working in m
   await createSpace(alice.page, 'No storage')
   await expect(alice.page.getByTestId('banner-storage')).toContainText('kept in memory only in this tab')
   await addItem(alice.page, 'Milk')
-  await expect(syncStatus(alice.page)).toHaveText(SAVED)
+  await expectSaved(alice.page)
   const links = await shareLinks(alice.page)
   const bob = await devices.open('Bob')
   await bob.page.goto(links.write)
@@ -40,7 +31,7 @@ test('a space created offline is registered with the server under its own id onc
   const id = await alice.page.getByTestId('space-screen').getAttribute('data-space-id')
   await addItem(alice.page, 'Candles')
   await alice.goOnline()
-  await expect(syncStatus(alice.page)).toHaveText(SAVED, { timeout: 20_000 })
+  await expectSaved(alice.page, { timeout: 20_000 })
   const links = await shareLinks(alice.page)
   expect(links.write).toContain(`/s/${id}#t=`)
   const bob = await devices.open('Bob')

@@ -6,13 +6,13 @@
 import type { Page } from '@playwright/test'
 import { expectConverged, itemsByKey, snapshotOf } from '../fixtures/converge.js'
 import {
-  SAVED,
   addItem,
   cartItem,
   cartNames,
   createSpace,
   editItem,
   expect,
+  expectSaved,
   moveToEnd,
   noteText,
   shareLinks,
@@ -49,8 +49,8 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   const b = bob.page
   await b.goto(links.write)
   await expect.poll(() => noteText(b)).toBe(base)
-  await expect(syncStatus(a)).toHaveText(SAVED)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(a)
+  await expectSaved(b)
   await expectConverged([alice, bob])
 
   await alice.goOffline()
@@ -94,7 +94,7 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   // each device kept its own edits only, stored on the device
   for (const p of [a, b]) {
     await expect(syncStatus(p)).toHaveAttribute('data-status', 'offline')
-    await expect(syncStatus(p)).toHaveText(/^offline — \d+ changes saved on this device$/)
+    await expect(syncStatus(p)).toHaveText('offline — changes saved on this device')
   }
   await expect(quantity(a, 'Bread')).toHaveText('2')
   await expect(quantity(b, 'Bread')).toHaveText('2')
@@ -106,8 +106,8 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
 
   await alice.goOnline()
   await bob.goOnline()
-  await expect(syncStatus(a)).toHaveText(SAVED)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(a)
+  await expectSaved(b)
   const merged = await expectConverged([alice, bob])
   const items = itemsByKey(merged)
 
@@ -160,8 +160,8 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   // CART-3/4: removed lines come back with exactly what is added (no debt from the double remove)
   await addItem(a, 'Soap')
   await addItem(b, 'Butter')
-  await expect(syncStatus(a)).toHaveText(SAVED)
-  await expect(syncStatus(b)).toHaveText(SAVED)
+  await expectSaved(a)
+  await expectSaved(b)
   const after = itemsByKey(await expectConverged([alice, bob]))
   expect(after['soap']?.quantity).toBe(1)
   expect(after['butter']?.quantity).toBe(1)

@@ -307,6 +307,11 @@ export const OPTIONS: readonly Option[] = [
   },
   limitOption('IDLE_UNLOAD_MS', 'idleUnloadMs', 'how long a space with no connection stays in memory', 0),
   limitOption(
+    'CHUNK_IDLE_MS',
+    'chunkIdleMs',
+    'a message a client sends in chunks that gets no chunk for this long closes its socket with 4408',
+  ),
+  limitOption(
     'COMPACT_EVERY_UPDATES',
     'compactEveryUpdates',
     "compact a space's log after this many appended updates…",
@@ -551,6 +556,7 @@ export function parseConfig(
       maxStructsPerSpace: n('MAX_STRUCTS_PER_SPACE'),
       memoryBudgetBytes: n('MEMORY_BUDGET_BYTES'),
       idleUnloadMs: n('IDLE_UNLOAD_MS'),
+      chunkIdleMs: n('CHUNK_IDLE_MS'),
       compactEveryUpdates: n('COMPACT_EVERY_UPDATES'),
       compactEveryBytes: n('COMPACT_EVERY_BYTES'),
     },

@@ -191,6 +191,8 @@ async function start(
     limits: config.limits,
     logger: coreLogger(log),
     events: markingEvents(metrics.events, guard),
+    // PROTOCOL.md §P7.3: clients pace what they send to the per-address budget too (ws.ts)
+    clientRate: { bytesPerSecond: config.perIp.bytesPerSecond, burstBytes: config.perIp.burstBytes },
   })
   metrics.observe(core)
 

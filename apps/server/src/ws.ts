@@ -1,6 +1,7 @@
 /**
- * WebSocket transport (ws): upgrades on /sync/<spaceId>?token=…, each socket handed to the sync core
- * as a SocketLike. The token is read from the query string and never logged. Before the core sees
+ * WebSocket transport (ws): upgrades on /sync/<spaceId>?token=… (stock clients) or /sync/<spaceId>
+ * with the token as the socket's first frame (our client, PROTOCOL.md §P5.11; the core reads it), each
+ * socket handed to the sync core as a SocketLike. The token is never logged. Before the core sees
  * anything, the transport applies the per-address rules: the upgrade's `Origin` (HTTP 403), open
  * sockets per address (close 1013), and a write budget per address shared by its sockets (close 4429).
  */

@@ -70,6 +70,7 @@ describe('config', () => {
       MAX_STRUCTS_PER_SPACE: '1000',
       MEMORY_BUDGET_BYTES: '123456',
       IDLE_UNLOAD_MS: '0',
+      CHUNK_IDLE_MS: '1234',
       COMPACT_EVERY_UPDATES: '9',
       COMPACT_EVERY_BYTES: '999',
       UNRELATED: 'x',
@@ -89,6 +90,7 @@ describe('config', () => {
       maxStructsPerSpace: 1000,
       memoryBudgetBytes: 123456,
       idleUnloadMs: 0,
+      chunkIdleMs: 1234,
       compactEveryUpdates: 9,
       compactEveryBytes: 999,
     })

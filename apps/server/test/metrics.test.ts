@@ -44,6 +44,7 @@ describe('metrics', () => {
     bad.send(new Uint8Array([42, 42]))
     await bad.waitClosed()
     const denied = await RawClient.open(server, space.id, null)
+    denied.send({ type: 'sync-step1', stateVector: new Uint8Array([0]) }) // a stock client's first frame, no token
     await denied.waitClosed()
     m = await scrape(server.url)
     expect(m.get('converge_rejections_total{reason="MalformedFrame"}')).toBe(1)

@@ -17,7 +17,10 @@ export const CloseCode = {
   Unauthorized: 4401,
   /** 4403: a valid token for another space. Get a token for this space. */
   Forbidden: 4403,
-  /** 4408: too much was sent before authentication finished. Reconnect; send less before the server answers. */
+  /**
+   * 4408: too much was sent before authentication finished (PreAuthOverflow), or a message sent in
+   * chunks stopped arriving (IncompleteMessage, §P7.4). Reconnect.
+   */
   PreAuthOverflow: 4408,
   /**
    * 4410: the link (token) was reset by someone in the space: its link generation is older than the
@@ -54,6 +57,8 @@ export const ErrorKind = {
   DocumentTooLarge: 'DocumentTooLarge',
   /** Too much data before authentication. Reconnect. */
   PreAuthOverflow: 'PreAuthOverflow',
+  /** A message sent in chunks stopped arriving before it was whole (§P7.4). Reconnect and send it again. */
+  IncompleteMessage: 'IncompleteMessage',
   /** Storage failed. Keep local changes; reconnect with backoff. */
   StorageUnavailable: 'StorageUnavailable',
   /** The server is at its connection limit. Reconnect with backoff. */
@@ -145,6 +150,13 @@ export const CLOSE_RULES: readonly CloseRule[] = [
     permanent: false,
     next: 'retry',
     says: 'the connection was reset',
+  },
+  {
+    code: CloseCode.PreAuthOverflow,
+    kind: ErrorKind.IncompleteMessage,
+    permanent: false,
+    next: 'retry',
+    says: 'a large change stopped arriving',
   },
   {
     code: CloseCode.LinkRevoked,

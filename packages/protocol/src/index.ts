@@ -10,10 +10,24 @@ export {
 } from './codes.js'
 export { type Backoff, backoffDelay, defaultBackoff } from './backoff.js'
 export {
+  CHUNKS_SINCE_VERSION,
+  CHUNK_OVERHEAD,
+  ChunkError,
+  type ChunkMessage,
+  type ChunkRefusal,
+  MIN_CHUNK_PART,
+  Reassembler,
+  type ReassemblerOptions,
+  knowsChunks,
+  minChunkPart,
+  splitFrame,
+} from './chunks.js'
+export {
   AuthType,
   type Message,
   MessageType,
   ProtocolError,
+  type ServerLimits,
   SyncType,
   decodeMessage,
   encodeMessage,

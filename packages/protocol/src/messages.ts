@@ -2,9 +2,11 @@ import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 
 /**
- * The message table (PROTOCOL.md §P2). Types 0–3 are y-websocket's, byte for byte; 10–12 are
+ * The message table (PROTOCOL.md §P2). Types 0–3 are y-websocket's, byte for byte; 10 and up are
  * Converge's extensions, sent by the server only to clients that said hello (type 10), so a stock
- * y-websocket client never sees a type it does not know.
+ * y-websocket client never sees a type it does not know; 13–14 (§P7) and 21–22 (§P5.12–13) only
+ * between peers whose hello names version 3 or later (`CHUNKS_SINCE_VERSION`); 20 (`token`, §P5.11)
+ * is a client's first frame, before it knows the server's version.
  */
 export const MessageType = {
   Sync: 0,
@@ -14,6 +16,16 @@ export const MessageType = {
   Hello: 10,
   DurableAck: 11,
   Error: 12,
+  /** §P7.1: a piece of a message larger than the receiver's frame limit. */
+  Chunk: 13,
+  /** §P7.3: server → client, after hello: the limits this socket and its space are held to. */
+  Limits: 14,
+  /** Client → server, the first frame when the URL carries no `?token=` (PROTOCOL.md §P5.11). */
+  Token: 20,
+  /** Both ways between hello'd peers of version ≥ 3: "are you there?" and its answer (§P5.12). */
+  Heartbeat: 21,
+  /** Server → hello'd client before a close it should retry: wait at least this long (§P5.13). */
+  RetryAfter: 22,
 } as const
 
 export const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const
@@ -29,6 +41,27 @@ export type Message =
   | { type: 'hello'; version: number }
   | { type: 'durable-ack'; stateVector: Uint8Array }
   | { type: 'error'; kind: string; message: string }
+  /** §P7.1: bytes `offset … offset + part.length` of message `id`, whose whole frame is `total` bytes. */
+  | { type: 'chunk'; id: number; total: number; offset: number; part: Uint8Array }
+  /** §P7.3: what the server holds this socket and its space to. */
+  | ({ type: 'limits' } & ServerLimits)
+  | { type: 'token'; token: string }
+  | { type: 'heartbeat' }
+  | { type: 'retry-after'; ms: number }
+
+/** §P7.3: the `limits` message's fields. */
+export interface ServerLimits {
+  /** Largest frame the server takes (a larger message goes in chunks). */
+  readonly maxFrameBytes: number
+  /** Largest stored size of the space (past it an update is refused with 4413). */
+  readonly maxDocumentBytes: number
+  /** What the space holds in storage now (and has queued for it), by the server's count. */
+  readonly storedBytes: number
+  /** Bytes per second a client should send at most: the lowest of the server's per-connection and per-address rates. */
+  readonly bytesPerSecond: number
+  /** …and at once (the smallest of those buckets' capacities). */
+  readonly burstBytes: number
+}
 
 /** A frame that does not decode. Carries the reason for the log line; never the frame's bytes. */
 export class ProtocolError extends Error {
@@ -74,6 +107,32 @@ export const encodeMessage = (m: Message): Uint8Array => {
       encoding.writeVarString(e, m.kind)
       encoding.writeVarString(e, m.message)
       break
+    case 'chunk':
+      encoding.writeVarUint(e, MessageType.Chunk)
+      encoding.writeVarUint(e, m.id)
+      encoding.writeVarUint(e, m.total)
+      encoding.writeVarUint(e, m.offset)
+      encoding.writeVarUint8Array(e, m.part)
+      break
+    case 'limits':
+      encoding.writeVarUint(e, MessageType.Limits)
+      encoding.writeVarUint(e, m.maxFrameBytes)
+      encoding.writeVarUint(e, m.maxDocumentBytes)
+      encoding.writeVarUint(e, m.storedBytes)
+      encoding.writeVarUint(e, m.bytesPerSecond)
+      encoding.writeVarUint(e, m.burstBytes)
+      break
+    case 'token':
+      encoding.writeVarUint(e, MessageType.Token)
+      encoding.writeVarString(e, m.token)
+      break
+    case 'heartbeat':
+      encoding.writeVarUint(e, MessageType.Heartbeat)
+      break
+    case 'retry-after':
+      encoding.writeVarUint(e, MessageType.RetryAfter)
+      encoding.writeVarUint(e, m.ms)
+      break
   }
   return encoding.toUint8Array(e)
 }
@@ -112,6 +171,34 @@ const read = (frame: Uint8Array): Message => {
       break
     case MessageType.Error:
       m = { type: 'error', kind: decoding.readVarString(d), message: decoding.readVarString(d) }
+      break
+    case MessageType.Chunk:
+      m = {
+        type: 'chunk',
+        id: decoding.readVarUint(d),
+        total: decoding.readVarUint(d),
+        offset: decoding.readVarUint(d),
+        part: decoding.readVarUint8Array(d),
+      }
+      break
+    case MessageType.Limits:
+      m = {
+        type: 'limits',
+        maxFrameBytes: decoding.readVarUint(d),
+        maxDocumentBytes: decoding.readVarUint(d),
+        storedBytes: decoding.readVarUint(d),
+        bytesPerSecond: decoding.readVarUint(d),
+        burstBytes: decoding.readVarUint(d),
+      }
+      break
+    case MessageType.Token:
+      m = { type: 'token', token: decoding.readVarString(d) }
+      break
+    case MessageType.Heartbeat:
+      m = { type: 'heartbeat' }
+      break
+    case MessageType.RetryAfter:
+      m = { type: 'retry-after', ms: decoding.readVarUint(d) }
       break
     default:
       throw new ProtocolError(`unknown message type ${type}`)

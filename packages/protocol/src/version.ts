@@ -11,8 +11,14 @@ import { AuthType, MessageType, SyncType } from './messages.js'
  *                   space); tokens carry a link generation `gen`; 4401 also closes an open socket
  *                   whose token reaches its `exp`. Version 1 clients treat 4410 as an unknown,
  *                   permanent 44xx close.
+ *   3 (2026-12-01): `chunk` (13) for messages over the frame limit and `limits` (14) after hello
+ *                   (§P7), error kind IncompleteMessage (4408); `token` (20) as a socket's first
+ *                   frame instead of `?token=`; `heartbeat` (21) both ways; `retry-after` (22)
+ *                   before a close that sheds load (§P5.11–13). Each is sent only to a peer whose
+ *                   hello names version 3 or later (`token`: with a fallback to the query string
+ *                   when a server refuses it).
  */
-export const PROTOCOL_VERSION = 2
+export const PROTOCOL_VERSION = 3
 
 /** Everything a peer depends on: changing any of it is a protocol change. */
 export const PROTOCOL_TABLE = { MessageType, SyncType, AuthType, CloseCode, ErrorKind } as const
@@ -21,4 +27,5 @@ export const PROTOCOL_TABLE = { MessageType, SyncType, AuthType, CloseCode, Erro
 export const PROTOCOL_HISTORY: readonly { version: number; tableHash: string }[] = [
   { version: 1, tableHash: '8104a77811665847' },
   { version: 2, tableHash: '6213ffe1f1d3fce9' },
+  { version: 3, tableHash: 'ca912d6d250ff65c' },
 ]

@@ -7,16 +7,21 @@
  */
 import { type YjsUpdateSummary, isMergeError, validateYjsUpdate } from '@converge/merge/validate'
 import {
+  ChunkError,
+  type ChunkMessage,
   ErrorKind,
   type Message,
   PROTOCOL_VERSION,
+  Reassembler,
   closeCodeOf,
   decodeMessage,
   encodeMessage,
+  knowsChunks,
 } from '@converge/protocol'
 import * as Y from 'yjs'
 import type { CoreEvents } from './events.js'
-import { type Limits, TokenBucket } from './limits.js'
+import { chunkedFrames } from './chunked-frames.js'
+import { type Limits, MAX_OPEN_CHUNKED, TokenBucket } from './limits.js'
 import { MemoryBudgetExceeded } from './memory.js'
 import {
   type Clock,
@@ -80,6 +85,25 @@ export interface ConnectionInfo {
  */
 export const MAX_TIMER_MS = 2 ** 31 - 1
 
+/**
+ * CONN-4: how long a socket that came without `?token=` may take to send its `token` frame (or any
+ * first frame: a stock client without a token is authenticated with none, as before).
+ */
+export const TOKEN_WAIT_MS = 10_000
+
+/**
+ * CONN-6 (PROTOCOL.md §P5.13): how long a client should wait before coming back after a close that
+ * sheds load — told to clients of version ≥ 3 in a `retry-after` before the close. A restart is quick.
+ */
+export const RETRY_HINT_MS: Readonly<Partial<Record<string, number>>> = {
+  ShuttingDown: 500,
+  ServerFull: 5_000,
+  StorageUnavailable: 2_000,
+}
+
+/** The first protocol version that knows `token`, `heartbeat` and `retry-after` (§P5.11–13). */
+export const LIVENESS_SINCE_VERSION = 3
+
 /** What the transport holds of a connection: it hands over frames and the socket's end. */
 export interface ConnectionHandle {
   handleMessage(data: Uint8Array): void
@@ -102,6 +126,11 @@ export interface ConnectionHost {
   readonly authenticate: Authenticate
   /** QUOTA-1: whether storage takes an update's bytes. */
   readonly storageQuota: StorageQuota
+  /**
+   * PROTOCOL.md §P7.3: what the transport holds a client's incoming bytes to beyond the core's own
+   * rate (apps/server: the per-address budget), told to clients in `limits` so that they pace to it.
+   */
+  readonly clientRate?: { readonly bytesPerSecond: number; readonly burstBytes: number }
   /** The loaded room of a space (loading it once however many connections ask). */
   room(spaceId: string): Promise<Room>
   /** The connection is closed: the core forgets it. */
@@ -114,6 +143,11 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   readonly id = nextId++
   readonly awarenessIds = new Set<number>()
   wantsAcks = false
+  /** The version the client's hello named (0: no hello). */
+  private peerVersion = 0
+  /** CONN-4: the socket came without a token; its first frame may carry one. */
+  private awaitingToken = false
+  private tokenWait: Timer | null = null
   private state: 'auth' | 'loading' | 'open' | 'closed' = 'auth'
   private granted: Access | null = null
   /** The link generation of the token (REVOKE-1); undefined until authenticated, or when it names none. */
@@ -138,6 +172,10 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
    * what is in flight to be committed — so a joiner sees nothing that is not durable yet first.
    */
   synced = false
+  /** CHUNK-2: the messages this client is sending in chunks (made at its first chunk). */
+  private chunks: Reassembler | null = null
+  /** CHUNK-5: set while a message in chunks is open. */
+  private chunkTimer: Timer | null = null
 
   constructor(
     private readonly host: ConnectionHost,
@@ -149,6 +187,25 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.messages = new TokenBucket(l.maxMessagesPerSecond, l.maxMessagesPerSecond * 2, now)
     this.bytes = new TokenBucket(l.maxBytesPerSecond, l.maxBytesPerSecond * 2, now)
     this.answerBytes = new TokenBucket(l.maxAnswerBytesPerSecond, l.maxAnswerBytesPerSecond * 2, now)
+  }
+
+  /**
+   * CONN-4: a socket that came without `?token=` (our client keeps the token out of URLs, which
+   * browsers print in console errors): its first frame is `token`, authenticated like the query's;
+   * any other first frame, or none within TOKEN_WAIT_MS, is a client without a token, as before.
+   */
+  awaitToken(): void {
+    if (!SPACE_ID.test(this.spaceId)) {
+      void this.start(null) // refused for its space id at once: no token can help it
+      return
+    }
+    this.awaitingToken = true
+    this.tokenWait = this.host.scheduler.setTimeout(() => {
+      this.tokenWait = null
+      if (!this.awaitingToken || this.state === 'closed') return
+      this.awaitingToken = false
+      void this.start(null)
+    }, TOKEN_WAIT_MS)
   }
 
   /** Authenticates, loads the room, joins it, and then processes what was queued meanwhile. */
@@ -221,9 +278,16 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
       this.close(ErrorKind.RateLimited, 'the client does not read what it is sent')
       return
     }
+    // CHUNK-1, CHUNK-6: to a client that knows chunks, a frame past the frame limit goes in chunks,
+    // split once however many members it goes to; the unread-bytes check above counts it as one
+    const frames = knowsChunks(this.peerVersion)
+      ? chunkedFrames(frame, this.host.limits.maxFrameBytes)
+      : [frame]
     try {
-      this.socket.send(frame)
-      this.host.events.messageOut?.(frame.length, 1)
+      for (const f of frames) {
+        this.socket.send(f)
+        this.host.events.messageOut?.(f.length, 1)
+      }
     } catch {
       this.handleClose()
     }
@@ -234,6 +298,23 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     if (data.length > this.host.limits.maxFrameBytes) {
       this.close(ErrorKind.MessageTooBig, `frame of ${data.length} bytes`)
       return
+    }
+    if (this.awaitingToken) {
+      // CONN-4: the first frame of a socket without ?token=
+      this.awaitingToken = false
+      this.tokenWait?.cancel()
+      this.tokenWait = null
+      let first: Message | null = null
+      try {
+        first = decodeMessage(data)
+      } catch {
+        // queued below: processed (and refused) once the connection is open, like any other frame
+      }
+      if (first?.type === 'token') {
+        void this.start(first.token)
+        return
+      }
+      void this.start(null)
     }
     if (this.state !== 'open') {
       this.queue.push(data)
@@ -262,6 +343,85 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.host.events.messageIn?.(m.type, data.length)
     const room = this.room
     if (!room) return
+    if (m.type === 'chunk') this.chunk(room, m)
+    else this.dispatch(room, m)
+  }
+
+  /**
+   * CHUNK-2…5 (PROTOCOL.md §P7.2, §P7.4): one chunk of a message this client sends in pieces. Its
+   * frame already spent the rates (`process`); a message it begins is checked against the open count
+   * and the space's room before any byte is kept. Once whole, the message is handled as if it had
+   * come as one frame.
+   */
+  private chunk(room: Room, c: ChunkMessage): void {
+    if (!knowsChunks(this.peerVersion)) {
+      this.close(ErrorKind.MalformedFrame, 'a chunk from a client that did not say it knows them')
+      return
+    }
+    const l = this.host.limits
+    const chunks = (this.chunks ??= new Reassembler({
+      maxOpen: MAX_OPEN_CHUNKED,
+      maxFrameBytes: l.maxFrameBytes,
+    }))
+    let frame: Uint8Array | null
+    try {
+      frame = chunks.accept(
+        c,
+        this.host.clock.now(),
+        l.maxDocumentBytes - room.storedBytes - chunks.announcedBytes,
+      )
+    } catch (e) {
+      if (!(e instanceof ChunkError)) throw e
+      const kind =
+        e.why === 'too-large'
+          ? ErrorKind.DocumentTooLarge
+          : e.why === 'too-many'
+            ? ErrorKind.RateLimited
+            : ErrorKind.MalformedFrame
+      this.close(kind, e.message)
+      return
+    }
+    this.watchChunks()
+    if (!frame) return
+    let m: Message
+    try {
+      m = decodeMessage(frame)
+    } catch (e) {
+      this.close(ErrorKind.MalformedFrame, e instanceof Error ? e.message : 'undecodable')
+      return
+    }
+    if (m.type === 'chunk') {
+      this.close(ErrorKind.MalformedFrame, 'a chunk inside a message sent in chunks')
+      return
+    }
+    this.host.events.messageIn?.(m.type, 0) // its bytes were counted with its chunks
+    this.dispatch(room, m)
+  }
+
+  /** CHUNK-5: while a message is open in chunks, one that got none for `chunkIdleMs` closes with 4408. */
+  private watchChunks(): void {
+    const quietSince = this.chunks?.quietSince ?? null
+    if (quietSince === null) {
+      this.chunkTimer?.cancel()
+      this.chunkTimer = null
+      return
+    }
+    if (this.chunkTimer) return
+    const idle = this.host.limits.chunkIdleMs
+    this.chunkTimer = this.host.scheduler.setTimeout(
+      () => {
+        this.chunkTimer = null
+        if (this.state === 'closed') return
+        const since = this.chunks?.quietSince ?? null
+        if (since !== null && this.host.clock.now() - since >= idle)
+          this.close(ErrorKind.IncompleteMessage, `a message in chunks got none for ${idle} ms`)
+        else this.watchChunks()
+      },
+      Math.max(0, quietSince + idle - this.host.clock.now()),
+    )
+  }
+
+  private dispatch(room: Room, m: Exclude<Message, ChunkMessage>): void {
     switch (m.type) {
       case 'sync-step1':
         return this.ask(room, m.stateVector)
@@ -287,11 +447,35 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
       }
       case 'hello':
         this.wantsAcks = true
+        this.peerVersion = m.version
         this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION }))
+        // CHUNK-1 (PROTOCOL.md §P7.3): a client that knows chunks is told the limits it is held to
+        if (knowsChunks(m.version)) this.send(encodeMessage(this.limitsMessage(room)))
         room.sendAck(this)
         return
+      case 'heartbeat':
+        // CONN-5: answered at once, so a client can tell a live server from a frozen one
+        this.send(encodeMessage({ type: 'heartbeat' }))
+        return
+      case 'token':
+        return // CONN-4: a token after authentication changes nothing
       default:
         this.close(ErrorKind.MalformedFrame, `a client does not send ${m.type}`)
+    }
+  }
+
+  /** PROTOCOL.md §P7.3: the frame limit, the space's limit and size, and the rate to keep to. */
+  private limitsMessage(room: Room): Extract<Message, { type: 'limits' }> {
+    const l = this.host.limits
+    const t = this.host.clientRate
+    const perAddress = t !== undefined && t.bytesPerSecond > 0
+    return {
+      type: 'limits',
+      maxFrameBytes: l.maxFrameBytes,
+      maxDocumentBytes: l.maxDocumentBytes,
+      storedBytes: room.storedBytes,
+      bytesPerSecond: perAddress ? Math.min(l.maxBytesPerSecond, t.bytesPerSecond) : l.maxBytesPerSecond,
+      burstBytes: perAddress ? Math.min(2 * l.maxBytesPerSecond, t.burstBytes) : 2 * l.maxBytesPerSecond,
     }
   }
 
@@ -420,6 +604,9 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.closing = true
     const code = closeCodeOf(kind)!
     if (this.wantsAcks) this.send(encodeMessage({ type: 'error', kind, message: reason }))
+    const hint = RETRY_HINT_MS[kind]
+    if (hint !== undefined && this.peerVersion >= LIVENESS_SINCE_VERSION)
+      this.send(encodeMessage({ type: 'retry-after', ms: hint }))
     const shuttingDown = kind === ErrorKind.ShuttingDown
     this.host.logger[shuttingDown ? 'info' : 'warn'](
       { spaceId: this.spaceId, conn: this.id, code, kind },
@@ -439,6 +626,11 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.state = 'closed'
     this.expiry?.cancel()
     this.expiry = null
+    this.tokenWait?.cancel()
+    this.tokenWait = null
+    this.chunkTimer?.cancel()
+    this.chunkTimer = null
+    this.chunks?.clear() // CHUNK-2: a message not whole when the socket closes is never applied
     this.queue = []
     this.room?.leave(this)
     this.host.forget(this)

@@ -48,6 +48,11 @@ export interface SyncCoreOptions {
   readonly events?: CoreEvents
   /** QUOTA-1: the instance-wide storage quota and free disk space (default: unlimited). */
   readonly storageQuota?: StorageQuota
+  /**
+   * PROTOCOL.md §P7.3: the transport's own bound on a client's incoming bytes (apps/server: the
+   * per-address budget), told to clients in `limits` with the core's so that they pace to the lower.
+   */
+  readonly clientRate?: { readonly bytesPerSecond: number; readonly burstBytes: number }
 }
 
 export class SyncCore {
@@ -58,6 +63,7 @@ export class SyncCore {
   readonly events: CoreEvents
   readonly authenticate: Authenticate
   readonly storageQuota: StorageQuota
+  readonly clientRate: { readonly bytesPerSecond: number; readonly burstBytes: number } | undefined
   private readonly persistence: Persistence
   private readonly fanOut: FanOut
   private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>()
@@ -74,6 +80,7 @@ export class SyncCore {
     this.events = options.events ?? {}
     this.authenticate = options.authenticate
     this.storageQuota = options.storageQuota ?? unlimitedStorage
+    this.clientRate = options.clientRate
     this.persistence = options.persistence
     this.fanOut = options.fanOut ?? new MemoryFanOutHub(this.scheduler).instance()
     this.memory = new MemoryBudget(this.limits.memoryBudgetBytes)
@@ -128,7 +135,9 @@ export class SyncCore {
     }
     this.connections.add(conn)
     this.events.connectionOpened?.()
-    void conn.start(token)
+    // CONN-4: without a token in the URL, the first frame may bring it
+    if (token === null) conn.awaitToken()
+    else void conn.start(token)
     return conn
   }
 

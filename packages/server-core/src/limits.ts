@@ -30,6 +30,11 @@ export interface Limits {
   readonly memoryBudgetBytes: number
   /** How long a space with no connection stays loaded. */
   readonly idleUnloadMs: number
+  /**
+   * A message a client sends in chunks (PROTOCOL.md §P7.4, CHUNK-5) that gets no chunk for this long
+   * closes its socket with 4408 IncompleteMessage.
+   */
+  readonly chunkIdleMs: number
   /** Compact a space's log after this many appended updates… */
   readonly compactEveryUpdates: number
   /** …or this many appended bytes. */
@@ -49,9 +54,13 @@ export const defaultLimits: Limits = {
   maxStructsPerSpace: 500_000,
   memoryBudgetBytes: 1024 * 1024 * 1024,
   idleUnloadMs: 30_000,
+  chunkIdleMs: 30_000,
   compactEveryUpdates: 500,
   compactEveryBytes: 1024 * 1024,
 }
+
+/** Messages one connection may have open in chunks at once (PROTOCOL.md §P7.4, CHUNK-4). */
+export const MAX_OPEN_CHUNKED = 4
 
 /** A token bucket: `rate` per second, holding at most `burst`. */
 export class TokenBucket {

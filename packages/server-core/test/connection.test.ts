@@ -9,6 +9,7 @@ import {
 } from '@converge/protocol'
 import * as Y from 'yjs'
 import { describe, expect, it } from 'vitest'
+import { RETRY_HINT_MS, TOKEN_WAIT_MS } from '../src/connection.js'
 import type { SocketLike, SyncCore } from '../src/index.js'
 import type { ManualScheduler } from '../src/testing/index.js'
 import { Client, ControlledStore, type CoreOptions, world } from './harness.js'
@@ -202,5 +203,78 @@ describe('connection, updates that overtake what they build on', () => {
     expect(store.text('s1')).toBe('xy')
     const last = got.filter((m) => m.type === 'durable-ack').pop()
     expect(last && Y.decodeStateVector(last.stateVector).get(doc.clientID)).toBe(2)
+  })
+})
+
+/** A socket that records what it was sent, decoded, and how it was closed. */
+const recordingSocket = () => {
+  const s = {
+    got: [] as Message[],
+    closed: null as { code: number; reason: string } | null,
+    send: (d: Uint8Array) => void s.got.push(decodeMessage(d)),
+    close: (code: number, reason: string) => void (s.closed = { code, reason }),
+  }
+  return s
+}
+
+describe('tokens, heartbeats and hints (PROTOCOL.md §P5.11–13)', () => {
+  it('[CONN-4] without ?token=, a first frame "token" authenticates the socket; any other first frame, or none within TOKEN_WAIT_MS, is a socket without a token', async () => {
+    const { time, core } = world()
+    const c = core(new ControlledStore())
+    // the token in the first frame: a writer, answered as any
+    const a = recordingSocket()
+    const ha = c.connect(a, 's1', null)
+    ha.handleMessage(encodeMessage({ type: 'token', token: 'w' }))
+    ha.handleMessage(encodeMessage({ type: 'hello', version: 3 }))
+    await time.runTurns()
+    expect(a.closed).toBeNull()
+    expect(a.got.map((m) => m.type)).toContain('sync-step1')
+    // a stock client without a token: refused as before (4401), nothing of the space sent
+    const b = recordingSocket()
+    c.connect(b, 's1', null).handleMessage(
+      encodeMessage({ type: 'sync-step1', stateVector: new Uint8Array([0]) }),
+    )
+    await time.runTurns()
+    expect(b.closed?.code).toBe(closeCodeOf('Unauthorized'))
+    expect(b.got.filter((m) => m.type !== 'error')).toEqual([])
+    // a socket that sends nothing: refused after TOKEN_WAIT_MS, not kept forever
+    const d = recordingSocket()
+    c.connect(d, 's1', null)
+    await time.advance(TOKEN_WAIT_MS - 1)
+    expect(d.closed).toBeNull()
+    await time.advance(1)
+    await time.runTurns()
+    expect(d.closed?.code).toBe(closeCodeOf('Unauthorized'))
+  })
+
+  it('[CONN-5] a heartbeat is answered at once with a heartbeat; a token after authentication changes nothing', async () => {
+    const { time, core } = world()
+    const c = core(new ControlledStore())
+    const a = new Client(c, 's1', 'w')
+    await time.runTurns()
+    const before = a.got('heartbeat').length
+    a.send({ type: 'heartbeat' })
+    a.send({ type: 'token', token: 'r' })
+    await time.runTurns()
+    expect(a.got('heartbeat').length).toBe(before + 1)
+    expect(a.closed).toBeNull()
+  })
+
+  it('[CONN-6] before a close it should retry (shutting down, server full, storage), a client of version 3 is told how long to wait; older ones are not', async () => {
+    const { time, core } = world()
+    const c = core(new ControlledStore())
+    const v3 = recordingSocket()
+    const h3 = c.connect(v3, 's1', 'w')
+    h3.handleMessage(encodeMessage({ type: 'hello', version: 3 }))
+    const v1 = new Client(c, 's1', 'w') // says hello with version 1
+    await time.runTurns()
+    await c.shutdown()
+    expect(v3.got.slice(-2)).toEqual([
+      { type: 'error', kind: 'ShuttingDown', message: 'server shutting down' },
+      { type: 'retry-after', ms: RETRY_HINT_MS.ShuttingDown },
+    ])
+    expect(v3.closed?.code).toBe(1001)
+    expect(v1.got('retry-after')).toEqual([])
+    expect(v1.closed?.code).toBe(1001)
   })
 })

@@ -305,10 +305,17 @@ export class World {
         const gap = covers(Y.decodeStateVector(Y.encodeStateVector(s.doc)))
         if (gap) problems.push(`${when}: device ${d.index} says "saved" but the disk lacks ${gap}`)
       }
-      if (s.status.kind === 'offline' && s.connectionState?.connected)
-        problems.push(`${when}: device ${d.index} says "offline" while connected`)
-      if ((s.status.kind === 'syncing' || s.status.kind === 'saved') && !s.connectionState?.connected)
-        problems.push(`${when}: device ${d.index} says "${s.status.kind}" with no connection`)
+      if ((s.status.kind === 'offline' || s.status.kind === 'unreachable') && s.connectionState?.connected)
+        problems.push(`${when}: device ${d.index} says "${s.status.kind}" while connected`)
+      if (s.status.kind === 'saved' && !s.connectionState?.connected)
+        problems.push(`${when}: device ${d.index} says "saved" with no connection`)
+      // SYNC-13: "syncing" without a socket only while the first attempt since the last sync is under way
+      if (
+        s.status.kind === 'syncing' &&
+        !s.connectionState?.connected &&
+        (s.connectionState?.attempt ?? 0) > 0
+      )
+        problems.push(`${when}: device ${d.index} says "syncing" with no connection after a failed attempt`)
       problems.push(
         ...this.model.check(this.seen(s.space), observeSpace(s.space), `${when}: device ${d.index}`),
       )

@@ -12,13 +12,26 @@ export interface Timers {
   clearTimeout(handle: unknown): void
 }
 
-/** The `window` events sync-client follows: the browser going offline and coming back online. */
-export type NetworkEvent = 'online' | 'offline'
+/** The `window` events sync-client follows: the browser going offline and coming back online, and the page getting focus (SYNC-8). */
+export type NetworkEvent = 'online' | 'offline' | 'focus'
 
 /** What sync-client needs of `window`. */
 export interface WindowEvents {
   addEventListener(type: NetworkEvent, listener: () => void): void
   removeEventListener(type: NetworkEvent, listener: () => void): void
+}
+
+/**
+ * The page lifecycle events after which no later task may come: the tab is closing or going to the
+ * background (where the browser may freeze or discard it). `visibilitychange` and `freeze` are fired
+ * at `document`; a capturing listener on `window` hears them on their way.
+ */
+export type PageEvent = 'pagehide' | 'visibilitychange' | 'freeze'
+
+/** What sync-client needs of `window` for the page's lifecycle (listened to with `capture`). */
+export interface PageEvents {
+  addEventListener(type: PageEvent, listener: () => void, options: { capture: true }): void
+  removeEventListener(type: PageEvent, listener: () => void, options: { capture: true }): void
 }
 
 /** What sync-client reads of `navigator`. */
@@ -32,6 +45,7 @@ export interface NavigatorLike {
 /** The browser's own, for every option left out. */
 export const browser = {
   window: (): WindowEvents | null => (typeof window === 'undefined' ? null : window),
+  page: (): PageEvents | null => (typeof window === 'undefined' ? null : window),
   navigator: (): NavigatorLike | null => (typeof navigator === 'undefined' ? null : navigator),
   BroadcastChannel: (): typeof BroadcastChannel | null =>
     typeof BroadcastChannel === 'undefined' ? null : BroadcastChannel,
@@ -63,4 +77,14 @@ export const listen = (
   if (!target) return () => {}
   target.addEventListener(type, listener)
   return () => target.removeEventListener(type, listener)
+}
+
+/** Listens to every page lifecycle event (`PageEvent`); returns the way to stop. */
+export const listenPage = (target: PageEvents | null, listener: () => void): (() => void) => {
+  if (!target) return () => {}
+  const types: PageEvent[] = ['pagehide', 'visibilitychange', 'freeze']
+  for (const type of types) target.addEventListener(type, listener, { capture: true })
+  return () => {
+    for (const type of types) target.removeEventListener(type, listener, { capture: true })
+  }
 }

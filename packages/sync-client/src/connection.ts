@@ -1,22 +1,53 @@
 import { Origin, isMergeError } from '@converge/merge'
 import {
   type Backoff,
+  CloseCode,
   ErrorKind,
   type Message,
   type NextStep,
   PROTOCOL_VERSION,
+  Reassembler,
+  type ServerLimits,
   backoffDelay,
   closeRule,
   decodeMessage,
-  defaultBackoff,
   encodeMessage,
+  knowsChunks,
+  splitFrame,
 } from '@converge/protocol'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { type Timers, browser, given, onLine } from './browser.js'
+import { Pacer } from './pacer.js'
+import { SpaceSize } from './space-size.js'
 
 /** @deprecated `Origin.Server` from `@converge/merge` (or this package): the same string. */
 export const SERVER_ORIGIN = Origin.Server
+
+/**
+ * SYNC-4: the browser client's backoff — short, so a server back from a restart has its clients
+ * back within a few seconds (jittered, so they do not all come at once).
+ */
+export const CLIENT_BACKOFF: Backoff = { initialMs: 250, maxMs: 5_000 }
+
+/** SYNC-14: a heartbeat is sent when nothing was heard for this long… */
+export const HEARTBEAT_MS = 2_000
+/** …and a server heard from in none of this many heartbeat periods is taken for gone (≤ 10 s). */
+export const LIVENESS_MISSES = 3
+
+/** The first server version that answers heartbeats and takes the token as a frame (PROTOCOL.md §P5.11–12). */
+const LIVENESS_SINCE_VERSION = 3
+
+/** LARGE-2: the largest chunk frame this client sends (smaller than the server's limit: smoother pacing). */
+const MAX_CHUNK_FRAME = 256 * 1024
+/** LARGE-2: the share of the server's advertised rate and burst a client uses (its address may have other sockets). */
+const PACE_RATE = 0.9
+const PACE_BURST = 0.5
+/** LARGE-5: messages the server may have open in chunks to this client at once. */
+const MAX_OPEN_FROM_SERVER = 4
+
+/** SYNC-15: after the server said it is shutting down (a restart), come back at about its pace for this many tries. */
+const RESTART_TRIES = 120
 
 export interface ConnectionOptions {
   /** e.g. `ws://localhost:8787/sync` — the space id and token are appended. */
@@ -54,6 +85,13 @@ export interface ConnectionState {
   readonly readOnlyRefused: boolean
   /** Failed attempts since the last successful sync. */
   readonly attempt: number
+  /** Whether the browser said it was online when this state was made (SYNC-13: offline or unreachable). */
+  readonly online: boolean
+  /**
+   * LARGE-3: the space's size by the server's count (a live object, the same in every state of one
+   * connection). Always set by `SyncConnection`.
+   */
+  readonly size?: SpaceSize
 }
 
 /**
@@ -65,6 +103,33 @@ export interface ConnectionState {
 export class SyncConnection {
   private ws: WebSocket | null = null
   private timer: unknown = null
+  /** The version the server's hello named on this socket (0: none yet). */
+  private serverVersion = 0
+  /** LARGE-1: the server's hello (and, from one that knows chunks, its `limits`) arrived on this socket. */
+  private handshaken = false
+  /** LARGE-1: the server's sync-step1, answered once the handshake is done. */
+  private pendingStep1: Uint8Array | null = null
+  /** LARGE-2: the server's `limits` on this socket (null: none, so nothing goes in chunks or paced). */
+  private limits: ServerLimits | null = null
+  private pacer: Pacer | null = null
+  /** LARGE-5: the messages the server is sending in chunks on this socket. */
+  private incoming: Reassembler | null = null
+  private nextChunkId = 1
+  /** LARGE-3: the space's size by the server's count. */
+  readonly size: SpaceSize
+  /** SYNC-14: a frame arrived since the last heartbeat tick; ticks without one in a row. */
+  private heard = false
+  private missed = 0
+  private beat: unknown = null
+  /** Any frame arrived on this socket (the token-frame fallback needs to know). */
+  private receivedAny = false
+  /** SYNC-16: the server refused the token frame (an older server): put the token in the URL. */
+  private tokenInUrl = false
+  /** SYNC-15: what the server said to wait before coming back (`retry-after`), for the next try. */
+  private retryHint: number | null = null
+  /** SYNC-15: tries left at the restart pace, and that pace. */
+  private restartTries = 0
+  private restartPace = 500
   private stopped = false
   private lastError: { kind: string; message: string } | null = null
   private state: ConnectionState = {
@@ -73,6 +138,7 @@ export class SyncConnection {
     error: null,
     readOnlyRefused: false,
     attempt: 0,
+    online: true,
   }
   private readonly listeners = new Set<(s: ConnectionState) => void>()
   private readonly backoff: Backoff
@@ -82,11 +148,14 @@ export class SyncConnection {
   private readonly isOnline: () => boolean
 
   constructor(private readonly options: ConnectionOptions) {
-    this.backoff = options.backoff ?? defaultBackoff
+    this.backoff = options.backoff ?? CLIENT_BACKOFF
     this.random = options.random ?? Math.random
     this.timers = options.timers ?? browser.timers()
     this.WS = given(options.WebSocket, browser.WebSocket)
     this.isOnline = options.isOnline ?? (() => onLine(browser.navigator()))
+    this.state = { ...this.state, online: this.isOnline() }
+    this.size = new SpaceSize(options.doc)
+    this.state = { ...this.state, size: this.size }
     options.doc.on('update', this.onDocUpdate)
     options.awareness.on('update', this.onAwarenessUpdate)
   }
@@ -101,7 +170,7 @@ export class SyncConnection {
   }
 
   private set(patch: Partial<ConnectionState>): void {
-    this.state = { ...this.state, ...patch }
+    this.state = { ...this.state, ...patch, online: this.isOnline() }
     for (const l of this.listeners) l(this.state)
   }
 
@@ -112,7 +181,10 @@ export class SyncConnection {
     // the browser says it is offline: do not open a socket that can only fail (SYNC-8: 'online' reconnects)
     if (!this.isOnline()) return
     const { serverUrl, spaceId, token } = this.options
-    const url = `${serverUrl.replace(/\/$/, '')}/${encodeURIComponent(spaceId)}${token ? `?token=${encodeURIComponent(token)}` : ''}`
+    // SYNC-16: the token goes in the socket's first frame, not in the URL, which a browser prints in
+    // its console when a socket fails — unless the server is too old to take it that way
+    const inUrl = token !== null && this.tokenInUrl
+    const url = `${serverUrl.replace(/\/$/, '')}/${encodeURIComponent(spaceId)}${inUrl ? `?token=${encodeURIComponent(token)}` : ''}`
     let ws: WebSocket
     try {
       if (!this.WS) throw new Error('no WebSocket here')
@@ -123,9 +195,14 @@ export class SyncConnection {
     }
     ws.binaryType = 'arraybuffer'
     this.ws = ws
+    this.serverVersion = 0
+    this.receivedAny = false
+    this.resetSocket()
     ws.onopen = () => {
       this.lastError = null
+      if (token !== null && !inUrl) this.send({ type: 'token', token })
       this.send({ type: 'hello', version: PROTOCOL_VERSION })
+      this.startHeartbeat(ws)
       this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
       // PRES-1: peers removed us when the last socket closed, and y-protocols only takes a state with a
       // higher clock than the one it saw: renew ours (a new clock), ask the tabs we carry to renew
@@ -140,6 +217,8 @@ export class SyncConnection {
     }
     ws.onmessage = (event: MessageEvent) => {
       if (!(event.data instanceof ArrayBuffer)) return
+      this.heard = true
+      this.receivedAny = true
       let m: Message
       try {
         m = decodeMessage(new Uint8Array(event.data))
@@ -150,35 +229,97 @@ export class SyncConnection {
     }
     ws.onclose = (event: CloseEvent) => {
       if (this.ws !== ws) return
-      this.ws = null
-      const others = [...this.options.awareness.getStates().keys()].filter(
-        (id) => id !== this.options.awareness.clientID,
-      )
-      awarenessProtocol.removeAwarenessStates(this.options.awareness, others, Origin.Server)
-      const rule = closeRule(event.code, this.lastError?.kind)
-      if (rule.permanent) {
-        this.set({
-          connected: false,
-          error: { kind: rule.kind, message: this.lastError?.message ?? event.reason, next: rule.next },
-        })
-        return
-      }
-      this.set({ connected: false, attempt: this.state.attempt + 1 })
-      this.scheduleReconnect()
+      this.closed(event.code, event.reason, token !== null && !inUrl)
     }
   }
 
+  /** The socket is gone (closed by the server, the network, or — SYNC-14 — given up on here). */
+  private closed(code: number, reason: string, sentTokenFrame: boolean): void {
+    this.ws = null
+    this.stopHeartbeat()
+    this.resetSocket()
+    const others = [...this.options.awareness.getStates().keys()].filter(
+      (id) => id !== this.options.awareness.clientID,
+    )
+    awarenessProtocol.removeAwarenessStates(this.options.awareness, others, Origin.Server)
+    if (code === CloseCode.MalformedFrame && sentTokenFrame && !this.receivedAny) {
+      // SYNC-16: a server from before the token frame refused it as undecodable: the URL, then
+      this.tokenInUrl = true
+      this.set({ connected: false })
+      this.scheduleReconnect(0)
+      return
+    }
+    const rule = closeRule(code, this.lastError?.kind)
+    if (rule.permanent) {
+      this.set({
+        connected: false,
+        error: { kind: rule.kind, message: this.lastError?.message ?? reason, next: rule.next },
+      })
+      return
+    }
+    if (rule.kind === ErrorKind.ShuttingDown) {
+      // SYNC-15: a restart — come back at about the pace it says (default 0.5 s) until it is back
+      this.restartTries = RESTART_TRIES
+      this.restartPace = this.retryHint ?? 500
+    }
+    this.set({ connected: false, attempt: this.state.attempt + 1 })
+    this.scheduleReconnect()
+  }
+
+  /**
+   * SYNC-14: liveness. Every HEARTBEAT_MS a tick: a server heard from in none of LIVENESS_MISSES
+   * ticks in a row is taken for gone — the socket is dropped here, without waiting for a close the
+   * frozen server cannot send — and a quiet one is sent a heartbeat, which a live server answers at
+   * once. Only with a server that said hello with a version that answers heartbeats.
+   */
+  private startHeartbeat(ws: WebSocket): void {
+    this.stopHeartbeat()
+    this.heard = true
+    this.missed = 0
+    const tick = (): void => {
+      this.beat = null
+      if (this.ws !== ws) return
+      if (this.serverVersion >= LIVENESS_SINCE_VERSION) {
+        this.missed = this.heard ? 0 : this.missed + 1
+        if (this.missed >= LIVENESS_MISSES) {
+          ws.onopen = ws.onmessage = ws.onclose = null
+          try {
+            ws.close(4000, 'the server does not answer')
+          } catch {
+            // closing a socket to a frozen server can only fail quietly
+          }
+          this.closed(1006, 'the server does not answer', false)
+          return
+        }
+        if (!this.heard) this.send({ type: 'heartbeat' })
+      }
+      this.heard = false
+      this.beat = this.timers.setTimeout(tick, HEARTBEAT_MS)
+    }
+    this.beat = this.timers.setTimeout(tick, HEARTBEAT_MS)
+  }
+
+  private stopHeartbeat(): void {
+    if (this.beat !== null) this.timers.clearTimeout(this.beat)
+    this.beat = null
+  }
+
   private onMessage(m: Message): void {
-    const { doc, awareness } = this.options
+    const { awareness } = this.options
     switch (m.type) {
       case 'sync-step1':
-        this.send({ type: 'sync-step2', update: Y.encodeStateAsUpdate(doc, m.stateVector) })
+        // LARGE-1: answered once the server said whether it takes chunks (the answer may be large)
+        if (this.handshaken) this.answer(m.stateVector)
+        else this.pendingStep1 = m.stateVector
         return
       case 'sync-step2':
+        if (!this.handshaken) this.handshakeDone() // a server that never says hello
         this.safeApply(m.update)
+        this.restartTries = 0
         this.set({ connected: true, attempt: 0 })
         return
       case 'sync-update':
+        this.size.add(m.update.length) // LARGE-3: the server stores it too
         this.safeApply(m.update)
         return
       case 'awareness':
@@ -186,6 +327,29 @@ export class SyncConnection {
         return
       case 'durable-ack':
         this.set({ acked: m.stateVector })
+        return
+      case 'hello':
+        this.serverVersion = m.version
+        // LARGE-1: a server that knows chunks sends its limits next; an older one takes no chunks
+        if (!knowsChunks(m.version)) this.handshakeDone()
+        return
+      case 'limits':
+        this.limits = m
+        this.size.reported(m)
+        this.pacer?.stop()
+        this.pacer = new Pacer(
+          (frame) => this.sendNow(frame),
+          this.timers,
+          Math.max(1, m.bytesPerSecond * PACE_RATE),
+          Math.max(1, m.burstBytes * PACE_BURST),
+        )
+        this.handshakeDone()
+        return
+      case 'chunk':
+        this.takeChunk(m)
+        return
+      case 'retry-after':
+        this.retryHint = m.ms // SYNC-15: for the next try, after the close that follows
         return
       case 'auth-denied':
         this.set({ readOnlyRefused: true })
@@ -210,13 +374,97 @@ export class SyncConnection {
     }
   }
 
+  /**
+   * LARGE-2: to a server that sent its limits, a frame past its frame limit goes in chunks, and
+   * document messages go through the pacer, in order; the rest (presence, heartbeats: small, in no
+   * order with the document) at once, so a long upload never starves the liveness check.
+   */
   private send(m: Message): void {
     const ws = this.ws
-    if (ws && ws.readyState === ws.OPEN) ws.send(encodeMessage(m))
+    if (!ws || ws.readyState !== ws.OPEN) return
+    const frame = encodeMessage(m)
+    const limits = this.limits
+    if (!limits || !this.pacer || (m.type !== 'sync-step2' && m.type !== 'sync-update')) {
+      ws.send(frame)
+      return
+    }
+    const max = Math.min(limits.maxFrameBytes, MAX_CHUNK_FRAME)
+    this.pacer.push(
+      frame.length > limits.maxFrameBytes ? splitFrame(frame, max, this.nextChunkId++) : [frame],
+    )
+  }
+
+  private sendNow(frame: Uint8Array): void {
+    const ws = this.ws
+    if (ws && ws.readyState === ws.OPEN) ws.send(frame)
+  }
+
+  /** LARGE-1: what the server lacks of what it asked for; counted as stored with the space (LARGE-3). */
+  private answer(stateVector: Uint8Array): void {
+    const update = Y.encodeStateAsUpdate(this.options.doc, stateVector)
+    this.size.add(update.length)
+    this.send({ type: 'sync-step2', update })
+  }
+
+  /** LARGE-1: the server said what it takes: the sync-step1 waiting for an answer gets it now. */
+  private handshakeDone(): void {
+    if (this.handshaken) return
+    this.handshaken = true
+    const step1 = this.pendingStep1
+    this.pendingStep1 = null
+    if (step1) this.answer(step1)
+  }
+
+  /**
+   * LARGE-5: a chunk from the server; the message it completes is handled as if it came whole. One
+   * that does not come together (a bug, or a hostile server) drops the socket: the next one syncs
+   * from the start.
+   */
+  private takeChunk(c: Extract<Message, { type: 'chunk' }>): void {
+    const limits = this.limits
+    const incoming = (this.incoming ??= new Reassembler({
+      maxOpen: MAX_OPEN_FROM_SERVER,
+      maxFrameBytes: limits?.maxFrameBytes ?? 64,
+    }))
+    let whole: Message | null
+    try {
+      const frame = incoming.accept(c, 0, Math.max(64 * 1024 * 1024, 2 * (limits?.maxDocumentBytes ?? 0)))
+      if (!frame) return
+      whole = decodeMessage(frame)
+    } catch {
+      whole = null
+    }
+    if (whole && whole.type !== 'chunk') {
+      this.onMessage(whole)
+      return
+    }
+    const ws = this.ws
+    if (!ws) return
+    ws.onopen = ws.onmessage = ws.onclose = null
+    try {
+      ws.close(4000, 'a message from the server did not come together')
+    } catch {
+      // the socket is going anyway
+    }
+    this.closed(1006, 'a message from the server did not come together', false)
+  }
+
+  /** A socket opened or went: nothing of the last one's handshake, chunks or pacing carries over. */
+  private resetSocket(): void {
+    this.handshaken = false
+    this.pendingStep1 = null
+    this.limits = null
+    this.pacer?.stop()
+    this.pacer = null
+    this.incoming?.clear()
+    this.incoming = null
   }
 
   private readonly onDocUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== Origin.Server) this.send({ type: 'sync-update', update })
+    if (origin === Origin.Server) return
+    this.size.add(update.length) // LARGE-3: it will be stored with the space, now or on reconnect
+    // LARGE-1: before the handshake, the answer to the server's sync-step1 will carry it
+    if (this.handshaken) this.send({ type: 'sync-update', update })
   }
 
   private readonly onAwarenessUpdate = (
@@ -231,28 +479,49 @@ export class SyncConnection {
     })
   }
 
-  private scheduleReconnect(): void {
+  /** The wait before the next try (SYNC-4, SYNC-15). */
+  private nextDelay(): number {
+    const hint = this.retryHint
+    this.retryHint = null
+    if (this.restartTries > 0) {
+      this.restartTries--
+      return this.restartPace * (1 + this.random() / 2)
+    }
+    const backoff = backoffDelay(this.state.attempt, this.backoff, this.random)
+    return hint === null ? backoff : Math.max(backoff, hint * (1 + this.random() / 2))
+  }
+
+  private scheduleReconnect(delay = this.nextDelay()): void {
     if (this.stopped || this.timer !== null) return
-    this.timer = this.timers.setTimeout(
-      () => {
-        this.timer = null
-        this.connect()
-      },
-      backoffDelay(this.state.attempt, this.backoff, this.random),
-    )
+    this.timer = this.timers.setTimeout(() => {
+      this.timer = null
+      this.connect()
+    }, delay)
   }
 
   /** Closes the socket now (e.g. the browser went offline: an open socket would linger otherwise). */
   disconnect(): void {
     const ws = this.ws
     this.ws = null
+    this.stopHeartbeat()
+    this.resetSocket()
     this.timers.clearTimeout(this.timer)
     this.timer = null
     if (ws) {
       ws.onclose = null
       ws.close(1000, 'client disconnect')
     }
-    if (this.state.connected) this.set({ connected: false })
+    // always: the status reads `online` from the state (SYNC-13), and the browser may just have gone offline
+    this.set({ connected: false })
+  }
+
+  /**
+   * SYNC-8: the page got focus — if the connection is waiting out a backoff (not connected, no socket
+   * being opened, not stopped for good), it tries now with the backoff reset.
+   */
+  wake(): void {
+    if (this.stopped || this.ws !== null || this.state.connected || this.state.error) return
+    this.reconnect()
   }
 
   /** Reconnects at once (e.g. the browser came back online), resetting the backoff. */

@@ -2,11 +2,34 @@
 export { Origin } from '@converge/merge'
 export { type Backoff, backoffDelay, defaultBackoff } from '@converge/protocol'
 
-export { type NavigatorLike, type NetworkEvent, type Timers, type WindowEvents } from './browser.js'
-export { type ConnectionOptions, type ConnectionState, SERVER_ORIGIN, SyncConnection } from './connection.js'
+export {
+  type NavigatorLike,
+  type NetworkEvent,
+  type PageEvent,
+  type PageEvents,
+  type Timers,
+  type WindowEvents,
+} from './browser.js'
+export {
+  CLIENT_BACKOFF,
+  type ConnectionOptions,
+  type ConnectionState,
+  HEARTBEAT_MS,
+  LIVENESS_MISSES,
+  SERVER_ORIGIN,
+  SyncConnection,
+} from './connection.js'
 export { type LocalStore } from './local-store.js'
 export { type Presence } from './presence.js'
 export { type SessionOptions, SpaceSession } from './session.js'
+export {
+  DEFAULT_MAX_SPACE_BYTES,
+  SpaceSize,
+  SpaceTooLarge,
+  formatBytes,
+  spaceSizeOf,
+  utf8Length,
+} from './space-size.js'
 export {
   type CreateResult,
   type CreatedSpace,
@@ -23,5 +46,13 @@ export {
   type SpaceRegistrarOptions,
   type UnregisteredSpace,
 } from './space-registrar.js'
-export { REVOKED_TEXT, type SyncStatus, deriveStatus, isCovered, statusText } from './status.js'
+export {
+  CALM_MS,
+  CalmStatus,
+  REVOKED_TEXT,
+  type SyncStatus,
+  deriveStatus,
+  isCovered,
+  statusText,
+} from './status.js'
 export * from './store/index.js'

@@ -4,11 +4,13 @@ import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import {
   type NavigatorLike,
+  type PageEvents,
   type Timers,
   type WindowEvents,
   browser,
   given,
   listen,
+  listenPage,
   onLine,
 } from './browser.js'
 import { type ConnectionState, SyncConnection } from './connection.js'
@@ -16,7 +18,7 @@ import { Leadership } from './leadership.js'
 import type { LocalStore } from './local-store.js'
 import { type Presence, TabPresence } from './presence.js'
 import { type SyncStatus, leaderStatus, sameStatus } from './status.js'
-import { TabChannel, shareWithTabs } from './tab-channel.js'
+import { TabChannel, shareWithTabs, storedChanges } from './tab-channel.js'
 import { WriteQueue } from './write-queue.js'
 
 export interface SessionOptions {
@@ -40,6 +42,8 @@ export interface SessionOptions {
   readonly onStoreError?: (e: unknown) => void
   /** Compact the local log after this many records written by this tab (default 200). */
   readonly compactEvery?: number
+  /** Compact the local log on open when it holds more records than this (default 50, LOCAL-4). */
+  readonly compactOnOpen?: number
 
   // The browser (browser.ts): left out, the browser's own; null, none.
   readonly WebSocket?: typeof WebSocket
@@ -48,6 +52,8 @@ export interface SessionOptions {
   readonly locks?: LockManager | null
   /** `online` / `offline` events (SYNC-8). */
   readonly window?: WindowEvents | null
+  /** `pagehide` / `visibilitychange` / `freeze` (LOCAL-5); default: the browser's `window`. */
+  readonly page?: PageEvents | null
   /** `onLine` (and `locks`, unless given above). */
   readonly navigator?: NavigatorLike | null
   readonly timers?: Timers
@@ -89,8 +95,10 @@ export class SpaceSession {
       store: options.store,
       spaceId: options.spaceId,
       compactEvery: options.compactEvery ?? 200,
-      onStored: () => {
-        if (!this.leadership.isLeader) this.tabs.post({ t: 'stored' })
+      compactOnOpen: options.compactOnOpen ?? 50,
+      onStored: (change) => {
+        // the leader counts what the tabs stored (LOCAL-3)
+        if (change && !this.leadership.isLeader) this.tabs.post({ t: 'stored', changes: [change] })
         this.updateStatus()
       },
       onFailure: (e) => {
@@ -123,6 +131,15 @@ export class SpaceSession {
   /** Whether local storage failed and the session now lives in memory only. */
   get storageFailed(): boolean {
     return this.writes.failed
+  }
+
+  /**
+   * LOCAL-2: the changes made in this tab that were handed to the device's storage and whose
+   * transaction has not completed yet — 0 when everything this tab changed is saved on this device
+   * (see `storageFailed` for a session that lives in memory only). Subscribers hear every change of it.
+   */
+  get unsavedLocally(): number {
+    return this.writes.unsaved
   }
 
   /** The connection, for tests and diagnostics (null in follower tabs). */
@@ -166,13 +183,21 @@ export class SpaceSession {
     this.tabs.on('status', (m) => {
       if (!this.isLeader) this.setStatus(m.status)
     })
-    this.tabs.on('stored', () => {
-      if (this.isLeader) this.writes.recount()
+    this.tabs.on('stored', (m) => {
+      if (!this.isLeader) return
+      const changes = storedChanges(m)
+      if (!changes) return this.writes.recount() // a tab of an earlier version
+      this.writes.countStored(changes)
+      this.updateStatus()
     })
     const win = given(this.options.window, browser.window)
     this.cleanups.push(
       listen(win, 'offline', () => this.goOffline()),
       listen(win, 'online', () => this.goOnline()),
+      // SYNC-8: someone looks at the page — a device waiting out its backoff tries again now
+      listen(win, 'focus', () => this.connection?.wake()),
+      // the page may be gone before the end of this task: what this task changed is issued now
+      listenPage(given(this.options.page, browser.page), () => this.writes.flushBuffered()),
     )
     this.leadership.start()
     this.updateStatus()
@@ -200,6 +225,8 @@ export class SpaceSession {
   /** This tab holds the space's lock: it keeps the server connection for every tab. */
   private lead(): void {
     if (this.destroyed) return
+    // as a follower it did not hear the acks: what is pending is read once from storage (LOCAL-3)
+    this.writes.recount()
     const { serverUrl, token, spaceId } = this.options
     if (serverUrl && token) {
       const connection = new SyncConnection({

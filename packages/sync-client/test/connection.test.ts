@@ -5,7 +5,7 @@
  */
 import { CloseCode, ErrorKind, backoffDelay } from '@converge/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { REVOKED_TEXT, httpSpaceApi, statusText } from '../src/index.js'
+import { HEARTBEAT_MS, LIVENESS_MISSES, REVOKED_TEXT, httpSpaceApi, statusText } from '../src/index.js'
 import { FakeBrowser } from './support/fake-browser.js'
 import { makeServer } from './support/fake-server.js'
 import { MemoryLocal } from './support/local-stores.js'
@@ -54,7 +54,7 @@ describe('closes', () => {
       server.closeNextWith(code)
       const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, backoff })
       await vi.waitFor(() => expect(timers.pending).toBe(1))
-      expect(a.status.kind).toBe('offline')
+      expect(a.status.kind).toBe('unreachable') // the browser is online: the server is out of reach (SYNC-13)
       expect(server.connects).toBe(1)
       timers.advance(timers.next!)
       await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
@@ -215,11 +215,116 @@ describe('the browser network', () => {
     expect(a.connectionState?.attempt).toBe(0)
   })
 
+  it('[SYNC-8] focus on the page tries again at once while the connection waits out a backoff', async () => {
+    const server = makeServer()
+    const fake = new FakeBrowser()
+    const timers = new SteppedTimers()
+    server.down()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      window: fake.window,
+      navigator: fake.navigator,
+      timers,
+      backoff: { initialMs: 60_000, maxMs: 60_000 },
+    })
+    await vi.waitFor(() => expect(timers.pending).toBe(1)) // a minute's wait after the failed try
+    server.up()
+    fake.focus()
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    expect(server.connects).toBe(2)
+    fake.focus() // connected: nothing to do
+    expect(server.connects).toBe(2)
+  })
+
   it('[SYNC-8] a closed session stops listening to the browser', async () => {
     const fake = new FakeBrowser()
     const a = await open({ serverUrl: null, window: fake.window, navigator: fake.navigator })
     expect(fake.listening('online') + fake.listening('offline')).toBe(2)
     await a.destroy()
     expect(fake.listening('online') + fake.listening('offline')).toBe(0)
+  })
+})
+
+describe('liveness', () => {
+  it('[SYNC-14] a server that stops answering (SIGSTOP) is dropped within 10 s: "can’t reach the server", others’ presence gone; when it answers again the device is saved', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, backoff })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    // a quiet but live server: each heartbeat is answered, nothing is dropped however long it lasts
+    for (let t = 0; t < 60_000; t += HEARTBEAT_MS) {
+      timers.advance(HEARTBEAT_MS)
+      await vi.waitFor(() => expect(a.connectionState?.connected).toBe(true))
+      await new Promise((r) => setTimeout(r, 0)) // the answer's turn (the fake server answers in a microtask)
+    }
+    expect(server.connects).toBe(1)
+    server.freeze()
+    a.space.addItem('Milk')
+    timers.advance(HEARTBEAT_MS * (LIVENESS_MISSES + 1)) // at most 10 s
+    expect(a.connectionState?.connected).toBe(false)
+    expect(a.status).toEqual({ kind: 'unreachable', pending: 0 }) // memory only here: nothing stored
+    expect(statusText(a.status)).toMatch(/^can't reach the server/)
+    server.thaw()
+    timers.advance(timers.next!) // the reconnect, after the backoff
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    expect(server.connects).toBe(2)
+  })
+})
+
+describe('restarts and hints', () => {
+  it('[SYNC-15] after "shutting down" (1001) the device comes back at the server’s pace — within about a second of the server being ready, not the growing backoff', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      timers,
+      backoff: { initialMs: 1_000, maxMs: 30_000 },
+    })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    // every socket closed with 1001, after error ShuttingDown and retry-after 500; the restart takes a
+    // while: the tries meanwhile fail
+    const shutdown = server.core.shutdown()
+    await vi.waitFor(() => expect(a.connectionState?.connected).toBe(false))
+    server.down()
+    await shutdown
+    await vi.waitFor(() => expect(a.connectionState?.connected).toBe(false))
+    const delays: number[] = []
+    for (let k = 0; k < 8; k++) {
+      await vi.waitFor(() => expect(timers.pending).toBe(1))
+      delays.push(timers.next!)
+      timers.advance(timers.next!)
+    }
+    // at the restart pace (0.5–0.75 s), where the backoff would have grown to 30 s
+    for (const d of delays) expect(d).toBeGreaterThanOrEqual(500)
+    for (const d of delays) expect(d).toBeLessThanOrEqual(750)
+  })
+
+  it('[SYNC-15] a retry-after hint is waited for once, on top of the backoff', async () => {
+    const server = makeServer()
+    const timers = new SteppedTimers()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket, timers, backoff })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    // the server sheds load: retry-after 5 s, then 1013
+    server.closeAllWith(CloseCode.TryAgainLater, { retryAfterMs: 5_000 })
+    await vi.waitFor(() => expect(timers.pending).toBe(1))
+    expect(timers.next!).toBeGreaterThanOrEqual(5_000)
+    expect(timers.next!).toBeLessThanOrEqual(7_500)
+  })
+})
+
+describe('the token', () => {
+  it('[SYNC-16] the token is sent in the first frame, never in the socket URL; a server that refuses that frame gets it in the URL', async () => {
+    const server = makeServer()
+    const a = await open({ serverUrl: 'ws://x/sync', WebSocket: server.WebSocket })
+    await vi.waitFor(() => expect(a.status.kind).toBe('saved'))
+    expect(server.urls).toEqual(['ws://x/sync/s1'])
+    // an older server: an unknown first frame is a malformed one (4400) — the client falls back
+    const old = makeServer()
+    old.refuseTokenFrame()
+    const b = await open({ serverUrl: 'ws://x/sync', WebSocket: old.WebSocket })
+    await vi.waitFor(() => expect(b.status.kind).toBe('saved'))
+    expect(old.urls).toEqual(['ws://x/sync/s1', 'ws://x/sync/s1?token=w'])
   })
 })

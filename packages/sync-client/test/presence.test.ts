@@ -83,7 +83,7 @@ describe('presence', () => {
     const server = makeServer()
     const { b, follower, tabs } = await twoDevices(server)
     server.down()
-    await vi.waitFor(() => expect(b.status.kind).toBe('offline'))
+    await vi.waitFor(() => expect(b.status.kind).toBe('unreachable'))
     server.up()
     await vi.waitFor(() => expect(b.status.kind).toBe('saved'), { timeout: 3000 })
     await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
@@ -109,7 +109,7 @@ describe('presence', () => {
     const server = makeServer()
     const { leader, follower } = await twoDevices(server)
     server.down()
-    await vi.waitFor(() => expect(leader.status.kind).toBe('offline'))
+    await vi.waitFor(() => expect(leader.status.kind).toBe('unreachable'))
     await vi.waitFor(() => expect(ids(leader)).toEqual(expect.arrayContaining([follower.doc.clientID])))
     expect(names(leader)).toEqual(['Ana', 'Ana']) // the device's two tabs; device B went with the socket
   })

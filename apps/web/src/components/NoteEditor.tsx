@@ -1,11 +1,12 @@
 import { defaultKeymap } from '@codemirror/commands'
-import { Compartment, EditorState } from '@codemirror/state'
+import { Compartment, EditorState, Transaction } from '@codemirror/state'
 import { EditorView, keymap, placeholder } from '@codemirror/view'
 import { YjsEngine } from '@converge/merge'
-import type { SpaceSession } from '@converge/sync-client'
+import { type SpaceSession, spaceSizeOf, utf8Length } from '@converge/sync-client'
 import { useEffect, useRef } from 'react'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
+import { reportTooLarge } from '../app/too-large.js'
 import { lightColor } from '../services/profile.js'
 import { type AwarenessUser, isHexColor } from '../services/sessions.js'
 
@@ -100,6 +101,29 @@ function remoteCursorAwareness(session: SpaceSession, ytext: Y.Text) {
 }
 
 /**
+ * sync-client LARGE-3: an edit of this device (a paste, a drop, typing) that the space could not
+ * store is not made — the transaction is dropped before y-codemirror.next writes it to the Y.Text —
+ * and the space screen says why. Changes from others (no user event) always pass.
+ */
+function sizeGuard(session: SpaceSession) {
+  return EditorState.transactionFilter.of((tr) => {
+    if (!tr.docChanged || tr.annotation(Transaction.userEvent) === undefined) return tr
+    let units = 0
+    tr.changes.iterChanges((_fromA, _toA, _fromB, _toB, text) => (units += text.length))
+    if (units === 0) return tr
+    const size = spaceSizeOf(session)
+    // a UTF-16 unit is at most 3 bytes of UTF-8: the exact count only when that bound does not fit
+    if (size.check(units * 3) === null) return tr
+    let bytes = 0
+    tr.changes.iterChanges((_fromA, _toA, _fromB, _toB, text) => (bytes += utf8Length(text.toString())))
+    const refused = size.check(bytes)
+    if (refused === null) return tr
+    reportTooLarge(session, refused)
+    return []
+  })
+}
+
+/**
  * The note body: CodeMirror 6 bound to the note's Y.Text by y-codemirror.next, with remote cursors
  * from awareness (checked first: `remoteCursorAwareness`) and an undo manager that only touches this
  * editor's own changes.
@@ -130,6 +154,7 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
             EditorView.contentAttributes.of({ 'aria-label': labelRef.current, 'data-testid': 'note-body' }),
           ),
           theme,
+          sizeGuard(session),
           yCollab(ytext, remoteCursorAwareness(session, ytext), { undoManager }),
         ],
       }),

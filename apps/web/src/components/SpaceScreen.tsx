@@ -1,10 +1,11 @@
 import { isMergeError } from '@converge/merge'
-import type { SpaceSession } from '@converge/sync-client'
+import { type SpaceSession, formatBytes } from '@converge/sync-client'
 import { useCallback, useEffect, useState, useSyncExternalStore } from 'react'
 import { navigate } from '../app/router.js'
 import { useServices } from '../app/services.js'
 import { MAX_NAME, safeText } from '../app/safe.js'
 import { type SpaceViewState, useSpaceView } from '../app/space-view.js'
+import { useTooLarge } from '../app/too-large.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Banner } from './Banner.js'
 import { HomeLink } from './HomeLink.js'
@@ -177,6 +178,7 @@ function OpenSpace({
       </div>
 
       <SpaceBanners
+        session={session}
         view={view}
         record={record}
         registerProblem={registerProblems.get(record.id) ?? null}
@@ -235,6 +237,7 @@ function OpenSpace({
 }
 
 interface BannersProps {
+  readonly session: SpaceSession
   readonly view: SpaceViewState
   readonly record: SpaceRecord
   readonly registerProblem: string | null
@@ -242,14 +245,25 @@ interface BannersProps {
   readonly onDismissActionError: () => void
 }
 
+/** The error kind of a 4413: a change of this device the space could not store (sync-client LARGE-4). */
+const SPACE_FULL = 'DocumentTooLarge'
+
 /** What a device whose link was reset still has (SYNC-11). */
 const keptOnDevice = (pending: number): string =>
   pending === 0
     ? 'What you see stays on this device.'
     : `What you see stays on this device, with your ${pending} unsent ${pending === 1 ? 'change' : 'changes'}.`
 
-function SpaceBanners({ view, record, registerProblem, actionError, onDismissActionError }: BannersProps) {
+function SpaceBanners({
+  session,
+  view,
+  record,
+  registerProblem,
+  actionError,
+  onDismissActionError,
+}: BannersProps) {
   const status = view.status
+  const [tooLarge, dismissTooLarge] = useTooLarge(session)
   return (
     <div className="banners">
       {view.schemaTooNew ? (
@@ -280,7 +294,21 @@ function SpaceBanners({ view, record, registerProblem, actionError, onDismissAct
           {keptOnDevice(status.pending)}
         </Banner>
       )}
-      {status.kind === 'error' && (
+      {tooLarge && (
+        <Banner kind="warning" testId="banner-too-large" onDismiss={dismissTooLarge}>
+          This paste is too large for a shared space: {formatBytes(tooLarge.bytes)} of at most{' '}
+          {formatBytes(tooLarge.limit)}. Nothing was pasted; everything else keeps syncing.
+        </Banner>
+      )}
+      {status.kind === 'error' && status.error === SPACE_FULL && (
+        <Banner kind="error" testId="banner-space-full">
+          <strong>This space is full.</strong> The server could not store a change made on this device, so
+          this device stopped syncing the space. Everything you see stays here, but your changes from that one
+          on reach no one else. To sync again from this device, remove the space from it (its unsynced changes
+          go with it) and open the share link again.
+        </Banner>
+      )}
+      {status.kind === 'error' && status.error !== SPACE_FULL && (
         <Banner kind="error" testId="banner-sync-error">
           Not syncing: the server refused this space ({status.error}). It will not try again. Everything you
           see is kept on this device, but your changes do not reach anyone else. Ask for a new share link.

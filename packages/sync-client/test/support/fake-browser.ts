@@ -29,6 +29,11 @@ export class FakeBrowser {
     for (const fn of [...(this.listeners.get('offline') ?? [])]) fn()
   }
 
+  /** The page gets focus: `focus` fires. */
+  focus(): void {
+    for (const fn of [...(this.listeners.get('focus') ?? [])]) fn()
+  }
+
   /** The network is back: `navigator.onLine` is true and `online` fires. */
   goOnline(): void {
     this.navigator.onLine = true

@@ -3,7 +3,14 @@
  * a WebSocket stand-in. The test decides when the "network" goes down, when a socket the client
  * closed reaches the server, and what the next socket is closed with.
  */
-import { type AuthDecision, type Persistence, type StoredSpace, SyncCore } from '@converge/server-core'
+import { decodeMessage, encodeMessage } from '@converge/protocol'
+import {
+  type AuthDecision,
+  type Persistence,
+  type StoredSpace,
+  SyncCore,
+  type SyncCoreOptions,
+} from '@converge/server-core'
 
 export class ServerStore implements Persistence {
   data = new Map<string, Uint8Array[]>()
@@ -42,18 +49,30 @@ const auth = (_space: string, token: string | null): Promise<AuthDecision> =>
 
 export type FakeServer = ReturnType<typeof makeServer>
 
-export const makeServer = (store = new ServerStore()) => {
-  const core = new SyncCore({ persistence: store, authenticate: auth })
+export const makeServer = (
+  store = new ServerStore(),
+  /** The core's limits, and its clock (a stepped one, to rate what a stepped client sends). */
+  options: Pick<SyncCoreOptions, 'limits' | 'clock'> = {},
+) => {
+  const core = new SyncCore({ persistence: store, authenticate: auth, ...options })
   let up = true
   let lingerCloses = false
   const lingering: (() => void)[] = []
   let closeNext: number | null = null
   const open = new Set<FakeSocket>()
   let connects = 0
+  /** The server process is stopped (SIGSTOP): nothing it sends or is sent moves until `thaw`. */
+  let frozen = false
+  const held: (() => void)[] = []
+  /** The URLs of every socket opened (to check what they carry). */
+  const urls: string[] = []
+  /** As a server from before protocol 3: a `token` first frame is undecodable (4400). */
+  let refuseToken = false
 
   class FakeSocket {
     readonly OPEN = 1
     readyState = 0
+    sentAny = false
     binaryType = 'arraybuffer'
     onopen: (() => void) | null = null
     onmessage: ((e: { data: ArrayBuffer }) => void) | null = null
@@ -61,6 +80,7 @@ export const makeServer = (store = new ServerStore()) => {
     private handle: ReturnType<SyncCore['connect']> | null = null
     constructor(url: string) {
       connects++
+      urls.push(url)
       const u = new URL(url)
       const space = decodeURIComponent(u.pathname.split('/').pop() ?? '')
       // a socket opens (or fails) after its handlers are set, as in a browser
@@ -79,7 +99,9 @@ export const makeServer = (store = new ServerStore()) => {
           {
             send: (d) => {
               const copy = d.slice().buffer
-              queueMicrotask(() => this.readyState === 1 && this.onmessage?.({ data: copy }))
+              const deliver = (): void => void (this.readyState === 1 && this.onmessage?.({ data: copy }))
+              if (frozen) held.push(deliver)
+              else queueMicrotask(deliver)
             },
             close: (code, reason) => this.drop(code, reason),
           },
@@ -90,7 +112,20 @@ export const makeServer = (store = new ServerStore()) => {
       })
     }
     send(d: Uint8Array): void {
-      if (this.readyState === 1) this.handle?.handleMessage(new Uint8Array(d))
+      if (this.readyState !== 1) return
+      const frame = new Uint8Array(d)
+      if (refuseToken && !this.sentAny) {
+        let type = ''
+        try {
+          type = decodeMessage(frame).type
+        } catch {
+          // not ours to judge here
+        }
+        if (type === 'token') return this.drop(4400, 'MalformedFrame')
+      }
+      this.sentAny = true
+      if (frozen) held.push(() => this.handle?.handleMessage(frame))
+      else this.handle?.handleMessage(frame)
     }
     /** The client closes: the server hears of it now, or — lingering — only at `deliverCloses`. */
     close(): void {
@@ -123,6 +158,37 @@ export const makeServer = (store = new ServerStore()) => {
     },
     up() {
       up = true
+    },
+    /** Behaves as a server from before protocol 3: a `token` first frame closes with 4400. */
+    refuseTokenFrame() {
+      refuseToken = true
+    },
+    /** Every open socket is told `retry-after` (if given), then closed with `code`. */
+    closeAllWith(code: number, { retryAfterMs }: { retryAfterMs?: number } = {}) {
+      for (const s of [...open]) {
+        if (retryAfterMs !== undefined) {
+          const frame = encodeMessage({ type: 'retry-after', ms: retryAfterMs }).slice().buffer
+          s.onmessage?.({ data: frame })
+        }
+        s.drop(code)
+      }
+    },
+    /** Every open socket receives `frame` as if the server had sent it (a server of another build). */
+    sendToAll(frame: Uint8Array) {
+      for (const s of [...open]) s.onmessage?.({ data: frame.slice().buffer })
+    },
+    /** The server stops answering without closing anything (SIGSTOP). */
+    freeze() {
+      frozen = true
+    },
+    /** …and goes on (SIGCONT): what was held moves, in order. */
+    thaw() {
+      frozen = false
+      for (const f of held.splice(0)) f()
+    },
+    /** The URL of every socket opened so far. */
+    get urls(): readonly string[] {
+      return urls
     },
     /** The next socket opens and is closed at once with `code` (before anything is exchanged). */
     closeNextWith(code: number) {
