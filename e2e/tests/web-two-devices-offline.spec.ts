@@ -148,8 +148,10 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   const body = merged.notes[0]?.body
   expect([bobStart + base + aliceEnd + bobEnd, bobStart + base + bobEnd + aliceEnd]).toContain(body)
 
-  // both screens show that state
-  const names = merged.cart.map((i) => i.name)
+  // both screens show that state (lines still to buy first, then the bought ones, each in list order)
+  const names = [...merged.cart.filter((i) => !i.checked), ...merged.cart.filter((i) => i.checked)].map(
+    (i) => i.name,
+  )
   for (const p of [a, b]) {
     expect(await cartNames(p)).toEqual(names)
     await expect(quantity(p, 'Tea')).toHaveText('2')

@@ -130,6 +130,15 @@ describe('[BAD-4] prices', () => {
     const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
     expect(formatPrice(249)).toBe(money.format(2.49))
     expect(formatPrice(0)).toBe(money.format(0))
+    expect(formatPrice(249, '—', 'EUR')).toBe(
+      new Intl.NumberFormat(undefined, {
+        style: 'currency',
+        currency: 'EUR',
+        minimumFractionDigits: 2,
+      }).format(2.49),
+    )
+    expect(formatPrice(249, '—', 'not a currency')).toBe(money.format(2.49))
+    expect(formatPrice(Number.NaN, '—', 'EUR')).toBe('—')
     expect(formatPrice(Number.MAX_SAFE_INTEGER)).toBe(money.format(Number.MAX_SAFE_INTEGER / 100))
   })
 

@@ -71,17 +71,41 @@ export const safeCount = (v: unknown): number =>
   typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : 0
 
 const money = new Intl.NumberFormat(undefined, { minimumFractionDigits: 2, maximumFractionDigits: 2 })
+const moneyIn = new Map<string, Intl.NumberFormat>()
+
+/** Two decimals, as money in `currency` (an ISO 4217 code) when given and known, else a plain number. */
+function moneyFormat(currency: string | null | undefined): Intl.NumberFormat {
+  if (!currency) return money
+  let f = moneyIn.get(currency)
+  if (!f) {
+    try {
+      f = new Intl.NumberFormat(undefined, {
+        style: 'currency',
+        currency,
+        minimumFractionDigits: 2,
+        maximumFractionDigits: 2,
+      })
+    } catch {
+      f = money
+    }
+    moneyIn.set(currency, f)
+  }
+  return f
+}
 
 /** Cents that can be shown exactly: a whole number with |cents| ≤ Number.MAX_SAFE_INTEGER, else null. */
 export const safeCents = (v: unknown): number | null =>
   typeof v === 'number' && Number.isSafeInteger(v) ? v : null
 
-/** 249 → "2.49" (in the user's locale); `fallback` for a price that is not exact whole cents. */
-export function formatPrice(cents: unknown, fallback = '—'): string {
+/**
+ * 249 → "2.49" (in the user's locale), or "€2.49" with `currency` "EUR"; `fallback` for a price that
+ * is not exact whole cents.
+ */
+export function formatPrice(cents: unknown, fallback = '—', currency?: string | null): string {
   const c = safeCents(cents)
   if (c === null) return fallback
   try {
-    return money.format(c / 100)
+    return moneyFormat(currency).format(c / 100)
   } catch {
     return fallback
   }
