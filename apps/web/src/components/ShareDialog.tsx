@@ -3,6 +3,7 @@ import { useServices } from '../app/services.js'
 import { shareLink } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Dialog } from './Dialog.js'
+import { QrCode } from './QrCode.js'
 
 /** Copies text: the Clipboard API where allowed, else the selected text field. */
 async function copy(text: string, field: HTMLInputElement | null): Promise<boolean> {
@@ -28,39 +29,82 @@ interface LinkRowProps {
   readonly first?: boolean
 }
 
+/** The system share sheet (phones, some desktops), where the browser has one. */
+const canShare = (): boolean => typeof navigator !== 'undefined' && typeof navigator.share === 'function'
+
 function LinkRow({ label, kind, url, first }: LinkRowProps) {
   const ref = useRef<HTMLInputElement>(null)
   const [note, setNote] = useState('')
+  const [showQr, setShowQr] = useState(false)
+  const share = async (): Promise<void> => {
+    try {
+      await navigator.share({ title: 'A Converge space', url })
+    } catch (e) {
+      // closing the share sheet is not a failure
+      if (!(e instanceof DOMException && e.name === 'AbortError'))
+        setNote('Sharing failed: copy the link instead')
+    }
+  }
   return (
-    <div className="share-row">
-      <label className="field grow">
-        <span className="field-label">{label}</span>
-        <input
-          ref={ref}
-          className="input mono"
-          value={url}
-          readOnly
-          data-testid={`share-link-${kind}`}
-          onFocus={(e) => e.currentTarget.select()}
-        />
-      </label>
-      <button
-        type="button"
-        className="button primary"
-        aria-label={`Copy ${kind} link`}
-        autoFocus={first}
-        onClick={() =>
-          void copy(url, ref.current).then((ok) =>
-            setNote(ok ? 'Copied' : 'Copy failed: the link is selected, copy it by hand'),
-          )
-        }
-      >
-        Copy link
-      </button>
-      <span className="copy-note" role="status" aria-live="polite">
-        {note}
-      </span>
-    </div>
+    <>
+      <div className="share-row">
+        <label className="field grow">
+          <span className="field-label">{label}</span>
+          <input
+            ref={ref}
+            className="input mono"
+            value={url}
+            readOnly
+            data-testid={`share-link-${kind}`}
+            onFocus={(e) => e.currentTarget.select()}
+          />
+        </label>
+        <button
+          type="button"
+          className="button primary"
+          aria-label={`Copy ${kind} link`}
+          autoFocus={first}
+          onClick={() =>
+            void copy(url, ref.current).then((ok) =>
+              setNote(ok ? 'Copied' : 'Copy failed: the link is selected, copy it by hand'),
+            )
+          }
+        >
+          Copy link
+        </button>
+        {canShare() && (
+          <button
+            type="button"
+            className="button"
+            aria-label={`Share ${kind} link`}
+            onClick={() => void share()}
+          >
+            Share…
+          </button>
+        )}
+        <button
+          type="button"
+          className="button subtle"
+          aria-expanded={showQr}
+          aria-label={`QR code of the ${kind} link`}
+          onClick={() => setShowQr((v) => !v)}
+        >
+          QR code
+        </button>
+        <span className="copy-note" role="status" aria-live="polite">
+          {note}
+        </span>
+      </div>
+      {showQr && (
+        <div className="qr-row">
+          <QrCode
+            text={url}
+            label={`QR code of the ${kind} link: point a phone's camera at it to open the space`}
+          />
+          <p className="hint">Point a phone’s camera at it to open the space there.</p>
+        </div>
+      )}
+    </>
   )
 }
 

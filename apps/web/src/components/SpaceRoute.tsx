@@ -1,9 +1,71 @@
 import { HomeLink } from './HomeLink.js'
-import { useEffect, useSyncExternalStore } from 'react'
+import { type FormEvent, useEffect, useId, useState, useSyncExternalStore } from 'react'
 import { navigate, spacePath } from '../app/router.js'
 import { useServices } from '../app/services.js'
-import { fragmentToken } from '../services/tokens.js'
+import { fragmentToken, parseShareLink } from '../services/tokens.js'
 import { SpaceScreen } from './SpaceScreen.js'
+
+/**
+ * A space's address without its key: what someone gets who copies the address bar (the token left it
+ * when the link was opened, to stay out of history). Says plainly what that address is, and takes the
+ * share link right here.
+ */
+function NotOnThisDevice() {
+  const [link, setLink] = useState('')
+  const [problem, setProblem] = useState<string | null>(null)
+  const field = useId()
+  const open = (e: FormEvent): void => {
+    e.preventDefault()
+    const parsed = parseShareLink(link)
+    if (!parsed?.token) {
+      setProblem(
+        parsed
+          ? 'That is the address of a space, without its key: ask for the share link (it ends with “#t=…”).'
+          : 'That is not a Converge share link (it looks like https://…/s/…#t=…).',
+      )
+      return
+    }
+    navigate(`${spacePath(parsed.id)}#t=${encodeURIComponent(parsed.token)}`)
+  }
+  return (
+    <main id="main" className="center-note" tabIndex={-1}>
+      <div className="card narrow" data-testid="not-on-device">
+        <h1 className="section-title">This space is not on this device</h1>
+        <p>
+          This address shows a space only on a device that already has it — it was copied from the address
+          bar, which leaves out the space’s key. To open the space here, ask someone in it for its share link
+          (Share → copy the link: it ends with “#t=…”), and open or paste it.
+        </p>
+        <form className="inline-form" onSubmit={open}>
+          <label className="field grow">
+            <span className="field-label">Share link</span>
+            <input
+              className="input"
+              value={link}
+              inputMode="url"
+              autoComplete="off"
+              placeholder="https://…/s/…#t=…"
+              aria-invalid={problem ? true : undefined}
+              aria-describedby={problem ? `${field}-problem` : undefined}
+              onChange={(e) => setLink(e.target.value)}
+            />
+          </label>
+          <button type="submit" className="button primary" disabled={link.trim() === ''}>
+            Open
+          </button>
+        </form>
+        {problem && (
+          <p id={`${field}-problem`} className="field-error" role="alert">
+            {problem}
+          </p>
+        )}
+        <p>
+          <HomeLink className="button" />
+        </p>
+      </div>
+    </main>
+  )
+}
 
 /**
  * `/s/:id`: joins from a share link first (the token in the fragment goes into the catalog and the
@@ -32,17 +94,6 @@ export function SpaceRoute({ id, hash }: { readonly id: string; readonly hash: s
         <p className="muted">{token ? 'Opening the shared space…' : 'Loading…'}</p>
       </main>
     )
-  if (!record)
-    return (
-      <main id="main" className="center-note" tabIndex={-1}>
-        <div className="card narrow">
-          <h1 className="section-title">This space is not on this device</h1>
-          <p>Open it with its share link (the whole link, including the part after “#”).</p>
-          <p>
-            <HomeLink className="button" />
-          </p>
-        </div>
-      </main>
-    )
+  if (!record) return <NotOnThisDevice />
   return <SpaceScreen key={id} record={record} />
 }
