@@ -1,6 +1,7 @@
 import react from '@vitejs/plugin-react'
 import { defineConfig } from 'vite'
 import { VitePWA } from 'vite-plugin-pwa'
+import { precompress } from './precompress'
 
 /** The sync server in development (`cd apps/server && PORT=8787 pnpm start`); in production it serves this app. */
 const SERVER = 'http://localhost:8787'
@@ -21,7 +22,7 @@ export default defineConfig({
             },
             {
               name: 'crdt',
-              test: /node_modules[\\/](yjs|y-protocols|lib0|@automerge|fractional-indexing|idb)[\\/]/,
+              test: /node_modules[\\/](yjs|y-protocols|lib0|fractional-indexing|idb)[\\/]/,
             },
           ],
         },
@@ -54,12 +55,15 @@ export default defineConfig({
         // take over the page of the first visit too, so it works offline without a reload
         clientsClaim: true,
         skipWaiting: true,
-        globPatterns: ['**/*.{js,css,html,wasm,svg,webmanifest}'],
-        // the automerge wasm that packages/merge pulls in is 3.6 MB; the 2 MiB default fails the build
-        maximumFileSizeToCacheInBytes: 8 * 1024 * 1024,
+        // the app shell only: no wasm (Automerge's, 3.6 MB, is loaded only for a space on Automerge;
+        // the app opens Yjs spaces alone) and no lazily loaded engine chunk
+        globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
+        globIgnores: ['**/node_modules/**', '**/*.wasm', '**/automerge*'],
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/api(\/|$)/, /^\/sync(\/|$)/],
       },
     }),
+    // last: compresses what the plugins above wrote too (sw.js, workbox-*.js)
+    precompress(),
   ],
 })

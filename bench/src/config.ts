@@ -1,7 +1,7 @@
 import type { ServerKind } from './lib/servers.js'
 
-export type SectionId = 'fanout' | 'memory' | 'join' | 'idb' | 'engines'
-export const SECTIONS: readonly SectionId[] = ['fanout', 'memory', 'join', 'idb', 'engines']
+export type SectionId = 'fanout' | 'memory' | 'join' | 'idb' | 'engines' | 'firstvisit'
+export const SECTIONS: readonly SectionId[] = ['fanout', 'memory', 'join', 'idb', 'engines', 'firstvisit']
 
 export interface Config {
   readonly quick: boolean

@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines] [--servers=converge,yws,…]`: runs every
+ * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit] [--servers=converge,yws,…]`: runs every
  * section, prints the table and writes BENCHMARKS.md at the repository root.
  */
 import { spawnSync } from 'node:child_process'
@@ -14,6 +14,7 @@ import { SERVER_KINDS, type ServerKind } from './lib/servers.js'
 import { writeReport } from './report.js'
 import { runEngines } from './sections/engines.js'
 import { runFanout } from './sections/fanout.js'
+import { runFirstVisit } from './sections/first-visit.js'
 import { runIdb } from './sections/idb.js'
 import { runJoin } from './sections/join.js'
 import { runMemory } from './sections/memory.js'
@@ -47,6 +48,7 @@ async function main(): Promise<void> {
     join: runJoin,
     idb: runIdb,
     engines: runEngines,
+    firstvisit: runFirstVisit,
   }
   const failed: string[] = []
   for (const s of sections) {

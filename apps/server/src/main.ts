@@ -3,9 +3,11 @@
  * `pnpm start` (node --import tsx src/main.ts); `--help` lists every option.
  */
 import { realpathSync } from 'node:fs'
+import { networkInterfaces } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, helpText, parseConfig, wantsHelp } from './config.js'
 import { type RunningServer, startServer } from './server.js'
+import { openLines, openUrls } from './urls.js'
 
 export { type Config, parseConfig } from './config.js'
 export { type RunningServer, type StartOptions, type Storage, startServer } from './server.js'
@@ -64,7 +66,10 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   if (stopping) {
     running.log.info({ signal: stopping }, 'signal received while starting')
     shutDown(running)
+    return
   }
+  // for a person at the terminal, on stderr: stdout stays one JSON log line per event
+  process.stderr.write(openLines(openUrls(config.host, running.port, networkInterfaces())))
 }
 
 const isEntryPoint = (): boolean => {

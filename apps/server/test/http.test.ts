@@ -300,6 +300,7 @@ describe('HTTP', () => {
     writeFileSync(join(dir, 'assets', 'app-1234.js.br'), brotliCompressSync(APP_JS))
     writeFileSync(join(dir, 'assets', 'app-1234.js.gz'), gzipSync(APP_JS))
     writeFileSync(join(dir, 'index.html.br'), brotliCompressSync(INDEX))
+    writeFileSync(join(dir, 'sw.js.br'), brotliCompressSync('self.skipWaiting()'))
     const server = await startTestServer({ webDist: dir })
     const get = (path: string, encodings?: string) =>
       rawGet(server.port, path, encodings === undefined ? {} : { 'accept-encoding': encodings })
@@ -332,6 +333,12 @@ describe('HTTP', () => {
       expect(shell.headers['cache-control'], path).toBe('no-cache')
       expect(brotliDecompressSync(shell.bytes).toString(), path).toBe(INDEX)
     }
+    // the service worker: compressed too, and revalidated on every load (a new build takes over)
+    const sw = await get('/sw.js', 'gzip, br')
+    expect(sw.headers['content-encoding']).toBe('br')
+    expect(sw.headers.vary).toMatch(/accept-encoding/i)
+    expect(sw.headers['cache-control']).toBe('no-cache')
+    expect(brotliDecompressSync(sw.bytes).toString()).toBe('self.skipWaiting()')
     // no sibling: sent as it is
     const css = await get('/style.css', 'br, gzip')
     expect(css.headers['content-encoding']).toBeUndefined()

@@ -41,6 +41,8 @@ export type Flavour = 'yws' | 'hocuspocus'
 export interface ServerOptions {
   /** how long an empty space stays loaded (Converge's IDLE_UNLOAD_MS); the peers unload at once */
   readonly idleUnloadMs?: number
+  /** the built web app Converge serves (default: none) */
+  readonly webDist?: string
 }
 
 export interface RunningServer {
@@ -89,7 +91,7 @@ export async function startServer(
               DATA_DIR: dataDir,
               AUTH: 'off',
               LOG_LEVEL: 'warn',
-              WEB_DIST: join(dataDir, 'no-web-app'),
+              WEB_DIST: o.webDist ?? join(dataDir, 'no-web-app'),
               IDLE_UNLOAD_MS: String(o.idleUnloadMs ?? 30_000),
               // every simulated client comes from 127.0.0.1: the per-address limits would count them as one
               MAX_CONNECTIONS_PER_IP: '0',

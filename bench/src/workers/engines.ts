@@ -8,6 +8,8 @@ import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import { type Space, createSpace, openSpace } from '@converge/merge'
+// merge/automerge opens Automerge spaces: registers the engine (loaded on demand elsewhere)
+import '@converge/merge/automerge'
 import * as Y from 'yjs'
 import { loadTrace } from '../lib/trace.js'
 

@@ -1,5 +1,7 @@
 // Two devices edit one space offline, then exchange what the other lacks. Run: pnpm demo
-import { createSpace, openSpace } from '@converge/merge'
+import { createSpace, loadEngine, openSpace } from '@converge/merge'
+
+await loadEngine('automerge')
 
 for (const engine of ['yjs', 'automerge'] as const) {
   const phone = createSpace({ engine, name: 'Flat 3B' })

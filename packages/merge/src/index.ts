@@ -1,8 +1,8 @@
-import { AutomergeEngine } from './automerge/engine.js'
 import type { Engine, EngineKind } from './engine.js'
 import { MergeError } from './errors.js'
 import { isReplicaId, randomId, randomReplicaId } from './model/keys.js'
 import { Origin } from './origins.js'
+import { engineFactory, registerEngine } from './registry.js'
 import { Space, type SpaceOptions } from './space.js'
 import { YjsEngine } from './yjs/engine.js'
 
@@ -25,7 +25,19 @@ export {
 } from './space.js'
 export { YjsEngine } from './yjs/engine.js'
 export { validateYjsUpdate } from './yjs/validate.js'
-export { AutomergeEngine } from './automerge/engine.js'
+export type { AutomergeEngine } from './automerge/engine.js'
+export { isEngineLoaded, registerEngine, type EngineFactory } from './registry.js'
+
+registerEngine('yjs', (spaceId, replicaId) => new YjsEngine(replicaId, spaceId))
+
+/**
+ * Makes spaces on `kind` openable: Yjs always is; Automerge is imported here on first use (a
+ * separate chunk in a bundled app, with its wasm), or by importing `@converge/merge/automerge`.
+ */
+export const loadEngine = async (kind: EngineKind): Promise<void> => {
+  if (kind === 'automerge') await import('./automerge/index.js')
+  engineFactory(kind)
+}
 
 export interface OpenOptions extends SpaceOptions {
   readonly engine: EngineKind
@@ -38,14 +50,7 @@ export interface OpenOptions extends SpaceOptions {
 const makeEngine = (kind: EngineKind, spaceId: string, replicaId: string): Engine => {
   if (!isReplicaId(replicaId))
     throw new MergeError('InvalidArgument', 'a replica id is 16 lower-case hex digits')
-  switch (kind) {
-    case 'yjs':
-      return new YjsEngine(replicaId, spaceId)
-    case 'automerge':
-      return new AutomergeEngine(spaceId, replicaId)
-    default:
-      throw new MergeError('InvalidArgument', `unknown engine "${String(kind)}"`)
-  }
+  return engineFactory(kind)(spaceId, replicaId)
 }
 
 /**

@@ -5,7 +5,8 @@
  */
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { AutomergeEngine, YjsEngine } from '../src/index.js'
+import { AutomergeEngine } from '../src/automerge/index.js'
+import { YjsEngine } from '../src/index.js'
 import { fuzzParams } from './fuzz.js'
 
 const edit = fc.record({

@@ -1,0 +1,3 @@
+import { loadEngine } from '../src/index.js'
+
+await loadEngine('automerge')
