@@ -30,7 +30,30 @@ export function Notes({ session, view, run }: NotesProps) {
   const [selected, setSelected] = useState<string | null>(null)
   const [showTrash, setShowTrash] = useState(false)
   const [focusTitle, setFocusTitle] = useState(false)
+  /** Said after a note went to the trash, with the way to take it back (never silent). */
+  const [trashed, setTrashed] = useState<{ id: string; title: string } | null>(null)
+  const undoRef = useRef<HTMLButtonElement>(null)
   const current = notes.find((n) => n.id === selected) ?? notes[0] ?? null
+
+  const trashNote = (note: Note): void => {
+    run('move the note to the trash', () => {
+      space.trashNote(note.id)
+      setTrashed({ id: note.id, title: titleOf(note) })
+    })
+  }
+  useEffect(() => {
+    // focus lands on the Undo of what was just done, not on the page body
+    if (trashed) undoRef.current?.focus()
+  }, [trashed])
+  const restoreTrashed = (): void => {
+    if (!trashed) return
+    const { id } = trashed
+    run('restore the note', () => {
+      space.restoreNote(id)
+      setSelected(id)
+      setTrashed(null)
+    })
+  }
 
   const create = (): void => {
     run('create a note', () => {
@@ -66,6 +89,27 @@ export function Notes({ session, view, run }: NotesProps) {
         )}
       </div>
 
+      <div className="cart-notice" role="status" data-testid="notes-notice">
+        {trashed && (
+          <>
+            <span className="cart-notice-text">Moved “{trashed.title}” to the trash.</span>
+            {!readOnly && (
+              <button ref={undoRef} type="button" className="button small" onClick={restoreTrashed}>
+                Undo
+              </button>
+            )}
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label="Dismiss message"
+              onClick={() => setTrashed(null)}
+            >
+              ×
+            </button>
+          </>
+        )}
+      </div>
+
       {showTrash ? (
         <ErrorBoundary name="trash" what="The trash">
           <TrashList trash={trash} readOnly={readOnly} run={run} session={session} />
@@ -89,6 +133,7 @@ export function Notes({ session, view, run }: NotesProps) {
                 run={run}
                 focusTitle={focusTitle}
                 onFocused={() => setFocusTitle(false)}
+                onTrash={() => trashNote(current)}
               />
             </ErrorBoundary>
           )}
@@ -134,6 +179,7 @@ function NoteDetail({
   run,
   focusTitle,
   onFocused,
+  onTrash,
 }: {
   readonly note: Note
   readonly session: SpaceSession
@@ -141,6 +187,7 @@ function NoteDetail({
   readonly run: Run
   readonly focusTitle: boolean
   readonly onFocused: () => void
+  readonly onTrash: () => void
 }) {
   const space = session.space
   // the title is edited locally and written on Enter or when the field loses focus (one change, one undo step)
@@ -186,17 +233,20 @@ function NoteDetail({
             }}
           />
         </label>
+      </div>
+      <NoteEditor session={session} noteId={note.id} readOnly={readOnly} label={`Text of ${titleOf(note)}`} />
+      {/* after the body, so Tab goes title → body, never title → Trash */}
+      <div className="note-detail-foot">
         <button
           type="button"
           className="button small danger-text"
           disabled={readOnly}
           aria-label={`Move ${titleOf(note)} to trash`}
-          onClick={() => run('move the note to the trash', () => space.trashNote(note.id))}
+          onClick={onTrash}
         >
           Trash
         </button>
       </div>
-      <NoteEditor session={session} noteId={note.id} readOnly={readOnly} label={`Text of ${titleOf(note)}`} />
     </article>
   )
 }
