@@ -1,6 +1,6 @@
 import { isMergeError } from '@converge/merge'
 import { type SpaceSession, formatBytes } from '@converge/sync-client'
-import { useCallback, useEffect, useState, useSyncExternalStore } from 'react'
+import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { navigate } from '../app/router.js'
 import { useServices } from '../app/services.js'
 import { MAX_NAME, safeText } from '../app/safe.js'
@@ -167,9 +167,11 @@ function OpenSpace({
           >
             <span aria-hidden="true">←</span> Spaces
           </a>
-          <h1 className="space-title" data-testid="space-name">
-            {name}
-          </h1>
+          <SpaceTitle
+            name={name}
+            readOnly={view.readOnly}
+            onRename={(n) => run('rename the space', () => space.rename(n))}
+          />
         </div>
         <div className="space-meta-row">
           <PresenceList presence={view.presence} />
@@ -332,5 +334,80 @@ function SpaceBanners({
         </Banner>
       )}
     </div>
+  )
+}
+
+/**
+ * The space's name, and "Rename" beside it for anyone who can edit: the name becomes a field, Enter
+ * or leaving it saves (one change, one undo step; live for everyone), Escape keeps the old name, and
+ * focus comes back to "Rename".
+ */
+function SpaceTitle({
+  name,
+  readOnly,
+  onRename,
+}: {
+  readonly name: string
+  readonly readOnly: boolean
+  readonly onRename: (name: string) => void
+}) {
+  const [draft, setDraft] = useState<string | null>(null)
+  const button = useRef<HTMLButtonElement>(null)
+  const field = useRef<HTMLInputElement>(null)
+  const editing = draft !== null
+  /** Enter (or Escape) ended this edit already: the blur of the field going away must not save again. */
+  const ended = useRef(false)
+  useEffect(() => {
+    if (editing) field.current?.select()
+  }, [editing])
+  const finish = (save: boolean): void => {
+    if (ended.current) return
+    ended.current = true
+    const next = (draft ?? '').trim()
+    if (save && next !== '' && next !== name) onRename(next)
+    setDraft(null)
+    requestAnimationFrame(() => button.current?.focus())
+  }
+  if (editing)
+    return (
+      <input
+        ref={field}
+        className="input space-title-input"
+        aria-label="Name of this space"
+        value={draft}
+        maxLength={MAX_NAME}
+        onChange={(e) => setDraft(e.target.value)}
+        onBlur={() => finish(true)}
+        onKeyDown={(e) => {
+          if (e.key === 'Enter') {
+            e.preventDefault()
+            finish(true)
+          } else if (e.key === 'Escape') {
+            e.preventDefault()
+            finish(false)
+          }
+        }}
+      />
+    )
+  return (
+    <>
+      <h1 className="space-title" data-testid="space-name">
+        {name}
+      </h1>
+      {!readOnly && (
+        <button
+          ref={button}
+          type="button"
+          className="button small subtle"
+          aria-label={`Rename ${name}`}
+          onClick={() => {
+            ended.current = false
+            setDraft(name)
+          }}
+        >
+          Rename
+        </button>
+      )}
+    </>
   )
 }
