@@ -13,33 +13,12 @@ import {
   dropServerDownNoise,
   expect,
   expectSaved,
+  recordStatus,
   shareLinks,
+  statusLog,
   syncStatus,
   test,
 } from '../fixtures/test.js'
-
-/** Records every status line the page shows from now on (kind and words), without repeats. */
-async function recordStatus(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as { __statusLog: string[] }
-    const log: string[] = (w.__statusLog = [])
-    const read = (): void => {
-      const el = document.querySelector('[data-testid="sync-status"]')
-      const entry = el ? `${el.getAttribute('data-status')}: ${el.textContent}` : 'none'
-      if (log.at(-1) !== entry) log.push(entry)
-    }
-    read()
-    new MutationObserver(read).observe(document.body, {
-      subtree: true,
-      childList: true,
-      characterData: true,
-      attributes: true,
-      attributeFilter: ['data-status'],
-    })
-  })
-}
-const statusLog = (page: Page): Promise<string[]> =>
-  page.evaluate(() => (window as unknown as { __statusLog?: string[] }).__statusLog ?? [])
 
 const people = (page: Page) => page.getByTestId('presence-person')
 

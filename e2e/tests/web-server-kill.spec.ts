@@ -16,7 +16,9 @@ import {
   expect,
   expectSaved,
   noteText,
+  recordStatus,
   shareLinks,
+  statusLog,
   syncStatus,
   test,
   typeInNote,
@@ -24,7 +26,6 @@ import {
 
 interface Hooks {
   __converge: { snapshot(): unknown }
-  __statusLog?: string[]
 }
 
 /**
@@ -46,30 +47,6 @@ async function shownAsSaved(page: Page): Promise<SpaceSnapshot> {
     .toBe(true)
   return state as unknown as SpaceSnapshot
 }
-
-/** Records every status line the page shows from now on (kind and text), without repeats. */
-async function recordStatus(page: Page): Promise<void> {
-  await page.evaluate(() => {
-    const w = window as unknown as Hooks
-    const log: string[] = (w.__statusLog = [])
-    const read = (): void => {
-      const el = document.querySelector('[data-testid="sync-status"]')
-      const entry = el ? `${el.getAttribute('data-status')}: ${el.textContent}` : 'no status line'
-      if (log.at(-1) !== entry) log.push(entry)
-    }
-    read()
-    new MutationObserver(read).observe(document.body, {
-      subtree: true,
-      childList: true,
-      characterData: true,
-      attributes: true,
-      attributeFilter: ['data-status'],
-    })
-  })
-}
-
-const statusLog = (page: Page): Promise<string[]> =>
-  page.evaluate(() => (window as unknown as Hooks).__statusLog ?? [])
 
 const SAVED_LINE = `saved: ${SAVED}`
 

@@ -25,6 +25,7 @@ import {
 import { useServices } from '../app/services.js'
 import type { SpaceViewState } from '../app/space-view.js'
 import type { Run } from './SpaceScreen.js'
+import { Notice } from './Notice.js'
 
 /** Whether a name makes an item (CART-9: something visible is left once it is normalised). */
 function hasIdentity(name: string): boolean {
@@ -302,26 +303,12 @@ export function Cart({ session, view, run }: CartProps) {
         </button>
       </form>
 
-      <div className="cart-notice" role="status" data-testid="cart-notice">
-        {notice && (
-          <>
-            <span className="cart-notice-text">{notice.text}</span>
-            {notice.undoable && !readOnly && (
-              <button type="button" className="button small" onClick={undoNotice}>
-                Undo
-              </button>
-            )}
-            <button
-              type="button"
-              className="icon-button small"
-              aria-label="Dismiss message"
-              onClick={() => setNotice(null)}
-            >
-              ×
-            </button>
-          </>
-        )}
-      </div>
+      <Notice
+        testId="cart-notice"
+        text={notice?.text ?? null}
+        onUndo={notice?.undoable && !readOnly ? undoNotice : undefined}
+        onDismiss={() => setNotice(null)}
+      />
 
       <div ref={listRef}>
         {items.length === 0 ? (

@@ -5,6 +5,7 @@ import { MAX_TITLE, formatWhen, safeText } from '../app/safe.js'
 import type { SpaceViewState } from '../app/space-view.js'
 import { ErrorBoundary } from './ErrorBoundary.js'
 import { NoteEditor } from './NoteEditor.js'
+import { Notice } from './Notice.js'
 import type { Run } from './SpaceScreen.js'
 
 // every value read from the document is shown tolerantly (BAD-4 in the UI, app/safe.ts)
@@ -89,26 +90,13 @@ export function Notes({ session, view, run }: NotesProps) {
         )}
       </div>
 
-      <div className="cart-notice" role="status" data-testid="notes-notice">
-        {trashed && (
-          <>
-            <span className="cart-notice-text">Moved “{trashed.title}” to the trash.</span>
-            {!readOnly && (
-              <button ref={undoRef} type="button" className="button small" onClick={restoreTrashed}>
-                Undo
-              </button>
-            )}
-            <button
-              type="button"
-              className="icon-button small"
-              aria-label="Dismiss message"
-              onClick={() => setTrashed(null)}
-            >
-              ×
-            </button>
-          </>
-        )}
-      </div>
+      <Notice
+        testId="notes-notice"
+        text={trashed ? `Moved “${trashed.title}” to the trash.` : null}
+        onUndo={trashed && !readOnly ? restoreTrashed : undefined}
+        undoRef={undoRef}
+        onDismiss={() => setTrashed(null)}
+      />
 
       {showTrash ? (
         <ErrorBoundary name="trash" what="The trash">
