@@ -6,7 +6,7 @@
  * owns). Who owns which id is membership's (`membership.ts`); this file decides what is well formed.
  *
  * A state is `null` (removed) or `{ user?, cursor? }`, nothing else:
- * - `user`: `{ name: string ≤ 64, color?: #rgb | #rrggbb, colorLight?: #rgb | #rrggbb | #rrggbbaa }`
+ * - `user`: `{ id?: [0-9a-z_-]{1,64}, name: string ≤ 64, color?: #rgb | #rrggbb, colorLight?: #rgb | #rrggbb | #rrggbbaa }`
  *   — y-codemirror.next puts the colours into `style` attributes, so only hex digits pass;
  * - `cursor`: `null` or `{ anchor, head }`, each a Yjs relative position as y-codemirror.next writes
  *   it (`{ type, tname, item, assoc }`, JSON of `Y.RelativePosition`).
@@ -26,6 +26,9 @@ import type { Clock, Logger } from './ports.js'
 export const PRESENCE_MAX_STATE_BYTES = 1024
 /** Presence ids one connection may own: its tab, and the sibling tabs a leader tab carries. */
 export const PRESENCE_MAX_IDS_PER_CONNECTION = 8
+/** A person's id (the web app's profile id, the key of the space's member record, merge PEOPLE-1). */
+const PRESENCE_PERSON_ID = /^[0-9a-z_-]{1,64}$/
+
 /** Longest `user.name`, in UTF-16 code units. */
 export const PRESENCE_MAX_NAME_LENGTH = 64
 /** Longest `tname` (root type name) of a cursor position. */
@@ -160,7 +163,9 @@ export function presenceStateProblem(state: unknown): string | null {
   if (!onlyKeys(state, ['user', 'cursor'])) return 'a state with an unknown field'
   if (has(state, 'user')) {
     const user = state.user
-    if (!isObject(user) || !onlyKeys(user, ['name', 'color', 'colorLight'])) return 'a malformed user'
+    if (!isObject(user) || !onlyKeys(user, ['id', 'name', 'color', 'colorLight'])) return 'a malformed user'
+    if (has(user, 'id') && (typeof user.id !== 'string' || !PRESENCE_PERSON_ID.test(user.id)))
+      return 'a person id that is not 1–64 of [0-9a-z_-]'
     if (typeof user.name !== 'string' || user.name.length > PRESENCE_MAX_NAME_LENGTH)
       return 'a user name that is not a string of at most 64 characters'
     if (has(user, 'color') && (typeof user.color !== 'string' || !PRESENCE_COLOR.test(user.color)))

@@ -332,7 +332,7 @@ describe('presence: what a state may hold', () => {
     expect(refused.invalid).toBe(malformed.length)
   })
 
-  it('[PRESENCE-4] an oversize state, an unknown field, a name past 64 characters or a state that is not an object is refused', async () => {
+  it('[PRESENCE-4] an oversize state, an unknown field, a name past 64 characters, a malformed person id or a state that is not an object is refused', async () => {
     const { time, one, reader, refused, lines } = await roomWithAna()
     const big = new Client(one, 's1', 'r')
     await time.runAll()
@@ -353,11 +353,23 @@ describe('presence: what a state may hold', () => {
     ])
       sendPresence(e, { id: EVE, clock: 2, state: state === '{not json' ? state : JSON.stringify(state) })
     await time.runAll()
-    expect(refused.invalid).toBe(9)
+    // a person id is 1–64 of [0-9a-z_-] (from another connection: PRESENCE-5 strikes at 10)
+    const f = new Client(one, 's1', 'r')
+    await time.runAll()
+    for (const id of ['Eve Person', 'x'.repeat(65), 42])
+      sendPresence(f, { id: EVE, clock: 3, state: JSON.stringify({ user: { ...eve.user, id } }) })
+    await time.runAll()
+    expect(refused.invalid).toBe(12)
     expect(presence(reader).has(EVE)).toBe(false)
     // the shapes honest clients send all pass: empty (y-protocols' default), a name alone (a stock
     // client), #rgb, a removal
-    for (const state of [{}, { user: { name: 'Eve' } }, { user: { name: 'Eve', color: '#abc' } }, null])
+    for (const state of [
+      {},
+      { user: { name: 'Eve' } },
+      { user: { name: 'Eve', color: '#abc' } },
+      { user: { id: 'p-3f9a0c', name: 'Eve', color: '#abc' } },
+      null,
+    ])
       expect(presenceStateProblem(state)).toBeNull()
   })
 

@@ -5,6 +5,11 @@ import type { TabChannel } from './tab-channel.js'
 /** One person's tab or device in the space now (PRES-3: only well-formed ones). */
 export interface Presence {
   readonly clientId: number
+  /**
+   * The person (the app's profile id, `[0-9a-z_-]{1,64}`), or null for a state without one (a stock
+   * client): one person's tabs and devices share it, two people called "Alice" do not (PRES-4).
+   */
+  readonly personId: string | null
   /** At most PRESENCE_NAME_LENGTH code units; show it as text, never as markup. */
   readonly name: string
   /** Always `#rrggbb` (a `#rgb` one expanded), else NEUTRAL_COLOR: safe for a style property. */
@@ -47,10 +52,11 @@ export function presenceOf(clientId: number, state: unknown, self: boolean): Pre
   if (typeof state !== 'object' || state === null) return null
   const user = (state as { user?: unknown }).user
   if (typeof user !== 'object' || user === null) return null
-  const { name, color } = user as { name?: unknown; color?: unknown }
+  const { name, color, id } = user as { name?: unknown; color?: unknown; id?: unknown }
   if (typeof name !== 'string') return null
   return {
     clientId,
+    personId: typeof id === 'string' && /^[0-9a-z_-]{1,64}$/.test(id) ? id : null,
     name: clip(name, PRESENCE_NAME_LENGTH),
     color: presenceColor(color) ?? NEUTRAL_COLOR,
     self,

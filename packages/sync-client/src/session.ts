@@ -30,7 +30,8 @@ export interface SessionOptions {
   readonly serverUrl: string | null
   /** The device's storage; null = memory only. */
   readonly store: LocalStore | null
-  readonly user: { readonly name: string; readonly color: string }
+  /** What others see of this tab's person: `id` names the person across tabs and devices (PRES-4). */
+  readonly user: { readonly name: string; readonly color: string; readonly id?: string }
   readonly replicaId?: string
   readonly backoff?: Backoff
   /** The jitter of the backoff (default `Math.random`). */

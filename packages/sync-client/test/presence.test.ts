@@ -146,19 +146,55 @@ describe('presence', () => {
     awarenessProtocol.applyAwarenessUpdate(a.awareness, encoding.toUint8Array(e), Origin.Server)
     const others = a.presence().filter((p) => !p.self)
     expect(others).toEqual([
-      { clientId: 1, name: 'Bo', color: '#3366cc', self: false },
-      { clientId: 2, name: 'Cy', color: '#aabbcc', self: false },
-      { clientId: 3, name: 'Di', color: NEUTRAL_COLOR, self: false },
-      { clientId: 4, name: 'Ed', color: NEUTRAL_COLOR, self: false },
-      { clientId: 5, name: 'Flo', color: NEUTRAL_COLOR, self: false },
-      { clientId: 6, name: 'G'.repeat(64), color: '#123456', self: false },
-      { clientId: 12, name: '<img src=x onerror=alert(1)>', color: '#ffffff', self: false }, // text, for the app
+      { clientId: 1, name: 'Bo', color: '#3366cc', self: false, personId: null },
+      { clientId: 2, name: 'Cy', color: '#aabbcc', self: false, personId: null },
+      { clientId: 3, name: 'Di', color: NEUTRAL_COLOR, self: false, personId: null },
+      { clientId: 4, name: 'Ed', color: NEUTRAL_COLOR, self: false, personId: null },
+      { clientId: 5, name: 'Flo', color: NEUTRAL_COLOR, self: false, personId: null },
+      { clientId: 6, name: 'G'.repeat(64), color: '#123456', self: false, personId: null },
+      { clientId: 12, name: '<img src=x onerror=alert(1)>', color: '#ffffff', self: false, personId: null }, // text, for the app
     ])
     expect(a.presence().find((p) => p.self)).toEqual({
       clientId: a.doc.clientID,
       name: 'Ana',
       color: '#cc3333',
       self: true,
+      personId: null,
     })
+  })
+
+  it("[PRES-4] a person id passes only in its exact form: one person's tabs share it, two people of one name do not", async () => {
+    const server = makeServer()
+    const a = await open({
+      serverUrl: 'ws://x/sync',
+      WebSocket: server.WebSocket,
+      user: { name: 'Ana', color: '#c33', id: 'p-ana' },
+    })
+    const states: [number, unknown][] = [
+      [1, { user: { name: 'Alice', id: 'p-alice1' } }],
+      [2, { user: { name: 'Alice', id: 'p-alice2' } }],
+      [3, { user: { name: 'Alice', id: 'p-alice1' } }],
+      [4, { user: { name: 'Bo', id: 'Not An Id' } }],
+      [5, { user: { name: 'Cy', id: 7 } }],
+      [6, { user: { name: 'Di', id: 'x'.repeat(65) } }],
+    ]
+    const e = encoding.createEncoder()
+    encoding.writeVarUint(e, states.length)
+    for (const [id, state] of states) {
+      encoding.writeVarUint(e, id)
+      encoding.writeVarUint(e, 1)
+      encoding.writeVarString(e, JSON.stringify(state))
+    }
+    awarenessProtocol.applyAwarenessUpdate(a.awareness, encoding.toUint8Array(e), Origin.Server)
+    const byClient = new Map(a.presence().map((p) => [p.clientId, p.personId]))
+    expect([1, 2, 3, 4, 5, 6].map((c) => byClient.get(c))).toEqual([
+      'p-alice1',
+      'p-alice2',
+      'p-alice1',
+      null,
+      null,
+      null,
+    ])
+    expect(a.presence().find((p) => p.self)?.personId).toBe('p-ana')
   })
 })
