@@ -30,7 +30,15 @@ import {
   splitDecrement,
   targetLives,
 } from './model/counter.js'
-import { displayName, joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
+import {
+  CURRENCY,
+  LIMITS,
+  PERSON_COLOR,
+  PERSON_FIELD_NAMES,
+  PERSON_ID,
+  PERSON_PREFIX,
+} from './model/domain.js'
+import { SEP, displayName, joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
 import { compareOrder, keysBetween, readOrderKey } from './model/order.js'
 import { Origin } from './origins.js'
 
@@ -53,7 +61,36 @@ export interface CartItem {
   readonly checked: boolean
   readonly checkedBy: string | null
   readonly order: string
+  /** CART-11: who brought the line back with its last add (the name given as `by`), or null. */
+  readonly addedBy: string | null
+  /** CART-11: when the line came back with its last add (ms), or null for lines added before CART-11. */
+  readonly addedAt: number | null
 }
+
+/** CART-12: a line the document has ever had, visible or removed, with its last fields. */
+export interface ItemRecord {
+  readonly key: string
+  readonly name: string
+  readonly unit: string
+  readonly priceCents: number | null
+  readonly category: string
+  /** Whether the line is in the cart now (CART-4). */
+  readonly visible: boolean
+  readonly addedAt: number | null
+}
+
+/** PEOPLE-1: a person of the space (not a replica: one person has many devices and tabs). */
+export interface Member {
+  readonly id: string
+  readonly name: string
+  /** `#rrggbb`, lower case. */
+  readonly color: string
+  /** When this person's app last wrote their record (ms), or null. */
+  readonly seenAt: number | null
+}
+
+/** PEOPLE-1: a member's `seenAt` is written again when it is older than this (ms). */
+export const MEMBER_SEEN_EVERY = 60 * 60 * 1000
 
 export interface CartTotals {
   /** Visible lines in the cart. */
@@ -77,6 +114,8 @@ export interface Note {
   readonly updatedAt: number
   readonly trashed: boolean
   readonly trashedAt: number | null
+  /** NOTE-4: when the note was pinned (ms), or null when it is not pinned. */
+  readonly pinnedAt: number | null
 }
 
 export interface ChangeEvent {
@@ -162,6 +201,11 @@ const checkAmount = (n: number, what: string): number => {
 }
 
 const str = (v: Scalar | undefined, fallback = ''): string => (typeof v === 'string' ? v : fallback)
+/** A time register as BAD-4 reads it: a time in Date's range, or null. */
+const time = (v: Scalar | undefined): number | null =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= LIMITS.time ? v : null
+const price = (v: Scalar | undefined): number | null =>
+  typeof v === 'number' && Number.isSafeInteger(v) && v >= 0 ? v : null
 const num = (v: Scalar | undefined, fallback = 0): number =>
   typeof v === 'number' && Number.isFinite(v) ? v : fallback
 
@@ -183,6 +227,8 @@ export class Space {
   private forcedReadOnly: boolean
   private version = 0
   private cache: { version: number; items: Map<string, RawItem> } | undefined
+  private historyCache: { version: number; records: ItemRecord[] } | undefined
+  private membersCache: { version: number; members: Map<string, Member> } | undefined
   private readonly subscribers = new Set<(e: ChangeEvent) => void>()
   private readonly updateListeners = new Set<(update: Uint8Array, e: ChangeEvent) => void>()
   private undoStack: Inverse[][] = []
@@ -242,6 +288,84 @@ export class Space {
 
   rename(name: string): void {
     this.command((w, inv) => this.setRaw(w, inv, 'meta', 'name', displayName(name).slice(0, 200)))
+  }
+
+  /** SPACE-1: the space's currency, an ISO 4217 code shared by everyone, or null (BAD-4: a malformed one reads as null). */
+  get currency(): string | null {
+    const v = this.engine.get('meta', 'currency')
+    return typeof v === 'string' && CURRENCY.test(v) ? v : null
+  }
+
+  /** SPACE-1: sets (or, with null, clears) the space's currency: a last-writer-wins register, undoable. */
+  setCurrency(code: string | null): void {
+    if (code !== null && !(typeof code === 'string' && CURRENCY.test(code)))
+      throw new MergeError('InvalidArgument', 'a currency is an ISO 4217 code: three capital letters')
+    this.command((w, inv) => this.setRaw(w, inv, 'meta', 'currency', code))
+  }
+
+  // ---------------------------------------------------------------- people (PEOPLE-1)
+
+  private rawMembers(): Map<string, Member> {
+    if (this.membersCache?.version === this.version) return this.membersCache.members
+    const fields = new Map<string, Map<string, Scalar>>()
+    for (const [k, v] of this.engine.entries('meta')) {
+      if (!k.startsWith(PERSON_PREFIX + SEP)) continue
+      const p = k.split(SEP)
+      if (p.length !== 3 || !PERSON_ID.test(p[1]!) || !PERSON_FIELD_NAMES.has(p[2]!)) continue
+      let f = fields.get(p[1]!)
+      if (!f) fields.set(p[1]!, (f = new Map<string, Scalar>()))
+      f.set(p[2]!, v)
+    }
+    const members = new Map<string, Member>()
+    for (const [id, f] of fields) {
+      const name = f.get('name')
+      const color = f.get('color')
+      // well-formed records only (BAD-4: what a replica stored itself is read, not trusted)
+      if (typeof name !== 'string' || name.trim() === '' || name.length > LIMITS.personName) continue
+      if (typeof color !== 'string' || !PERSON_COLOR.test(color)) continue
+      members.set(id, { id, name, color, seenAt: time(f.get('seenAt')) })
+    }
+    this.membersCache = { version: this.version, members }
+    return members
+  }
+
+  /** PEOPLE-1: the people of the space, sorted by name, then id. */
+  members(): Member[] {
+    return [...this.rawMembers().values()].sort((a, b) =>
+      a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0,
+    )
+  }
+
+  member(id: string): Member | undefined {
+    return this.rawMembers().get(id)
+  }
+
+  /**
+   * PEOPLE-1: writes a person's record, one last-writer-wins register per field, only the fields
+   * that change, plus `seenAt` (now) when it changes something or the last one is older than an
+   * hour. Bookkeeping, not a user's edit: not on the undo stack.
+   */
+  setMember(id: string, m: { name: string; color: string }): void {
+    if (typeof id !== 'string' || !PERSON_ID.test(id))
+      throw new MergeError('InvalidArgument', 'a person id is 1–64 of [0-9a-z_-]')
+    const name = typeof m.name === 'string' ? displayName(m.name) : ''
+    if (name === '' || name.length > LIMITS.personName)
+      throw new MergeError('InvalidArgument', `a person's name is 1 to ${LIMITS.personName} characters`)
+    if (typeof m.color !== 'string' || !/^#[0-9a-f]{6}$/i.test(m.color))
+      throw new MergeError('InvalidArgument', "a person's colour is #rrggbb")
+    const color = m.color.toLowerCase()
+    const key = (f: string): string => joinKey(PERSON_PREFIX, id, f)
+    const changes =
+      this.engine.get('meta', key('name')) !== name || this.engine.get('meta', key('color')) !== color
+    const seen = time(this.engine.get('meta', key('seenAt')))
+    const now = this.now()
+    const stale = seen === null || now - seen >= MEMBER_SEEN_EVERY
+    if (!changes && !stale) return this.nothingToWrite()
+    this.command((w) => {
+      if (this.engine.get('meta', key('name')) !== name) w.set('meta', key('name'), name)
+      if (this.engine.get('meta', key('color')) !== color) w.set('meta', key('color'), color)
+      if (time(now) !== null && now !== seen) w.set('meta', key('seenAt'), now)
+    }, false)
   }
 
   /** Writes the metadata of a new space; only the creator calls this (createSpace). */
@@ -311,19 +435,49 @@ export class Space {
   private toItem(it: RawItem): CartItem {
     const f = it.fields
     const checkedBy = f.get('checkedBy')
-    const price = f.get('priceCents')
+    const addedBy = f.get('addedBy')
     return {
       key: it.key,
       name: str(f.get('name'), it.key),
       quantity: it.quantity,
       note: str(f.get('note')),
       unit: str(f.get('unit')),
-      priceCents: typeof price === 'number' && Number.isSafeInteger(price) && price >= 0 ? price : null,
+      priceCents: price(f.get('priceCents')),
       category: str(f.get('category')),
       checked: typeof checkedBy === 'string',
       checkedBy: typeof checkedBy === 'string' ? checkedBy : null,
       order: readOrderKey(f.get('order')),
+      addedBy: typeof addedBy === 'string' && addedBy.length <= LIMITS.who ? addedBy : null,
+      addedAt: time(f.get('addedAt')),
     }
+  }
+
+  /**
+   * CART-12: every line the document has ever had (a counter or a display name), visible or
+   * removed, with its last fields: most recently added first (lines without `addedAt` last), then by
+   * key. From the same cache as the cart, so it is cheap to call on every keystroke.
+   */
+  itemHistory(): ItemRecord[] {
+    if (this.historyCache?.version === this.version) return this.historyCache.records
+    const records: ItemRecord[] = []
+    for (const it of this.rawItems().values()) {
+      const f = it.fields
+      if (it.maxEpoch === null && !f.has('name')) continue
+      records.push({
+        key: it.key,
+        name: str(f.get('name'), it.key),
+        unit: str(f.get('unit')),
+        priceCents: price(f.get('priceCents')),
+        category: str(f.get('category')),
+        visible: it.quantity > 0,
+        addedAt: time(f.get('addedAt')),
+      })
+    }
+    records.sort(
+      (a, b) => (b.addedAt ?? -1) - (a.addedAt ?? -1) || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0),
+    )
+    this.historyCache = { version: this.version, records }
+    return records
   }
 
   /** The visible cart lines in order (CART-4: a quantity of 0 or less is not visible; CART-6: one order). */
@@ -365,10 +519,13 @@ export class Space {
    */
   addItem(
     name: string,
-    options: { quantity?: number; fields?: Partial<Record<ItemField, Scalar>> } = {},
+    options: { quantity?: number; fields?: Partial<Record<ItemField, Scalar>>; by?: string } = {},
   ): string {
     const key = normaliseName(name)
     const quantity = checkAmount(options.quantity ?? 1, 'quantity')
+    if (options.by !== undefined && typeof options.by !== 'string')
+      throw new MergeError('InvalidArgument', 'by names the person who adds the line')
+    const by = options.by === undefined ? null : displayName(options.by).slice(0, LIMITS.who) || null
     const fields = options.fields ?? {}
     for (const [f, v] of Object.entries(fields)) this.checkField(key, f, v)
     const it = this.rawItems().get(key)
@@ -381,6 +538,12 @@ export class Space {
         if (this.engine.get('items', joinKey(key, 'name')) === undefined)
           w.set('items', joinKey(key, 'name'), displayName(name).slice(0, 1000))
         w.set('items', joinKey(key, 'order'), this.endKey())
+        // CART-11: who brought it back, and when (an earlier adder's name does not stay on it)
+        const was = this.engine.get('items', joinKey(key, 'addedBy'))
+        if (was !== by && !(was === undefined && by === null)) w.set('items', joinKey(key, 'addedBy'), by)
+        const t = this.now()
+        if (time(t) !== null && this.engine.get('items', joinKey(key, 'addedAt')) !== t)
+          w.set('items', joinKey(key, 'addedAt'), t)
       }
       if (typeof this.engine.get('items', joinKey(key, 'checkedBy')) === 'string')
         this.setRaw(w, inv, 'items', joinKey(key, 'checkedBy'), null)
@@ -563,10 +726,11 @@ export class Space {
       updatedAt: num(this.noteField(id, 'updatedAt'), createdAt),
       trashed: typeof trashedAt === 'number',
       trashedAt: typeof trashedAt === 'number' ? trashedAt : null,
+      pinnedAt: time(this.noteField(id, 'pinnedAt')),
     }
   }
 
-  /** Notes, newest first; `trashed: true` lists the trash instead. */
+  /** Notes: pinned ones first, most recently pinned first (NOTE-4), then newest first; `trashed: true` lists the trash instead. */
   notes(options: { trashed?: boolean } = {}): Note[] {
     const ids = new Set<string>()
     for (const [k] of this.engine.entries('notes')) {
@@ -578,7 +742,10 @@ export class Space {
       const n = this.toNote(id)
       if (n && n.trashed === (options.trashed ?? false)) out.push(n)
     }
-    return out.sort((a, b) => b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1))
+    return out.sort(
+      (a, b) =>
+        (b.pinnedAt ?? -1) - (a.pinnedAt ?? -1) || b.createdAt - a.createdAt || (a.id < b.id ? -1 : 1),
+    )
   }
 
   note(id: string): Note | undefined {
@@ -649,6 +816,21 @@ export class Space {
   trashNote(id: string): void {
     this.existingNote(id)
     this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'trashedAt'), this.now()))
+  }
+
+  /** NOTE-4: pins a note to the top of the list (a last-writer-wins register); a pinned note stays where it is. */
+  pinNote(id: string): void {
+    const n = this.existingNote(id)
+    if (n.pinnedAt !== null) return this.nothingToWrite()
+    this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'pinnedAt'), this.now()))
+  }
+
+  /** NOTE-4: unpins a note: it goes back among the others, newest first. */
+  unpinNote(id: string): void {
+    this.existingNote(id)
+    const was = this.noteField(id, 'pinnedAt')
+    if (was === undefined || was === null) return this.nothingToWrite()
+    this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'pinnedAt'), null))
   }
 
   /** DEL-2: restores a trashed note with every edit made to it meanwhile, concurrent ones included. */
@@ -797,12 +979,7 @@ export class Space {
    * records the inverse operations for undo (or hands them to `sink` while undoing).
    */
   private command(fn: (w: EngineWriter, inv: Inverse[]) => void, record = true, sink?: Inverse[]): void {
-    if (this.schemaTooNew)
-      throw new MergeError(
-        'SchemaTooNew',
-        `this space has schema ${this.schemaVersion}; this app knows ${SCHEMA_VERSION}: it is read-only here`,
-      )
-    if (this.forcedReadOnly) throw new MergeError('ReadOnly', 'this space is open read-only')
+    this.assertWritable()
     const inv: Inverse[] = []
     this.typingNow = null
     try {
@@ -827,6 +1004,22 @@ export class Space {
       if (this.group) this.group.push(...inv)
       else this.pushUndo(inv)
     }
+  }
+
+  /** SCH-2, SCH-3: a write is refused when the space is read-only. */
+  private assertWritable(): void {
+    if (this.schemaTooNew)
+      throw new MergeError(
+        'SchemaTooNew',
+        `this space has schema ${this.schemaVersion}; this app knows ${SCHEMA_VERSION}: it is read-only here`,
+      )
+    if (this.forcedReadOnly) throw new MergeError('ReadOnly', 'this space is open read-only')
+  }
+
+  /** A command that has nothing to write: refused as any write when read-only; ends a run of typing. */
+  private nothingToWrite(): void {
+    this.assertWritable()
+    this.typingIn = null
   }
 
   // ---------------------------------------------------------------- sync (DLV-*, BAD-*)

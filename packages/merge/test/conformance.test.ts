@@ -620,6 +620,34 @@ describe.each(ENGINES)('%s engine', (engine) => {
         ['a note time as text', (w) => w.set('notes', 'n1\u001fupdatedAt', 'yesterday')],
         ['a note id out of its alphabet', (w) => w.set('notes', 'Not An Id\u001ftitle', 'x')],
         ['a title too long', (w) => w.set('notes', 'n1\u001ftitle', 'x'.repeat(10_001))],
+        // SPACE-1
+        ['a currency in lower case', (w) => w.set('meta', 'currency', 'eur')],
+        ['a currency of four letters', (w) => w.set('meta', 'currency', 'EURO')],
+        ['a currency as a number', (w) => w.set('meta', 'currency', 978)],
+        // PEOPLE-1
+        ['a person id out of its alphabet', (w) => w.set('meta', 'person\u001fAna B\u001fname', 'Ana')],
+        ['an unknown person field', (w) => w.set('meta', 'person\u001fana\u001femail', 'a@b.c')],
+        ['a person key with no field', (w) => w.set('meta', 'person\u001fana', 'Ana')],
+        ['a person key of four parts', (w) => w.set('meta', 'person\u001fana\u001fname\u001fx', 'Ana')],
+        [
+          'a meta key with a separator that is no person',
+          (w) => w.set('meta', 'who\u001fana\u001fname', 'Ana'),
+        ],
+        ["a person's name too long", (w) => w.set('meta', 'person\u001fana\u001fname', 'x'.repeat(201))],
+        ["a person's name empty", (w) => w.set('meta', 'person\u001fana\u001fname', '')],
+        ["a person's colour by name", (w) => w.set('meta', 'person\u001fana\u001fcolor', 'red')],
+        ["a person's colour of three digits", (w) => w.set('meta', 'person\u001fana\u001fcolor', '#a30')],
+        ["a person's colour in upper case", (w) => w.set('meta', 'person\u001fana\u001fcolor', '#AA3300')],
+        ["a person's seenAt as text", (w) => w.set('meta', 'person\u001fana\u001fseenAt', 'now')],
+        // NOTE-4
+        ['a pinnedAt as text', (w) => w.set('notes', 'n1\u001fpinnedAt', 'today')],
+        ["a pinnedAt past Date's range", (w) => w.set('notes', 'n1\u001fpinnedAt', 9e15)],
+        // CART-11
+        ['an addedBy too long', (w) => w.set('items', 'milk\u001faddedBy', 'x'.repeat(201))],
+        ['an addedBy as a number', (w) => w.set('items', 'milk\u001faddedBy', 7)],
+        ['an addedAt as text', (w) => w.set('items', 'milk\u001faddedAt', 'monday')],
+        ['an addedAt of null', (w) => w.set('items', 'milk\u001faddedAt', null)],
+        ['a negative addedAt', (w) => w.set('items', 'milk\u001faddedAt', -1)],
       ]
       for (const [name, write] of cases) it(name, () => refused(write))
 
@@ -639,8 +667,23 @@ describe.each(ENGINES)('%s engine', (engine) => {
         a.undo()
         a.setField('milk', 'priceCents', 120)
         a.rename('Flat 3B')
+        // and the rules added since: who added a line, currency, pins, people
+        a.addItem('Tea', { by: 'Ana' })
+        a.setCurrency('EUR')
+        a.setCurrency(null)
+        a.setCurrency('GBP')
+        const note = a.createNote({ id: 'pinned', title: 'p' })
+        a.pinNote(note)
+        a.unpinNote(note)
+        a.pinNote(note)
+        a.setMember('ana', { name: 'Ana', color: '#AA3300' })
+        a.setMember('ana', { name: 'Ana B', color: '#aa3300' })
         pull(b, a)
         expect(b.item('milk')).toMatchObject({ quantity: 4, priceCents: 120 })
+        expect(b.item('tea')).toMatchObject({ addedBy: 'Ana' })
+        expect(b.currency).toBe('GBP')
+        expect(b.note(note)!.pinnedAt).toEqual(expect.any(Number))
+        expect(b.members()).toMatchObject([{ id: 'ana', name: 'Ana B', color: '#aa3300' }])
       })
 
       it('what a replica stored itself opens though it breaks a rule (BAD-4 reads it; nothing is lost)', () => {
@@ -1084,6 +1127,276 @@ describe.each(ENGINES)('%s engine', (engine) => {
       pull(b!, a!)
       b!.applyUpdate(updates[2]!) // now it has what it builds on: a duplicate, harmless
       expectConverged([a!, b!])
+    })
+  })
+
+  describe('who added a line, item history (CART-11, CART-12)', () => {
+    it('[CART-11] an add that brings a line back records who added it and when; an increment or a plain add does not', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { by: 'Ana' })
+      const first = a!.item('milk')!
+      expect(first.addedBy).toBe('Ana')
+      expect(typeof first.addedAt).toBe('number')
+      syncAll([a!, b!])
+      const before = bytesOf(b!)
+      b!.increment('milk')
+      b!.addItem('milk', { by: 'Bo' }) // present: an increment, it keeps who brought it back
+      expect(b!.item('milk')).toMatchObject({ quantity: 3, addedBy: 'Ana', addedAt: first.addedAt })
+      expect(bytesOf(b!)).not.toEqual(before)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.item('milk')).toMatchObject({ quantity: 3, addedBy: 'Ana', addedAt: first.addedAt })
+    })
+
+    it('[CART-11] a line removed and added back names the new adder; an add without a name leaves no one', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Tea', { by: 'Ana' })
+      syncAll([a!, b!])
+      b!.removeItem('tea')
+      b!.addItem('TEA', { by: '  Bo  ' })
+      syncAll([a!, b!])
+      const back = a!.item('tea')!
+      expect(back).toMatchObject({ quantity: 1, addedBy: 'Bo' })
+      expect(back.addedAt!).toBeGreaterThan(0)
+      a!.decrement('tea')
+      a!.addItem('tea')
+      expect(a!.item('tea')).toMatchObject({ addedBy: null })
+      expect(a!.item('tea')!.addedAt!).toBeGreaterThan(back.addedAt!)
+      // undo of the add takes its life back; redo brings the line back as that add left it
+      a!.undo()
+      expect(a!.item('tea')).toBeUndefined()
+      a!.redo()
+      expect(a!.item('tea')).toMatchObject({ quantity: 1, addedBy: null })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      // a name longer than a who-field is cut, as checkedBy is
+      a!.addItem('Soap', { by: 'x'.repeat(300) })
+      expect(a!.item('soap')!.addedBy).toHaveLength(200)
+    })
+
+    it('[CART-11] concurrent adds that bring a line back pick the same adder everywhere', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Jam', { by: 'Ana' })
+      b!.addItem('jam', { by: 'Bo' })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.item('jam')!.quantity).toBe(2)
+      expect(['Ana', 'Bo']).toContain(a!.item('jam')!.addedBy)
+    })
+
+    it('[CART-12] item history lists every line the document has had, visible or removed, with its last fields', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk', { fields: { unit: 'l', priceCents: 129, category: 'Dairy' } })
+      a!.addItem('Bread')
+      syncAll([a!, b!])
+      b!.removeItem('milk')
+      b!.addItem('Eggs', { quantity: 2 })
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      const history = a!.itemHistory()
+      // most recently added first
+      expect(history.map((r) => r.key)).toEqual(['eggs', 'bread', 'milk'])
+      expect(history.find((r) => r.key === 'milk')).toEqual({
+        key: 'milk',
+        name: 'Milk',
+        unit: 'l',
+        priceCents: 129,
+        category: 'Dairy',
+        visible: false,
+        addedAt: expect.any(Number),
+      })
+      expect(history.filter((r) => r.visible).map((r) => r.key)).toEqual(['eggs', 'bread'])
+      // the same array while nothing changed (cheap per keystroke); a new one after a change
+      expect(a!.itemHistory()).toBe(history)
+      a!.addItem('Milk')
+      expect(a!.itemHistory()).not.toBe(history)
+      expect(a!.itemHistory()[0]).toMatchObject({ key: 'milk', visible: true, unit: 'l' })
+    })
+  })
+
+  describe('space currency (SPACE-1)', () => {
+    it('[SPACE-1] the currency is one last-writer-wins register shared by the space, and undoable', () => {
+      const [a, b] = replicas(engine, 2)
+      expect(a!.currency).toBeNull()
+      a!.setCurrency('EUR')
+      syncAll([a!, b!])
+      expect(b!.currency).toBe('EUR')
+      b!.setCurrency('GBP')
+      syncAll([a!, b!])
+      expect(a!.currency).toBe('GBP')
+      // concurrent writes: one winner, the same on both
+      a!.setCurrency('USD')
+      b!.setCurrency('CHF')
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(['USD', 'CHF']).toContain(a!.currency)
+      // undo takes back this replica's own write only while it still shows
+      const c = replicas(engine, 1)[0]!
+      c.setCurrency('SEK')
+      c.setCurrency(null)
+      expect(c.currency).toBeNull()
+      c.undo()
+      expect(c.currency).toBe('SEK')
+      c.undo()
+      expect(c.currency).toBeNull()
+      c.redo()
+      expect(c.currency).toBe('SEK')
+    })
+
+    it('[SPACE-1] a currency that is not three capital letters is refused, and a stored one reads as null', () => {
+      const [a] = replicas(engine, 1)
+      for (const bad of ['eur', 'EURO', 'E1R', '', ' EUR'])
+        expectMergeError(() => a!.setCurrency(bad), 'InvalidArgument')
+      expect(a!.currency).toBeNull()
+      a!.engine.transact('hostile', (w) => w.set('meta', 'currency', 'euros'))
+      expect(a!.currency).toBeNull() // BAD-4
+    })
+  })
+
+  describe('pinned notes (NOTE-4)', () => {
+    it('[NOTE-4] pinned notes come first, most recently pinned first; unpin puts a note back in its place', () => {
+      const [a, b] = replicas(engine, 2)
+      const n1 = a!.createNote({ title: 'one' })
+      const n2 = a!.createNote({ title: 'two' })
+      const n3 = a!.createNote({ title: 'three' })
+      syncAll([a!, b!])
+      expect(a!.notes().map((n) => n.id)).toEqual([n3, n2, n1])
+      a!.pinNote(n1)
+      syncAll([a!, b!])
+      b!.pinNote(n2)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      expect(a!.notes().map((n) => n.id)).toEqual([n2, n1, n3])
+      expect(a!.note(n1)!.pinnedAt).toEqual(expect.any(Number))
+      expect(a!.note(n3)!.pinnedAt).toBeNull()
+      // pinning a pinned note writes nothing: it keeps its place
+      const before = bytesOf(a!)
+      a!.pinNote(n1)
+      expect(bytesOf(a!)).toEqual(before)
+      a!.unpinNote(n2)
+      a!.unpinNote(n3) // not pinned: nothing to write
+      syncAll([a!, b!])
+      expect(b!.notes().map((n) => n.id)).toEqual([n1, n3, n2])
+      expect(b!.note(n2)!.pinnedAt).toBeNull()
+      expectMergeError(() => a!.pinNote('nope'), 'NotFound')
+      expectMergeError(() => a!.unpinNote('nope'), 'NotFound')
+    })
+
+    it('[NOTE-4] pin and unpin are undoable; a concurrent pin and unpin pick one winner everywhere', () => {
+      const [a, b] = replicas(engine, 2)
+      const id = a!.createNote({ title: 'Plan' })
+      syncAll([a!, b!])
+      a!.pinNote(id)
+      expect(a!.note(id)!.pinnedAt).not.toBeNull()
+      a!.undo()
+      expect(a!.note(id)!.pinnedAt).toBeNull()
+      a!.redo()
+      const pinned = a!.note(id)!.pinnedAt
+      expect(pinned).not.toBeNull()
+      syncAll([a!, b!])
+      a!.unpinNote(id)
+      b!.pinNote(id) // already pinned as b sees it: nothing
+      b!.unpinNote(id)
+      a!.pinNote(id)
+      syncAll([a!, b!])
+      expectConverged([a!, b!])
+      // the trash keeps its own order; a pinned note is listed first there too
+      a!.trashNote(id)
+      expect(a!.notes()).toEqual([])
+      expect(a!.notes({ trashed: true }).map((n) => n.id)).toEqual([id])
+    })
+  })
+
+  describe('people (PEOPLE-1)', () => {
+    it('[PEOPLE-1] members are people, not replicas: one record per id, each field last-writer-wins, sorted by name', () => {
+      const [a, b, c] = replicas(engine, 3)
+      // one person on two devices, another on a third
+      a!.setMember('ana', { name: 'Ana', color: '#AA3300' })
+      b!.setMember('ana', { name: 'Ana', color: '#aa3300' })
+      c!.setMember('bo', { name: 'Bo', color: '#0055ff' })
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(a!.members().map((m) => [m.id, m.name, m.color])).toEqual([
+        ['ana', 'Ana', '#aa3300'],
+        ['bo', 'Bo', '#0055ff'],
+      ])
+      // concurrent edits of different fields of one person both survive
+      a!.setMember('ana', { name: 'Anabel', color: '#aa3300' })
+      b!.setMember('ana', { name: 'Ana', color: '#117711' })
+      syncAll([a!, b!, c!])
+      expectConverged([a!, b!, c!])
+      expect(c!.member('ana')).toMatchObject({ name: 'Anabel', color: '#117711' })
+      expect(c!.member('nobody')).toBeUndefined()
+      // sorted by name, then id
+      c!.setMember('aaa', { name: 'Bo', color: '#000000' })
+      expect(c!.members().map((m) => m.id)).toEqual(['ana', 'aaa', 'bo'])
+    })
+
+    it('[PEOPLE-1] setMember writes only what changes, seenAt at most hourly, and is not undoable nor takes a redo away', () => {
+      let t = 1_700_000_000_000
+      const a = createSpace({ engine, name: 'People', replicaId: '00000000000000a1', now: () => t })
+      a.setMember('ana', { name: 'Ana', color: '#aa3300' })
+      expect(a.member('ana')).toEqual({ id: 'ana', name: 'Ana', color: '#aa3300', seenAt: t })
+      expect(a.canUndo).toBe(false)
+      const seen = t
+      t += 10 * 60 * 1000
+      const before = bytesOf(a)
+      a.setMember('ana', { name: ' Ana ', color: '#AA3300' }) // the same, ten minutes later: nothing
+      expect(bytesOf(a)).toEqual(before)
+      a.setMember('ana', { name: 'Ana B', color: '#aa3300' })
+      expect(a.member('ana')).toEqual({ id: 'ana', name: 'Ana B', color: '#aa3300', seenAt: t })
+      t += 61 * 60 * 1000
+      a.setMember('ana', { name: 'Ana B', color: '#aa3300' }) // unchanged, but seen over an hour ago
+      expect(a.member('ana')!.seenAt).toBe(t)
+      expect(a.member('ana')!.seenAt).toBeGreaterThan(seen)
+      expect(a.canUndo).toBe(false)
+      expect(a.undo()).toBe(false)
+      expect(a.member('ana')!.name).toBe('Ana B')
+      // nor does it take a redo away
+      a.setCurrency('EUR')
+      a.undo()
+      a.setMember('ana', { name: 'Ana C', color: '#aa3300' })
+      expect(a.canRedo).toBe(true)
+      a.redo()
+      expect(a.currency).toBe('EUR')
+      expect(a.member('ana')!.name).toBe('Ana C')
+    })
+
+    it('[PEOPLE-1] malformed ids, names and colours are refused, and malformed records are not listed', () => {
+      const [a] = replicas(engine, 1)
+      const ok = { name: 'Ana', color: '#aa3300' }
+      for (const id of ['', 'Ana', 'a b', 'x'.repeat(65), 'a\u001fb'])
+        expectMergeError(() => a!.setMember(id, ok), 'InvalidArgument')
+      for (const name of ['', '   ', 'x'.repeat(201)])
+        expectMergeError(() => a!.setMember('ana', { ...ok, name }), 'InvalidArgument')
+      for (const color of ['red', '#abc', '#aa33001', 'aa3300', '#gg0000'])
+        expectMergeError(() => a!.setMember('ana', { ...ok, color }), 'InvalidArgument')
+      expect(a!.members()).toEqual([])
+      // a record missing its colour, or holding a bad one (BAD-4), is not a member
+      a!.engine.transact('hostile', (w) => {
+        w.set('meta', 'person\u001fbo\u001fname', 'Bo')
+        w.set('meta', 'person\u001fcy\u001fname', 'Cy')
+        w.set('meta', 'person\u001fcy\u001fcolor', 'blue')
+      })
+      expect(a!.members()).toEqual([])
+    })
+  })
+
+  describe('read-only, for the rules added since (SCH-2, SCH-3)', () => {
+    it('[SCH-3] a read-only space refuses currency, pin and member writes too, and writes nothing', () => {
+      const [a] = replicas(engine, 1)
+      const id = a!.createNote({ title: 'n' })
+      a!.setMember('ana', { name: 'Ana', color: '#aa3300' })
+      const ro = openSpace({ engine, spaceId: a!.id, state: a!.encodeStateAsUpdate(), readOnly: true })
+      const before = bytesOf(ro)
+      expectMergeError(() => ro.setCurrency('EUR'), 'ReadOnly')
+      expectMergeError(() => ro.pinNote(id), 'ReadOnly')
+      expectMergeError(() => ro.unpinNote(id), 'ReadOnly')
+      expectMergeError(() => ro.setMember('bo', { name: 'Bo', color: '#0055ff' }), 'ReadOnly')
+      // also when there would be nothing to write
+      expectMergeError(() => ro.setMember('ana', { name: 'Ana', color: '#aa3300' }), 'ReadOnly')
+      expectMergeError(() => ro.addItem('Milk', { by: 'Ana' }), 'ReadOnly')
+      expect(bytesOf(ro)).toEqual(before)
     })
   })
 

@@ -37,6 +37,9 @@ type Cmd =
   | { t: 'insert'; r: number; pick: number; at: number }
   | { t: 'deleteToken'; r: number; pick: number; which: number }
   | { t: 'undo' | 'redo'; r: number }
+  | { t: 'pin' | 'unpin'; r: number; pick: number }
+  | { t: 'currency'; r: number; code: string | null }
+  | { t: 'member'; r: number; id: string; color: string }
   | { t: 'deliver'; from: number; to: number; steps: { i: number; act: 'send' | 'dup' | 'drop' }[] }
   | { t: 'toggleOnline'; r: number }
   | { t: 'repair'; a: number; b: number }
@@ -92,6 +95,17 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   w(6, fc.record({ t: fc.constant('insert' as const), r, pick, at: fc.nat(24) })),
   w(3, fc.record({ t: fc.constant('deleteToken' as const), r, pick, which: fc.nat(24) })),
   w(3, fc.record({ t: fc.constantFrom('undo' as const, 'redo' as const), r })),
+  w(1, fc.record({ t: fc.constantFrom('pin' as const, 'unpin' as const), r, pick })),
+  w(1, fc.record({ t: fc.constant('currency' as const), r, code: fc.constantFrom(null, 'EUR', 'USD') })),
+  w(
+    1,
+    fc.record({
+      t: fc.constant('member' as const),
+      r,
+      id: fc.constantFrom('ana', 'bo'),
+      color: fc.constantFrom('#aa3300', '#0055ff'),
+    }),
+  ),
   w(
     8,
     fc.record({
@@ -214,7 +228,19 @@ const run = (engine: EngineKind, n: number, cmds: readonly Cmd[]): Outcome => {
         const mine = at(touched, ri)
         switch (c.t) {
           case 'add':
-            tolerant(() => s.addItem(c.name, { quantity: c.qty }))
+            tolerant(() => s.addItem(c.name, { quantity: c.qty, by: `user${ri}` }))
+            break
+          case 'pin':
+            tolerant(() => s.pinNote(noteId(s, c.pick)))
+            break
+          case 'unpin':
+            tolerant(() => s.unpinNote(noteId(s, c.pick)))
+            break
+          case 'currency':
+            tolerant(() => s.setCurrency(c.code))
+            break
+          case 'member':
+            tolerant(() => s.setMember(c.id, { name: `Person ${ri}`, color: c.color }))
             break
           case 'inc':
             tolerant(() => s.increment(itemKey(s, c.pick), c.by))

@@ -20,7 +20,7 @@ const TEXTS = ['', 'a', 'hello ', 'é', 'e\u0301', '😀', '日本', '\n', '<tok
 const NOTE_IDS = ['n1', 'n2', 'n3'] as const
 
 type Cmd =
-  | { t: 'add'; name: string; qty: number; price: number | null }
+  | { t: 'add'; name: string; qty: number; price: number | null; by?: string }
   | { t: 'inc' | 'dec'; pick: number; by: number }
   | { t: 'remove' | 'check' | 'uncheck'; pick: number }
   | { t: 'field'; pick: number; field: (typeof FIELDS)[number]; value: number }
@@ -29,6 +29,9 @@ type Cmd =
   | { t: 'renameNote' | 'trash' | 'restore'; id: string; title: string }
   | { t: 'edit'; id: string; index: number; del: number; insert: string }
   | { t: 'undo' | 'redo' | 'rename' }
+  | { t: 'pin' | 'unpin'; id: string }
+  | { t: 'currency'; code: string | null }
+  | { t: 'member'; id: string; name: string; color: string }
   | { t: 'group'; cmds: Cmd[] }
 
 const pick = fc.nat(12)
@@ -40,6 +43,15 @@ const simple: fc.Arbitrary<Cmd> = fc.oneof(
     name: fc.constantFrom(...NAMES),
     qty: fc.integer({ min: 1, max: 4 }),
     price: fc.option(fc.nat(500), { nil: null }),
+    by: fc.constantFrom(undefined, 'Ana', 'Bo', '  '),
+  }),
+  fc.record({ t: fc.constantFrom('pin' as const, 'unpin' as const), id: noteId }),
+  fc.record({ t: fc.constant('currency' as const), code: fc.constantFrom(null, 'EUR', 'USD', 'eur') }),
+  fc.record({
+    t: fc.constant('member' as const),
+    id: fc.constantFrom('ana', 'bo', 'Bad Id'),
+    name: fc.constantFrom('Ana', 'Bo', ' '),
+    color: fc.constantFrom('#AA0000', '#00aa00', 'red'),
   }),
   fc.record({ t: fc.constantFrom('inc' as const, 'dec' as const), pick, by: fc.integer({ min: 1, max: 3 }) }),
   fc.record({ t: fc.constantFrom('remove' as const, 'check' as const, 'uncheck' as const), pick }),
@@ -104,8 +116,20 @@ const snap = (text: string, i: number): number => (i > 0 && i < text.length && i
 const apply = (s: Space, c: Cmd): void => {
   switch (c.t) {
     case 'add':
-      s.addItem(c.name, { quantity: c.qty, fields: { priceCents: c.price } })
+      s.addItem(c.name, {
+        quantity: c.qty,
+        fields: { priceCents: c.price },
+        ...(c.by !== undefined ? { by: c.by } : {}),
+      })
       return
+    case 'pin':
+      return s.pinNote(c.id)
+    case 'unpin':
+      return s.unpinNote(c.id)
+    case 'currency':
+      return s.setCurrency(c.code)
+    case 'member':
+      return s.setMember(c.id, { name: c.name, color: c.color })
     case 'inc':
       return s.increment(itemKey(s, c.pick), c.by)
     case 'dec':
@@ -182,6 +206,9 @@ const open = (engine: EngineKind): Space =>
 
 const domain = (s: Space) => ({
   name: s.name,
+  currency: s.currency,
+  members: s.members(),
+  history: s.itemHistory(),
   items: s.items(),
   totals: s.totals(),
   notes: s.notes(),

@@ -38,6 +38,9 @@ const expectFixtureContent = (s: Space): void => {
       checked: false,
       checkedBy: null,
       order: 'a0',
+      // CART-11: lines added before the rule read as added by nobody known, at no known time
+      addedBy: null,
+      addedAt: null,
     },
     {
       key: 'eggs',
@@ -50,6 +53,8 @@ const expectFixtureContent = (s: Space): void => {
       checked: true,
       checkedBy: 'ana',
       order: 'a1',
+      addedBy: null,
+      addedAt: null,
     },
   ])
   expect(s.totals()).toEqual({ items: 2, quantity: 3, checked: 1, priceCents: 258, unpriced: 1 })
@@ -63,9 +68,17 @@ const expectFixtureContent = (s: Space): void => {
       updatedAt: 1_700_000_000_003,
       trashed: false,
       trashedAt: null,
+      pinnedAt: null,
     },
   ])
   expect(s.notes({ trashed: true })).toEqual([])
+  // rules added since the fixture was frozen read their defaults (SPACE-1, PEOPLE-1, CART-12)
+  expect(s.currency).toBeNull()
+  expect(s.members()).toEqual([])
+  expect(s.itemHistory().map((r) => [r.key, r.visible, r.addedAt])).toEqual([
+    ['eggs', true, null],
+    ['milk', true, null],
+  ])
 }
 
 /** Applies `bytes`, expecting a MergeError of `kind` and no change at all. */

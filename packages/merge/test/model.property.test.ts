@@ -5,7 +5,8 @@
  * random commands side by side: adds (with Unicode spellings of one name), re-adds, increments and
  * decrements, removes, field edits, checks, moves, space and note renames, notes created with explicit
  * (colliding) ids, typing forwards and backwards with characters outside the BMP, deletions, trash and
- * restore, undo and redo. Between commands, updates travel over a hostile network: part of one
+ * restore, pin and unpin (NOTE-4), who adds a line (CART-11), the space's currency (SPACE-1), people
+ * (PEOPLE-1), undo and redo. Between commands, updates travel over a hostile network: part of one
  * replica's outbox to one peer in any order, duplicated or dropped for good, state-vector repairs
  * between a pair, and chains of them. After every command and every delivery the replica that changed
  * is checked against the model's prediction for exactly what it has integrated: which lines are
@@ -54,9 +55,14 @@ const NAMES = [
 ] as const
 const FIELDS = ['note', 'unit', 'category', 'priceCents'] as const
 const NOTE_IDS = ['n1', 'n2', 'n3'] as const
+/** CART-11 adders (undefined: an add that names no one), SPACE-1 codes (two refused), PEOPLE-1 ids and colours. */
+const ADDERS = [undefined, 'Ana', 'Bo', ' Ana '] as const
+const CURRENCIES = ['EUR', 'USD', null, 'eur', 'EURO'] as const
+const PEOPLE = ['ana', 'bo', 'Not An Id'] as const
+const COLORS = ['#aa3300', '#AA3300', '#0055ff', 'red'] as const
 
 type Step =
-  | { t: 'add'; r: number; name: number; qty: number; withField: boolean }
+  | { t: 'add'; r: number; name: number; qty: number; withField: boolean; by: number }
   | { t: 'inc' | 'dec'; r: number; pick: number; by: number }
   | { t: 'remove' | 'check' | 'uncheck'; r: number; pick: number }
   | { t: 'field'; r: number; pick: number; field: number; value: number }
@@ -67,6 +73,9 @@ type Step =
   | { t: 'type'; r: number; pick: number; at: number; n: number; backwards: boolean }
   | { t: 'delete'; r: number; pick: number; at: number; len: number }
   | { t: 'undo' | 'redo'; r: number }
+  | { t: 'pin' | 'unpin'; r: number; pick: number }
+  | { t: 'currency'; r: number; v: number }
+  | { t: 'member'; r: number; who: number; name: number; color: number }
   | { t: 'deliver'; from: number; to: number; steps: { i: number; act: 'send' | 'dup' | 'drop' }[] }
   | { t: 'repair'; a: number; b: number }
   | { t: 'chain'; a: number; b: number; c: number }
@@ -84,6 +93,7 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
       name: fc.nat(NAMES.length - 1),
       qty: fc.integer({ min: 1, max: 3 }),
       withField: fc.boolean(),
+      by: fc.nat(3),
     }),
   ),
   w(
@@ -135,6 +145,18 @@ const stepArb: fc.Arbitrary<Step> = fc.oneof(
     }),
   ),
   w(4, fc.record({ t: fc.constantFrom('undo' as const, 'redo' as const), r })),
+  w(2, fc.record({ t: fc.constantFrom('pin' as const, 'unpin' as const), r, pick })),
+  w(1, fc.record({ t: fc.constant('currency' as const), r, v: fc.nat(CURRENCIES.length - 1) })),
+  w(
+    1,
+    fc.record({
+      t: fc.constant('member' as const),
+      r,
+      who: fc.nat(PEOPLE.length - 1),
+      name: fc.nat(2),
+      color: fc.nat(COLORS.length - 1),
+    }),
+  ),
   w(
     9,
     fc.record({
@@ -333,9 +355,30 @@ const run = (engine: EngineKind, n: number, steps: readonly Step[]): void => {
           case 'add': {
             const name = at(NAMES, step.name)
             const fields = step.withField ? { note: `note ${i}.${step.qty}` } : undefined
-            exec(i, { t: 'add', name, quantity: step.qty, ...(fields ? { fields } : {}) }, (x) =>
-              x.addItem(name, { quantity: step.qty, ...(fields ? { fields } : {}) }),
+            const by = ADDERS[step.by]
+            const extra = { ...(fields ? { fields } : {}), ...(by !== undefined ? { by } : {}) }
+            exec(i, { t: 'add', name, quantity: step.qty, ...extra }, (x) =>
+              x.addItem(name, { quantity: step.qty, ...extra }),
             )
+            break
+          }
+          case 'pin':
+          case 'unpin': {
+            const id = noteId(s, step.pick)
+            if (step.t === 'pin') exec(i, { t: 'pinNote', id }, (x) => x.pinNote(id))
+            else exec(i, { t: 'unpinNote', id }, (x) => x.unpinNote(id))
+            break
+          }
+          case 'currency': {
+            const code = at(CURRENCIES, step.v)
+            exec(i, { t: 'setCurrency', code }, (x) => x.setCurrency(code))
+            break
+          }
+          case 'member': {
+            const id = at(PEOPLE, step.who)
+            const name = ['Ana', `Person ${i}`, '  '][step.name]!
+            const color = at(COLORS, step.color)
+            exec(i, { t: 'setMember', id, name, color }, (x) => x.setMember(id, { name, color }))
             break
           }
           case 'inc':
@@ -461,7 +504,7 @@ const scriptArb = fc.tuple(
 
 describe.each(ENGINES)('%s', (engine) => {
   it(
-    '[MODEL-1] every replica shows what the contract implies for what it has integrated (CART-1…10, NOTE-2, UNDO-1…3, DLV-1…3)',
+    '[MODEL-1] every replica shows what the contract implies for what it has integrated (CART-1…11, NOTE-2, NOTE-4, SPACE-1, PEOPLE-1, UNDO-1…3, DLV-1…3)',
     () => {
       fc.assert(
         fc.property(scriptArb, ([n, steps]) => run(engine, n, steps)),

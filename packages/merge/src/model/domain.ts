@@ -23,7 +23,20 @@ export const LIMITS = {
   time: 8.64e15,
   /** The schema versions a creator may write. */
   schema: 1_000,
+  /** A person's display name (PEOPLE-1). */
+  personName: 200,
 } as const
+
+/** A person id (PEOPLE-1), like a note id. */
+export const PERSON_ID = /^[0-9a-z_-]{1,64}$/
+/** A person's colour: `#rrggbb`, lower case (PEOPLE-1). */
+export const PERSON_COLOR = /^#[0-9a-f]{6}$/
+/** The fields of a person record, each its own `meta` register `person␟<id>␟<field>` (PEOPLE-1). */
+export const PERSON_FIELD_NAMES = new Set(['name', 'color', 'seenAt'])
+/** The prefix of a person record's meta keys. */
+export const PERSON_PREFIX = 'person'
+/** An ISO 4217 currency code (SPACE-1). */
+export const CURRENCY = /^[A-Z]{3}$/
 
 export const ITEM_FIELD_NAMES = new Set([
   'name',
@@ -33,8 +46,17 @@ export const ITEM_FIELD_NAMES = new Set([
   'category',
   'checkedBy',
   'order',
+  'addedBy',
+  'addedAt',
 ])
-export const NOTE_FIELD_NAMES = new Set(['title', 'createdAt', 'createdBy', 'updatedAt', 'trashedAt'])
+export const NOTE_FIELD_NAMES = new Set([
+  'title',
+  'createdAt',
+  'createdBy',
+  'updatedAt',
+  'trashedAt',
+  'pinnedAt',
+])
 /** The meta keys only the creator writes, once: changing or deleting one is refused (SCH-1, BAD-7). */
 export const SET_ONCE_META = new Set(['schema', 'id', 'createdAt'])
 const NOTE_ID = /^[0-9a-z_-]{1,64}$/
@@ -78,6 +100,12 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
   switch (map) {
     case 'meta': {
       if (SET_ONCE_META.has(key) && exists) invalid(`meta.${key} is set once, by the creator`)
+      const p = parts(key)
+      if (
+        p.length > 1 &&
+        !(p.length === 3 && p[0] === PERSON_PREFIX && PERSON_ID.test(p[1]!) && PERSON_FIELD_NAMES.has(p[2]!))
+      )
+        invalid(`meta has no "${key.slice(0, 64)}"`)
       if (value === undefined) return
       if (key === 'schema') {
         if (!(Number.isSafeInteger(value) && (value as number) >= 1 && (value as number) <= LIMITS.schema))
@@ -88,6 +116,20 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
         if (!isTime(value)) invalid('meta.createdAt is a time')
       } else if (key === 'name') {
         if (!isString(value, LIMITS.spaceName)) invalid(`meta.name is at most ${LIMITS.spaceName} characters`)
+      } else if (key === 'currency') {
+        // SPACE-1
+        if (!(value === null || (typeof value === 'string' && CURRENCY.test(value))))
+          invalid('meta.currency is null or an ISO 4217 code (three capital letters)')
+      } else if (p.length === 3 && p[0] === PERSON_PREFIX) {
+        // PEOPLE-1: person␟<id>␟<field>, one register per field (the key itself was checked above)
+        const field = p[2]!
+        if (field === 'name') {
+          if (!(typeof value === 'string' && value.length >= 1 && value.length <= LIMITS.personName))
+            invalid(`a person's name is 1 to ${LIMITS.personName} characters`)
+        } else if (field === 'color') {
+          if (!(typeof value === 'string' && PERSON_COLOR.test(value)))
+            invalid("a person's colour is #rrggbb, lower case")
+        } else if (!(value === null || isTime(value))) invalid("a person's seenAt is null or a time")
       } else invalid(`meta has no "${key.slice(0, 64)}"`)
       return
     }
@@ -102,6 +144,11 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
           invalid('priceCents is null or a whole number ≥ 0')
       } else if (field === 'checkedBy') {
         if (!(value === null || isString(value, LIMITS.who))) invalid('checkedBy is null or who checked it')
+      } else if (field === 'addedBy') {
+        // CART-11
+        if (!(value === null || isString(value, LIMITS.who))) invalid('addedBy is null or who added it')
+      } else if (field === 'addedAt') {
+        if (!isTime(value)) invalid('addedAt is a time')
       } else if (!isString(value, LIMITS.text)) invalid(`items.${field} is at most ${LIMITS.text} characters`)
       return
     }
@@ -154,8 +201,8 @@ export const checkDomainWrite = ({ map, key, value, writerOwns, current, exists 
         if (!isString(value, LIMITS.title)) invalid(`a title is at most ${LIMITS.title} characters`)
       } else if (field === 'createdBy') {
         if (!isString(value, LIMITS.who)) invalid('createdBy names a replica')
-      } else if (field === 'trashedAt') {
-        if (!(value === null || isTime(value))) invalid('trashedAt is null or a time')
+      } else if (field === 'trashedAt' || field === 'pinnedAt') {
+        if (!(value === null || isTime(value))) invalid(`${field} is null or a time`)
       } else if (!isTime(value)) invalid(`notes.${field} is a time`)
       return
     }

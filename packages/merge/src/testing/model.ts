@@ -36,7 +36,17 @@ export type View = ReadonlySet<OpId>
 type Reg = `${MapName}:${string}`
 export type Value = Scalar | undefined
 
-export const CART_FIELDS = ['name', 'note', 'unit', 'priceCents', 'category', 'checkedBy', 'order'] as const
+export const CART_FIELDS = [
+  'name',
+  'note',
+  'unit',
+  'priceCents',
+  'category',
+  'checkedBy',
+  'order',
+  'addedBy',
+  'addedAt',
+] as const
 export type CartField = (typeof CART_FIELDS)[number]
 type SettableField = 'name' | 'note' | 'unit' | 'priceCents' | 'category'
 
@@ -46,6 +56,8 @@ export type Command =
       readonly name: string
       readonly quantity: number
       readonly fields?: Partial<Record<SettableField, Scalar>>
+      /** CART-11: who adds it. */
+      readonly by?: string
     }
   | { readonly t: 'increment' | 'decrement'; readonly key: string; readonly by: number }
   | { readonly t: 'remove'; readonly key: string }
@@ -64,6 +76,9 @@ export type Command =
       readonly insert: string
     }
   | { readonly t: 'trashNote' | 'restoreNote'; readonly id: string }
+  | { readonly t: 'pinNote' | 'unpinNote'; readonly id: string }
+  | { readonly t: 'setCurrency'; readonly code: string | null }
+  | { readonly t: 'setMember'; readonly id: string; readonly name: string; readonly color: string }
   | { readonly t: 'undo' | 'redo' }
 
 /** What a replica shows, read through its public surface and its raw registers. */
@@ -180,6 +195,11 @@ interface Draft {
   readonly chosenOrder: { key: string; inverse: boolean; was: Value }[]
   /** Note registers the replica's clock fills in (creation, trash): recorded after the command. */
   readonly chosenNote: { note: string; kind: 'create' | 'trash'; was: Value }[]
+  /**
+   * Other registers the replica's clock fills in (CART-11 addedAt, NOTE-4 pinnedAt, PEOPLE-1
+   * seenAt): recorded after the command. `optional`: the replica may leave it as it was.
+   */
+  readonly chosenTime: { reg: Reg; was: Value; inverse: boolean; optional: boolean }[]
   /** Text whose new characters the engine places (undo / redo): checked and recorded after. */
   readonly placed: { note: string; chars: string[] }[]
   readonly checks: ((after: Observer) => string[])[]
@@ -196,6 +216,7 @@ const itemReg = (item: string, field: string): Reg => reg('items', `${item}${SEP
 const noteReg = (note: string, field: string): Reg => reg('notes', `${note}${SEP}${field}`)
 
 const codePoints = (s: string): string[] => [...s]
+const isTime = (v: Value): boolean => typeof v === 'number' && Number.isFinite(v) && v >= 0 && v <= 8.64e15
 
 const lifeEpoch = (life: string): number => (life === '0' ? 0 : Number(life.slice(0, life.indexOf('.'))))
 
@@ -275,6 +296,16 @@ export class ContractModel {
       if (map === 'notes' && key.endsWith(`${SEP}createdAt`)) ids.add(key.slice(0, key.indexOf(SEP)))
     }
     return [...ids]
+  }
+
+  /** The meta registers anyone wrote through the model: the name, currency, people (never set-once keys). */
+  metaKeys(): string[] {
+    const keys = new Set(['name'])
+    for (const r of this.writesByReg.keys()) {
+      const [map, key] = regParts(r)
+      if (map === 'meta') keys.add(key)
+    }
+    return [...keys]
   }
 
   predict(view: View): Prediction {
@@ -377,12 +408,16 @@ export class ContractModel {
         if (!allowed.includes(v)) out.push(`${label}: ${key}.${f} is ${fmt(v)}, allowed ${fmtAll(allowed)}`)
       }
     }
-    const name = obs.register('meta', 'name')
-    if (!p.allowed('meta', 'name').includes(name))
-      out.push(`${label}: space name ${fmt(name)}, allowed ${fmtAll(p.allowed('meta', 'name'))}`)
+    // the space's registers: its name, currency (SPACE-1) and people (PEOPLE-1)
+    for (const key of this.metaKeys()) {
+      const allowed = p.allowed('meta', key)
+      const v = obs.register('meta', key)
+      if (!allowed.includes(v))
+        out.push(`${label}: meta ${JSON.stringify(key)} is ${fmt(v)}, allowed ${fmtAll(allowed)}`)
+    }
     // notes: title and trash registers, and the body
     for (const id of p.noteIds()) {
-      for (const f of ['title', 'trashedAt']) {
+      for (const f of ['title', 'trashedAt', 'pinnedAt']) {
         const allowed = p.allowed('notes', `${id}${SEP}${f}`)
         const v = obs.register('notes', `${id}${SEP}${f}`)
         if (!allowed.includes(v))
@@ -475,6 +510,7 @@ export class ContractModel {
       inverses: [],
       chosenOrder: [],
       chosenNote: [],
+      chosenTime: [],
       placed: [],
       checks: [],
       retarget: [],
@@ -528,6 +564,17 @@ export class ContractModel {
           if (before.register('items', `${key}${SEP}name`) === undefined)
             write(itemReg(key, 'name'), displayName(cmd.name).slice(0, 1000), false)
           draft.chosenOrder.push({ key, inverse: false, was: before.register('items', `${key}${SEP}order`) })
+          // CART-11: who brought it back (no one, when the add names no one), and when
+          const by = cmd.by === undefined ? null : displayName(cmd.by).slice(0, 200) || null
+          const was = before.register('items', `${key}${SEP}addedBy`)
+          if (!(was === undefined && by === null)) write(itemReg(key, 'addedBy'), by, false)
+          draft.chosenTime.push({
+            reg: itemReg(key, 'addedAt'),
+            was: before.register('items', `${key}${SEP}addedAt`),
+            inverse: false,
+            // a clock that reads the time the register holds already writes nothing (CART-5)
+            optional: true,
+          })
           draft.checks.push((after) => {
             const order = after.order()
             return order[order.length - 1] === key
@@ -654,6 +701,48 @@ export class ContractModel {
           })
         else write(noteReg(cmd.id, 'trashedAt'), null)
         break
+      case 'pinNote': {
+        if (typeof before.register('notes', `${cmd.id}${SEP}createdAt`) !== 'number') return fail('NotFound')
+        const was = before.register('notes', `${cmd.id}${SEP}pinnedAt`)
+        if (isTime(was)) return nothing // NOTE-4: a pinned note keeps its place
+        draft.chosenTime.push({ reg: noteReg(cmd.id, 'pinnedAt'), was, inverse: true, optional: false })
+        break
+      }
+      case 'unpinNote': {
+        if (typeof before.register('notes', `${cmd.id}${SEP}createdAt`) !== 'number') return fail('NotFound')
+        const was = before.register('notes', `${cmd.id}${SEP}pinnedAt`)
+        if (was === undefined || was === null) return nothing
+        write(noteReg(cmd.id, 'pinnedAt'), null)
+        break
+      }
+      case 'setCurrency':
+        // SPACE-1
+        if (cmd.code !== null && !/^[A-Z]{3}$/.test(cmd.code)) return fail('InvalidArgument')
+        write(reg('meta', 'currency'), cmd.code)
+        break
+      case 'setMember': {
+        // PEOPLE-1: only what changes, and seenAt; never on the undo stack
+        const name = displayName(cmd.name)
+        if (!/^[0-9a-z_-]{1,64}$/.test(cmd.id) || name === '' || name.length > 200)
+          return fail('InvalidArgument')
+        if (!/^#[0-9a-f]{6}$/i.test(cmd.color)) return fail('InvalidArgument')
+        const color = cmd.color.toLowerCase()
+        const person = (f: string): string => `person${SEP}${cmd.id}${SEP}${f}`
+        const changes =
+          before.register('meta', person('name')) !== name ||
+          before.register('meta', person('color')) !== color
+        write(reg('meta', person('name')), name, false)
+        write(reg('meta', person('color')), color, false)
+        const seen = before.register('meta', person('seenAt'))
+        draft.chosenTime.push({
+          reg: reg('meta', person('seenAt')),
+          was: seen,
+          inverse: false,
+          // the clock decides whether an hour has passed; a record never seen gets its seenAt now
+          optional: changes || isTime(seen),
+        })
+        break
+      }
       case 'editNote': {
         if (typeof before.register('notes', `${cmd.id}${SEP}createdAt`) !== 'number') return fail('NotFound')
         const body = before.body(cmd.id)
@@ -724,8 +813,13 @@ export class ContractModel {
         draft.deletes.length >
         0 ||
       draft.chosenNote.length > 0 ||
+      draft.chosenTime.some((c) => !c.optional) ||
       draft.placed.length > 0
-    const writes = definite ? true : draft.chosenOrder.length > 0 ? 'maybe' : false
+    const writes = definite
+      ? true
+      : draft.chosenOrder.length > 0 || draft.chosenTime.length > 0
+        ? 'maybe'
+        : false
     return {
       expect: 'ok',
       writes,
@@ -749,9 +843,12 @@ export class ContractModel {
                 })
           if (draft.inverses.length > 0) to.push(draft.inverses)
         } else {
-          if (draft.inverses.length > 0) undoStack.push(draft.inverses)
-          if (undoStack.length > 500) undoStack.shift()
-          redoStack.length = 0
+          // a command that records nothing to undo (PEOPLE-1 bookkeeping) leaves the redo stack too
+          if (draft.inverses.length > 0) {
+            undoStack.push(draft.inverses)
+            if (undoStack.length > 500) undoStack.shift()
+            redoStack.length = 0
+          }
         }
         this.undo.set(replica, undoStack)
         this.redo.set(replica, redoStack)
@@ -884,6 +981,17 @@ export class ContractModel {
           expect: v,
         })
       }
+    }
+    for (const { reg: r, was, inverse, optional } of draft.chosenTime) {
+      const [map, key] = regParts(r)
+      const now = after.register(map, key)
+      if (now === was) {
+        if (!optional) problems.push(`${cmd.t}: ${map}.${key} must be written, and stays ${fmt(now)}`)
+        continue
+      }
+      if (!isTime(now)) problems.push(`${cmd.t}: ${map}.${key} is ${fmt(now)}, not a time`)
+      addWrite(r, now)
+      if (inverse) draft.inverses.push({ t: 'write', reg: r, value: was, expect: now })
     }
     for (const { key, inverse, was } of draft.chosenOrder) {
       const now = after.register('items', `${key}${SEP}order`)
