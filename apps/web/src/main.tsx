@@ -11,7 +11,7 @@ import { type Services, ServicesContext } from './app/services.js'
 import { breakRender } from './app/tripwire.js'
 import { ErrorBoundary } from './components/ErrorBoundary.js'
 import { Catalog } from './services/catalog.js'
-import { ProfileStore } from './services/profile.js'
+import { ProfileStore, fragmentProfile } from './services/profile.js'
 import { SessionManager } from './services/sessions.js'
 import { StorageStatus } from './services/storage-status.js'
 import { storeProblem } from './services/types.js'
@@ -57,6 +57,13 @@ async function start(): Promise<void> {
     /* blocked: the profile lives in memory */
   }
   const profile = new ProfileStore(localStorageRef)
+  // a profile link from another device (`/#me=…`): this device becomes that person; the fragment
+  // leaves the address bar at once
+  const linked = fragmentProfile(location.hash)
+  if (linked) {
+    profile.adopt(linked)
+    history.replaceState(null, '', location.pathname + location.search)
+  }
   const catalog = new Catalog(store, (e) => status.report(e))
   const api = httpSpaceApi(apiBase)
   const sessions = new SessionManager(
@@ -71,9 +78,9 @@ async function start(): Promise<void> {
         onStoreError: (e) => status.report(e, isMergeError(e)),
       }),
     () => status.memoryOnly,
-    profile.getSnapshot().profile,
+    profile.getSnapshot(),
   )
-  profile.subscribe(() => sessions.setUser(profile.getSnapshot().profile))
+  profile.subscribe(() => sessions.setUser(profile.getSnapshot()))
   // registers the spaces created offline once online; the catalog records their tokens
   const registrar = new SpaceRegistrar({ api, catalog })
 

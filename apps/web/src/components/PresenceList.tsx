@@ -1,6 +1,11 @@
-import type { Presence } from '@converge/sync-client'
+import type { Presence, SpaceSession } from '@converge/sync-client'
+import { useState, useSyncExternalStore } from 'react'
+import { useServices } from '../app/services.js'
+import type { SpaceViewState } from '../app/space-view.js'
 import { initials } from '../services/profile.js'
 import { isHexColor } from '../services/sessions.js'
+import { Dialog } from './Dialog.js'
+import { ActivityList, MemberList } from './People.js'
 
 /** An avatar whose colour is not `#rrggbb` (sync-client already checks it: PRES-3). */
 const NEUTRAL = '#888888'
@@ -12,18 +17,64 @@ interface Person {
   readonly self: boolean
 }
 
-/** One avatar per person (several tabs of one person count once); you first. */
-function people(presence: readonly Presence[]): Person[] {
+/**
+ * One avatar per person: the tabs and devices of one person id count once, two people who share a
+ * name count twice (sync-client PRES-4); a state without an id (a stock client) counts by name and
+ * colour. You first.
+ */
+export function people(presence: readonly Presence[]): Person[] {
   const byKey = new Map<string, Person>()
   for (const p of presence) {
-    const key = `${p.name}\u0000${p.color}`
+    const key = p.personId !== null ? `id:${p.personId}` : `nc:${p.name}\u0000${p.color}`
     const seen = byKey.get(key)
     if (!seen || (p.self && !seen.self)) byKey.set(key, { key, name: p.name, color: p.color, self: p.self })
   }
   return [...byKey.values()].sort((a, b) => Number(b.self) - Number(a.self) || a.name.localeCompare(b.name))
 }
 
-export function PresenceList({ presence }: { readonly presence: readonly Presence[] }) {
+/** "People" beside the avatars: who is in the space (member records) and what they did lately. */
+function PeopleDialog({
+  session,
+  view,
+  onClose,
+}: {
+  readonly session: SpaceSession
+  readonly view: SpaceViewState
+  readonly onClose: () => void
+}) {
+  const { profile } = useServices()
+  const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
+  return (
+    <Dialog title="People and activity" testId="people-dialog" onClose={onClose}>
+      <div className="stack">
+        <MemberList members={session.space.members()} presence={view.presence} meId={me.id} />
+        <section aria-labelledby="activity-heading">
+          <h3 id="activity-heading" className="field-label">
+            Recent activity
+          </h3>
+          <ActivityList view={view} />
+        </section>
+        <div className="dialog-actions">
+          <button type="button" className="button" onClick={onClose} autoFocus>
+            Done
+          </button>
+        </div>
+      </div>
+    </Dialog>
+  )
+}
+
+export function PresenceList({
+  presence,
+  session,
+  view,
+}: {
+  readonly presence: readonly Presence[]
+  /** with both, a "People" button opens the member list and the activity */
+  readonly session?: SpaceSession
+  readonly view?: SpaceViewState
+}) {
+  const [open, setOpen] = useState(false)
   const list = people(presence)
   const others = list.filter((p) => !p.self).length
   return (
@@ -54,6 +105,14 @@ export function PresenceList({ presence }: { readonly presence: readonly Presenc
       <span className="presence-text" aria-hidden="true">
         {others === 0 ? 'Only you' : `You and ${others} ${others === 1 ? 'other' : 'others'}`}
       </span>
+      {session && view && (
+        <button type="button" className="button small" aria-haspopup="dialog" onClick={() => setOpen(true)}>
+          People
+        </button>
+      )}
+      {open && session && view && (
+        <PeopleDialog session={session} view={view} onClose={() => setOpen(false)} />
+      )}
     </div>
   )
 }

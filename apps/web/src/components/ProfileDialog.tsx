@@ -1,12 +1,70 @@
-import { type FormEvent, useState } from 'react'
-import { PROFILE_COLORS, initials } from '../services/profile.js'
+import { type FormEvent, useRef, useState } from 'react'
+import { useServices } from '../app/services.js'
+import { PROFILE_COLORS, initials, profileLink } from '../services/profile.js'
 import type { Profile } from '../services/types.js'
 import { Dialog } from './Dialog.js'
+import { QrCode } from './QrCode.js'
+
+/**
+ * "Be you on another device": a link (and its QR code) that gives another device this profile's
+ * person id, name and colour, so your phone and your laptop show as one person, in one colour.
+ */
+function OtherDevices({ profile }: { readonly profile: Profile }) {
+  const { origin } = useServices()
+  const link = profileLink(origin, profile)
+  const ref = useRef<HTMLInputElement>(null)
+  const [qr, setQr] = useState(false)
+  const [note, setNote] = useState('')
+  return (
+    <section className="stack other-devices" aria-labelledby="other-devices-heading">
+      <h3 id="other-devices-heading" className="field-label">
+        Your other devices
+      </h3>
+      <p className="hint">
+        Open this link on your phone or another computer to be the same person there: one name, one colour,
+        and others see you once.
+      </p>
+      <div className="share-row">
+        <input
+          ref={ref}
+          className="input mono grow"
+          value={link}
+          readOnly
+          aria-label="Link for your other devices"
+          data-testid="profile-link"
+          onFocus={(e) => e.currentTarget.select()}
+        />
+        <button
+          type="button"
+          className="button"
+          onClick={() => {
+            navigator.clipboard.writeText(link).then(
+              () => setNote('Copied'),
+              () => {
+                ref.current?.select()
+                setNote('The link is selected: copy it by hand')
+              },
+            )
+          }}
+        >
+          Copy
+        </button>
+        <button type="button" className="button" aria-expanded={qr} onClick={() => setQr((q) => !q)}>
+          QR code
+        </button>
+      </div>
+      {qr && <QrCode text={link} label="QR code of the link for your other devices" />}
+      <p className="hint" role="status">
+        {note}
+      </p>
+    </section>
+  )
+}
 
 interface ProfileDialogProps {
   readonly profile: Profile
   readonly firstRun: boolean
-  readonly onSave: (p: Profile) => void
+  readonly onSave: (p: Pick<Profile, 'name' | 'color'>) => void
   readonly onClose: () => void
 }
 
@@ -66,6 +124,7 @@ export function ProfileDialog({ profile, firstRun, onSave, onClose }: ProfileDia
           </span>
           <span>{name.trim() || profile.name}</span>
         </div>
+        {!firstRun && <OtherDevices profile={profile} />}
         <div className="dialog-actions">
           {!firstRun && (
             <button type="button" className="button" onClick={onClose}>

@@ -1,8 +1,11 @@
-import { useEffect, useRef, useState } from 'react'
+import type { SpaceSession } from '@converge/sync-client'
+import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { useServices } from '../app/services.js'
+import { useSpaceView } from '../app/space-view.js'
 import { shareLink } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Dialog } from './Dialog.js'
+import { MemberList } from './People.js'
 import { QrCode } from './QrCode.js'
 
 /** Copies text: the Clipboard API where allowed, else the selected text field. */
@@ -207,12 +210,23 @@ function ResetLinks({ record }: { readonly record: SpaceRecord }) {
   )
 }
 
-/** Share links: read-write and read-only, with the token in the URL fragment. */
+/** The space's people, live (records and presence change while the dialog is open). */
+function SessionMembers({ session }: { readonly session: SpaceSession }) {
+  const view = useSpaceView(session)
+  const { profile } = useServices()
+  const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
+  return <MemberList members={session.space.members()} presence={view.presence} meId={me.id} />
+}
+
+/** Share links: read-write and read-only, with the token in the URL fragment; who is in the space. */
 export function ShareDialog({
   record,
+  session,
   onClose,
 }: {
   readonly record: SpaceRecord
+  /** the open space, for its member list (none while it opens) */
+  readonly session?: SpaceSession | null
   readonly onClose: () => void
 }) {
   const { origin } = useServices()
@@ -254,6 +268,7 @@ export function ShareDialog({
               : 'Share links appear once this space is registered with the server (when you are online).'}
           </p>
         )}
+        {session && <SessionMembers session={session} />}
         {record.registered && <ResetLinks record={record} />}
         <div className="dialog-actions">
           <button type="button" className="button" onClick={onClose}>

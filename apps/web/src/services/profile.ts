@@ -20,7 +20,13 @@ export interface ProfileState {
   readonly chosen: boolean
 }
 
-const valid = (v: unknown): v is Profile => {
+/** A person id: `p-` and 16 hex digits (1–64 of [0-9a-z_-], as PEOPLE-1 and PRES-4 take). */
+export const newPersonId = (): string =>
+  `p-${[...crypto.getRandomValues(new Uint8Array(8))].map((b) => b.toString(16).padStart(2, '0')).join('')}`
+
+const PERSON_ID = /^[0-9a-z_-]{1,64}$/
+
+const valid = (v: unknown): v is Omit<Profile, 'id'> & { id?: unknown } => {
   const o = v as Partial<Record<keyof Profile, unknown>> | null
   return (
     typeof o === 'object' &&
@@ -30,6 +36,34 @@ const valid = (v: unknown): v is Profile => {
     typeof o.color === 'string' &&
     /^#[0-9a-f]{6}$/i.test(o.color)
   )
+}
+
+/**
+ * A link that makes another device the same person: `${origin}/#me=…`, the profile as base64url JSON
+ * in the fragment (never sent to the server). It names a person, it grants nothing: presence and
+ * member records are what people say about themselves (sync-client PRES-4).
+ */
+export function profileLink(origin: string, p: Profile): string {
+  const json = JSON.stringify({ id: p.id, name: p.name, color: p.color })
+  const b64 = btoa(String.fromCharCode(...new TextEncoder().encode(json)))
+  return `${origin}/#me=${b64.replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '')}`
+}
+
+/** The profile in a location fragment such as `#me=…`, if it is a well-formed one. */
+export function fragmentProfile(hash: string): Profile | null {
+  if (!hash.startsWith('#')) return null
+  const me = new URLSearchParams(hash.slice(1)).get('me')
+  if (!me || me.length > 2000) return null
+  try {
+    const bin = atob(me.replace(/-/g, '+').replace(/_/g, '/'))
+    const o: unknown = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bin, (c) => c.charCodeAt(0))),
+    )
+    if (!valid(o) || typeof o.id !== 'string' || !PERSON_ID.test(o.id)) return null
+    return { id: o.id, name: o.name.trim().slice(0, 40), color: o.color }
+  } catch {
+    return null
+  }
 }
 
 /** A light version of a colour for remote selections in the editor (y-codemirror reads `colorLight`). */
@@ -56,14 +90,21 @@ export class ProfileStore {
     } catch {
       stored = null // unreadable: ask again
     }
-    this.state = valid(stored)
-      ? { profile: { name: stored.name.trim().slice(0, 40), color: stored.color }, chosen: true }
-      : { profile: ProfileStore.suggestion(), chosen: false }
+    if (valid(stored)) {
+      // a profile saved before people had ids gets one now, kept from then on
+      const id = typeof stored.id === 'string' && PERSON_ID.test(stored.id) ? stored.id : newPersonId()
+      this.state = {
+        profile: { id, name: stored.name.trim().slice(0, 40), color: stored.color },
+        chosen: true,
+      }
+      if (id !== stored.id) this.save(this.state.profile)
+    } else this.state = { profile: ProfileStore.suggestion(), chosen: false }
   }
 
   static suggestion(): Profile {
     const n = crypto.getRandomValues(new Uint16Array(1))[0] ?? 0
     return {
+      id: newPersonId(),
       name: `Guest ${(n % 900) + 100}`,
       color: PROFILE_COLORS[n % PROFILE_COLORS.length]?.value ?? '#4f46e5',
     }
@@ -76,14 +117,30 @@ export class ProfileStore {
 
   readonly getSnapshot = (): ProfileState => this.state
 
-  set(profile: Profile): void {
-    const clean = { name: profile.name.trim().slice(0, 40) || this.state.profile.name, color: profile.color }
+  /** A new name or colour; the id stays. */
+  set(profile: Pick<Profile, 'name' | 'color'>): void {
+    const clean: Profile = {
+      id: this.state.profile.id,
+      name: profile.name.trim().slice(0, 40) || this.state.profile.name,
+      color: profile.color,
+    }
     this.state = { profile: clean, chosen: true }
+    this.save(clean)
+    for (const l of this.listeners) l()
+  }
+
+  /** Becomes the person of a profile link (`fragmentProfile`): their id, name and colour on this device. */
+  adopt(profile: Profile): void {
+    this.state = { profile, chosen: true }
+    this.save(profile)
+    for (const l of this.listeners) l()
+  }
+
+  private save(profile: Profile): void {
     try {
-      this.storage?.setItem(KEY, JSON.stringify(clean))
+      this.storage?.setItem(KEY, JSON.stringify(profile))
     } catch {
       /* private mode: kept for this tab */
     }
-    for (const l of this.listeners) l()
   }
 }

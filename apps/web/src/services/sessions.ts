@@ -1,5 +1,6 @@
 import { Origin, type SpaceSession } from '@converge/sync-client'
-import { PROFILE_COLORS, lightColor } from './profile.js'
+import { memberColor, recordMember } from './members.js'
+import { PROFILE_COLORS, type ProfileState, lightColor } from './profile.js'
 import type { Profile } from './types.js'
 
 export interface OpenParams {
@@ -17,6 +18,11 @@ export type OpenSession = (params: OpenParams & { user: AwarenessUser }) => Prom
  * a colour that is not hex (server-core PRESENCE-4).
  */
 export interface AwarenessUser {
+  /**
+   * The person (profile id): one avatar for all their tabs and devices (sync-client PRES-4). Always
+   * set for this tab (`awarenessUser`); the editor's remote cursors carry none.
+   */
+  readonly id?: string
   readonly name: string
   /** `#rrggbb`. */
   readonly color: string
@@ -42,7 +48,7 @@ const clip = (text: string, max: number): string => {
 
 export const awarenessUser = (p: Profile): AwarenessUser => {
   const color = isHexColor(p.color) ? p.color : FALLBACK_COLOR
-  return { name: clip(p.name, 64), color, colorLight: lightColor(color) }
+  return { id: p.id, name: clip(p.name, 64), color, colorLight: lightColor(color) }
 }
 
 interface Entry {
@@ -50,6 +56,10 @@ interface Entry {
   readonly promise: Promise<SpaceSession>
   session: SpaceSession | null
   refs: number
+  /** This person as the space shows them (their colour there: members.ts), once the session is open. */
+  user: AwarenessUser | null
+  /** Stops following the space's member records. */
+  unbind: (() => void) | null
 }
 
 export interface Lease {
@@ -66,15 +76,15 @@ export interface Lease {
 export class SessionManager {
   private readonly entries = new Map<string, Entry>()
   private activeId: string | null = null
-  private user: AwarenessUser
+  private me: ProfileState
 
   constructor(
     private readonly open: OpenSession,
     /** true when changes live only in memory in this tab (no store, or it failed) */
     private readonly memoryOnly: () => boolean,
-    profile: Profile,
+    me: ProfileState,
   ) {
-    this.user = awarenessUser(profile)
+    this.me = me
   }
 
   /** The session of the space on screen, if open (test hooks, diagnostics). */
@@ -108,17 +118,20 @@ export class SessionManager {
 
   private replace(params: OpenParams, old: Entry | undefined): Entry {
     if (old) this.entries.delete(params.spaceId)
-    const user = this.user
+    const user = awarenessUser(this.me.profile)
     const entry: Entry = {
       params,
       session: null,
       refs: 0,
+      user: null,
+      unbind: null,
       promise: (async () => {
         let carry: Uint8Array | null = null
         if (old) {
           const previous = await old.promise.catch(() => null)
           if (previous) {
             if (this.memoryOnly() || previous.storageFailed) carry = previous.space.encodeStateAsUpdate()
+            old.unbind?.()
             await previous.destroy()
           }
         }
@@ -130,7 +143,7 @@ export class SessionManager {
     entry.promise.then(
       (s) => {
         entry.session = s
-        s.awareness.setLocalStateField('user', this.user)
+        this.bind(entry, s)
       },
       () => {
         if (this.entries.get(params.spaceId) === entry) this.entries.delete(params.spaceId)
@@ -140,12 +153,57 @@ export class SessionManager {
     return entry
   }
 
+  /**
+   * Keeps this person's member record and presence right in one space. The colour (members.ts) is
+   * worked out again when someone else's change arrives — a member record that takes this colour,
+   * the server's copy of the space after an offline open — coalesced to one pass per turn, outside
+   * the change event. The record is written when what this session wants it to say changes (at
+   * open, a new profile, a new colour), never because the document says something else: two devices
+   * of one person with different names would otherwise overwrite each other forever.
+   */
+  private bind(entry: Entry, session: SpaceSession): void {
+    entry.unbind?.()
+    let queued = false
+    let written: string | null = null
+    const refresh = (): void => {
+      queued = false
+      if (this.entries.get(entry.params.spaceId) !== entry) return
+      const { profile, chosen } = this.me
+      const me = { ...profile, color: memberColor(session.space, profile) }
+      const want = `${me.name}\u0000${me.color}`
+      if (want !== written) {
+        written = want
+        recordMember(session.space, me, chosen)
+      }
+      const user = awarenessUser(me)
+      const was = entry.user
+      if (was && was.id === user.id && was.name === user.name && was.color === user.color) return
+      entry.user = user
+      session.awareness.setLocalStateField('user', user)
+    }
+    const later = (): void => {
+      if (queued) return
+      queued = true
+      queueMicrotask(refresh)
+    }
+    const unsubscribe = session.space.subscribe((e) => {
+      if (!e.local) later()
+    })
+    entry.unbind = () => {
+      unsubscribe()
+      entry.unbind = null
+    }
+    entry.user = null
+    refresh()
+  }
+
   private async maybeClose(entry: Entry): Promise<void> {
     if (entry.refs > 0 || this.entries.get(entry.params.spaceId) !== entry) return
     const session = await entry.promise.catch(() => null)
     if (!session || entry.refs > 0) return
     if (this.memoryOnly() || session.storageFailed) return
     this.entries.delete(entry.params.spaceId)
+    entry.unbind?.()
     await session.destroy()
   }
 
@@ -154,13 +212,14 @@ export class SessionManager {
     const entry = this.entries.get(spaceId)
     if (!entry) return
     this.entries.delete(spaceId)
+    entry.unbind?.()
     const session = await entry.promise.catch(() => null)
     await session?.destroy()
   }
 
-  /** A new name or colour: every open session tells the others. */
-  setUser(profile: Profile): void {
-    this.user = awarenessUser(profile)
-    for (const e of this.entries.values()) e.session?.awareness.setLocalStateField('user', this.user)
+  /** A new name or colour: every open session records it and tells the others. */
+  setUser(me: ProfileState): void {
+    this.me = me
+    for (const e of this.entries.values()) if (e.session) this.bind(e, e.session)
   }
 }

@@ -44,6 +44,11 @@ export function storeProblem(e: unknown): StoreProblem {
 
 /** This device's person in every space: shown to others through awareness. */
 export interface Profile {
+  /**
+   * The person, the same in every space and every tab of this browser: the key of their member record
+   * (merge PEOPLE-1) and the `id` others see in presence (sync-client PRES-4). Made once, kept.
+   */
+  readonly id: string
   readonly name: string
   readonly color: string
 }
