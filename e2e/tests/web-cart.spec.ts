@@ -4,6 +4,7 @@ import {
   createSpace,
   expect,
   expectSaved,
+  rowAction,
   screenshot,
   syncStatus,
   test,
@@ -38,7 +39,7 @@ test('cart: add, merge duplicates, +/−, check off, edit, remove, totals, saved
   await expect(page.getByRole('checkbox', { name: 'Bought Milk' })).toBeChecked()
   await expect(milk.getByTestId('bought-by')).toHaveText(/bought by Alice/)
 
-  await page.getByRole('button', { name: 'Edit Milk' }).click()
+  await rowAction(page, 'Milk', 'Edit details')
   const editor = page.getByRole('form', { name: 'Details of Milk' })
   await editor.getByLabel('Price').fill('1.25')
   await editor.getByLabel('Unit').fill('l')
@@ -47,7 +48,7 @@ test('cart: add, merge duplicates, +/−, check off, edit, remove, totals, saved
   await expect(milk).toContainText(/1[.,]25 each/)
   await expect(milk.getByTestId('item-quantity')).toHaveText('2 l')
 
-  await page.getByRole('button', { name: 'Remove Bread' }).click()
+  await rowAction(page, 'Bread', 'Remove')
   await expect(cartItem(page, 'Bread')).toHaveCount(0)
 
   await expect(page.getByTestId('total-items')).toHaveText('2')

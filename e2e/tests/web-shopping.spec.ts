@@ -6,6 +6,7 @@ import {
   editItem,
   expect,
   expectSaved,
+  rowAction,
   screenshot,
   shareLinks,
   test,
@@ -235,7 +236,7 @@ for (const { label, viewport } of SIZES) {
       await expect(cartItem(bob.page, 'Bred')).toHaveCount(0)
 
       // an empty name is not taken
-      await alice.page.getByRole('button', { name: 'Edit Milk', exact: true }).click()
+      await rowAction(alice.page, 'Milk', 'Edit details')
       const editor = alice.page.getByRole('form', { name: 'Details of Milk' })
       await editor.getByLabel('Name', { exact: true }).fill('  ')
       await editor.getByRole('button', { name: 'Save' }).click()
@@ -247,7 +248,7 @@ for (const { label, viewport } of SIZES) {
       await expectSaved(bob.page)
     })
 
-    test(`${label}: prices are shown in the currency chosen for the space on this device`, async ({
+    test(`${label}: prices are shown in the space's currency, the same for everyone, and it can be undone`, async ({
       devices,
     }) => {
       const alice = await devices.open('Alice')
@@ -258,19 +259,35 @@ for (const { label, viewport } of SIZES) {
       await editItem(page, 'Cheese', { Price: '4.5' })
       await expect(cartItem(page, 'Cheese')).toContainText(/4[.,]50 each/)
       await expect(page.getByTestId('total-price')).toHaveText(/^4[.,]50$/)
+      const links = await shareLinks(page)
+      const bob = await devices.open('Bob')
+      await bob.page.setViewportSize(viewport)
+      await bob.page.goto(links.write)
+      await expect(bob.page.getByTestId('total-price')).toHaveText(/^4[.,]50$/)
 
-      await page.getByLabel('Currency (this device)').selectOption('EUR')
+      await page.getByLabel('Currency').selectOption('EUR')
       await expect(cartItem(page, 'Cheese')).toContainText(/€\s?4[.,]50 each|4[.,]50\s?€ each/)
       await expect(page.getByTestId('total-price')).toHaveText(/€/)
+      // live for everyone in the space (merge SPACE-1)
+      await expect(bob.page.getByLabel('Currency')).toHaveValue('EUR')
+      await expect(bob.page.getByTestId('total-price')).toHaveText(/€/)
 
-      // kept for this space on this device
+      // kept in the space
       await page.reload()
-      await expect(page.getByLabel('Currency (this device)')).toHaveValue('EUR')
+      await expect(page.getByLabel('Currency')).toHaveValue('EUR')
       await expect(page.getByTestId('total-price')).toHaveText(/€/)
-      await page.getByLabel('Currency (this device)').selectOption('')
-      await expect(page.getByTestId('total-price')).toHaveText(/^4[.,]50$/)
+      await bob.page.getByLabel('Currency').selectOption('GBP')
+      await expect(page.getByTestId('total-price')).toHaveText(/£/)
+      // and undoable like any change: Bob's undo gives back the euro
+      await bob.page
+        .getByRole('toolbar', { name: 'Space actions' })
+        .getByRole('button', { name: 'Undo', exact: true })
+        .click()
+      await expect(bob.page.getByLabel('Currency')).toHaveValue('EUR')
+      await expect(page.getByTestId('total-price')).toHaveText(/€/)
       await expectNoSideways(page)
       await expectSaved(page)
+      await expectSaved(bob.page)
     })
   })
 }

@@ -15,6 +15,7 @@ import {
   expectSaved,
   moveToEnd,
   noteText,
+  rowAction,
   shareLinks,
   syncStatus,
   test,
@@ -65,14 +66,14 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   // Alice, offline
   await addItem(a, 'Eggs') // CART-1: Bob adds " EGGS " too
   await click(a, 'Increase Bread') // CART-2: Bob +1 too
-  await click(a, 'Remove Tea') // CART-3: Bob increments it meanwhile
-  await click(a, 'Remove Soap') // CART-3: Bob removes it too
+  await rowAction(a, 'Tea', 'Remove') // CART-3: Bob increments it meanwhile
+  await rowAction(a, 'Soap', 'Remove') // CART-3: Bob removes it too
   await click(a, 'Decrease Butter') // CART-4: Bob decrements it too
   await editItem(a, 'Wine', { Note: 'red' }) // CART-5, same field: Bob writes "white"
   await editItem(a, 'Cheese', { Note: 'the blue one' }) // CART-5, other fields than Bob's
   await a.getByRole('checkbox', { name: 'Bought Cheese' }).check()
   await moveToEnd(a, 'Pears', 'top') // CART-6: Bob moves other lines meanwhile
-  await click(a, 'Move Wine up') // CART-6: Bob moves Wine down
+  await rowAction(a, 'Wine', 'Move up') // CART-6: Bob moves Wine down
   await typeInNote(a, 'end', aliceEnd)
   await expect.poll(() => noteText(a)).toBe(base + aliceEnd)
 
@@ -81,12 +82,12 @@ test('two devices offline: concurrent cart edits and typing merge by the rules, 
   await click(b, 'Increase Bread')
   await click(b, 'Increase Tea')
   await click(b, 'Increase Tea')
-  await click(b, 'Remove Soap')
+  await rowAction(b, 'Soap', 'Remove')
   await click(b, 'Decrease Butter')
   await editItem(b, 'Wine', { Note: 'white' })
   await editItem(b, 'Cheese', { Unit: 'g', Price: '4.50' })
   await moveToEnd(b, 'Bread', 'bottom')
-  await click(b, 'Move Wine down')
+  await rowAction(b, 'Wine', 'Move down')
   await typeInNote(b, 'end', bobEnd)
   await typeInNote(b, 'start', bobStart)
   await expect.poll(() => noteText(b)).toBe(bobStart + base + bobEnd)

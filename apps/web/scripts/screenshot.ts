@@ -85,7 +85,8 @@ for (const name of ['Milk', 'Bread', 'Eggs', 'Tomatoes', '  milk ']) {
 }
 await pa.getByRole('button', { name: 'Increase Bread' }).click()
 await pa.getByRole('checkbox', { name: 'Bought Milk' }).check()
-await pa.getByRole('button', { name: 'Edit Eggs' }).click()
+await pa.getByRole('button', { name: 'More actions for Eggs' }).click()
+await pa.getByRole('menuitem', { name: 'Edit details' }).click()
 await pa.getByLabel('Price').fill('2.49')
 await pa.getByLabel('Unit').fill('pack')
 await pa.getByLabel('Category').fill('Dairy')
@@ -207,6 +208,23 @@ await pd.keyboard.press('Escape')
 await pa.goto(BASE)
 await pa.getByTestId('space-card').first().waitFor()
 await shot(pa, '14-desktop-home')
+
+// removing a space from the home screen: it leaves the list at once, with Undo
+const undo = pa.getByTestId('remove-notice').getByRole('button', { name: 'Undo' })
+await pa
+  .getByRole('button', { name: /^Remove .* from this device$/ })
+  .first()
+  .click()
+await undo.waitFor()
+await shot(pa, '15-desktop-home-removed-undo', false)
+await undo.click()
+
+// dark mode on the phone
+await pb.emulateMedia({ colorScheme: 'dark' })
+await shot(pb, '16-phone-space-dark')
+await pb.goto(BASE)
+await pb.getByTestId('space-card').first().waitFor()
+await shot(pb, '17-phone-home-dark')
 
 await browser.close()
 console.log(

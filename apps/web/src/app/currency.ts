@@ -1,10 +1,11 @@
 /**
- * The currency prices are shown in, per space and per device (localStorage). It is not in the space
- * document: `meta` holds only `schema`, `id`, `createdAt` and `name`, and BAD-7 has every server and
- * client refuse any other key, so a shared currency needs a merge rule and a schema step first.
+ * The currency prices are shown in: the space's own (merge SPACE-1, `meta.currency`, one for
+ * everyone in the space, last-writer-wins, undoable), and until someone sets it, what this device
+ * chose before spaces had a currency (localStorage, read only; setting the space's clears it).
  * Prices stay whole cents (CART-5); the currency only changes how they are shown.
  */
-import { useCallback, useState } from 'react'
+import type { Space } from '@converge/merge'
+import { useCallback, useState, useSyncExternalStore } from 'react'
 
 /** Currencies offered, all with two minor digits (prices are stored as cents). */
 export const CURRENCIES = [
@@ -40,24 +41,29 @@ function read(spaceId: string): string | null {
   }
 }
 
-/** The space's currency on this device and a setter that keeps it (memory only if storage fails). */
-export function useCurrency(spaceId: string): [string | null, (currency: string | null) => void] {
-  const [state, setState] = useState(() => ({ spaceId, currency: read(spaceId) }))
-  const currency = state.spaceId === spaceId ? state.currency : read(spaceId)
+/**
+ * The space's currency and a setter that writes it for everyone (SPACE-1). A code outside this
+ * app's list that a newer client wrote is shown all the same when `Intl` knows it.
+ */
+export function useSpaceCurrency(space: Space): [string | null, (currency: string | null) => void] {
+  const shared = useSyncExternalStore(
+    useCallback((fn: () => void) => space.subscribe(fn), [space]),
+    () => space.currency,
+  )
+  const [legacy, setLegacy] = useState(() => read(space.id))
   const set = useCallback(
     (next: string | null) => {
-      const value = validCurrency(next)
-      setState({ spaceId, currency: value })
+      space.setCurrency(next && /^[A-Z]{3}$/.test(next) ? next : null)
+      setLegacy(null)
       try {
-        if (value) window.localStorage.setItem(KEY(spaceId), value)
-        else window.localStorage.removeItem(KEY(spaceId))
+        window.localStorage.removeItem(KEY(space.id))
       } catch {
-        // storage refused: kept for this visit
+        // storage refused: nothing was kept there either
       }
     },
-    [spaceId],
+    [space],
   )
-  return [currency, set]
+  return [shared ?? legacy, set]
 }
 
 /** A currency's name for the picker, e.g. "EUR — Euro" (the code alone where Intl has no name). */

@@ -2,6 +2,9 @@ import { type EngineKind, createSpace, loadEngine } from '@converge/merge'
 import { beforeAll, describe, expect, it } from 'vitest'
 import {
   addFeedback,
+  addRemembered,
+  groupByCategory,
+  groupMoves,
   parseQuantity,
   renameItem,
   sectionMoveIndex,
@@ -95,6 +98,76 @@ describe.each<EngineKind>(['yjs', 'automerge'])('shopping list on %s', (engine) 
     space.increment('milk 2', 1)
     space.transact(() => renameItem(space, space.items(), space.item('milk 2')!, 'MILK'))
     expect(space.items().map((i) => [i.name, i.quantity])).toEqual([['Milk', 3]])
+  })
+  it('groups the lines to buy by category, in the order of their first line, "Other" last', () => {
+    const space = open()
+    for (const [n, c] of [
+      ['Apples', 'Produce'],
+      ['Soap', ''],
+      ['Milk', 'Dairy'],
+      ['Pears', 'produce '],
+      ['Cheese', 'Dairy'],
+    ] as const)
+      space.addItem(n, { fields: { category: c } })
+    const groups = groupByCategory(space.items())
+    expect(groups.map((g) => g.label)).toEqual(['Produce', 'Dairy', 'Other'])
+    expect(groups.map((g) => names(g.items))).toEqual([['Apples', 'Pears'], ['Milk', 'Cheese'], ['Soap']])
+  })
+
+  it('moves a line within its group without changing the order of the groups', () => {
+    const space = open()
+    for (const [n, c] of [
+      ['Milk', 'Dairy'],
+      ['Apples', 'Produce'],
+      ['Cheese', 'Dairy'],
+      ['Pears', 'Produce'],
+      ['Yogurt', 'Dairy'],
+    ] as const)
+      space.addItem(n, { fields: { category: c } })
+    const shown = () => groupByCategory(space.items()).map((g) => `${g.label}: ${names(g.items).join(' ')}`)
+    const move = (key: string, to: number): void => {
+      const all = space.items()
+      const group = groupByCategory(all).find((g) => g.items.some((i) => i.key === key))!
+      space.transact(() => {
+        for (const [k, index] of groupMoves(all, group.items, key, to)) space.moveItem(k, index)
+      })
+    }
+    expect(shown()).toEqual(['Dairy: Milk Cheese Yogurt', 'Produce: Apples Pears'])
+    // the group's first line down one: Dairy stays the first group
+    move('milk', 1)
+    expect(shown()).toEqual(['Dairy: Cheese Milk Yogurt', 'Produce: Apples Pears'])
+    move('cheese', 2)
+    expect(shown()).toEqual(['Dairy: Milk Yogurt Cheese', 'Produce: Apples Pears'])
+    move('cheese', 0)
+    expect(shown()).toEqual(['Dairy: Cheese Milk Yogurt', 'Produce: Apples Pears'])
+    move('pears', 0)
+    expect(shown()).toEqual(['Dairy: Cheese Milk Yogurt', 'Produce: Pears Apples'])
+    // nothing to do: the same place, or out of the group
+    expect(groupMoves(space.items(), groupByCategory(space.items())[0]!.items, 'milk', 1)).toEqual([])
+    expect(groupMoves(space.items(), groupByCategory(space.items())[0]!.items, 'milk', 3)).toEqual([])
+  })
+  it('adds a line back with the unit, price and category it had, in one undo step', () => {
+    const space = open()
+    space.addItem('Milk', { fields: { unit: 'l', priceCents: 110, category: 'Dairy', note: 'oat' } })
+    space.addItem('Bread')
+    space.removeItem('milk')
+    expect(space.item('milk')).toBeUndefined()
+    const key = addRemembered(space, 'milk', 'Alice')
+    expect(key).toBe('milk')
+    const milk = space.item('milk')!
+    expect([milk.name, milk.quantity, milk.unit, milk.priceCents, milk.category]).toEqual([
+      'Milk',
+      1,
+      'l',
+      110,
+      'Dairy',
+    ])
+    expect(milk.addedBy).toBe('Alice')
+    space.undo()
+    expect(space.item('milk')).toBeUndefined()
+    // a name never seen is a plain add
+    addRemembered(space, 'Tea', 'Alice')
+    expect(space.item('tea')).toMatchObject({ name: 'Tea', unit: '', priceCents: null, category: '' })
   })
 })
 

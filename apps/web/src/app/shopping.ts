@@ -107,3 +107,111 @@ export function renameItem(
   if (index >= 0) space.moveItem(key, Math.min(index, space.items().length - 1))
   return { key, merged: false }
 }
+
+/** A category heading of the "to buy" section and its lines, in the list's order. */
+export interface CategoryGroup {
+  /** the category folded for comparing ("dairy"); '' for the lines without one */
+  readonly id: string
+  /** the heading as shown: the category as the group's first line spells it, or "Other" */
+  readonly label: string
+  readonly items: readonly CartItem[]
+}
+
+/** The heading of the lines without a category. */
+export const OTHER_CATEGORY = 'Other'
+
+/** A category for comparing: trimmed, spaces collapsed, case and accents folded. */
+export const categoryId = (category: unknown): string =>
+  safeText(category, MAX_NAME)
+    .normalize('NFD')
+    .replace(/\p{M}/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim()
+    .toLowerCase()
+
+/**
+ * The "to buy" lines grouped by category (aisles). Groups are ordered by the place of their first line
+ * in the list's own order, so moving lines still decides which aisle comes first; "Other" (no
+ * category) is always last. Within a group the list's order. Categories that differ only in case,
+ * accents or spaces are one group, headed as its first line spells it (with a capital first letter).
+ */
+export function groupByCategory(items: readonly CartItem[]): CategoryGroup[] {
+  const groups = new Map<string, { label: string; items: CartItem[] }>()
+  for (const item of items) {
+    const id = categoryId(item.category)
+    let g = groups.get(id)
+    if (!g) {
+      const spelled = safeText(item.category, MAX_NAME).trim()
+      g = {
+        label: id === '' ? OTHER_CATEGORY : spelled.charAt(0).toUpperCase() + spelled.slice(1),
+        items: [],
+      }
+      groups.set(id, g)
+    }
+    g.items.push(item)
+  }
+  const out: CategoryGroup[] = []
+  for (const [id, g] of groups) if (id !== '') out.push({ id, ...g })
+  const other = groups.get('')
+  if (other) out.push({ id: '', ...other })
+  return out
+}
+
+/**
+ * The moves (`space.moveItem(key, index)`, applied in this order) that put `key` at place `to` of
+ * `group` (a part of `all`, in the same order) and change nothing else that is shown: the other lines
+ * of the group keep their order, and the group's first place in `all` stays where it was, so the
+ * groups keep their order. One move, or two when the group's first line goes down (the line after it
+ * takes its place first). Empty when it does not move.
+ */
+export function groupMoves(
+  all: readonly CartItem[],
+  group: readonly CartItem[],
+  key: string,
+  to: number,
+): [string, number][] {
+  const from = group.findIndex((i) => i.key === key)
+  if (from < 0 || to < 0 || to >= group.length || to === from) return []
+  const order = all.map((i) => i.key)
+  const moves: [string, number][] = []
+  const move = (k: string, index: number): void => {
+    order.splice(order.indexOf(k), 1)
+    order.splice(index, 0, k)
+    moves.push([k, index])
+  }
+  const target = group[to]!.key
+  if (to < from) {
+    move(key, order.indexOf(target))
+    return moves
+  }
+  if (from === 0) {
+    // the next line of the group takes the first place, so the group starts where it did
+    const next = group[1]!.key
+    move(next, order.indexOf(key))
+    if (to === 1) return moves
+  }
+  move(key, order.indexOf(target))
+  return moves
+}
+
+/**
+ * Adds a line that is not on the list (new, or removed before) as `by`. A line the space had before
+ * comes back with the unit, price and category it had (remembered per name): the document keeps
+ * them, and any of them it no longer holds as the history says are written back, in the same undo
+ * step — never a field that is already so (a write would clobber someone's concurrent edit for
+ * nothing). Returns the key.
+ */
+export function addRemembered(space: Space, name: string, by: string): string {
+  const key = normaliseName(name)
+  const past = space.itemHistory().find((r) => r.key === key && !r.visible)
+  let added = key
+  space.transact(() => {
+    added = space.addItem(name, { by })
+    const now = space.item(added)
+    if (!past || !now) return
+    if (past.unit !== now.unit) space.setField(added, 'unit', past.unit)
+    if (past.priceCents !== now.priceCents) space.setField(added, 'priceCents', past.priceCents)
+    if (past.category !== now.category) space.setField(added, 'category', past.category)
+  })
+  return added
+}

@@ -2,48 +2,39 @@ import type { CartItem, ItemField } from '@converge/merge'
 import type { SpaceSession } from '@converge/sync-client'
 import { normaliseName } from '@converge/merge'
 import {
-  type DragEvent,
-  type FormEvent,
+  useCallback,
   useEffect,
   useId,
   useLayoutEffect,
+  useMemo,
   useRef,
   useState,
   useSyncExternalStore,
 } from 'react'
-import { CURRENCIES, currencyLabel, useCurrency } from '../app/currency.js'
-import { MAX_ITEM_TEXT, MAX_NAME, formatCount, formatPrice, priceInput, safeText } from '../app/safe.js'
+import { CURRENCIES, currencyLabel, useSpaceCurrency } from '../app/currency.js'
+import { formatCount, formatPrice } from '../app/safe.js'
 import {
+  type CategoryGroup,
   addFeedback,
-  parseQuantity,
+  addRemembered,
+  groupByCategory,
+  groupMoves,
   renameItem,
-  sectionMoveIndex,
   setQuantity,
   shownName,
   splitBought,
 } from '../app/shopping.js'
+import { categories as categoriesOf } from '../app/suggest.js'
 import { useServices } from '../app/services.js'
 import type { SpaceViewState } from '../app/space-view.js'
 import type { Run } from './SpaceScreen.js'
 import { Notice } from './Notice.js'
+import { AddBox } from './cart/AddBox.js'
+import { CartRow, type RowActions } from './cart/CartRow.js'
+import { type Draft, ItemEditor, draftOf, hasIdentity } from './cart/ItemEditor.js'
+import './cart/cart.css'
 
-/** Whether a name makes an item (CART-9: something visible is left once it is normalised). */
-function hasIdentity(name: string): boolean {
-  try {
-    return normaliseName(name) !== ''
-  } catch {
-    return false
-  }
-}
-
-/** "2.49" or "2,49" → 249; "" → null; anything else → undefined (invalid). */
-export function parsePrice(text: string): number | null | undefined {
-  const t = text.trim().replace(',', '.')
-  if (t === '') return null
-  if (!/^\d+(\.\d{0,2})?$/.test(t) && !/^\.\d{1,2}$/.test(t)) return undefined
-  const cents = Math.round(Number(t) * 100)
-  return Number.isSafeInteger(cents) ? cents : undefined
-}
+export { parsePrice } from './cart/ItemEditor.js'
 
 interface CartProps {
   readonly session: SpaceSession
@@ -51,11 +42,11 @@ interface CartProps {
   readonly run: Run
 }
 
-/** Focus to restore after a move re-orders the rows: which row, and which of its controls. */
-interface PendingFocus {
-  readonly key: string
-  readonly control: string
-}
+/**
+ * Focus to restore after an action re-renders the rows: which row and which of its controls ("row":
+ * the row itself), or the add box.
+ */
+type PendingFocus = { readonly key: string; readonly control: string } | { readonly add: true }
 
 /** What the cart says after an action: calm words in a status region, and maybe an Undo. */
 interface Notice {
@@ -64,28 +55,86 @@ interface Notice {
   readonly undoable: boolean
 }
 
+/** A line someone else removed while its editor was open here: the editor stays, with Keep it / Discard. */
+interface Orphan {
+  readonly item: CartItem
+  readonly draft: Draft
+}
+
+/** A drag of a row by its handle (pointer events: mouse, pen and touch alike). */
+interface DragState {
+  readonly key: string
+  /** the rows of the list it is dragged in (its category group, or the bought section), top to bottom */
+  readonly keys: readonly string[]
+  /** the vertical middle of each of those rows when the drag began */
+  readonly mids: readonly number[]
+  /** where it would land: before the row at this index (keys.length: after the last); null: nowhere new */
+  dropIndex: number | null
+}
+
+/** What the rows show of a drag. */
+interface DragView {
+  readonly key: string
+  readonly before: string | null
+  readonly after: string | null
+}
+
+const NONE: readonly string[] = []
+
 export function Cart({ session, view, run }: CartProps) {
   const { profile } = useServices()
   const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
   const space = session.space
   const { items, totals, readOnly } = view
-  const [text, setText] = useState('')
   const [expanded, setExpanded] = useState<string | null>(null)
-  const [drag, setDrag] = useState<{ key: string; section: Section } | null>(null)
-  const [dropIndex, setDropIndex] = useState<number | null>(null)
+  const [renaming, setRenaming] = useState<string | null>(null)
+  const [orphan, setOrphan] = useState<Orphan | null>(null)
+  const [drag, setDrag] = useState<DragView | null>(null)
   const [boughtOpen, setBoughtOpen] = useState(true)
   const [notice, setNotice] = useState<Notice | null>(null)
   const listRef = useRef<HTMLDivElement>(null)
+  const cartRef = useRef<HTMLElement>(null)
+  const addRef = useRef<HTMLInputElement>(null)
+  const orphanRef = useRef<HTMLDivElement>(null)
   const pendingFocus = useRef<PendingFocus | null>(null)
   const noticeStep = useRef(false)
-  const boughtId = useId()
-  const [currency, setCurrency] = useCurrency(space.id)
-  const { toBuy, bought } = splitBought(items)
+  const dragRef = useRef<DragState | null>(null)
+  /** whether the last change of the document was this device's (a line gone by a local action) */
+  const lastLocal = useRef(true)
+  /** the open editor's / inline name's line as last seen, and what was typed there */
+  const editing = useRef(new Map<string, { item: CartItem; draft: Draft | string | null }>())
+  const baseId = useId()
+  const boughtId = `${baseId}-bought`
+  const [currency, setCurrency] = useSpaceCurrency(space)
+  const { toBuy, bought } = useMemo(() => splitBought(items), [items])
+  const groups = useMemo(() => groupByCategory(toBuy), [toBuy])
+  // headings only once some line has a category: a plain list stays a plain list
+  const grouped = groups.some((g) => g.id !== '')
+  const onList = useMemo(() => new Set(toBuy.map((i) => i.key)), [toBuy])
+  const history = useCallback(() => space.itemHistory(), [space])
+  const categories = useMemo(
+    () => (expanded !== null || orphan !== null ? categoriesOf([items, space.itemHistory()]) : NONE),
+    [expanded, orphan, items, space],
+  )
+
+  // the lines being edited, as last seen while they were on the list
+  for (const key of [expanded, renaming]) {
+    if (key === null) continue
+    const item = items.find((i) => i.key === key)
+    if (item) editing.current.set(key, { item, draft: editing.current.get(key)?.draft ?? null })
+  }
+
+  const latest = useRef({ items, toBuy, bought, groups, boughtOpen, expanded, me, run })
+  latest.current = { items, toBuy, bought, groups, boughtOpen, expanded, me, run }
 
   useLayoutEffect(() => {
     const want = pendingFocus.current
     if (!want || !listRef.current) return
     pendingFocus.current = null
+    if ('add' in want) {
+      addRef.current?.focus()
+      return
+    }
     const row = [...listRef.current.querySelectorAll<HTMLElement>('li[data-key]')].find(
       (el) => el.dataset.key === want.key,
     )
@@ -93,15 +142,32 @@ export function Cart({ session, view, run }: CartProps) {
     // a line checked off into a folded "Bought" section: focus stays next to it, on the section's button
     const target =
       (control && !(control as HTMLButtonElement).disabled ? control : row) ??
-      listRef.current.querySelector<HTMLElement>('.bought-toggle')
+      listRef.current.querySelector<HTMLElement>('.bought-toggle') ??
+      addRef.current
     target?.focus()
   })
+
+  // the add box sticks just below the app's sticky header (whatever height it has at this width)
+  useLayoutEffect(() => {
+    const header = document.querySelector<HTMLElement>('.app-header')
+    const cart = cartRef.current
+    if (!header || !cart || typeof ResizeObserver === 'undefined') return
+    const measure = (): void => {
+      const sticky = getComputedStyle(header).position === 'sticky'
+      cart.style.setProperty('--cart-sticky-top', `${sticky ? header.offsetHeight : 0}px`)
+    }
+    measure()
+    const observer = new ResizeObserver(measure)
+    observer.observe(header)
+    return () => observer.disconnect()
+  }, [])
 
   // an Undo in the notice takes back exactly its own step: any later change made on this device
   // (another cart action, the toolbar's undo, a note) makes it a plain message
   useEffect(
     () =>
       space.subscribe((e) => {
+        lastLocal.current = e.local
         if (!e.local) return
         if (noticeStep.current) {
           noticeStep.current = false
@@ -112,30 +178,59 @@ export function Cart({ session, view, run }: CartProps) {
     [space],
   )
 
+  // a line being edited here that someone else removed: the editor stays open with what was typed,
+  // and says so (Keep it re-adds the line, Discard closes); gone by this device's own doing, it closes
+  useEffect(() => {
+    const gone = (key: string | null): key is string => key !== null && !items.some((i) => i.key === key)
+    for (const [key, close] of [
+      [expanded, () => setExpanded(null)],
+      [renaming, () => setRenaming(null)],
+    ] as const) {
+      if (!gone(key)) continue
+      const seen = editing.current.get(key)
+      editing.current.delete(key)
+      close()
+      if (lastLocal.current || !seen) continue
+      const draft =
+        typeof seen.draft === 'string' ? draftOf(seen.item, seen.draft) : (seen.draft ?? draftOf(seen.item))
+      setOrphan({ item: seen.item, draft })
+    }
+  }, [items, expanded, renaming])
+
+  useLayoutEffect(() => {
+    // the editor's field had the focus and went with the row: it goes to "Keep it"
+    if (!orphan) return
+    const active = document.activeElement
+    if (!active || active === document.body)
+      orphanRef.current?.querySelector<HTMLElement>('[data-control="keep"]')?.focus()
+  }, [orphan])
+
   /** Runs a command and says what it did; `undoable` offers an Undo for it. */
-  const act = (what: string, fn: () => string | null, undoable = false): void => {
-    run(what, () => {
+  const act = useCallback((what: string, fn: () => string | null, undoable = false): void => {
+    latest.current.run(what, () => {
       noticeStep.current = undoable
       const said = fn()
       noticeStep.current = false
       setNotice(said === null ? null : { text: said, undoable })
     })
-  }
+  }, [])
 
-  const add = (e: FormEvent): void => {
-    e.preventDefault()
-    const name = text.trim()
-    if (!name) return
+  const add = (typed: string): boolean => {
+    const name = typed.trim()
+    if (!name) return false
+    let ok = false
     act(`add “${name}”`, () => {
       const before = items.find((i) => i.key === normaliseName(name))
       // a bought line added again goes back on the list as it was (its quantity, not one more): what a
       // shopper means by it; the uncheck is the same last-writer-wins write as CART-1's
       let key = before?.key ?? ''
       if (before?.checked) space.uncheck(before.key)
-      else key = space.addItem(name)
-      setText('')
+      else if (before) key = space.addItem(name, { by: me.name })
+      else key = addRemembered(space, name, me.name)
+      ok = true
       return addFeedback(name, before, space.item(key))
     })
+    return ok
   }
 
   const clearBought = (): void => {
@@ -160,108 +255,231 @@ export function Cart({ session, view, run }: CartProps) {
     })
   }
 
-  const move = (item: CartItem, section: readonly CartItem[], to: number, control: string): void => {
-    const index = sectionMoveIndex(items, section, item.key, to)
-    if (index === null) return
-    pendingFocus.current = { key: item.key, control }
-    run(`move “${shownName(item)}”`, () => space.moveItem(item.key, index))
+  const keepOrphan = (name: string, fields: Record<ItemField, string | number | null>): void => {
+    const was = orphan?.item
+    if (!was) return
+    act(`keep “${name}”`, () => {
+      const { name: _typed, ...rest } = fields
+      let key = normaliseName(name)
+      space.transact(() => {
+        if (space.item(key)) {
+          // someone put it back meanwhile: what was typed here goes onto it
+          for (const [f, v] of Object.entries(rest) as [ItemField, string | number | null][])
+            if (space.item(key)?.[f as 'note'] !== v) space.setField(key, f, v)
+        } else key = space.addItem(name, { quantity: was.quantity, fields: rest, by: me.name })
+        const now = space.item(key)
+        if (now && now.name !== name) space.setField(key, 'name', name)
+      })
+      pendingFocus.current = { key, control: 'row' }
+      const now = space.item(key)
+      return `Kept ${now ? shownName(now) : name}.`
+    })
+    setOrphan(null)
   }
 
-  const drop = (section: Section): void => {
-    const list = section === 'bought' ? bought : toBuy
-    const from = list.findIndex((i) => i.key === drag?.key)
-    const item = list[from]
-    if (item && drag?.section === section && dropIndex !== null) {
-      const to = dropIndex > from ? dropIndex - 1 : dropIndex
-      const index = sectionMoveIndex(items, list, item.key, to)
-      if (index !== null) run(`move “${shownName(item)}”`, () => space.moveItem(item.key, index))
+  const discardOrphan = (): void => {
+    setOrphan(null)
+    pendingFocus.current = { add: true }
+  }
+
+  // one object per space: the rows (React.memo) only re-render when their own line changes
+  const actions = useMemo((): RowActions => {
+    const nameOf = (key: string): string => {
+      const item = latest.current.items.find((i) => i.key === key)
+      return item ? shownName(item) : key
     }
-    setDrag(null)
-    setDropIndex(null)
-  }
+    /** The group a line is moved in: its category's lines (to buy), or the bought section. */
+    const groupOf = (key: string): readonly CartItem[] | undefined => {
+      const { groups, bought } = latest.current
+      if (bought.some((i) => i.key === key)) return bought
+      return groups.find((g: CategoryGroup) => g.items.some((i) => i.key === key))?.items
+    }
 
-  const rows = (section: Section, list: readonly CartItem[]) =>
+    const moveTo = (key: string, group: readonly CartItem[], to: number, what: string): void => {
+      const moves = groupMoves(latest.current.items, group, key, to)
+      if (moves.length === 0) return
+      act(`move “${what}”`, () => {
+        space.transact(() => {
+          for (const [k, index] of moves) space.moveItem(k, index)
+        })
+        return null
+      })
+    }
+
+    return {
+      toggleExpanded: (key) => {
+        const closing = latest.current.expanded === key
+        if (closing) {
+          pendingFocus.current = { key, control: 'more' }
+          editing.current.delete(key)
+        }
+        setExpanded(closing ? null : key)
+      },
+      startRename: (key) => setRenaming(key),
+      rename: (key, typed, refocus) => {
+        const item = latest.current.items.find((i) => i.key === key)
+        // gone meanwhile (someone removed it): the editor that outlives it takes over
+        if (!item) return
+        setRenaming(null)
+        editing.current.delete(key)
+        if (refocus) pendingFocus.current = { key, control: 'row' }
+        const name = typed.trim()
+        if (name === shownName(item)) return
+        if (!hasIdentity(name)) {
+          setNotice({
+            text: 'An item needs a name: it is still called ' + shownName(item) + '.',
+            undoable: false,
+          })
+          return
+        }
+        act(`rename “${shownName(item)}”`, () => {
+          let said: string | null = null
+          space.transact(() => {
+            const renamed = renameItem(space, latest.current.items, item, name)
+            if (refocus) pendingFocus.current = { key: renamed.key, control: 'row' }
+            const now = space.item(renamed.key)
+            const shown = now ? shownName(now) : name
+            if (renamed.merged) said = `${shownName(item)} merged into ${shown}.`
+            else if (renamed.key !== item.key) said = `Renamed ${shownName(item)} to ${shown}.`
+          })
+          return said
+        })
+      },
+      cancelRename: (key) => {
+        editing.current.delete(key)
+        pendingFocus.current = { key, control: 'row' }
+        setRenaming(null)
+      },
+      increment: (key) => act(`add one “${nameOf(key)}”`, () => (space.increment(key), null)),
+      decrement: (key) => act(`take one “${nameOf(key)}”`, () => (space.decrement(key), null)),
+      quantity: (key, quantity) =>
+        act(`set the quantity of “${nameOf(key)}”`, () => (setQuantity(space, key, quantity), null)),
+      remove: (key) => {
+        const { items, groups, bought, boughtOpen } = latest.current
+        const item = items.find((i) => i.key === key)
+        if (!item) return
+        // the focus goes to the next row as shown (or the one before, or the add box when none is left)
+        const order = [...groups.flatMap((g) => g.items), ...(boughtOpen ? bought : [])]
+        const at = order.findIndex((i) => i.key === key)
+        const next = order[at + 1] ?? order[at - 1]
+        pendingFocus.current = next ? { key: next.key, control: 'row' } : { add: true }
+        setExpanded((k) => (k === key ? null : k))
+        setRenaming((k) => (k === key ? null : k))
+        editing.current.delete(key)
+        act(`remove “${shownName(item)}”`, () => (space.removeItem(key), `Removed ${shownName(item)}.`), true)
+      },
+      checked: (key, checked) => {
+        pendingFocus.current = { key, control: 'check' }
+        act(`check off “${nameOf(key)}”`, () => {
+          if (checked) space.check(key, latest.current.me.name)
+          else space.uncheck(key)
+          return null
+        })
+      },
+      move: (key, by, control) => {
+        const group = groupOf(key)
+        if (!group) return
+        const from = group.findIndex((i) => i.key === key)
+        pendingFocus.current = { key, control }
+        moveTo(key, group, from + by, shownName(group[from]!))
+      },
+      save: (key, name, patch) => {
+        const item = latest.current.items.find((i) => i.key === key)
+        if (!item) return
+        let ok = false
+        act(`save “${shownName(item)}”`, () => {
+          let said: string | null = null
+          space.transact(() => {
+            let now = item.key
+            if (name !== null) {
+              const renamed = renameItem(space, latest.current.items, item, name)
+              now = renamed.key
+              const after = space.item(now)
+              const shown = after ? shownName(after) : name
+              if (renamed.merged) said = `${shownName(item)} merged into ${shown}.`
+              else if (now !== item.key) said = `Renamed ${shownName(item)} to ${shown}.`
+            }
+            for (const [field, value] of patch) space.setField(now, field, value)
+            pendingFocus.current = { key: now, control: 'more' }
+          })
+          ok = true
+          return said
+        })
+        if (ok) {
+          editing.current.delete(key)
+          setExpanded(null)
+        }
+      },
+      draft: (key, draft) => {
+        const seen = editing.current.get(key)
+        if (seen) seen.draft = draft
+      },
+      dragStart: (key, handle) => {
+        const list = handle.closest('ul')
+        if (!list) return
+        const rows = [...list.querySelectorAll<HTMLElement>(':scope > li[data-key]')]
+        dragRef.current = {
+          key,
+          keys: rows.map((r) => r.dataset.key ?? ''),
+          mids: rows.map((r) => {
+            const box = r.getBoundingClientRect()
+            return box.top + box.height / 2
+          }),
+          dropIndex: null,
+        }
+        setDrag({ key, before: null, after: null })
+      },
+      dragMove: (y) => {
+        const d = dragRef.current
+        if (!d) return
+        const from = d.keys.indexOf(d.key)
+        const at = d.mids.filter((m) => m < y).length
+        const index = at === from || at === from + 1 ? null : at
+        if (index === d.dropIndex) return
+        d.dropIndex = index
+        setDrag({
+          key: d.key,
+          before: index !== null && index < d.keys.length ? (d.keys[index] ?? null) : null,
+          after: index === d.keys.length ? (d.keys.at(-1) ?? null) : null,
+        })
+      },
+      dragEnd: (drop) => {
+        const d = dragRef.current
+        if (!d) return
+        dragRef.current = null
+        setDrag(null)
+        if (!drop || d.dropIndex === null) return
+        const from = d.keys.indexOf(d.key)
+        const target = d.keys[d.dropIndex > from ? d.dropIndex - 1 : d.dropIndex]
+        const group = groupOf(d.key)
+        const to = group?.findIndex((i) => i.key === target) ?? -1
+        if (group && to >= 0) moveTo(d.key, group, to, nameOf(d.key))
+      },
+    }
+  }, [space, act])
+
+  const rows = (list: readonly CartItem[], section: 'toBuy' | 'bought') =>
     list.map((item, index) => (
       <CartRow
         key={item.key}
         item={item}
         currency={currency}
-        index={index}
-        count={list.length}
         readOnly={readOnly}
+        canUp={index > 0}
+        canDown={index < list.length - 1}
         expanded={expanded === item.key}
+        renaming={renaming === item.key}
         dragging={drag?.key === item.key}
-        dropBefore={drag?.section === section && dropIndex === index}
-        dropAfter={drag?.section === section && index === list.length - 1 && dropIndex === list.length}
-        onToggleExpanded={() => setExpanded((k) => (k === item.key ? null : item.key))}
-        onIncrement={() => act(`add one “${shownName(item)}”`, () => (space.increment(item.key), null))}
-        onDecrement={() => act(`take one “${shownName(item)}”`, () => (space.decrement(item.key), null))}
-        onQuantity={(quantity) =>
-          act(
-            `set the quantity of “${shownName(item)}”`,
-            () => (setQuantity(space, item.key, quantity), null),
-          )
-        }
-        onRemove={() =>
-          act(
-            `remove “${shownName(item)}”`,
-            () => (space.removeItem(item.key), `Removed ${shownName(item)}.`),
-            true,
-          )
-        }
-        onChecked={(checked) => {
-          pendingFocus.current = { key: item.key, control: 'check' }
-          act(`check off “${shownName(item)}”`, () => {
-            if (checked) space.check(item.key, me.name)
-            else space.uncheck(item.key)
-            return null
-          })
-        }}
-        onMove={(to, control) => move(item, list, to, control)}
-        onSave={(name, patch) => {
-          let ok = false
-          act(`save “${shownName(item)}”`, () => {
-            let said: string | null = null
-            space.transact(() => {
-              let key = item.key
-              if (name !== null) {
-                const renamed = renameItem(space, items, item, name)
-                key = renamed.key
-                const now = space.item(key)
-                const shown = now ? shownName(now) : name
-                if (renamed.merged) said = `${shownName(item)} merged into ${shown}.`
-                else if (key !== item.key) said = `Renamed ${shownName(item)} to ${shown}.`
-              }
-              for (const [field, value] of patch) space.setField(key, field, value)
-            })
-            ok = true
-            return said
-          })
-          if (ok) setExpanded(null)
-        }}
-        onDragStart={() => setDrag({ key: item.key, section })}
-        onDragEnd={() => {
-          setDrag(null)
-          setDropIndex(null)
-        }}
-        onDragOverRow={(after) => setDropIndex(index + (after ? 1 : 0))}
+        dropBefore={drag?.before === item.key}
+        dropAfter={drag?.after === item.key}
+        showCategory={section === 'bought' || !grouped}
+        categories={expanded === item.key ? categories : NONE}
+        actions={actions}
       />
     ))
 
-  const listProps = (section: Section) => ({
-    className: 'cart-list',
-    'aria-describedby': 'cart-keys',
-    onDragOver: (e: DragEvent) => {
-      if (drag?.section === section) e.preventDefault()
-    },
-    onDrop: (e: DragEvent) => {
-      e.preventDefault()
-      drop(section)
-    },
-  })
-
   return (
-    <section className="card cart" aria-labelledby="cart-heading" data-testid="cart">
+    <section ref={cartRef} className="card cart" aria-labelledby="cart-heading" data-testid="cart">
       <div className="section-head">
         <h2 id="cart-heading" className="section-title">
           Cart
@@ -269,14 +487,22 @@ export function Cart({ session, view, run }: CartProps) {
         <span className="count" aria-hidden="true">
           {formatCount(totals.items)}
         </span>
-        <label className="currency-pick" title="How prices are shown on this device">
-          <span className="visually-hidden">Currency (this device)</span>
+        <label className="currency-pick" title="How prices are shown, for everyone in this space">
+          <span className="visually-hidden">Currency</span>
           <select
             className="input small"
             value={currency ?? ''}
-            onChange={(e) => setCurrency(e.target.value || null)}
+            disabled={readOnly}
+            onChange={(e) => {
+              const next = e.target.value || null
+              run('set the currency', () => setCurrency(next))
+            }}
           >
             <option value="">No currency</option>
+            {/* a code a newer app wrote that this one does not offer: shown, kept selectable */}
+            {currency && !(CURRENCIES as readonly string[]).includes(currency) && (
+              <option value={currency}>{currencyLabel(currency)}</option>
+            )}
             {CURRENCIES.map((c) => (
               <option key={c} value={c}>
                 {currencyLabel(c)}
@@ -286,22 +512,14 @@ export function Cart({ session, view, run }: CartProps) {
         </label>
       </div>
 
-      <form className="add-form" onSubmit={add}>
-        <input
-          className="input"
-          aria-label="Add item"
-          placeholder={readOnly ? 'Read-only' : 'Add an item, e.g. Milk'}
-          value={text}
-          maxLength={200}
-          disabled={readOnly}
-          data-cart-undo="1"
-          enterKeyHint="done"
-          onChange={(e) => setText(e.target.value)}
-        />
-        <button type="submit" className="button primary" disabled={readOnly || text.trim() === ''}>
-          Add
-        </button>
-      </form>
+      <AddBox
+        readOnly={readOnly}
+        currency={currency}
+        inputRef={addRef}
+        history={history}
+        onList={onList}
+        onAdd={add}
+      />
 
       <Notice
         testId="cart-notice"
@@ -309,6 +527,23 @@ export function Cart({ session, view, run }: CartProps) {
         onUndo={notice?.undoable && !readOnly ? undoNotice : undefined}
         onDismiss={() => setNotice(null)}
       />
+
+      {orphan && !readOnly && (
+        <div className="orphan-editor" ref={orphanRef} data-testid="cart-orphan">
+          <p className="orphan-notice" role="alert">
+            Someone removed {shownName(orphan.item)}. Keep it, or discard your changes?
+          </p>
+          <ItemEditor
+            id={`${baseId}-orphan`}
+            item={orphan.item}
+            categories={categories}
+            initial={orphan.draft}
+            onSave={() => undefined}
+            onCancel={discardOrphan}
+            orphan={{ onKeep: keepOrphan }}
+          />
+        </div>
+      )}
 
       <div ref={listRef}>
         {items.length === 0 ? (
@@ -328,9 +563,24 @@ export function Cart({ session, view, run }: CartProps) {
             Everything is bought.
           </p>
         ) : (
-          <ul {...listProps('toBuy')} aria-label="Items" data-testid="cart-to-buy">
-            {rows('toBuy', toBuy)}
-          </ul>
+          <div className="cart-to-buy" data-testid="cart-to-buy">
+            {grouped ? (
+              groups.map((g, i) => (
+                <div className="cart-group" key={g.id} data-testid="cart-group" data-category={g.label}>
+                  <h3 className="cart-group-head" id={`${baseId}-g${i}`}>
+                    {g.label}
+                  </h3>
+                  <ul className="cart-list" aria-labelledby={`${baseId}-g${i}`} aria-describedby="cart-keys">
+                    {rows(g.items, 'toBuy')}
+                  </ul>
+                </div>
+              ))
+            ) : (
+              <ul className="cart-list" aria-label="Items" aria-describedby="cart-keys">
+                {rows(toBuy, 'toBuy')}
+              </ul>
+            )}
+          </div>
         )}
 
         {bought.length > 0 && (
@@ -354,14 +604,20 @@ export function Cart({ session, view, run }: CartProps) {
                 </button>
               )}
             </div>
-            <ul {...listProps('bought')} id={boughtId} aria-label="Bought items" hidden={!boughtOpen}>
-              {boughtOpen && rows('bought', bought)}
+            <ul
+              className="cart-list"
+              aria-describedby="cart-keys"
+              id={boughtId}
+              aria-label="Bought items"
+              hidden={!boughtOpen}
+            >
+              {boughtOpen && rows(bought, 'bought')}
             </ul>
           </div>
         )}
       </div>
       <p id="cart-keys" className="visually-hidden">
-        On a focused row, Alt+Up and Alt+Down move the item.
+        On a focused row, Alt+Up and Alt+Down move the item, F2 renames it.
       </p>
 
       <dl className="totals" data-testid="cart-totals">
@@ -390,417 +646,5 @@ export function Cart({ session, view, run }: CartProps) {
         </div>
       </dl>
     </section>
-  )
-}
-
-type Section = 'toBuy' | 'bought'
-
-interface RowProps {
-  readonly item: CartItem
-  readonly currency: string | null
-  readonly index: number
-  readonly count: number
-  readonly readOnly: boolean
-  readonly expanded: boolean
-  readonly dragging: boolean
-  readonly dropBefore: boolean
-  readonly dropAfter: boolean
-  readonly onToggleExpanded: () => void
-  readonly onIncrement: () => void
-  readonly onDecrement: () => void
-  readonly onQuantity: (quantity: number) => void
-  readonly onRemove: () => void
-  readonly onChecked: (checked: boolean) => void
-  readonly onMove: (toIndex: number, control: string) => void
-  /** a new name (null: unchanged) and the fields that changed */
-  readonly onSave: (name: string | null, patch: [ItemField, string | number | null][]) => void
-  readonly onDragStart: () => void
-  readonly onDragEnd: () => void
-  readonly onDragOverRow: (after: boolean) => void
-}
-
-function CartRow(props: RowProps) {
-  const { item, index, count, readOnly, expanded } = props
-  const rowRef = useRef<HTMLLIElement>(null)
-  // every value read from the document is shown tolerantly (BAD-4 in the UI, app/safe.ts)
-  const name = shownName(item)
-  const unit = safeText(item.unit, MAX_NAME)
-  const quantity = formatCount(item.quantity)
-  const checkedBy = safeText(item.checkedBy, MAX_NAME)
-  const detailsId = useId()
-  const meta = [
-    safeText(item.note, MAX_ITEM_TEXT),
-    safeText(item.category, MAX_NAME),
-    item.priceCents !== null ? `${formatPrice(item.priceCents, '—', props.currency)} each` : '',
-  ].filter(Boolean)
-  const classes = ['cart-row']
-  if (item.checked) classes.push('checked')
-  if (props.dragging) classes.push('dragging')
-  if (props.dropBefore) classes.push('drop-before')
-  if (props.dropAfter) classes.push('drop-after')
-
-  return (
-    <li
-      ref={rowRef}
-      className={classes.join(' ')}
-      data-key={item.key}
-      data-testid="cart-item"
-      data-name={name}
-      tabIndex={0}
-      aria-label={`${name}, ${quantity}${unit ? ` ${unit}` : ''}${item.checked ? ', bought' : ''}`}
-      onKeyDown={(e) => {
-        if (!e.altKey || readOnly || (e.key !== 'ArrowUp' && e.key !== 'ArrowDown')) return
-        e.preventDefault()
-        const control = e.target instanceof HTMLElement ? (e.target.dataset.control ?? 'row') : 'row'
-        props.onMove(index + (e.key === 'ArrowUp' ? -1 : 1), control)
-      }}
-      onDragOver={(e) => {
-        const rect = e.currentTarget.getBoundingClientRect()
-        props.onDragOverRow(e.clientY > rect.top + rect.height / 2)
-      }}
-    >
-      <div className="row-main">
-        <span
-          className={readOnly ? 'drag-handle disabled' : 'drag-handle'}
-          draggable={!readOnly}
-          aria-hidden="true"
-          title="Drag to reorder"
-          data-testid="drag-handle"
-          onDragStart={(e) => {
-            e.dataTransfer.effectAllowed = 'move'
-            e.dataTransfer.setData('text/plain', name)
-            if (rowRef.current) e.dataTransfer.setDragImage(rowRef.current, 16, 16)
-            props.onDragStart()
-          }}
-          onDragEnd={props.onDragEnd}
-        >
-          ⋮⋮
-        </span>
-        <input
-          type="checkbox"
-          className="checkbox"
-          aria-label={`Bought ${name}`}
-          checked={item.checked}
-          disabled={readOnly}
-          data-control="check"
-          onChange={(e) => props.onChecked(e.target.checked)}
-        />
-        <div className="item-text">
-          <span className="item-name">{name}</span>
-          {(meta.length > 0 || item.checked) && (
-            <span className="item-meta">
-              {meta.join(' · ')}
-              {item.checked && (
-                <span className="bought-by" data-testid="bought-by">
-                  {meta.length > 0 ? ' · ' : ''}bought{checkedBy ? ` by ${checkedBy}` : ''}
-                </span>
-              )}
-            </span>
-          )}
-        </div>
-        <div className="qty-group">
-          <button
-            type="button"
-            className="icon-button"
-            aria-label={`Decrease ${name}`}
-            disabled={readOnly}
-            data-control="decrease"
-            onClick={props.onDecrement}
-          >
-            −
-          </button>
-          <QuantityField
-            name={name}
-            quantity={item.quantity}
-            shown={quantity}
-            unit={unit}
-            readOnly={readOnly}
-            onCommit={props.onQuantity}
-          />
-          <button
-            type="button"
-            className="icon-button"
-            aria-label={`Increase ${name}`}
-            disabled={readOnly}
-            data-control="increase"
-            onClick={props.onIncrement}
-          >
-            +
-          </button>
-        </div>
-      </div>
-      <div className="row-actions">
-        <button
-          type="button"
-          className="icon-button"
-          aria-label={`Move ${name} up`}
-          title="Move up (Alt+↑)"
-          disabled={readOnly || index === 0}
-          data-control="up"
-          onClick={() => props.onMove(index - 1, 'up')}
-        >
-          ↑
-        </button>
-        <button
-          type="button"
-          className="icon-button"
-          aria-label={`Move ${name} down`}
-          title="Move down (Alt+↓)"
-          disabled={readOnly || index === count - 1}
-          data-control="down"
-          onClick={() => props.onMove(index + 1, 'down')}
-        >
-          ↓
-        </button>
-        <button
-          type="button"
-          className="button small"
-          aria-expanded={expanded}
-          aria-controls={detailsId}
-          aria-label={`Edit ${name}`}
-          disabled={readOnly}
-          data-control="edit"
-          onClick={props.onToggleExpanded}
-        >
-          Edit
-        </button>
-        <button
-          type="button"
-          className="button small danger-text"
-          aria-label={`Remove ${name}`}
-          disabled={readOnly}
-          data-control="remove"
-          onClick={props.onRemove}
-        >
-          Remove
-        </button>
-      </div>
-      {expanded && !readOnly && (
-        <ItemEditor id={detailsId} item={item} onSave={props.onSave} onCancel={props.onToggleExpanded} />
-      )}
-    </li>
-  )
-}
-
-function ItemEditor({
-  id,
-  item,
-  onSave,
-  onCancel,
-}: {
-  readonly id: string
-  readonly item: CartItem
-  readonly onSave: RowProps['onSave']
-  readonly onCancel: () => void
-}) {
-  // the fields start from the values as shown: saving writes them back without what safeText dropped
-  const [name, setName] = useState(() => shownName(item))
-  const [nameError, setNameError] = useState(false)
-  const [note, setNote] = useState(() => safeText(item.note, MAX_ITEM_TEXT))
-  const [unit, setUnit] = useState(() => safeText(item.unit, MAX_NAME))
-  const [price, setPrice] = useState(() => priceInput(item.priceCents))
-  const [category, setCategory] = useState(() => safeText(item.category, MAX_NAME))
-  const [priceError, setPriceError] = useState(false)
-  const submit = (e: FormEvent): void => {
-    e.preventDefault()
-    const cents = parsePrice(price)
-    const newName = name.trim()
-    const nameEmpty = !hasIdentity(newName)
-    if (cents === undefined || nameEmpty) {
-      setPriceError(cents === undefined)
-      setNameError(nameEmpty)
-      return
-    }
-    const renamed = newName !== shownName(item) ? newName : null
-    const patch: [ItemField, string | number | null][] = []
-    if (note.trim() !== item.note) patch.push(['note', note.trim()])
-    if (unit.trim() !== item.unit) patch.push(['unit', unit.trim()])
-    if (cents !== item.priceCents) patch.push(['priceCents', cents])
-    if (category.trim() !== item.category) patch.push(['category', category.trim()])
-    if (patch.length === 0 && renamed === null) onCancel()
-    else onSave(renamed, patch)
-  }
-  return (
-    <form
-      id={id}
-      className="item-editor"
-      aria-label={`Details of ${shownName(item)}`}
-      onSubmit={submit}
-      onKeyDown={(e) => {
-        if (e.key === 'Escape') {
-          e.stopPropagation()
-          onCancel()
-        }
-      }}
-    >
-      <label className="field">
-        <span className="field-label">Name</span>
-        <input
-          className="input"
-          value={name}
-          maxLength={200}
-          aria-invalid={nameError || undefined}
-          aria-describedby={nameError ? `${id}-name-error` : undefined}
-          onChange={(e) => {
-            setName(e.target.value)
-            setNameError(false)
-          }}
-        />
-        {nameError && (
-          <span id={`${id}-name-error`} className="field-error">
-            An item needs a name
-          </span>
-        )}
-      </label>
-      <label className="field">
-        <span className="field-label">Note</span>
-        <input
-          className="input"
-          value={note}
-          maxLength={1000}
-          onChange={(e) => setNote(e.target.value)}
-          autoFocus
-        />
-      </label>
-      <label className="field">
-        <span className="field-label">Unit</span>
-        <input
-          className="input"
-          value={unit}
-          maxLength={40}
-          placeholder="e.g. kg, pack"
-          onChange={(e) => setUnit(e.target.value)}
-        />
-      </label>
-      <label className="field">
-        <span className="field-label">Price</span>
-        <input
-          className="input"
-          value={price}
-          inputMode="decimal"
-          placeholder="0.00"
-          aria-invalid={priceError || undefined}
-          aria-describedby={priceError ? `${id}-price-error` : undefined}
-          onChange={(e) => {
-            setPrice(e.target.value)
-            setPriceError(false)
-          }}
-        />
-        {priceError && (
-          <span id={`${id}-price-error`} className="field-error">
-            A price such as 2.49
-          </span>
-        )}
-      </label>
-      <label className="field">
-        <span className="field-label">Category</span>
-        <input
-          className="input"
-          value={category}
-          maxLength={60}
-          placeholder="e.g. Dairy"
-          onChange={(e) => setCategory(e.target.value)}
-        />
-      </label>
-      <div className="editor-actions">
-        <button type="button" className="button" onClick={onCancel}>
-          Cancel
-        </button>
-        <button type="submit" className="button primary">
-          Save
-        </button>
-      </div>
-    </form>
-  )
-}
-
-/**
- * The quantity as a button ("2 l") that becomes a number field on click, Enter or Space: Enter or
- * leaving the field sets it (through the counter, CART-2), Escape goes back. A value that is not a
- * whole number from 1 up is not taken (removing has its own button).
- */
-function QuantityField({
-  name,
-  quantity,
-  shown,
-  unit,
-  readOnly,
-  onCommit,
-}: {
-  readonly name: string
-  readonly quantity: number
-  readonly shown: string
-  readonly unit: string
-  readonly readOnly: boolean
-  readonly onCommit: (quantity: number) => void
-}) {
-  const [editing, setEditing] = useState<string | null>(null)
-  const buttonRef = useRef<HTMLButtonElement>(null)
-  const refocus = useRef(false)
-  useLayoutEffect(() => {
-    if (editing === null && refocus.current) {
-      refocus.current = false
-      buttonRef.current?.focus()
-    }
-  }, [editing])
-  const closed = useRef(false)
-
-  if (editing === null || readOnly)
-    return (
-      <button
-        ref={buttonRef}
-        type="button"
-        className="qty qty-button"
-        data-testid="item-quantity"
-        data-control="quantity"
-        aria-label={`Quantity of ${name}: ${shown}${unit ? ` ${unit}` : ''}`}
-        title="Type a quantity"
-        disabled={readOnly}
-        onClick={() => {
-          closed.current = false
-          setEditing(String(quantity))
-        }}
-      >
-        {shown}
-        {unit && <span className="unit"> {unit}</span>}
-      </button>
-    )
-
-  const commit = (focusBack: boolean): void => {
-    // once per edit: the field leaving the page after Enter or Escape may still report a blur
-    if (closed.current) return
-    closed.current = true
-    const n = parseQuantity(editing)
-    refocus.current = focusBack
-    setEditing(null)
-    if (n !== undefined && n !== quantity) onCommit(n)
-  }
-  return (
-    <input
-      className="input qty-input"
-      type="number"
-      inputMode="numeric"
-      min={1}
-      step={1}
-      aria-label={`Quantity of ${name}`}
-      data-control="quantity-input"
-      value={editing}
-      autoFocus
-      onFocus={(e) => e.target.select()}
-      onChange={(e) => setEditing(e.target.value)}
-      onBlur={() => commit(false)}
-      onKeyDown={(e) => {
-        if (e.key === 'Enter') {
-          e.preventDefault()
-          commit(true)
-        } else if (e.key === 'Escape') {
-          e.preventDefault()
-          e.stopPropagation()
-          closed.current = true
-          refocus.current = true
-          setEditing(null)
-        }
-      }}
-    />
   )
 }
