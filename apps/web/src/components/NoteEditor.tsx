@@ -3,18 +3,21 @@ import { Compartment, EditorState, Transaction } from '@codemirror/state'
 import { EditorView, keymap, placeholder } from '@codemirror/view'
 import { YjsEngine } from '@converge/merge'
 import { type SpaceSession, spaceSizeOf, utf8Length } from '@converge/sync-client'
-import { useEffect, useRef } from 'react'
+import { type RefObject, useEffect, useRef } from 'react'
 import { yCollab, yUndoManagerKeymap } from 'y-codemirror.next'
 import * as Y from 'yjs'
 import { reportTooLarge } from '../app/too-large.js'
 import { lightColor } from '../services/profile.js'
 import { type AwarenessUser, isHexColor } from '../services/sessions.js'
+import { checklist, checklistKeymap } from './notes/checklist.js'
 
 interface NoteEditorProps {
   readonly session: SpaceSession
   readonly noteId: string
   readonly readOnly: boolean
   readonly label: string
+  /** Set to this editor's view while it is open (for the note's "Checklist" button). */
+  readonly viewRef?: RefObject<EditorView | null>
 }
 
 const theme = EditorView.theme({
@@ -128,7 +131,7 @@ function sizeGuard(session: SpaceSession) {
  * from awareness (checked first: `remoteCursorAwareness`) and an undo manager that only touches this
  * editor's own changes.
  */
-export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps) {
+export function NoteEditor({ session, noteId, readOnly, label, viewRef }: NoteEditorProps) {
   const parent = useRef<HTMLDivElement>(null)
   const labelRef = useRef(label)
   labelRef.current = label
@@ -145,7 +148,7 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
       state: EditorState.create({
         doc: ytext.toJSON(),
         extensions: [
-          keymap.of([...yUndoManagerKeymap, ...defaultKeymap]),
+          keymap.of([...checklistKeymap, ...yUndoManagerKeymap, ...defaultKeymap]),
           EditorView.lineWrapping,
           placeholder(readOnly ? 'This note is empty.' : 'Write here…'),
           EditorState.readOnly.of(readOnly),
@@ -154,18 +157,21 @@ export function NoteEditor({ session, noteId, readOnly, label }: NoteEditorProps
             EditorView.contentAttributes.of({ 'aria-label': labelRef.current, 'data-testid': 'note-body' }),
           ),
           theme,
+          checklist(),
           sizeGuard(session),
           yCollab(ytext, remoteCursorAwareness(session, ytext), { undoManager }),
         ],
       }),
     })
     view.current = editor
+    if (viewRef) viewRef.current = editor
     return () => {
       view.current = null
+      if (viewRef?.current === editor) viewRef.current = null
       editor.destroy()
       undoManager.destroy()
     }
-  }, [session, noteId, readOnly])
+  }, [session, noteId, readOnly, viewRef])
 
   // a renamed note renames its editor for screen readers too
   useEffect(() => {

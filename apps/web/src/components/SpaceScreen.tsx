@@ -11,11 +11,13 @@ import { Banner } from './Banner.js'
 import { HomeLink } from './HomeLink.js'
 import { Cart } from './Cart.js'
 import { ErrorBoundary } from './ErrorBoundary.js'
-import { Notes } from './Notes.js'
+import { type OpenNoteRequest, Notes } from './Notes.js'
+import { SpaceSearch } from './notes/Search.js'
 import { PresenceList } from './PresenceList.js'
 import { RemoveSpaceDialog } from './RemoveSpaceDialog.js'
 import { ShareDialog } from './ShareDialog.js'
 import { StatusLine } from './StatusLine.js'
+import { RemoteActivity } from './LiveAnnouncer.js'
 
 /** Runs a command on the space; a refusal (read-only, item removed meanwhile…) is shown, not thrown. */
 export type Run = (what: string, fn: () => void) => void
@@ -29,7 +31,9 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
   // here, not in OpenSpace: a link reset swaps the session (a new token), and the dialog showing the
   // new links must stay open through it
   const [sharing, setSharing] = useState(false)
-  const shareDialog = sharing && <ShareDialog record={record} onClose={() => setSharing(false)} />
+  const shareDialog = sharing && (
+    <ShareDialog record={record} session={session} onClose={() => setSharing(false)} />
+  )
 
   useEffect(() => {
     const lease = sessions.acquire({ spaceId: record.id, token, readOnly })
@@ -100,6 +104,7 @@ function OpenSpace({
   const registerProblems = useSyncExternalStore(registrar.subscribe, registrar.getSnapshot)
   const [actionError, setActionError] = useState<string | null>(null)
   const [removing, setRemoving] = useState(false)
+  const [openNote, setOpenNote] = useState<OpenNoteRequest | null>(null)
   const space = session.space
   // BAD-4 in the UI: a name stored before names were bounded is shown cut, without control characters
   const spaceName = safeText(view.name, MAX_NAME)
@@ -174,7 +179,7 @@ function OpenSpace({
           />
         </div>
         <div className="space-meta-row">
-          <PresenceList presence={view.presence} />
+          <PresenceList presence={view.presence} session={session} view={view} />
           <StatusLine status={view.status} />
         </div>
       </div>
@@ -218,12 +223,22 @@ function OpenSpace({
         </button>
       </div>
 
+      <ErrorBoundary name="search" what="The search">
+        <SpaceSearch
+          items={view.items}
+          notes={view.notes}
+          onOpenItem={focusCartRow}
+          onOpenNote={(id) => setOpenNote((r) => ({ id, n: (r?.n ?? 0) + 1 }))}
+        />
+      </ErrorBoundary>
+
+      <RemoteActivity session={session} view={view} />
       <div className="space-columns">
         <ErrorBoundary name="cart" what="This list" card>
           <Cart session={session} view={view} run={run} />
         </ErrorBoundary>
         <ErrorBoundary name="notes" what="The notes" card>
-          <Notes session={session} view={view} run={run} />
+          <Notes session={session} view={view} run={run} openRequest={openNote} />
         </ErrorBoundary>
       </div>
 
@@ -236,6 +251,31 @@ function OpenSpace({
       )}
     </main>
   )
+}
+
+/**
+ * Scrolls to a cart row and gives it the focus (rows are focusable, `li[data-key]`); a row inside the
+ * folded "Bought" section unfolds it first.
+ */
+function focusCartRow(key: string): void {
+  const cart = document.querySelector<HTMLElement>('[data-testid="cart"]')
+  if (!cart) return
+  const find = (): HTMLElement | undefined =>
+    [...cart.querySelectorAll<HTMLElement>('li[data-key]')].find((el) => el.dataset.key === key)
+  const land = (row: HTMLElement): void => {
+    row.scrollIntoView({ block: 'center' })
+    row.focus({ preventScroll: true })
+  }
+  const row = find()
+  if (row) return land(row)
+  const fold = cart.querySelector<HTMLButtonElement>('.bought-toggle[aria-expanded="false"]')
+  if (!fold) return
+  fold.click()
+  requestAnimationFrame(() => {
+    const shown = find()
+    if (shown) land(shown)
+    else fold.focus()
+  })
 }
 
 interface BannersProps {
