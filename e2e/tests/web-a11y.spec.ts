@@ -1,11 +1,12 @@
 /**
  * Accessibility (issue 15, item 9): an axe-core audit of every screen — home, a space (cart and
- * notes), the share dialog, the trash, a space not on this device — at desktop and phone size, with
- * no serious or critical violation.
+ * notes), the share dialog, the trash, a space not on this device — at desktop and phone size, in the
+ * light and the dark colour scheme, with no serious or critical violation (colour contrast included).
+ * On the way it takes the README's screenshots (docs/screenshots).
  */
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { addItem, createSpace, expect, expectSaved, test } from '../fixtures/test.js'
+import { addItem, createSpace, expect, expectSaved, screenshot, test } from '../fixtures/test.js'
 
 /** The serious and critical violations on the page now, as readable lines. */
 async function audit(page: Page, screen: string): Promise<string[]> {
@@ -18,41 +19,73 @@ async function audit(page: Page, screen: string): Promise<string[]> {
     )
 }
 
-for (const size of [
+const SIZES = [
   { name: 'desktop', width: 1280, height: 800 },
   { name: 'phone', width: 390, height: 844 },
-] as const)
-  test(`a11y (${size.name}): no serious or critical axe violation on any screen`, async ({ devices }) => {
-    const alice = await devices.open('Alice')
-    const a = alice.page
-    await a.setViewportSize({ width: size.width, height: size.height })
-    const problems: string[] = []
-    await a.goto('/')
-    await expect(a.getByLabel('Space name')).toBeVisible()
-    problems.push(...(await audit(a, 'home (empty)')))
-    await createSpace(a, 'Audit flat')
-    await addItem(a, 'Milk')
-    await addItem(a, 'Eggs')
-    await a.getByRole('checkbox', { name: 'Bought Eggs' }).check()
-    await a.getByRole('button', { name: 'New note' }).click()
-    await a.getByLabel('Note title').fill('Plan')
-    await a.getByLabel('Note title').press('Enter')
-    await a.keyboard.type('weekend')
-    await expectSaved(a)
-    problems.push(...(await audit(a, 'space')))
-    await a.getByRole('button', { name: 'Share', exact: true }).click()
-    await expect(a.getByTestId('share-dialog')).toBeVisible()
-    problems.push(...(await audit(a, 'share dialog')))
-    await a.getByTestId('share-dialog').getByRole('button', { name: 'Done' }).click()
-    await a.getByRole('button', { name: 'Move Plan to trash' }).click()
-    await a.getByRole('button', { name: /Trash \(1\)/ }).click()
-    await expect(a.getByTestId('trash-item')).toHaveCount(1)
-    problems.push(...(await audit(a, 'trash')))
-    await a.goto('/')
-    await expect(a.getByTestId('space-card')).toHaveCount(1)
-    problems.push(...(await audit(a, 'home (a space)')))
-    await a.goto('/s/NotHereAtAll')
-    await expect(a.getByTestId('not-on-device')).toBeVisible()
-    problems.push(...(await audit(a, 'not on this device')))
-    expect(problems).toEqual([])
-  })
+] as const
+
+for (const scheme of ['light', 'dark'] as const)
+  for (const size of SIZES)
+    test(`a11y (${size.name}, ${scheme}): no serious or critical axe violation on any screen`, async ({
+      devices,
+    }, testInfo) => {
+      const alice = await devices.open('Alice')
+      const a = alice.page
+      await a.setViewportSize({ width: size.width, height: size.height })
+      await a.emulateMedia({ colorScheme: scheme })
+      const shot = async (target: Parameters<typeof screenshot>[0], file: string): Promise<void> =>
+        screenshot(target, file, (n, o) => testInfo.attach(n, o))
+      const phone = size.name === 'phone'
+      const light = scheme === 'light'
+      const problems: string[] = []
+      await a.goto('/')
+      await expect(a.getByLabel('Space name')).toBeVisible()
+      problems.push(...(await audit(a, 'home (empty)')))
+      await createSpace(a, 'Weekend trip')
+      await createSpace(a, 'Audit flat')
+      await addItem(a, 'Milk')
+      await addItem(a, 'Eggs')
+      await addItem(a, 'Bread')
+      await a.getByRole('checkbox', { name: 'Bought Eggs' }).check()
+      await a.getByRole('button', { name: 'New note' }).click()
+      await a.getByLabel('Note title').fill('Plan')
+      await a.getByLabel('Note title').press('Enter')
+      await a.keyboard.type('Saturday: market at 9, then the bakery.')
+      await expectSaved(a)
+      problems.push(...(await audit(a, 'space')))
+      if (phone && light) await shot(a, 'space-phone.png')
+      if (phone && !light) await shot(a, 'space-phone-dark.png')
+      if (!phone && light) await shot(a.getByTestId('notes'), 'notes-desktop.png')
+      await a.getByRole('button', { name: 'Share', exact: true }).click()
+      await expect(a.getByTestId('share-dialog')).toBeVisible()
+      problems.push(...(await audit(a, 'share dialog')))
+      if (!phone && light) await shot(a.getByTestId('share-dialog'), 'share-dialog.png')
+      await a.getByTestId('share-dialog').getByRole('button', { name: 'Done' }).click()
+      await a.getByRole('button', { name: 'Move Plan to trash' }).click()
+      await a.getByRole('button', { name: /Trash \(1\)/ }).click()
+      await expect(a.getByTestId('trash-item')).toHaveCount(1)
+      problems.push(...(await audit(a, 'trash')))
+      await a.goto('/')
+      await expect(a.getByTestId('space-card')).toHaveCount(2)
+      problems.push(...(await audit(a, 'home (spaces)')))
+      if (phone) await shot(a, light ? 'home-phone.png' : 'home-phone-dark.png')
+      // the undo notice of a removal
+      await a.getByRole('button', { name: 'Remove Weekend trip from this device' }).click()
+      await expect(a.getByTestId('remove-notice')).toContainText('Removed')
+      problems.push(...(await audit(a, 'home (removal notice)')))
+      await a.getByTestId('remove-notice').getByRole('button', { name: 'Undo' }).click()
+      await expect(a.getByTestId('space-card')).toHaveCount(2)
+      await a.goto('/s/NotHereAtAll')
+      await expect(a.getByTestId('not-on-device')).toBeVisible()
+      problems.push(...(await audit(a, 'not on this device')))
+      // offline (to the end): a space created here, with its banner and the offline status line
+      await a.goto('/')
+      await expect(a.getByTestId('space-card')).toHaveCount(2)
+      await alice.goOffline()
+      await a.getByLabel('Space name').fill('Offline flat')
+      await a.getByRole('button', { name: 'Create space' }).click()
+      await expect(a.getByTestId('banner-unregistered')).toBeVisible()
+      await addItem(a, 'Candles')
+      problems.push(...(await audit(a, 'space (created offline)')))
+      expect(problems).toEqual([])
+    })

@@ -12,7 +12,8 @@ interface DialogProps {
 
 /**
  * A modal dialog on the native <dialog> element: focus moves in and is trapped, Escape closes it
- * (the `cancel` event), and focus returns to where it was when it closes. Mount it to open it.
+ * (the `cancel` event), and focus returns to where it was when it closes (or to the page's <main> when
+ * that control is gone, never to <body>). Mount it to open it.
  */
 export function Dialog({ title, onClose, children, description, testId, alert }: DialogProps) {
   const ref = useRef<HTMLDialogElement>(null)
@@ -28,7 +29,10 @@ export function Dialog({ title, onClose, children, description, testId, alert }:
     if (!dialog.open) dialog.showModal()
     return () => {
       if (dialog.open) dialog.close()
-      if (opener?.isConnected) opener.focus()
+      if (opener?.isConnected && opener !== document.body) opener.focus()
+      else if (!document.activeElement || document.activeElement === document.body)
+        // opened by no control (the first-run profile), or its control is gone: focus never ends on <body>
+        document.getElementById('main')?.focus()
     }
   }, [])
 

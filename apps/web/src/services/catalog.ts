@@ -5,8 +5,28 @@ import type { CatalogStore, SpaceRecord } from './types.js'
 export interface CatalogState {
   /** false until the first read of the device store finished */
   readonly loaded: boolean
-  /** newest opened first */
+  /** newest opened first; a space whose removal can still be undone is left out */
   readonly spaces: readonly SpaceRecord[]
+  /** the space being removed, hidden from `spaces` with its data still on the device (Undo brings it back) */
+  readonly removing: SpaceRecord | null
+}
+
+/** Where a removal waiting for its Undo is remembered, so a page that went away meanwhile finishes it. */
+export interface PendingRemovalStore {
+  getItem(key: string): string | null
+  setItem(key: string, value: string): void
+  removeItem(key: string): void
+}
+
+const PENDING_KEY = 'converge.pending-removal'
+
+/** This tab's sessionStorage, when there is one (a removal left pending is finished by the next load in it). */
+const tabStorage = (): PendingRemovalStore | null => {
+  try {
+    return typeof sessionStorage === 'undefined' ? null : sessionStorage
+  } catch {
+    return null
+  }
 }
 
 /**
@@ -15,12 +35,16 @@ export interface CatalogState {
  */
 export class Catalog implements RegistrationCatalog {
   private readonly records = new Map<string, SpaceRecord>()
-  private state: CatalogState = { loaded: false, spaces: [] }
+  private state: CatalogState = { loaded: false, spaces: [], removing: null }
   private readonly listeners = new Set<() => void>()
+  /** the id of the space whose removal can still be undone */
+  private hidden: string | null = null
+  private firstLoad = true
 
   constructor(
     private store: CatalogStore | null,
     private readonly onStoreError: (e: unknown) => void,
+    private readonly pending: PendingRemovalStore | null = tabStorage(),
   ) {}
 
   readonly subscribe = (fn: () => void): (() => void) => {
@@ -34,8 +58,19 @@ export class Catalog implements RegistrationCatalog {
     return this.records.get(id)
   }
 
-  /** Reads the catalog from the store (again: another tab may have added or removed spaces). */
+  /**
+   * Reads the catalog from the store (again: another tab may have added or removed spaces). The first
+   * load finishes a removal this tab left waiting for its Undo when its page went away.
+   */
   async load(): Promise<void> {
+    if (this.firstLoad) {
+      this.firstLoad = false
+      const left = this.readPending()
+      if (left !== null) {
+        this.writePending(null)
+        await this.persist((s) => s.removeSpace(left))
+      }
+    }
     const store = this.store
     if (store) {
       try {
@@ -46,7 +81,47 @@ export class Catalog implements RegistrationCatalog {
         this.fail(e)
       }
     }
+    if (this.hidden !== null && !this.records.has(this.hidden)) this.hidden = null
     this.publish(true)
+  }
+
+  /**
+   * Starts removing a space so that it can be undone: it leaves the list at once, its data stays on
+   * the device until `remove` (the notice dismissed or timed out, the page left) or `restore`. One at a
+   * time: the id of a removal still waiting is returned, for the caller to finish it first.
+   */
+  hide(id: string): { readonly previous: string | null } {
+    const previous = this.hidden !== null && this.hidden !== id ? this.hidden : null
+    if (!this.records.has(id)) return { previous }
+    this.hidden = id
+    this.writePending(id)
+    this.publish()
+    return { previous }
+  }
+
+  /** Undo: the space hidden by `hide` is listed again, as it was. */
+  restore(id: string): SpaceRecord | undefined {
+    if (this.hidden !== id) return undefined
+    this.hidden = null
+    this.writePending(null)
+    this.publish()
+    return this.records.get(id)
+  }
+
+  /**
+   * How many changes of this space the device holds that the server has not confirmed; null when
+   * that cannot be told (no device store, or it failed): the caller should assume there are some.
+   */
+  async unsyncedChanges(id: string): Promise<number | null> {
+    // IdbStore counts them; another store (a test's, or none) cannot tell
+    const store = this.store
+    const count: unknown = store && (store as Partial<Record<'pendingCount', unknown>>).pendingCount
+    if (!store || typeof count !== 'function') return null
+    try {
+      return await (count as (id: string) => Promise<number>).call(store, id)
+    } catch {
+      return null
+    }
   }
 
   async put(record: SpaceRecord): Promise<void> {
@@ -94,8 +169,11 @@ export class Catalog implements RegistrationCatalog {
   /** Deletes the space and all its data from this device. */
   async remove(id: string): Promise<void> {
     this.records.delete(id)
+    if (this.hidden === id) this.hidden = null
     this.publish()
     await this.persist((s) => s.removeSpace(id))
+    // only now: a page that goes away during the delete finishes it on its next load
+    if (this.readPending() === id && this.hidden !== id) this.writePending(null)
   }
 
   private async persist(fn: (store: CatalogStore) => Promise<void>): Promise<void> {
@@ -113,11 +191,29 @@ export class Catalog implements RegistrationCatalog {
     this.onStoreError(e)
   }
 
+  private readPending(): string | null {
+    try {
+      return this.pending?.getItem(PENDING_KEY) ?? null
+    } catch {
+      return null
+    }
+  }
+
+  private writePending(id: string | null): void {
+    try {
+      if (id === null) this.pending?.removeItem(PENDING_KEY)
+      else this.pending?.setItem(PENDING_KEY, id)
+    } catch {
+      /* blocked storage: the page's own pagehide finishes the removal */
+    }
+  }
+
   private publish(loaded = this.state.loaded): void {
-    const spaces = [...this.records.values()].sort(
-      (a, b) => b.lastOpenedAt - a.lastOpenedAt || b.createdAt - a.createdAt,
-    )
-    this.state = { loaded, spaces }
+    const spaces = [...this.records.values()]
+      .filter((s) => s.id !== this.hidden)
+      .sort((a, b) => b.lastOpenedAt - a.lastOpenedAt || b.createdAt - a.createdAt)
+    const removing = this.hidden === null ? null : (this.records.get(this.hidden) ?? null)
+    this.state = { loaded, spaces, removing }
     for (const l of this.listeners) l()
   }
 }
