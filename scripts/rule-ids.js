@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // (a plain Node script: the project service types node:* loosely here)
 /* eslint-disable @typescript-eslint/no-unsafe-call, @typescript-eslint/no-unsafe-argument */
-// Every rule id a test name cites ([CART-3], PERS-4, [P4.1] …) is defined in a SPEC.md or PROTOCOL.md:
+// Every rule id a test name cites ([CART-3], PERS-4, [WEB-CART-2], [P4.1] …) is defined in a SPEC.md or PROTOCOL.md:
 // as a bold rule (**CART-3 — …**), a range in a rule table (COMMIT-1…4) or a PROTOCOL.md section (P4.1).
 // Run by `pnpm lint`; prints the ids without a definition and fails.
 import { execFileSync } from 'node:child_process'
@@ -14,7 +14,7 @@ const tests = git('ls-files', '*.ts', '*.tsx').filter((f) =>
 const docs = git('ls-files', '--cached', '--others', '--exclude-standard', '*.md')
 
 /** @type {RegExp} */
-const ID = /\b([A-Z][A-Z0-9]*-\d+(?:\.\d+)?|P\d+(?:\.\d+)?)\b/g
+const ID = /\b([A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d+(?:\.\d+)?|P\d+(?:\.\d+)?)\b/g
 /** @type {Map<string, string[]>} */
 const cited = new Map()
 for (const file of tests) {
@@ -26,8 +26,11 @@ for (const file of tests) {
 const defined = new Set()
 for (const file of docs) {
   const text = readFileSync(file, 'utf8')
-  for (const [, id] of text.matchAll(/\*\*([A-Z][A-Z0-9]*-\d+(?:\.\d+)?|P\d+(?:\.\d+)?)\b/g)) defined.add(id)
-  for (const [, prefix, from, to] of text.matchAll(/\b([A-Z][A-Z0-9]*)-(\d+)…(\d+)/g))
+  for (const [, id] of text.matchAll(
+    /\*\*([A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*-\d+(?:\.\d+)?|P\d+(?:\.\d+)?)\b/g,
+  ))
+    defined.add(id)
+  for (const [, prefix, from, to] of text.matchAll(/\b([A-Z][A-Z0-9]*(?:-[A-Z][A-Z0-9]*)*)-(\d+)…(\d+)/g))
     for (let k = Number(from); k <= Number(to); k++) defined.add(`${prefix}-${k}`)
   for (const [, id] of text.matchAll(/^#+ (P\d+(?:\.\d+)?)\b/gm)) defined.add(id)
 }

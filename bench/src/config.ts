@@ -1,7 +1,15 @@
 import type { ServerKind } from './lib/servers.js'
 
-export type SectionId = 'fanout' | 'memory' | 'join' | 'idb' | 'engines' | 'firstvisit'
-export const SECTIONS: readonly SectionId[] = ['fanout', 'memory', 'join', 'idb', 'engines', 'firstvisit']
+export type SectionId = 'fanout' | 'memory' | 'join' | 'idb' | 'engines' | 'firstvisit' | 'listrender'
+export const SECTIONS: readonly SectionId[] = [
+  'fanout',
+  'memory',
+  'join',
+  'idb',
+  'engines',
+  'firstvisit',
+  'listrender',
+]
 
 export interface Config {
   readonly quick: boolean

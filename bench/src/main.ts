@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit] [--servers=converge,yws,…]`: runs every
+ * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit,listrender] [--servers=converge,yws,…]`: runs every
  * section, prints the table and writes BENCHMARKS.md at the repository root.
  */
 import { spawnSync } from 'node:child_process'
@@ -17,6 +17,7 @@ import { runFanout } from './sections/fanout.js'
 import { runFirstVisit } from './sections/first-visit.js'
 import { runIdb } from './sections/idb.js'
 import { runJoin } from './sections/join.js'
+import { runListRender } from './sections/list-render.js'
 import { runMemory } from './sections/memory.js'
 
 const arg = (name: string): string | undefined =>
@@ -49,6 +50,7 @@ async function main(): Promise<void> {
     idb: runIdb,
     engines: runEngines,
     firstvisit: runFirstVisit,
+    listrender: runListRender,
   }
   const failed: string[] = []
   for (const s of sections) {
