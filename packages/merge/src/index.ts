@@ -22,6 +22,7 @@ export {
   type ItemRecord,
   type Member,
   MEMBER_SEEN_EVERY,
+  NOTE_UPDATED_EVERY,
   type Note,
   type SpaceOptions,
   type SpaceSnapshot,

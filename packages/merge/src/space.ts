@@ -91,6 +91,8 @@ export interface Member {
 
 /** PEOPLE-1: a member's `seenAt` is written again when it is older than this (ms). */
 export const MEMBER_SEEN_EVERY = 60 * 60 * 1000
+/** NOTE-5: how fresh a note's `updatedAt` stays before an edit writes it again (ms). */
+export const NOTE_UPDATED_EVERY = 60 * 1000
 
 export interface CartTotals {
   /** Visible lines in the cart. */
@@ -778,6 +780,20 @@ export class Space {
     return id
   }
 
+  /**
+   * NOTE-5: a change to a note writes its `updatedAt` only when the time it holds is not within a
+   * minute of now (either way: a clock ahead by more than that does not freeze it) — one write per
+   * minute of typing instead of one per keystroke, each of which Yjs would keep as a tombstone.
+   */
+  private touch(w: EngineWriter, id: string, inserts: boolean): void {
+    const now = this.now()
+    const held = this.engine.get('notes', joinKey(id, 'updatedAt'))
+    // an edit that only deletes writes it all the same: on Yjs a deletion makes no struct, and a
+    // change must move its replica's clock to be seen in a state vector (DLV-3, the durable ack)
+    if (inserts && typeof held === 'number' && Math.abs(now - held) < NOTE_UPDATED_EVERY) return
+    w.set('notes', joinKey(id, 'updatedAt'), now)
+  }
+
   renameNote(id: string, title: string): void {
     this.existingNote(id)
     if (this.noteField(id, 'title') === title.slice(0, MAX_TEXT)) {
@@ -786,7 +802,7 @@ export class Space {
     }
     this.command((w, inv) => {
       this.setRaw(w, inv, 'notes', joinKey(id, 'title'), title.slice(0, MAX_TEXT))
-      w.set('notes', joinKey(id, 'updatedAt'), this.now())
+      this.touch(w, id, true)
     })
   }
 
@@ -930,13 +946,13 @@ export class Space {
           deleted = this.engine.textSlice(op.noteId, s, e) + deleted
           w.spliceText(op.noteId, s, e - s, '')
         }
-        w.set('notes', joinKey(op.noteId, 'updatedAt'), this.now())
+        this.touch(w, op.noteId, false)
       }, false)
     const at = this.engine.resolve(op.noteId, op.at, 'start') ?? this.engine.textLength(op.noteId)
     if (op.text !== '')
       this.command((w) => {
         w.spliceText(op.noteId, at, 0, op.text)
-        w.set('notes', joinKey(op.noteId, 'updatedAt'), this.now())
+        this.touch(w, op.noteId, true)
       }, false)
     if (deleted === '' && op.text === '') return
     back.push({
@@ -961,7 +977,7 @@ export class Space {
     const typing = deleteCount === 0 && insert !== ''
     w.spliceText(id, index, deleteCount, insert, typing && this.typingIn === id)
     if (typing) this.typingNow = id
-    w.set('notes', joinKey(id, 'updatedAt'), this.now())
+    this.touch(w, id, insert !== '')
     this.pendingAnchors.push({ id, index, length: insert.length, removed, inv })
   }
 

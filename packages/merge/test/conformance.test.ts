@@ -270,7 +270,48 @@ describe.each(ENGINES)('%s engine', (engine) => {
       const notes = a!.notes()
       expect(notes.map((n) => n.id)).toEqual([second, first])
       expect(notes[1]).toMatchObject({ title: 'Food', body: 'list', trashed: false })
-      expect(notes[1]!.updatedAt).toBeGreaterThan(notes[1]!.createdAt)
+      // to the minute (NOTE-5): a rename right after the creation leaves the creation's time
+      expect(notes[1]!.updatedAt).toBeGreaterThanOrEqual(notes[1]!.createdAt)
+    })
+
+    it("[NOTE-5] typing writes a note's updatedAt at most once a minute, and a clock far ahead does not freeze it", () => {
+      let t = 1_700_000_000_000
+      const a = createSpace({ engine, name: 'Notes', replicaId: '00000000000000a1', now: () => t })
+      const id = a.createNote({ title: 'Plan' })
+      const created = t
+      // a burst of typing inside one minute: the register is not rewritten
+      for (const ch of 'market at nine') {
+        t += 1_000
+        a.editNote(id, a.note(id)!.body.length, 0, ch)
+      }
+      expect(a.note(id)!.updatedAt).toBe(created)
+      expect(a.note(id)!.body).toBe('market at nine')
+      // a minute on, the next keystroke writes it once
+      t = created + 61_000
+      a.editNote(id, 0, 0, '*')
+      expect(a.note(id)!.updatedAt).toBe(t)
+      a.renameNote(id, 'Plan B')
+      expect(a.note(id)!.updatedAt).toBe(t)
+      // another device's clock an hour ahead wrote it: an edit here still writes its own time
+      const b = openSpace({
+        engine,
+        spaceId: a.id,
+        state: a.encodeStateAsUpdate(),
+        replicaId: '00000000000000b2',
+        now: () => t + 3_600_000,
+      })
+      b.editNote(id, 0, 0, '!')
+      a.applyUpdate(b.encodeStateAsUpdate(a.stateVector()), 'sync')
+      expect(a.note(id)!.updatedAt).toBe(t + 3_600_000)
+      t += 1_000
+      a.editNote(id, 0, 0, '?')
+      expect(a.note(id)!.updatedAt).toBe(t)
+      // an edit that only deletes writes it every time (a Yjs deletion alone would not move the clock)
+      t += 1_000
+      const sv = a.stateVector()
+      a.editNote(id, 0, 1, '')
+      expect(a.note(id)!.updatedAt).toBe(t)
+      expect(a.stateVector()).not.toEqual(sv)
     })
 
     it('[NOTE-2] concurrent typing merges character by character; no keystroke lost', () => {
