@@ -8,13 +8,10 @@
  * precache included. First visit: a fresh browser context (no HTTP cache, no service worker);
  * repeat visit: a new page in that context once its service worker is active.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
 import { type AddressInfo, type Socket, connect, createServer } from 'node:net'
-import { join } from 'node:path'
-import { type BrowserContext, type Page, chromium } from '@playwright/test'
+import type { BrowserContext, Page } from '@playwright/test'
 import type { Config } from '../config.js'
-import { REPO_DIR } from '../lib/paths.js'
+import { launchChromium, webBuild } from '../lib/browser.js'
 import type { Results } from '../lib/results.js'
 import { startServer } from '../lib/servers.js'
 import { median } from '../lib/stats.js'
@@ -92,43 +89,10 @@ export async function runFirstVisit(cfg: Config, results: Results): Promise<void
   results.note(
     `first visit: the production build (precompressed .br/.gz) from the real server on 127.0.0.1, Chromium with CDP network emulation (10 Mbps down, 5 Mbps up, 40 ms latency) on the page; interactive = the home screen's "Create space" button enabled, from navigation start; wire bytes = everything the server sent (a counting proxy), service worker precache included; median of ${reps} fresh browser contexts${cfg.quick ? ' (--quick: one)' : ''}`,
   )
-  // BENCH_WEB_DIST=<dir>: measure that build instead (another version's, to compare)
-  const given = process.env.BENCH_WEB_DIST
-  const webDist = given ?? join(cfg.runDir, 'web-dist')
-  if (given === undefined) {
-    mkdirSync(webDist, { recursive: true })
-    const built = spawnSync(
-      'pnpm',
-      [
-        '--filter',
-        '@converge/web',
-        'exec',
-        'vite',
-        'build',
-        '--outDir',
-        webDist,
-        '--emptyOutDir',
-        '--logLevel',
-        'warn',
-      ],
-      { cwd: REPO_DIR, stdio: 'inherit' },
-    )
-    if (built.status !== 0) throw new Error('building apps/web failed')
-  } else results.note(`first visit: the build in ${given} (BENCH_WEB_DIST)`)
+  const webDist = webBuild(cfg, results, 'first visit')
   const server = await startServer('converge', cfg.runDir, { webDist })
   const proxy = await countingProxy(server.port)
-  const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
-  const browser = await chromium.launch({
-    ...(executablePath ? { executablePath } : {}),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  const browser = await launchChromium()
   const first: number[] = []
   const firstPage: number[] = []
   const firstWire: number[] = []

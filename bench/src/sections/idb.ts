@@ -4,14 +4,14 @@
  * transactions and bytes written per keystroke; cold open (a fresh page rebuilds the document) after
  * 5k, 50k and 260k edits; stored bytes before and after 10 reopens with no edit.
  */
-import { existsSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { join } from 'node:path'
-import { type Page, chromium } from '@playwright/test'
+import type { Page } from '@playwright/test'
 import { build } from 'esbuild'
 import type { Config } from '../config.js'
 import { BENCH_DIR, PEERS_DIR } from '../lib/paths.js'
+import { launchChromium } from '../lib/browser.js'
 import type { Results } from '../lib/results.js'
 import { median, percentile, sortNumbers } from '../lib/stats.js'
 import { loadTrace } from '../lib/trace.js'
@@ -48,7 +48,6 @@ async function bundle(): Promise<string> {
 }
 
 export async function runIdb(cfg: Config, results: Results): Promise<void> {
-  const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
   const trace = loadTrace()
   const total = trace.patches.length
   const checkpoints = cfg.quick ? [5000] : [5000, 50_000, total]
@@ -71,17 +70,7 @@ export async function runIdb(cfg: Config, results: Results): Promise<void> {
   })
   await new Promise<void>((r) => http.listen(0, '127.0.0.1', r))
   const url = `http://127.0.0.1:${(http.address() as AddressInfo).port}/`
-  const browser = await chromium.launch({
-    ...(executablePath ? { executablePath } : {}),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-component-update',
-      '--disable-sync',
-    ],
-  })
+  const browser = await launchChromium()
   try {
     const context = await browser.newContext()
     const fresh = async (): Promise<Page> => {

@@ -8,13 +8,10 @@
  * that callback runs once that frame's rendering is done. Also adding one item to the 150-item list
  * (the form submitted in the page → its row painted). An absolute target: no peer runs this.
  */
-import { spawnSync } from 'node:child_process'
-import { existsSync, mkdirSync } from 'node:fs'
 import os from 'node:os'
-import { join } from 'node:path'
-import { type Page, chromium } from '@playwright/test'
+import type { Page } from '@playwright/test'
 import type { Config } from '../config.js'
-import { REPO_DIR } from '../lib/paths.js'
+import { launchChromium, webBuild } from '../lib/browser.js'
 import type { Results } from '../lib/results.js'
 import { startServer } from '../lib/servers.js'
 import { percentile, sortNumbers } from '../lib/stats.js'
@@ -29,36 +26,6 @@ export const PLUS_WORK_P95 = '+1: click → DOM changed and laid out (the work o
 const ITEMS = 150
 const TARGET_ITEM = 120
 const name = (i: number): string => `Item ${String(i).padStart(3, '0')}`
-
-/** Builds the web app into the run folder, unless section 6 (or BENCH_WEB_DIST) already gave one. */
-function webBuild(cfg: Config, results: Results): string {
-  const given = process.env.BENCH_WEB_DIST
-  if (given !== undefined) {
-    results.note(`list render: the build in ${given} (BENCH_WEB_DIST)`)
-    return given
-  }
-  const webDist = join(cfg.runDir, 'web-dist')
-  if (existsSync(join(webDist, 'index.html'))) return webDist
-  mkdirSync(webDist, { recursive: true })
-  const built = spawnSync(
-    'pnpm',
-    [
-      '--filter',
-      '@converge/web',
-      'exec',
-      'vite',
-      'build',
-      '--outDir',
-      webDist,
-      '--emptyOutDir',
-      '--logLevel',
-      'warn',
-    ],
-    { cwd: REPO_DIR, stdio: 'inherit' },
-  )
-  if (built.status !== 0) throw new Error('building apps/web failed')
-  return webDist
-}
 
 /**
  * In the page: runs `act` (a click or a submit), then resolves with the milliseconds from just before it
@@ -142,19 +109,9 @@ export async function runListRender(cfg: Config, results: Results): Promise<void
   results.note(
     `list render: the production build served by the real server on 127.0.0.1, Chromium (headless, --disable-gpu) at 390×844 on ${cpus.length} cores (${cpus[0]?.model ?? '?'}); a space with ${ITEMS} items; "+1": a click dispatched in the page on "Increase ${name(TARGET_ITEM)}" → the row changed (MutationObserver: the script), → laid out (style and layout forced at once: the work that must fit in a frame), → the end of the frame that paints it (requestAnimationFrame and a posted message: adds the wait for the frame), ${reps} repetitions; "add one item": the add form submitted in the page → its row painted, ${addReps} repetitions (the list grows from ${ITEMS} to ${ITEMS + addReps}); an absolute target — no peer runs this`,
   )
-  const webDist = webBuild(cfg, results)
+  const webDist = webBuild(cfg, results, 'list render')
   const server = await startServer('converge', cfg.runDir, { webDist })
-  const executablePath = ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
-  const browser = await chromium.launch({
-    ...(executablePath ? { executablePath } : {}),
-    args: [
-      '--no-sandbox',
-      '--disable-gpu',
-      '--no-first-run',
-      '--disable-background-networking',
-      '--disable-sync',
-    ],
-  })
+  const browser = await launchChromium()
   const plus: number[] = []
   const plusDom: number[] = []
   const plusWork: number[] = []
