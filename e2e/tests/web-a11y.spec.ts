@@ -6,7 +6,7 @@
  */
 import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
-import { addItem, createSpace, expect, expectSaved, screenshot, test } from '../fixtures/test.js'
+import { addItem, createSpace, expect, expectSaved, screenshot, SIZES, test } from '../fixtures/test.js'
 
 /** The serious and critical violations on the page now, as readable lines. */
 async function audit(page: Page, screen: string): Promise<string[]> {
@@ -19,11 +19,6 @@ async function audit(page: Page, screen: string): Promise<string[]> {
     )
 }
 
-const SIZES = [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 390, height: 844 },
-] as const
-
 for (const scheme of ['light', 'dark'] as const)
   for (const size of SIZES)
     test(`a11y (${size.name}, ${scheme}): no serious or critical axe violation on any screen`, async ({
@@ -31,7 +26,7 @@ for (const scheme of ['light', 'dark'] as const)
     }, testInfo) => {
       const alice = await devices.open('Alice')
       const a = alice.page
-      await a.setViewportSize({ width: size.width, height: size.height })
+      await a.setViewportSize(size.viewport)
       await a.emulateMedia({ colorScheme: scheme })
       const shot = async (target: Parameters<typeof screenshot>[0], file: string): Promise<void> =>
         screenshot(target, file, (n, o) => testInfo.attach(n, o))

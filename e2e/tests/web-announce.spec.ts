@@ -2,14 +2,14 @@
  * Changes others make are announced politely (a visually hidden aria-live="polite" region) and their
  * rows briefly highlighted; this device's own changes are not announced.
  */
-import { addItem, createSpace, expect, expectSaved, shareLinks, test } from '../fixtures/test.js'
+import { addItem, createSpace, expect, expectSaved, PHONE, shareLinks, test } from '../fixtures/test.js'
 
 test('[WEB-LIVE-1] two devices: Bob adds Milk, Alice hears “Milk added”; her own adds are not announced', async ({
   devices,
 }) => {
   const alice = await devices.open('Alice')
   const a = alice.page
-  await a.setViewportSize({ width: 390, height: 844 })
+  await a.setViewportSize(PHONE)
   await createSpace(a, 'Shared flat')
   const { write } = await shareLinks(a)
   const bob = await devices.open('Bob')

@@ -8,9 +8,11 @@ import {
   editItem,
   expect,
   expectSaved,
+  namesIn,
   rowAction,
   screenshot,
   shareLinks,
+  SIZES,
   test,
 } from '../fixtures/test.js'
 
@@ -19,17 +21,6 @@ import {
  * drag to reorder by touch (pointer events), the sticky add box, category headings, suggestions
  * while typing, renaming in place, an editor that outlives a remote removal, and where the focus goes.
  */
-const SIZES = [
-  { label: 'phone', viewport: { width: 390, height: 844 } },
-  { label: 'desktop', viewport: { width: 1280, height: 800 } },
-] as const
-
-const namesIn = (page: Page, testId: string): Promise<string[]> =>
-  page
-    .getByTestId(testId)
-    .getByTestId('cart-item')
-    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name') ?? ''))
-
 /** The category headings of the list to buy, top to bottom, with their lines. */
 const groupsOf = (page: Page): Promise<string[]> =>
   page.getByTestId('cart-group').evaluateAll((groups) =>
@@ -83,7 +74,7 @@ async function dragOnto(
   await page.mouse.up()
 }
 
-for (const { label, viewport } of SIZES) {
+for (const { name: label, viewport } of SIZES) {
   test.describe(`cart rows (${label})`, () => {
     test(`${label}: [WEB-CART-1] one line per item; the other actions are in a ⋯ menu button`, async ({
       devices,

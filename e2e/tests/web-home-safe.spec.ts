@@ -4,12 +4,7 @@
  * after Escape closes a dialog — never on <body>.
  */
 import type { Page } from '@playwright/test'
-import { addItem, cartItem, createSpace, expect, expectSaved, test } from '../fixtures/test.js'
-
-const SIZES = [
-  { name: 'phone', width: 390, height: 844 },
-  { name: 'desktop', width: 1280, height: 800 },
-] as const
+import { addItem, cartItem, createSpace, expect, expectSaved, PHONE, SIZES, test } from '../fixtures/test.js'
 
 /** The element with focus is a real control, not <body> (nor nothing). */
 async function expectFocusNotOnBody(page: Page): Promise<void> {
@@ -34,7 +29,7 @@ for (const size of SIZES)
   }) => {
     const alice = await devices.open('Alice')
     const page = alice.page
-    await page.setViewportSize({ width: size.width, height: size.height })
+    await page.setViewportSize(size.viewport)
     await page.clock.install()
     await createSpace(page, 'Groceries')
     await addItem(page, 'Milk')
@@ -101,7 +96,7 @@ test('[WEB-HOME-2] a space with changes the server does not have asks first, kee
 }) => {
   const alice = await devices.open('Alice')
   const page = alice.page
-  await page.setViewportSize({ width: 390, height: 844 })
+  await page.setViewportSize(PHONE)
   await createSpace(page, 'Cabin')
   await createSpace(page, 'Boat')
   await alice.goOffline()
@@ -148,7 +143,7 @@ test('[WEB-FOCUS-1] focus after actions: a new space’s “Add item”, and bac
   devices,
 }) => {
   const { page } = await devices.open('Alice')
-  await page.setViewportSize({ width: 390, height: 844 })
+  await page.setViewportSize(PHONE)
   await page.goto('/')
   await page.getByLabel('Space name').fill('Focus flat')
   await page.getByRole('button', { name: 'Create space' }).click()

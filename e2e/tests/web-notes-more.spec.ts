@@ -13,23 +13,19 @@ import {
   expectSaved,
   noteText,
   shareLinks,
+  SIZES,
   test,
 } from '../fixtures/test.js'
 import type { Devices } from '../fixtures/test.js'
 
-const SIZES = [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 390, height: 844 },
-] as const
-
 /** Alice creates a space, Bob opens its link; both at the given size. */
 async function twoDevices(devices: Devices, size: (typeof SIZES)[number], name: string) {
   const alice = await devices.open('Alice')
-  await alice.page.setViewportSize({ width: size.width, height: size.height })
+  await alice.page.setViewportSize(size.viewport)
   await createSpace(alice.page, name)
   const links = await shareLinks(alice.page)
   const bob = await devices.open('Bob')
-  await bob.page.setViewportSize({ width: size.width, height: size.height })
+  await bob.page.setViewportSize(size.viewport)
   await bob.page.goto(links.write)
   await expectSaved(bob.page)
   return { a: alice.page, b: bob.page }
@@ -137,7 +133,7 @@ for (const size of SIZES) {
   }) => {
     const alice = await devices.open('Alice')
     const a = alice.page
-    await a.setViewportSize({ width: size.width, height: size.height })
+    await a.setViewportSize(size.viewport)
     await createSpace(a, 'Search flat')
     for (const name of ['Crème fraîche', 'Milk', 'Tea']) await addItem(a, name)
     await newNote(a, 'Recipes', 'Crêpes: flour, milk, eggs')

@@ -3,18 +3,15 @@
  * "Trash"; moving a note to the trash says so with an Undo that has the focus, so one keystroke more
  * puts it back — nothing is thrown away by one keystroke. At desktop and phone size.
  */
-import { createSpace, expect, expectSaved, test } from '../fixtures/test.js'
+import { createSpace, expect, expectSaved, SIZES, test } from '../fixtures/test.js'
 
-for (const size of [
-  { name: 'desktop', width: 1280, height: 800 },
-  { name: 'phone', width: 390, height: 844 },
-] as const)
+for (const size of SIZES)
   test(`notes (${size.name}): Tab goes title → body; trashing a note says so and Undo puts it back`, async ({
     devices,
   }) => {
     const alice = await devices.open('Alice')
     const a = alice.page
-    await a.setViewportSize({ width: size.width, height: size.height })
+    await a.setViewportSize(size.viewport)
     await createSpace(a, 'Notes flat')
     await a.getByRole('button', { name: 'New note' }).click()
     const title = a.getByLabel('Note title')

@@ -1,5 +1,14 @@
 import type { Page } from '@playwright/test'
-import { addItem, createSpace, expect, expectSaved, shareLinks, test } from '../fixtures/test.js'
+import {
+  addItem,
+  createSpace,
+  expect,
+  expectSaved,
+  PHONE,
+  shareLinks,
+  SIZES,
+  test,
+} from '../fixtures/test.js'
 
 /** The avatar colours presence shows on a page, in order (you first). */
 const avatarColors = (page: Page): Promise<string[]> =>
@@ -8,10 +17,7 @@ const avatarColors = (page: Page): Promise<string[]> =>
     .locator('.avatar')
     .evaluateAll((els) => els.map((el) => getComputedStyle(el).backgroundColor))
 
-for (const [label, viewport] of [
-  ['desktop', { width: 1280, height: 800 }],
-  ['phone', { width: 390, height: 844 }],
-] as const) {
+for (const { name: label, viewport } of SIZES) {
   test(`[WEB-PEOPLE-1] people (${label}): two people called Alice in one colour show as two, in two colours; one person's tabs count once`, async ({
     devices,
   }) => {
@@ -94,7 +100,7 @@ test('[WEB-PEOPLE-3] people: a profile link makes a phone the same person as the
   await laptop.page.getByRole('button', { name: 'Cancel' }).click()
 
   const phone = await devices.open('Alice', '#b91c1c')
-  await phone.page.setViewportSize({ width: 390, height: 844 })
+  await phone.page.setViewportSize(PHONE)
   await phone.page.goto(profileLink)
   // the fragment leaves the address bar, and the phone is that person now
   await expect.poll(() => phone.page.evaluate(() => location.hash)).toBe('')

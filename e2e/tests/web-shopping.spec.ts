@@ -6,31 +6,22 @@ import {
   editItem,
   expect,
   expectSaved,
+  namesIn,
   rowAction,
   screenshot,
   shareLinks,
+  SIZES,
   test,
 } from '../fixtures/test.js'
 
 /** The shopping-list behaviour of the cart (issue 15, item 1), at desktop and at phone width. */
-const SIZES = [
-  { label: 'desktop', viewport: { width: 1280, height: 800 } },
-  { label: 'phone', viewport: { width: 390, height: 844 } },
-] as const
-
-const namesIn = (page: Page, testId: string): Promise<string[]> =>
-  page
-    .getByTestId(testId)
-    .getByTestId('cart-item')
-    .evaluateAll((rows) => rows.map((r) => r.getAttribute('data-name') ?? ''))
-
 /** Nothing is wider than the window (a phone scrolls only down). */
 async function expectNoSideways(page: Page): Promise<void> {
   const width = page.viewportSize()?.width ?? 0
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(width)
 }
 
-for (const { label, viewport } of SIZES) {
+for (const { name: label, viewport } of SIZES) {
   test.describe(`shopping list (${label})`, () => {
     test(`${label}: bought items move to a collapsible Bought section, live on another device`, async ({
       devices,
