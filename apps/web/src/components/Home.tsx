@@ -10,9 +10,10 @@ import {
 import { navigate, spacePath } from '../app/router.js'
 import { MAX_NAME, formatWhen, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
-import { parseShareLink, randomSpaceId } from '../services/tokens.js'
+import { randomSpaceId } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Notice } from './Notice.js'
+import { ShareLinkForm } from './ShareLinkForm.js'
 import { RemoveSpaceDialog, finishRemoval, startRemoval } from './RemoveSpaceDialog.js'
 
 /** A space's name as listed (BAD-4 in the UI: the catalog copies it from the document). */
@@ -66,8 +67,6 @@ export function Home() {
   const { loaded, spaces, removing: removed } = useSyncExternalStore(catalog.subscribe, catalog.getSnapshot)
   const [name, setName] = useState('')
   const [creating, setCreating] = useState(false)
-  const [link, setLink] = useState('')
-  const [linkError, setLinkError] = useState<string | null>(null)
   const [removing, setRemoving] = useState<SpaceRecord | null>(null)
   const [focusTarget, setFocusTarget] = useState<FocusTarget>(null)
   const createField = useRef<HTMLInputElement>(null)
@@ -185,18 +184,6 @@ export function Home() {
     focusWhenShown(record.id)
   }
 
-  const open = (e: FormEvent): void => {
-    e.preventDefault()
-    const parsed = parseShareLink(link)
-    if (!parsed) {
-      setLinkError('That is not a Converge share link (it looks like https://…/s/…#t=…).')
-      return
-    }
-    setLinkError(null)
-    setLink('')
-    navigate(spacePath(parsed.id) + (parsed.token ? `#t=${encodeURIComponent(parsed.token)}` : ''))
-  }
-
   return (
     <main id="main" className="home" tabIndex={-1}>
       <section className="card" aria-labelledby="spaces-heading">
@@ -278,28 +265,7 @@ export function Home() {
         <h2 id="join-heading" className="section-title">
           Open a share link
         </h2>
-        <form className="inline-form" onSubmit={open}>
-          <label className="field grow">
-            <span className="field-label">Share link</span>
-            <input
-              className="input"
-              value={link}
-              inputMode="url"
-              placeholder="https://…/s/…#t=…"
-              aria-invalid={linkError ? true : undefined}
-              aria-describedby={linkError ? 'link-error' : undefined}
-              onChange={(e) => setLink(e.target.value)}
-            />
-          </label>
-          <button type="submit" className="button" disabled={link.trim() === ''}>
-            Open
-          </button>
-        </form>
-        {linkError && (
-          <p id="link-error" className="field-error" role="alert">
-            {linkError}
-          </p>
-        )}
+        <ShareLinkForm />
       </section>
 
       {removing && (

@@ -1,8 +1,9 @@
 import { HomeLink } from './HomeLink.js'
-import { type FormEvent, useEffect, useId, useState, useSyncExternalStore } from 'react'
+import { useEffect, useSyncExternalStore } from 'react'
 import { navigate, spacePath } from '../app/router.js'
 import { useServices } from '../app/services.js'
-import { fragmentToken, parseShareLink } from '../services/tokens.js'
+import { fragmentToken } from '../services/tokens.js'
+import { ShareLinkForm } from './ShareLinkForm.js'
 import { SpaceScreen } from './SpaceScreen.js'
 
 /**
@@ -11,22 +12,6 @@ import { SpaceScreen } from './SpaceScreen.js'
  * share link right here.
  */
 function NotOnThisDevice() {
-  const [link, setLink] = useState('')
-  const [problem, setProblem] = useState<string | null>(null)
-  const field = useId()
-  const open = (e: FormEvent): void => {
-    e.preventDefault()
-    const parsed = parseShareLink(link)
-    if (!parsed?.token) {
-      setProblem(
-        parsed
-          ? 'That is the address of a space, without its key: ask for the share link (it ends with “#t=…”).'
-          : 'That is not a Converge share link (it looks like https://…/s/…#t=…).',
-      )
-      return
-    }
-    navigate(`${spacePath(parsed.id)}#t=${encodeURIComponent(parsed.token)}`)
-  }
   return (
     <main id="main" className="center-note" tabIndex={-1}>
       <div className="card narrow" data-testid="not-on-device">
@@ -36,29 +21,7 @@ function NotOnThisDevice() {
           bar, which leaves out the space’s key. To open the space here, ask someone in it for its share link
           (Share → copy the link: it ends with “#t=…”), and open or paste it.
         </p>
-        <form className="inline-form" onSubmit={open}>
-          <label className="field grow">
-            <span className="field-label">Share link</span>
-            <input
-              className="input"
-              value={link}
-              inputMode="url"
-              autoComplete="off"
-              placeholder="https://…/s/…#t=…"
-              aria-invalid={problem ? true : undefined}
-              aria-describedby={problem ? `${field}-problem` : undefined}
-              onChange={(e) => setLink(e.target.value)}
-            />
-          </label>
-          <button type="submit" className="button primary" disabled={link.trim() === ''}>
-            Open
-          </button>
-        </form>
-        {problem && (
-          <p id={`${field}-problem`} className="field-error" role="alert">
-            {problem}
-          </p>
-        )}
+        <ShareLinkForm requireKey primary />
         <p>
           <HomeLink className="button" />
         </p>
