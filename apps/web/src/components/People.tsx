@@ -1,15 +1,19 @@
-import type { Member } from '@converge/merge'
+import type { Space } from '@converge/merge'
 import type { Presence } from '@converge/sync-client'
+import { useSyncExternalStore } from 'react'
 import { ago, activity } from '../app/activity.js'
 import { MAX_NAME, safeText, safeTime } from '../app/safe.js'
+import { useServices } from '../app/services.js'
 import type { SpaceViewState } from '../app/space-view.js'
 import { initials } from '../services/profile.js'
 import { isHexColor } from '../services/sessions.js'
 import './people.css'
 
+/** An avatar whose colour is not `#rrggbb` (sync-client already checks it: PRES-3). */
 const NEUTRAL = '#888888'
 
-function Avatar({ name, color }: { readonly name: string; readonly color: string }) {
+/** A person's initials on their colour — the colour as a style property, checked: never CSS text. */
+export function Avatar({ name, color }: { readonly name: string; readonly color: string }) {
   return (
     <span className="avatar" style={{ background: isHexColor(color) ? color : NEUTRAL }} aria-hidden="true">
       {initials(name)}
@@ -23,16 +27,17 @@ function Avatar({ name, color }: { readonly name: string; readonly color: string
  * when the others were last seen.
  */
 export function MemberList({
-  members,
+  space,
   presence,
-  meId,
   now = Date.now(),
 }: {
-  readonly members: readonly Member[]
+  readonly space: Space
   readonly presence: readonly Presence[]
-  readonly meId: string
   readonly now?: number
 }) {
+  const { profile } = useServices()
+  const meId = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile.id
+  const members = space.members()
   const here = new Set(presence.map((p) => p.personId).filter((id): id is string => id !== null))
   const list = [...members].sort(
     (a, b) => Number(b.id === meId) - Number(a.id === meId) || a.name.localeCompare(b.name),

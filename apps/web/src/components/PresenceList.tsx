@@ -1,14 +1,8 @@
 import type { Presence, SpaceSession } from '@converge/sync-client'
-import { useState, useSyncExternalStore } from 'react'
-import { useServices } from '../app/services.js'
+import { useState } from 'react'
 import type { SpaceViewState } from '../app/space-view.js'
-import { initials } from '../services/profile.js'
-import { isHexColor } from '../services/sessions.js'
 import { Dialog } from './Dialog.js'
-import { ActivityList, MemberList } from './People.js'
-
-/** An avatar whose colour is not `#rrggbb` (sync-client already checks it: PRES-3). */
-const NEUTRAL = '#888888'
+import { ActivityList, Avatar, MemberList } from './People.js'
 
 interface Person {
   readonly key: string
@@ -42,12 +36,10 @@ function PeopleDialog({
   readonly view: SpaceViewState
   readonly onClose: () => void
 }) {
-  const { profile } = useServices()
-  const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
   return (
     <Dialog title="People and activity" testId="people-dialog" onClose={onClose}>
       <div className="stack">
-        <MemberList members={session.space.members()} presence={view.presence} meId={me.id} />
+        <MemberList space={session.space} presence={view.presence} />
         <section aria-labelledby="activity-heading">
           <h3 id="activity-heading" className="field-label">
             Recent activity
@@ -91,13 +83,7 @@ export function PresenceList({
             data-testid="presence-person"
           >
             {/* the name as text, the colour as a style property, checked: never CSS text */}
-            <span
-              className="avatar"
-              style={{ background: isHexColor(p.color) ? p.color : NEUTRAL }}
-              aria-hidden="true"
-            >
-              {initials(p.name)}
-            </span>
+            <Avatar name={p.name} color={p.color} />
             <span className="visually-hidden">{p.self ? `${p.name} (you)` : p.name}</span>
           </li>
         ))}

@@ -1,5 +1,5 @@
 import type { SpaceSession } from '@converge/sync-client'
-import { useEffect, useRef, useState, useSyncExternalStore } from 'react'
+import { useEffect, useRef, useState } from 'react'
 import { useServices } from '../app/services.js'
 import { useSpaceView } from '../app/space-view.js'
 import { shareLink } from '../services/tokens.js'
@@ -212,10 +212,7 @@ function ResetLinks({ record }: { readonly record: SpaceRecord }) {
 
 /** The space's people, live (records and presence change while the dialog is open). */
 function SessionMembers({ session }: { readonly session: SpaceSession }) {
-  const view = useSpaceView(session)
-  const { profile } = useServices()
-  const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
-  return <MemberList members={session.space.members()} presence={view.presence} meId={me.id} />
+  return <MemberList space={session.space} presence={useSpaceView(session).presence} />
 }
 
 /** Share links: read-write and read-only, with the token in the URL fragment; who is in the space. */
