@@ -190,6 +190,20 @@ describe.each(ENGINES)('%s', (engine) => {
       expect(check(engine, corpus, bytes)).toBe(false) // refused, and the replica is unchanged
     })
 
+  if (engine === 'yjs')
+    it('[BAD-7] an update that writes a counter before its value and deletes the value is refused, so no replica is left without it', () => {
+      // found by the mutation fuzz below (seed 187905926): one byte turned an increment's origin into a
+      // right origin, so the new value landed before the current one (and was deleted as not current)
+      // while the update deleted the current one — the accepting replica lost the line, and every peer
+      // then refused its state ("qty.… is never deleted")
+      const bytes = new Uint8Array(
+        readFileSync(new URL('./fixtures/yjs-mutated-counter-before-value.bin', import.meta.url)),
+      )
+      const [struct] = Y.decodeUpdate(bytes).structs as Y.Item[]
+      expect(struct?.rightOrigin).not.toBeNull()
+      expect(check(engine, corpus, bytes)).toBe(false) // refused, and the replica is unchanged
+    })
+
   it(
     '[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly',
     () => {

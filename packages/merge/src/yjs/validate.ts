@@ -155,6 +155,8 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
 
   /** BAD-7: the map writes of this update, checked once its structure is known to be sound. */
   const writes: [root: string, key: string, value: unknown, client: number][] = []
+  /** BAD-7: this update's structs for each guarded (map, key), live or deleted. */
+  const guardedStructs = new Map<string, Y.Item[]>()
   /** BAD-7: what each (map, key) holds once this update's writes so far are in. */
   const written = new Map<string, Scalar>()
   const writtenKey = (root: string, key: string): string => `${root}${SEPARATOR}${key}`
@@ -205,6 +207,16 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
     if (place.kind === 'map') {
       if (place.key === null || isText)
         throw new MergeError('ForeignDocument', `root "${place.root}" only holds keyed values`)
+      // Yjs writes a map entry after the key's current value, never before a neighbour: one placed
+      // before another value is not the key's value, and with that value deleted the key would vanish
+      if (struct.rightOrigin !== null)
+        throw new MergeError('MalformedUpdate', 'a map entry is placed before another value')
+      if (guarded(place.root, place.key)) {
+        const k = writtenKey(place.root, place.key)
+        const list = guardedStructs.get(k)
+        if (list) list.push(struct)
+        else guardedStructs.set(k, [struct])
+      }
       if (content instanceof Y.ContentAny) {
         if (content.arr.length !== 1) throw new MergeError('ForeignDocument', 'a map entry holds one value')
         const value: unknown = content.arr[0]
@@ -232,6 +244,7 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
   for (const [root, key, value, client] of writes) checkWrite(root, key, value, client)
   // BAD-7: a set-once meta key, a counter or a tombstone is only ever replaced (by a write this update
   // brings, checked above), never deleted
+  const deletedByUpdate = deletionsOf(decoded.ds)
   if (store && against?.domain !== false)
     for (const [client, deletions] of decoded.ds.clients) {
       const structs = store.clients.get(client)
@@ -249,7 +262,7 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
           const root = rootName(parent)
           if (root === undefined || !guarded(root, s.parentSub)) continue
           if ((parent as unknown as { _map: Map<string, Y.Item> })._map.get(s.parentSub) !== s) continue
-          if (!written.has(writtenKey(root, s.parentSub)))
+          if (!replaces(s, guardedStructs.get(writtenKey(root, s.parentSub)), deletedByUpdate))
             throw new MergeError('InvalidValue', `${root}.${s.parentSub.slice(0, 64)} is never deleted`)
         }
       }
@@ -260,6 +273,57 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
 }
 
 const SEPARATOR = '\u0000'
+
+const sameId = (a: Y.ID | null, b: Y.ID | null): boolean =>
+  a === b || (a !== null && b !== null && a.client === b.client && a.clock === b.clock)
+
+/** Whether an update's delete set covers the id: its ranges per client, sorted, binary-searched. */
+const deletionsOf = (ds: ReturnType<typeof Y.decodeUpdate>['ds']): ((id: Y.ID) => boolean) => {
+  const sorted = new Map<number, { clock: number; len: number }[]>()
+  return (id) => {
+    let ranges = sorted.get(id.client)
+    if (!ranges) {
+      ranges = [...(ds.clients.get(id.client) ?? [])].sort((a, b) => a.clock - b.clock)
+      sorted.set(id.client, ranges)
+    }
+    let lo = 0
+    let hi = ranges.length - 1
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1
+      const r = ranges[mid]!
+      if (id.clock < r.clock) hi = mid - 1
+      else if (id.clock >= r.clock + r.len) lo = mid + 1
+      else return true
+    }
+    return false
+  }
+}
+
+/**
+ * BAD-7: whether the update's structs for a guarded key (`mine`) leave it a value once its current
+ * value `current` is deleted. The key's value after the update is the last entry of its chain: one of
+ * the update's entries that no other of them follows (a leaf), or `current` itself if none lands after
+ * it. So every leaf must be a live value (not `ContentDeleted`, not deleted by the update), and one of
+ * them must land after `current`: an entry follows `current`, or follows what `current` follows with
+ * a greater client id (Yjs orders concurrent writes of a key by client id). Anything subtler is refused.
+ */
+const replaces = (
+  current: Y.Item,
+  mine: readonly Y.Item[] | undefined,
+  deleted: (id: Y.ID) => boolean,
+): boolean => {
+  if (!mine || mine.length === 0) return false
+  const followed = new Set<string>()
+  for (const w of mine) if (w.origin) followed.add(`${w.origin.client}:${w.origin.clock}`)
+  let after = false
+  for (const w of mine) {
+    if (sameId(w.origin, current.lastId)) after = true
+    else if (sameId(w.origin, current.origin) && w.id.client > current.id.client) after = true
+    const leaf = !followed.has(`${w.id.client}:${w.id.clock + w.length - 1}`)
+    if (leaf && (!(w.content instanceof Y.ContentAny) || deleted(w.id))) return false
+  }
+  return after
+}
 
 export const decodeStateVectorChecked = (sv: Uint8Array): Map<number, number> => {
   try {
