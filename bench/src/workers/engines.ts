@@ -34,7 +34,13 @@ interface Replica {
   cart(i: number): void
   encode(): Uint8Array
   apply(update: Uint8Array): void
+  /** The updates (Automerge: changes) this replica made since the last call, as a peer receives them. */
+  drain(): Uint8Array[]
+  /** Applies one incremental update from `drain()` of another replica. */
+  applyIncremental(update: Uint8Array): void
   updateBytes: number
+  /** When set, the time of the part under test, in place of the whole workload's. */
+  measuredMs?: number
 }
 
 let rng = 1
@@ -78,17 +84,30 @@ function replica(v: Variant, index: number): Replica {
       apply: (u) => Y.applyUpdate(doc, u),
       init: (u) => Y.applyUpdate(doc, u),
       setShared: (i) => doc.getMap('shared').set('value', i),
+      drain: () => made.splice(0),
+      applyIncremental: (u) => Y.applyUpdate(doc, u),
     }
-    doc.on('update', (u: Uint8Array) => (r.updateBytes += u.length))
+    const made: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => {
+      r.updateBytes += u.length
+      made.push(u)
+    })
     return r
   }
   if (v === 'raw automerge') {
     let doc = A.from<AmDoc>({ text: '', cart: {} }, { actor: hex(index + 1) })
+    const made: Uint8Array[] = []
     const r: Replica = {
       updateBytes: 0,
       splice: (pos, del, ins) => {
         doc = A.change(doc, (d) => A.splice(d, ['text'], pos, del, ins))
-        r.updateBytes += A.getLastLocalChange(doc)?.length ?? 0
+        const change = A.getLastLocalChange(doc)
+        r.updateBytes += change?.length ?? 0
+        if (change) made.push(change)
+      },
+      drain: () => made.splice(0),
+      applyIncremental: (u) => {
+        ;[doc] = A.applyChanges(doc, [u])
       },
       length: () => doc.text.length,
       cart: (i) => {
@@ -149,16 +168,25 @@ function replica(v: Variant, index: number): Replica {
       length = space.note(note)?.body.length ?? 0
     },
     init: (u) => r.apply(u),
+    drain: () => made.splice(0),
+    applyIncremental: (u) => space.applyUpdate(u, 'remote'),
     setShared: (i) => {
       const it = space.item('shared') ?? (space.addItem('shared'), space.item('shared')!)
       space.setField(it.key, 'note', `value ${i}`)
     },
   }
-  space.onUpdate((u) => (r.updateBytes += u.length))
+  const made: Uint8Array[] = []
+  space.onUpdate((u) => {
+    r.updateBytes += u.length
+    made.push(u)
+  })
   return r
 }
 
 type Workload = (v: Variant) => Replica
+
+/** B6's note length (characters) and remote keystrokes. */
+const REMOTE_NOTE = { chars: 200_000, keystrokes: 20 }
 
 function workloads(n: number, b4: number): Record<string, Workload> {
   // crdt-benchmarks' B3 uses 20·√N clients for map writes and √N for text; √N for both here (the time budget)
@@ -230,6 +258,26 @@ function workloads(n: number, b4: number): Record<string, Workload> {
       }
       return r
     },
+    // the cost of one remote keystroke in a long note: does applying it grow with the document?
+    [`B6 ${REMOTE_NOTE.keystrokes} remote keystrokes into a ${REMOTE_NOTE.chars.toLocaleString('en')}-character note (time of the applies)`]:
+      (v) => {
+        const a = replica(v, 0)
+        a.splice(0, 0, 'x'.repeat(REMOTE_NOTE.chars))
+        const b = replica(v, 1)
+        b.init(a.encode())
+        a.drain()
+        let ms = 0
+        for (let i = 0; i < REMOTE_NOTE.keystrokes; i++) {
+          a.splice(REMOTE_NOTE.chars / 2 + i, 0, 'y')
+          for (const u of a.drain()) {
+            const t0 = performance.now()
+            b.applyIncremental(u)
+            ms += performance.now() - t0
+          }
+        }
+        b.measuredMs = ms
+        return b
+      },
     'cart: 2,000 commands on 50 items': (v) => {
       const r = replica(v, 0)
       for (let i = 0; i < 2000; i++) r.cart(i)
@@ -273,7 +321,7 @@ else if (mode === 'run') {
       const h0 = process.memoryUsage().heapUsed
       const t0 = performance.now()
       last = w(variant)
-      ms.push(performance.now() - t0)
+      ms.push(last.measuredMs ?? performance.now() - t0)
       heap = (process.memoryUsage().heapUsed - h0) / 1e6
     }
     const t0 = performance.now()
