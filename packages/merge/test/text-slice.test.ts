@@ -6,6 +6,7 @@
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { AutomergeEngine } from '../src/automerge/index.js'
+import * as Y from 'yjs'
 import { YjsEngine } from '../src/index.js'
 import { fuzzParams, fuzzTimeout } from './fuzz.js'
 
@@ -59,3 +60,50 @@ for (const kind of ['yjs', 'automerge'] as const) {
     ) // a property run: seconds on a busy machine, not the 5 s of a unit test
   })
 }
+
+describe('yjs: positions are found from the last one looked up (the finger), never wrongly', () => {
+  it(
+    'after every edit — local, remote, typed in runs, merged at transaction end — slices, anchors and insertions agree with a walk from the start',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(edit, fc.boolean(), fc.double({ min: 0, max: 1, noNaN: true })), {
+            maxLength: 60,
+          }),
+          (steps) => {
+            const a = new YjsEngine('0000000000000001')
+            const b = new YjsEngine('0000000000000002')
+            a.transact('t', (w) => w.createText('n', 'start'))
+            b.applyUpdate(a.encodeStateAsUpdate(), 'sync')
+            let typed = 0
+            for (const [e, remote, probe] of steps) {
+              const r = remote ? b : a
+              const len = r.textLength('n')
+              // runs of typing at one place, as a person types, and jumps elsewhere
+              const index = e.del === 0 && typed > 0 && typed <= len ? typed : Math.floor(e.at * len)
+              const del = Math.min(e.del, len - index)
+              r.transact('t', (w) => w.spliceText('n', index, del, e.text, index === typed))
+              typed = index + e.text.length
+              if (remote) a.applyUpdate(b.encodeStateAsUpdate(a.stateVector()), 'sync')
+              const body = a.text('n')
+              const at = Math.floor(probe * body.length)
+              expect(a.textSlice('n', at, at + 3)).toBe(body.slice(at, at + 3))
+              const rel = a.anchor('n', at).value as Y.RelativePosition
+              const expected = Y.createRelativePositionFromTypeIndex(a.doc.getText('body:n'), at)
+              expect(Y.encodeRelativePosition(rel)).toEqual(Y.encodeRelativePosition(expected))
+              expect(a.insertion('n', at, 1).value).toEqual(
+                expected.item
+                  ? { client: expected.item.client, clock: expected.item.clock, length: 1 }
+                  : null,
+              )
+            }
+            b.applyUpdate(a.encodeStateAsUpdate(b.stateVector()), 'sync')
+            expect(b.text('n')).toBe(a.text('n'))
+          },
+        ),
+        fuzzParams(100, 'finger yjs'),
+      )
+    },
+    fuzzTimeout,
+  )
+})

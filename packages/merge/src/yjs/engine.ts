@@ -14,6 +14,9 @@ import { OWN_ORIGINS } from '../origins.js'
 import { clientIdOf } from './client-id.js'
 import { BODY_PREFIX, decodeStateVectorChecked, validateYjsUpdate } from './validate.js'
 
+/** The characters an item shows (none when deleted). */
+const visible = (i: Y.Item): number => (i.deleted || !i.countable ? 0 : i.length)
+
 const isScalar = (v: unknown): v is Scalar =>
   v === null || typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
 
@@ -49,6 +52,59 @@ export class YjsEngine implements Engine {
     // the Yjs client id follows the replica id, so a replica's tie-breaks are reproducible
     this.doc.clientID = clientIdOf(replicaId)
     this.doc.on('update', this.onUpdate)
+    this.doc.on('afterTransaction', this.forgetFingers)
+  }
+
+  /**
+   * Per note body, the last place a position was looked up: an item and the number of visible
+   * characters before it. Typing, reading the characters around an edit and taking undo anchors then
+   * walk from there instead of from the start of the body (Yjs's own search markers are not public).
+   * Kept only across this engine's own text edits, which move it; any other transaction (a remote
+   * update, an editor binding writing to the Y.Text) forgets them all.
+   */
+  private readonly fingers = new Map<Y.Text, { item: Y.Item; pos: number }>()
+  private ownTransaction: Y.Transaction | null = null
+  private readonly forgetFingers = (tr: Y.Transaction): void => {
+    if (tr !== this.ownTransaction && this.fingers.size > 0) this.fingers.clear()
+  }
+
+  /**
+   * The visible item holding character `index` of a text and the index of its first character, or
+   * `item: null` past the end. Walks from the text's finger, which it then moves here.
+   */
+  private locate(t: Y.Text, index: number): { item: Y.Item | null; pos: number } {
+    const start = this.fingers.get(t)
+    let finger = start
+    // an item merged into its left neighbour at the end of a transaction is no longer in the list:
+    // the finger moves to the neighbour, which now ends where the merged item ended
+    while (
+      finger &&
+      (finger.item.left === null ? t._start !== finger.item : finger.item.left.right !== finger.item)
+    ) {
+      const left = finger.item.left
+      const merged =
+        left !== null &&
+        left.id.client === finger.item.id.client &&
+        left.id.clock + left.length === finger.item.id.clock + finger.item.length
+      finger = merged ? { item: left, pos: finger.pos - (visible(left) - visible(finger.item)) } : undefined
+    }
+    let item: Y.Item | null = finger?.item ?? t._start
+    let pos = finger?.pos ?? 0
+    while (item !== null && item.left !== null && pos > index) {
+      item = item.left
+      pos -= visible(item)
+    }
+    while (item !== null && (visible(item) === 0 || pos + item.length <= index)) {
+      pos += visible(item)
+      item = item.right
+    }
+    if (item !== null) {
+      if (finger !== undefined && finger === start) {
+        finger.item = item
+        finger.pos = pos
+      } else this.fingers.set(t, { item, pos })
+    }
+    return { item, pos }
   }
 
   private map(name: MapName): Y.Map<unknown> {
@@ -79,10 +135,10 @@ export class YjsEngine implements Engine {
 
   textSlice(noteId: string, start: number, end: number): string {
     if (end <= start || !this.doc.share.has(BODY_PREFIX + noteId)) return ''
-    // walk the items up to `end` instead of joining the whole body (toJSON)
+    // walk the items from `start` to `end` instead of joining the whole body (toJSON)
     let out = ''
-    let pos = 0
-    for (let item = this.ytext(noteId)._start; item !== null && pos < end; item = item.right) {
+    let { item, pos } = this.locate(this.ytext(noteId), start)
+    for (; item !== null && pos < end; item = item.right) {
       if (item.deleted || !item.countable) continue
       const content = item.content
       const str = content instanceof Y.ContentString ? content.str : null
@@ -93,39 +149,63 @@ export class YjsEngine implements Engine {
     return out
   }
 
+  /** The writer every transaction hands out: one object, not a set of closures per keystroke. */
+  private readonly writer: EngineWriter = {
+    // like Automerge, a write of the value a key holds already writes nothing
+    set: (map, key, value) => {
+      const m = this.map(map)
+      if (!(m.has(key) && m.get(key) === value)) m.set(key, value)
+    },
+    delete: (map, key) => {
+      if (this.map(map).has(key)) this.map(map).delete(key)
+    },
+    createText: (noteId, initial) => {
+      this.run = null
+      if (initial !== '') this.insertTight(noteId, this.ytext(noteId), 0, initial)
+    },
+    spliceText: (noteId, index, deleteCount, insert, continues = false) => {
+      const t = this.ytext(noteId)
+      if (!continues || deleteCount > 0 || this.run?.noteId !== noteId) this.run = null
+      if (deleteCount > 0) this.deleteText(t, index, deleteCount)
+      if (insert !== '') this.insertTight(noteId, t, index, insert)
+    },
+  }
+
   transact(origin: string, fn: (w: EngineWriter) => void): void {
-    const writer: EngineWriter = {
-      // like Automerge, a write of the value a key holds already writes nothing
-      set: (map, key, value) => {
-        const m = this.map(map)
-        if (!(m.has(key) && m.get(key) === value)) m.set(key, value)
-      },
-      delete: (map, key) => {
-        if (this.map(map).has(key)) this.map(map).delete(key)
-      },
-      createText: (noteId, initial) => {
-        this.run = null
-        if (initial !== '') this.insertTight(noteId, this.ytext(noteId), 0, initial)
-      },
-      spliceText: (noteId, index, deleteCount, insert, continues = false) => {
-        const t = this.ytext(noteId)
-        if (!continues || deleteCount > 0 || this.run?.noteId !== noteId) this.run = null
-        if (deleteCount > 0) t.delete(index, deleteCount)
-        if (insert !== '') this.insertTight(noteId, t, index, insert)
-      },
-    }
-    this.doc.transact(() => fn(writer), origin)
+    this.doc.transact((tr) => {
+      this.ownTransaction = tr
+      fn(this.writer)
+    }, origin)
   }
 
   /** The id of the visible character at `index` of a text, or null past its end. */
   private idAt(t: Y.Text, index: number): Y.ID | null {
-    let pos = 0
-    for (let item = t._start; item !== null; item = item.right) {
-      if (item.deleted || !item.countable) continue
-      if (pos + item.length > index) return Y.createID(item.id.client, item.id.clock + index - pos)
-      pos += item.length
+    const { item, pos } = this.locate(t, index)
+    return item ? Y.createID(item.id.client, item.id.clock + index - pos) : null
+  }
+
+  /** Deletes `length` visible characters from `index` (a note body holds only characters). */
+  private deleteText(t: Y.Text, index: number, length: number): void {
+    const tr = this.doc._transaction
+    if (!tr) throw new Error('unreachable: text edits run inside a transaction')
+    const start = this.idAt(t, index)
+    if (start === null) throw new Error(`unreachable: index ${index} past the end of the text`)
+    let item: Y.Item | null = Y.getItemCleanStart(tr, start)
+    let left = length
+    while (left > 0 && item !== null) {
+      if (!item.deleted && item.countable) {
+        if (left < item.length) Y.getItemCleanStart(tr, Y.createID(item.id.client, item.id.clock + left))
+        left -= item.length
+        item.delete(tr)
+      }
+      item = item.right
     }
-    return null
+    // Y.Text caches index → item markers for its own edits; they do not know about this one
+    if (t._searchMarker) t._searchMarker.length = 0
+    // the characters before `index` are as they were: the finger stays valid on the item before them
+    const before = index > 0 ? this.locate(t, index - 1) : null
+    if (before?.item) this.fingers.set(t, { item: before.item, pos: before.pos })
+    else this.fingers.delete(t)
   }
 
   /**
@@ -175,6 +255,7 @@ export class YjsEngine implements Engine {
     item.integrate(tr, 0)
     // Y.Text caches index → item markers for its own inserts; they do not know about this one
     if (t._searchMarker) t._searchMarker.length = 0
+    this.fingers.set(t, { item, pos: index })
     const first = id
     const last = Y.createID(clientID, id.clock + text.length - 1)
     if (run && backwards) run.head = first
@@ -187,7 +268,9 @@ export class YjsEngine implements Engine {
   }
 
   anchor(noteId: string, index: number): TextAnchor {
-    return { engine: 'yjs', value: Y.createRelativePositionFromTypeIndex(this.ytext(noteId), index) }
+    // as Y.createRelativePositionFromTypeIndex(text, index) gives, from the finger instead of the start
+    const id = this.idAt(this.ytext(noteId), index)
+    return { engine: 'yjs', value: new Y.RelativePosition(null, BODY_PREFIX + noteId, id, 0) }
   }
 
   resolve(_noteId: string, anchor: TextAnchor, edge: 'start' | 'end'): number | null {
@@ -201,8 +284,7 @@ export class YjsEngine implements Engine {
 
   insertion(noteId: string, index: number, length: number): TextInsertion {
     // the characters one insert made have consecutive clocks of this client, from the first one's id
-    const rel = Y.createRelativePositionFromTypeIndex(this.ytext(noteId), index)
-    const id = rel.item
+    const id = this.idAt(this.ytext(noteId), index)
     return { engine: 'yjs', value: id ? { client: id.client, clock: id.clock, length } : null }
   }
 
@@ -237,6 +319,7 @@ export class YjsEngine implements Engine {
   }
 
   applyUpdate(update: Uint8Array, origin: string, checks?: UpdateChecks): void {
+    this.fingers.clear() // also when applied inside one of this engine's own transactions
     const domain = (checks ?? (OWN_ORIGINS.has(origin) ? 'structure' : 'all')) === 'all'
     validateYjsUpdate(update, { doc: this.doc, spaceId: this.spaceId, domain })
     try {
