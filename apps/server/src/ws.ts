@@ -15,7 +15,7 @@ import {
   decodeMessage,
   encodeMessage,
 } from '@converge/protocol'
-import type { SyncCore } from '@converge/server-core'
+import type { SyncCore, Timer } from '@converge/server-core'
 import { type RawData, WebSocket, WebSocketServer } from 'ws'
 import type { Logger } from './log.js'
 import type { Metrics } from './metrics.js'
@@ -249,10 +249,14 @@ export function attachSyncTransport(options: SyncTransportOptions): SyncTranspor
     const closed = open
       .filter((ws) => ws.readyState !== WebSocket.CLOSED)
       .map((ws) => new Promise<void>((resolveClosed) => ws.once('close', () => resolveClosed())))
+    let timer: Timer | undefined
     await Promise.race([
       Promise.all(closed),
-      new Promise<void>((resolveTimeout) => setTimeout(resolveTimeout, ms).unref()),
+      new Promise<void>((resolveTimeout) => {
+        timer = core.scheduler.setTimeout(resolveTimeout, ms)
+      }),
     ])
+    timer?.cancel() // all closed first: the wait must not hold the process
     for (const ws of wss.clients) ws.terminate()
   }
 

@@ -4,8 +4,10 @@ import Database from 'better-sqlite3'
 import {
   StorageError,
   silentLogger,
+  systemScheduler,
   type Logger,
   type Persistence,
+  type Scheduler,
   type SpaceRegistry,
   type StoredSpace,
 } from '@converge/server-core'
@@ -14,6 +16,8 @@ export interface SqlitePersistenceOptions {
   /** Path of the database file; its directory must exist. Created when missing. */
   file: string
   logger?: Logger
+  /** When the appends of one turn are committed together: at the turn's end (default `systemScheduler`). */
+  scheduler?: Scheduler
 }
 
 /** How long a write waits for another connection's lock before failing with SQLITE_BUSY. */
@@ -87,6 +91,7 @@ interface UpdateRow {
 export class SqlitePersistence implements Persistence, SpaceRegistry {
   readonly file: string
   private readonly logger: Logger
+  private readonly scheduler: Scheduler
   private db: Database.Database | null
   private readonly stmt: {
     snapshot: Database.Statement<[string], SnapshotRow>
@@ -111,11 +116,14 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
   private queued: PendingAppend[] = []
   /** A batch is on the append thread. */
   private committing = false
+  /** Waiting (in `close`) for the append thread to be done with every batch, queued and in flight. */
+  private idleWaiters: (() => void)[] = []
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
 
   constructor(options: SqlitePersistenceOptions) {
     this.file = options.file
     this.logger = options.logger ?? silentLogger
+    this.scheduler = options.scheduler ?? systemScheduler
     let db: Database.Database | null = null
     try {
       db = new Database(this.file, { timeout: BUSY_TIMEOUT_MS })
@@ -244,7 +252,7 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     if (updates.length === 0 || !this.db) return this.run('append', spaceId, () => this.lastSeqTx(spaceId))
     return new Promise((resolve, reject) => {
       this.queued.push({ spaceId, updates, resolve, reject })
-      if (this.queued.length === 1) setImmediate(() => this.commitQueued())
+      if (this.queued.length === 1) this.scheduler.nextTurn(() => this.commitQueued())
     })
   }
 
@@ -272,7 +280,20 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
       .finally(() => {
         this.committing = false
         this.commitQueued()
+        if (!this.committing) this.wakeIdle()
       })
+  }
+
+  /** Resolves once no batch is queued or on the append thread. */
+  private idle(): Promise<void> {
+    if (!this.committing && this.queued.length === 0) return Promise.resolve()
+    return new Promise((resolve) => this.idleWaiters.push(resolve))
+  }
+
+  private wakeIdle(): void {
+    const waiters = this.idleWaiters
+    this.idleWaiters = []
+    for (const w of waiters) w()
   }
 
   /** Records a space id as taken; false when it already was (or already holds data). */
@@ -327,11 +348,9 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
   async close(): Promise<void> {
     const db = this.db
     if (!db) return
-    // appends already queued still commit; later ones are refused
-    while (this.committing || this.queued.length > 0) {
-      this.commitQueued()
-      await new Promise((r) => setTimeout(r, 1))
-    }
+    // appends already queued still commit (now, not at the turn's end); later ones are refused
+    this.commitQueued()
+    await this.idle()
     this.db = null
     try {
       await this.ask({ close: true })

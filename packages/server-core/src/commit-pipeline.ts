@@ -1,6 +1,7 @@
 /**
- * The commit pipeline: where it is decided that a change is saved (PROTOCOL.md P4.1, P4.4, P4.5;
- * SPEC.md COMMIT-1…COMMIT-4, CORE-3, CORE-7, CORE-9). `DurableAcks` then tells who may know it.
+ * The commit pipeline: how a client's change gets committed to the persistence (PROTOCOL.md P4.1,
+ * P4.4, P4.5; SPEC.md COMMIT-1…COMMIT-4, CORE-3, CORE-7, CORE-9). When it then counts as saved, and
+ * who is told, is decided in `durable-acks.ts`.
  *
  * 1. **What a client update must store** (`accept`): what it adds beyond what is committed or
  *    queued (*covered*). Usually that is exactly what it changed in the document, read from the

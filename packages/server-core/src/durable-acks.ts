@@ -1,13 +1,18 @@
 /**
- * Durable acks: what a room may tell its members is saved, and when it tells them (PROTOCOL.md
+ * Durable acks: where it is decided that a change is saved, and who is told when (PROTOCOL.md
  * [P4.1](../../PROTOCOL.md#p4-durable-confirmation), P4.6; SPEC.md ACK-1…ACK-4).
  *
- * An ack is the state vector of what is *committed*, by this instance (`CommitPipeline`) or by
- * another one (its ack over fan-out), or read back from storage — never what the document merely
- * holds. A client's change is saved when this vector covers it. The ack message is encoded once per
- * change of the vector and the same bytes go to every member and instance. Members whose updates a
- * commit holds get it at once (their "saved" waits on it); the others at most every
- * `ACK_OTHERS_EVERY_MS` — one frame per member per commit would otherwise dominate a busy room.
+ * A change counts as saved on the server once the persistence has committed it: its `append`
+ * resolved on this instance (how and when that commit happens is `commit-pipeline.ts`), another
+ * instance said it committed it (its ack over fan-out), or it was read back from storage — never
+ * because the document merely holds it. The members that said hello are told: those whose updates
+ * the commit held at once, the others within `ACK_OTHERS_EVERY_MS`; the other instances hear of each
+ * commit made here as soon as it is made.
+ *
+ * What they are told is a durable ack: the state vector of everything committed; a client's change
+ * is saved when this vector covers it. The ack message is encoded once per change of the vector and
+ * the same bytes go to every member and instance. The members that wrote nothing in a commit wait
+ * for the timer because one frame per member per commit would otherwise dominate a busy room.
  */
 import { encodeMessage } from '@converge/protocol'
 import { type ClockRange, ClockRanges } from './clock-ranges.js'

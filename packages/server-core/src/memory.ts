@@ -94,6 +94,37 @@ export class StructBudget {
   }
 }
 
+/** Why a client update may not be applied although it is valid (MEM-2, MEM-3). */
+export type Growth =
+  { readonly ok: true; readonly structs: number } | { readonly ok: false; readonly why: 'structs' | 'memory' }
+
+/**
+ * MEM-2, MEM-3: whether a validated update of this size may be applied — within the space's struct
+ * budget first, then within the process's memory budget (when the room has one), at
+ * BYTES_PER_STRUCT per struct it may add.
+ */
+export function admitGrowth(
+  summary: { structs: number; deletions: number },
+  budget: StructBudget,
+  memory?: Pick<SpaceMemory, 'fits'>,
+): Growth {
+  const structs = StructBudget.growth(summary.structs, summary.deletions)
+  if (!budget.admits(structs)) return { ok: false, why: 'structs' }
+  if (memory && !memory.fits(structs * BYTES_PER_STRUCT)) return { ok: false, why: 'memory' }
+  return { ok: true, structs }
+}
+
+/**
+ * MEM-3: what a room is given of the process's memory budget. Before the stored state is applied,
+ * the core reserves its estimated heap (and throws `MemoryBudgetExceeded` when it does not fit);
+ * after every change, the room reports its estimate.
+ */
+export interface SpaceMemory {
+  admitLoad(spaceId: string, estimate: number): Promise<void>
+  fits(extra: number): boolean
+  set(spaceId: string, estimate: number): void
+}
+
 /** Refused: loading the space would take the process past its memory budget (closed with 1013, retry later). */
 export class MemoryBudgetExceeded extends Error {
   override readonly name = 'MemoryBudgetExceeded'

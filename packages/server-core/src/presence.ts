@@ -1,9 +1,10 @@
 /**
  * Presence a room can trust (SPEC.md PRESENCE-1…6): what one presence (awareness) state may hold,
- * how an awareness update is read into its entries, and the gate every awareness update passes
- * before anything of it is applied or relayed — from a member (validated, then kept to the ids that
- * member owns) or from another instance (validated again, then kept to the ids no connection here
- * owns). Who owns which id is membership's (`membership.ts`); this file decides what is well formed.
+ * how an awareness update is read into its entries, how the room's states are encoded into an
+ * awareness message, and the gate every awareness update passes before anything of it is applied or
+ * relayed — from a member (validated, then kept to the ids that member owns) or from another
+ * instance (validated again, then kept to the ids no connection here owns). Who owns which id is
+ * membership's (`membership.ts`); this file decides what is well formed.
  *
  * A state is `null` (removed) or `{ user?, cursor? }`, nothing else:
  * - `user`: `{ id?: [0-9a-z_-]{1,64}, name: string ≤ 64, color?: #rgb | #rrggbb, colorLight?: #rgb | #rrggbb | #rrggbbaa }`
@@ -12,6 +13,7 @@
  *   it (`{ type, tname, item, assoc }`, JSON of `Y.RelativePosition`).
  */
 import { Origin } from '@converge/merge/validate'
+import { encodeMessage } from '@converge/protocol'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import { decodeUtf8 } from 'lib0/string'
@@ -113,6 +115,20 @@ export function encodeAwarenessEntries(entries: readonly AwarenessEntry[]): Uint
     encoding.writeVarString(e, entry.json)
   }
   return encoding.toUint8Array(e)
+}
+
+/** The awareness message of the states of `ids` (what the room relays when they change). */
+export const awarenessFrameOf = (awareness: awarenessProtocol.Awareness, ids: number[]): Uint8Array =>
+  encodeMessage({ type: 'awareness', update: awarenessProtocol.encodeAwarenessUpdate(awareness, ids) })
+
+/**
+ * Every presence state in the room as one awareness message (what a member joining and an instance
+ * resyncing are sent), or null when there is none.
+ */
+export function fullAwarenessFrame(awareness: awarenessProtocol.Awareness): Uint8Array | null {
+  const ids = [...awareness.getStates().keys()]
+  if (ids.length === 0) return null
+  return awarenessFrameOf(awareness, ids)
 }
 
 type Obj = Record<string, unknown>

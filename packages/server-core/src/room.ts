@@ -1,23 +1,24 @@
 /**
  * A room: one space loaded on this instance. It owns the space's Y.Doc and awareness and composes
- * the parts that each hold one idea (SPEC.md, "A room"):
+ * the parts that each hold one idea (SPEC.md, the table of parts at the top):
  *
  * | part | file | decides |
  * | --- | --- | --- |
+ * | load | room-load.ts | reading the stored records into the document; a corrupt one is skipped |
  * | membership | membership.ts | who is in the room, their presence ids, when an empty room unloads |
- * | presence | presence.ts | what a presence state may hold; the gate every awareness update passes |
+ * | presence | presence.ts | what a presence state may hold; the gate awareness passes; the awareness frame |
  * | relay | relay.ts | who receives each update and presence change, batched per turn |
  * | commit pipeline | commit-pipeline.ts | what a client update must store, one commit per turn, failure |
  * | durable acks | durable-acks.ts | what may be called saved, and who hears it when |
  * | compaction | compaction.ts | when the log becomes a snapshot |
  * | fan-out link | fanout-link.ts | staying in step with the same room on other instances |
+ * | revocation | revocation.ts | the room's link generation, and which members it closes |
  * | sync answers | sync-answer.ts | the answer to a sync-step1, encoded once per version |
- * | struct budget | memory.ts | how many structs the document may grow to, and what it costs in memory |
+ * | struct budget | memory.ts | how many structs the document may grow to, its memory, whether an update fits |
  *
  * Every room works through its own queue, so a slow room never stalls another.
  */
 import { Origin } from '@converge/merge/validate'
-import { ErrorKind, encodeMessage } from '@converge/protocol'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { CommitPipeline } from './commit-pipeline.js'
@@ -27,14 +28,18 @@ import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
 import type { Limits } from './limits.js'
 import { Membership, type RoomMember } from './membership.js'
-import { BYTES_PER_STRUCT, HEAP_PER_STORED_BYTE, StructBudget, estimateHeap } from './memory.js'
+import { type Growth, type SpaceMemory, StructBudget, admitGrowth, estimateHeap } from './memory.js'
 import type { Clock, FanOut, Logger, Persistence, Scheduler } from './ports.js'
-import { PresenceGate, type PresenceOutcome } from './presence.js'
+import { PresenceGate, type PresenceOutcome, awarenessFrameOf, fullAwarenessFrame } from './presence.js'
 import { Relay } from './relay.js'
+import { LinkRevocation } from './revocation.js'
+import { loadStored } from './room-load.js'
 import { SyncAnswers } from './sync-answer.js'
 import type { DocChange } from './updates.js'
 
 export type { RoomMember } from './membership.js'
+export type { Growth } from './memory.js'
+export { linkRevokedFrame } from './revocation.js'
 
 export interface RoomDeps {
   readonly persistence: Persistence
@@ -49,28 +54,9 @@ export interface RoomDeps {
   readonly onUnload: (room: Room) => void
   /** A commit failed: the core closes the space's connections with 4503 and destroys the room. */
   readonly onFailure: (room: Room) => void
-  /**
-   * MEM-3: before the stored state is applied, the core reserves its estimated heap (and throws
-   * `MemoryBudgetExceeded` when it does not fit); after every change, the room reports its estimate.
-   */
-  readonly memory?: {
-    admitLoad(spaceId: string, estimate: number): Promise<void>
-    fits(extra: number): boolean
-    set(spaceId: string, estimate: number): void
-  }
+  /** MEM-3: the room's share of the process's memory budget (memory.ts). */
+  readonly memory?: SpaceMemory
 }
-
-/** Why a client update may not be applied although it is valid (MEM-2, MEM-3). */
-export type Growth =
-  { readonly ok: true; readonly structs: number } | { readonly ok: false; readonly why: 'structs' | 'memory' }
-
-/**
- * PROTOCOL.md §P5.10: what an instance publishes on the fan-out when a space's links below
- * `generation` are revoked — an `error` of kind LinkRevoked whose text is the generation (an
- * instance of protocol version 1 ignores an `error` from the fan-out).
- */
-export const linkRevokedFrame = (generation: number): Uint8Array =>
-  encodeMessage({ type: 'error', kind: ErrorKind.LinkRevoked, message: String(generation) })
 
 /** Changes that came from another instance or were read back from shared storage: stored elsewhere. */
 const isForeign = (origin: unknown): boolean => origin === Origin.FanOut || origin === Origin.CatchUp
@@ -87,15 +73,11 @@ export class Room {
   private readonly pipeline: CommitPipeline
   private readonly answers: SyncAnswers
   private readonly structs: StructBudget
+  private readonly revocation: LinkRevocation
   /** What the client update being applied changed in the document (set by the doc's update handler). */
   private change: DocChange | null = null
   closed = false
   private loaded = false
-  /**
-   * REVOKE-2: the newest link generation this room has seen — of a member's token, a reset here or
-   * one another instance announced. Members of an older one are closed.
-   */
-  linkGeneration = 0
 
   constructor(
     readonly spaceId: string,
@@ -119,6 +101,7 @@ export class Room {
     })
     const members = this.membership.members
     this.acks = new DurableAcks({ scheduler, members })
+    this.revocation = new LinkRevocation(members)
     this.link = new FanOutLink({
       spaceId,
       fanOut: deps.fanOut,
@@ -129,7 +112,7 @@ export class Room {
       ackFrame: () => this.acks.frame,
       awarenessFrame: () => this.awarenessFrame(),
       linkRevoked: (generation) => this.raiseLinkGeneration(generation),
-      generationFrame: () => (this.linkGeneration > 0 ? linkRevokedFrame(this.linkGeneration) : null),
+      generationFrame: () => this.revocation.frame,
     })
     this.relay = new Relay({ scheduler, members, publish: (f) => this.link.publish(f), isForeign })
     this.compaction = new Compaction({
@@ -160,30 +143,16 @@ export class Room {
   }
 
   /**
-   * Loads the stored state. Throws (StorageError) rather than ever serving an empty document in its
-   * place (CORE-2). The fan-out link subscribes first and applies what arrives meanwhile after the
-   * stored state; a stored record that does not decode is skipped and logged, and the space is then
-   * never compacted, so the record stays for repair (COMMIT-4).
+   * Loads the stored state (room-load.ts: throws rather than ever serving an empty document in its
+   * place, CORE-2). The fan-out link subscribes first and applies what arrives meanwhile after the
+   * stored state; a space with a record that does not decode is never compacted (COMMIT-4).
    */
   async load(): Promise<void> {
-    const { deps } = this
+    const { deps, spaceId, doc } = this
     const started = deps.clock.now()
     this.link.open()
-    const stored = await deps.persistence.load(this.spaceId)
-    await deps.memory?.admitLoad(this.spaceId, stored.bytes * HEAP_PER_STORED_BYTE)
-    let corrupt = false
-    const records = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
-    for (const [i, update] of records.entries()) {
-      try {
-        Y.applyUpdate(this.doc, update, Origin.Load)
-      } catch (e) {
-        corrupt = true
-        deps.logger.error(
-          { spaceId: this.spaceId, record: i, err: e instanceof Error ? e.message : String(e) },
-          'a stored update does not decode; skipped, compaction disabled for this space',
-        )
-      }
-    }
+    const { persistence, logger, memory } = deps
+    const { stored, corrupt } = await loadStored({ spaceId, doc, persistence, logger, memory })
     this.compaction.loaded(stored, corrupt)
     this.pipeline.loaded(stored)
     this.structs.recount()
@@ -234,42 +203,28 @@ export class Room {
 
   /** MEM-2, MEM-3: whether a validated update of this size may be applied. */
   admits(summary: { structs: number; deletions: number }): Growth {
-    const structs = StructBudget.growth(summary.structs, summary.deletions)
-    if (!this.structs.admits(structs)) return { ok: false, why: 'structs' }
-    if (this.deps.memory && !this.deps.memory.fits(structs * BYTES_PER_STRUCT))
-      return { ok: false, why: 'memory' }
-    return { ok: true, structs }
+    return admitGrowth(summary, this.structs, this.deps.memory)
   }
 
   /**
-   * A member joins. REVOKE-2: one whose token is older than the room's link generation is closed
-   * instead (false); a newer one raises the generation, closing the members older than it.
+   * A member joins. REVOKE-2 (revocation.ts): one whose token is older than the room's link
+   * generation is closed instead (false); a newer one raises the generation, closing the older ones.
    */
   join(member: RoomMember): boolean {
-    const g = member.generation
-    if (g !== undefined && g < this.linkGeneration) {
-      member.revoke?.(this.linkGeneration)
-      return false
-    }
+    if (!this.revocation.admits(member)) return false
     this.membership.join(member)
-    if (g !== undefined && g > this.linkGeneration) this.raiseLinkGeneration(g)
+    this.revocation.joined(member)
     return true
   }
 
-  /**
-   * REVOKE-1, REVOKE-2: links of this space below `generation` are revoked — closes the members of
-   * an older one; the room remembers it and tells instances that (re)join. Returns how many closed.
-   */
+  /** REVOKE-2: the newest link generation this room has seen; members of an older one are closed. */
+  get linkGeneration(): number {
+    return this.revocation.generation
+  }
+
+  /** REVOKE-1, REVOKE-2: links below `generation` are revoked (revocation.ts). Returns how many closed. */
   raiseLinkGeneration(generation: number): number {
-    if (generation <= this.linkGeneration) return 0
-    this.linkGeneration = generation
-    let closed = 0
-    for (const m of [...this.membership.members])
-      if (m.generation !== undefined && m.generation < generation) {
-        m.revoke?.(generation)
-        closed++
-      }
-    return closed
+    return this.revocation.raise(generation)
   }
 
   leave(member: RoomMember): void {
@@ -312,12 +267,7 @@ export class Room {
 
   /** Every presence state in the room as one awareness message, or null when there is none. */
   awarenessFrame(): Uint8Array | null {
-    const ids = [...this.awareness.getStates().keys()]
-    if (ids.length === 0) return null
-    return encodeMessage({
-      type: 'awareness',
-      update: awarenessProtocol.encodeAwarenessUpdate(this.awareness, ids),
-    })
+    return fullAwarenessFrame(this.awareness)
   }
 
   /** Commits everything queued; resolves when all updates received so far are committed (or failed). */
@@ -368,8 +318,7 @@ export class Room {
     origin: unknown,
   ): void => {
     this.membership.noteAwareness(added, updated, removed, origin)
-    const update = awarenessProtocol.encodeAwarenessUpdate(this.awareness, [...added, ...updated, ...removed])
-    this.relay.presence(encodeMessage({ type: 'awareness', update }), origin)
+    this.relay.presence(awarenessFrameOf(this.awareness, [...added, ...updated, ...removed]), origin)
     this.membership.settle() // after the removal went out: a member waiting for a freed id takes it
   }
 }
