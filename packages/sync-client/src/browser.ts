@@ -55,6 +55,8 @@ export const browser = {
   /** Whether the IndexedDB interfaces `idb` relies on exist (a bare factory without them is no use). */
   hasIndexedDBInterfaces: (): boolean =>
     typeof IDBRequest !== 'undefined' && typeof IDBTransaction !== 'undefined',
+  /** `crypto.getRandomValues`: fills `bytes` with random values (local space ids). */
+  randomValues: (bytes: Uint8Array): Uint8Array => crypto.getRandomValues(bytes),
   timers: (): Timers => ({
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -86,5 +88,37 @@ export const listenPage = (target: PageEvents | null, listener: () => void): (()
   for (const type of types) target.addEventListener(type, listener, { capture: true })
   return () => {
     for (const type of types) target.removeEventListener(type, listener, { capture: true })
+  }
+}
+
+/** What a session does on the browser's events. */
+export interface BrowserEventHandlers {
+  /** `offline` (SYNC-8). */
+  readonly offline: () => void
+  /** `online` (SYNC-8). */
+  readonly online: () => void
+  /** `focus`: someone looks at the page (SYNC-8). */
+  readonly focus: () => void
+  /** A page lifecycle event (`PageEvent`): the page may be gone before the end of this task (LOCAL-5). */
+  readonly pageLeaving: () => void
+}
+
+/**
+ * Follows the network events of `window` and the page's lifecycle events of `page`, as given (left
+ * out: the browser's own; null: none); returns the way to stop.
+ */
+export const followBrowser = (
+  targets: { readonly window?: WindowEvents | null; readonly page?: PageEvents | null },
+  on: BrowserEventHandlers,
+): (() => void) => {
+  const win = given(targets.window, browser.window)
+  const stops = [
+    listen(win, 'offline', on.offline),
+    listen(win, 'online', on.online),
+    listen(win, 'focus', on.focus),
+    listenPage(given(targets.page, browser.page), on.pageLeaving),
+  ]
+  return () => {
+    for (const stop of stops) stop()
   }
 }

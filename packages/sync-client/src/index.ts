@@ -40,11 +40,14 @@ export {
   httpSpaceApi,
 } from './space-api.js'
 export {
+  type CreateSpaceOptions,
   REGISTRATION_BACKOFF,
   type RegistrationCatalog,
   SpaceRegistrar,
   type SpaceRegistrarOptions,
   type UnregisteredSpace,
+  createSpaceRecord,
+  randomSpaceId,
 } from './space-registrar.js'
 export {
   CALM_MS,

@@ -1,24 +1,25 @@
-import { Origin, type Space, type YjsEngine, isMergeError, openSpace } from '@converge/merge'
+import { Origin, type Space, type YjsEngine, openSpace } from '@converge/merge'
 import type { Backoff } from '@converge/protocol'
 import { Awareness } from 'y-protocols/awareness'
-import * as Y from 'yjs'
+import type * as Y from 'yjs'
 import {
   type NavigatorLike,
   type PageEvents,
   type Timers,
   type WindowEvents,
   browser,
+  followBrowser,
   given,
-  listen,
-  listenPage,
   onLine,
 } from './browser.js'
 import { type ConnectionState, SyncConnection } from './connection.js'
 import { Leadership } from './leadership.js'
 import type { LocalStore } from './local-store.js'
 import { type Presence, TabPresence } from './presence.js'
-import { type SyncStatus, leaderStatus, sameStatus } from './status.js'
-import { TabChannel, shareWithTabs, storedChanges } from './tab-channel.js'
+import { ServerUpdates } from './server-updates.js'
+import type { SyncStatus } from './status.js'
+import { StatusRelay } from './status-relay.js'
+import { TabChannel, shareWithTabs } from './tab-channel.js'
 import { WriteQueue } from './write-queue.js'
 
 export interface SessionOptions {
@@ -63,8 +64,8 @@ export interface SessionOptions {
 /**
  * One open space in one tab (SPEC.md, "Parts"): the merge `Space` restored from the device's storage
  * (`WriteQueue`), kept in step with the other tabs (`TabChannel`, `TabPresence`) and — in the one tab
- * that holds the space's Web Lock (`Leadership`) — with the server (`SyncConnection`). Every tab shows
- * the leader's status.
+ * that holds the space's Web Lock (`Leadership`) — with the server (`SyncConnection`, through
+ * `ServerUpdates`). Every tab shows the leader's status (`StatusRelay`).
  */
 export class SpaceSession {
   readonly space: Space
@@ -74,11 +75,13 @@ export class SpaceSession {
   private readonly tabs: TabChannel
   private readonly tabPresence: TabPresence
   private readonly leadership: Leadership
+  private readonly relay: StatusRelay
+  private readonly fromServer: ServerUpdates
   private readonly navigator: NavigatorLike | null
   private connection: SyncConnection | null = null
-  private statusValue: SyncStatus = { kind: 'offline', pending: 0 }
   private readonly listeners = new Set<() => void>()
   private readonly cleanups: (() => void)[] = []
+  private stopStoring: () => void = () => {}
   private destroyed = false
 
   private constructor(private readonly options: SessionOptions) {
@@ -97,11 +100,7 @@ export class SpaceSession {
       spaceId: options.spaceId,
       compactEvery: options.compactEvery ?? 200,
       compactOnOpen: options.compactOnOpen ?? 50,
-      onStored: (change) => {
-        // the leader counts what the tabs stored (LOCAL-3)
-        if (change && !this.leadership.isLeader) this.tabs.post({ t: 'stored', changes: [change] })
-        this.updateStatus()
-      },
+      onStored: (change) => this.relay.stored(change),
       onFailure: (e) => {
         options.onStoreError?.(e)
         this.emit()
@@ -111,6 +110,15 @@ export class SpaceSession {
     this.tabPresence = new TabPresence(this.awareness, this.tabs, () => this.emit())
     const locks = options.locks !== undefined ? options.locks : (this.navigator?.locks ?? null)
     this.leadership = new Leadership(options.spaceId, locks, () => this.lead())
+    this.relay = new StatusRelay({
+      tabs: this.tabs,
+      doc: this.doc,
+      isLeader: () => this.leadership.isLeader,
+      connection: () => this.connection?.current ?? null,
+      writes: this.writes,
+      onChange: () => this.emit(),
+    })
+    this.fromServer = new ServerUpdates(this.space)
   }
 
   /** Opens a space: everything stored on this device first, then tabs and server. */
@@ -122,7 +130,7 @@ export class SpaceSession {
   }
 
   get status(): SyncStatus {
-    return this.statusValue
+    return this.relay.current
   }
 
   get isLeader(): boolean {
@@ -141,6 +149,11 @@ export class SpaceSession {
    */
   get unsavedLocally(): number {
     return this.writes.unsaved
+  }
+
+  /** How many updates from the server held values stored before BAD-7 (SYNC-10). */
+  get legacyValues(): number {
+    return this.fromServer.legacyValues
   }
 
   /** The connection, for tests and diagnostics (null in follower tabs). */
@@ -176,52 +189,23 @@ export class SpaceSession {
   private start(): void {
     this.tabs.open()
     this.cleanups.push(shareWithTabs(this.tabs, this.space, this.doc))
-    this.doc.on('update', this.onUpdate)
+    // every change is stored (local ones counted as pending until the server confirms them)
+    this.stopStoring = this.writes.follow(this.doc, () => this.relay.update())
     this.tabPresence.setUser(this.options.user)
-    this.tabs.on('hello', () => {
-      if (this.isLeader) this.tabs.post({ t: 'status', status: this.statusValue, leader: this.doc.clientID })
-    })
-    this.tabs.on('status', (m) => {
-      if (!this.isLeader) this.setStatus(m.status)
-    })
-    this.tabs.on('stored', (m) => {
-      if (!this.isLeader) return
-      const changes = storedChanges(m)
-      if (!changes) return this.writes.recount() // a tab of an earlier version
-      this.writes.countStored(changes)
-      this.updateStatus()
-    })
-    const win = given(this.options.window, browser.window)
+    this.relay.listen()
     this.cleanups.push(
-      listen(win, 'offline', () => this.goOffline()),
-      listen(win, 'online', () => this.goOnline()),
-      // SYNC-8: someone looks at the page — a device waiting out its backoff tries again now
-      listen(win, 'focus', () => this.connection?.wake()),
-      // the page may be gone before the end of this task: what this task changed is issued now
-      listenPage(given(this.options.page, browser.page), () => this.writes.flushBuffered()),
+      followBrowser(this.options, {
+        offline: () => this.goOffline(),
+        online: () => this.goOnline(),
+        // SYNC-8: someone looks at the page — a device waiting out its backoff tries again now
+        focus: () => this.connection?.wake(),
+        // the page may be gone before the end of this task: what this task changed is issued now
+        pageLeaving: () => this.writes.flushBuffered(),
+      }),
     )
     this.leadership.start()
-    this.updateStatus()
+    this.relay.update()
   }
-
-  /**
-   * SYNC-10: what the server sends is checked against the whole contract; a value BAD-7 refuses that
-   * the server sends all the same was stored before the rule existed (the server refuses new ones):
-   * refusing it would only cut this device off the space for good, so it is applied for its
-   * structure, and read as a default (BAD-4).
-   */
-  private applyFromServer(update: Uint8Array): void {
-    try {
-      this.space.applyUpdate(update, Origin.Server)
-    } catch (e) {
-      if (!isMergeError(e, 'InvalidValue')) throw e
-      this.legacyValues++
-      this.space.applyUpdate(update, Origin.Server, 'structure')
-    }
-  }
-
-  /** How many updates from the server held values stored before BAD-7 (SYNC-10). */
-  legacyValues = 0
 
   /** This tab holds the space's lock: it keeps the server connection for every tab. */
   private lead(): void {
@@ -236,7 +220,7 @@ export class SpaceSession {
         token,
         doc: this.doc,
         awareness: this.awareness,
-        applyRemote: (u) => this.applyFromServer(u),
+        applyRemote: this.fromServer.apply,
         isOnline: () => onLine(this.navigator),
         onOpen: () => this.tabPresence.socketOpened(),
         ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
@@ -251,39 +235,11 @@ export class SpaceSession {
           lastAck = c.acked
           this.writes.setAcked(c.acked)
         }
-        this.updateStatus()
+        this.relay.update()
       })
       connection.connect()
     }
-    this.updateStatus()
-  }
-
-  /** Every change is stored (local ones counted as pending until the server confirms them). */
-  private readonly onUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin === Origin.Restore) return
-    if (origin !== Origin.Tab) {
-      // a tab's change is stored by the tab that made it
-      const local = origin !== Origin.Server
-      this.writes.append(
-        update,
-        local ? { clientId: this.doc.clientID, clock: Y.getState(this.doc.store, this.doc.clientID) } : null,
-      )
-    }
-    this.updateStatus()
-  }
-
-  /** The leader derives the status and tells the tabs; the others show the leader's (TAB-1). */
-  private updateStatus(): void {
-    if (!this.isLeader) return this.emit()
-    const status = leaderStatus(this.doc, this.connection?.current ?? null, this.writes.pending)
-    if (!sameStatus(status, this.statusValue))
-      this.tabs.post({ t: 'status', status, leader: this.doc.clientID })
-    this.setStatus(status)
-  }
-
-  private setStatus(status: SyncStatus): void {
-    this.statusValue = status
-    this.emit()
+    this.relay.update()
   }
 
   private emit(): void {
@@ -300,7 +256,7 @@ export class SpaceSession {
     this.connection?.destroy()
     this.tabs.close()
     this.leadership.release()
-    this.doc.off('update', this.onUpdate)
+    this.stopStoring()
     this.tabPresence.destroy()
     this.awareness.destroy()
     this.listeners.clear()

@@ -9,6 +9,7 @@ import {
   onLine,
 } from './browser.js'
 import type { SpaceApi, SpaceTokens } from './space-api.js'
+import type { SpaceRecord } from './store/records.js'
 
 /** A space created on this device that the server does not know yet. */
 export interface UnregisteredSpace {
@@ -158,4 +159,47 @@ export class SpaceRegistrar {
     this.problemsSnapshot = new Map(this.problems)
     for (const l of this.listeners) l()
   }
+}
+
+/** A local id for a space created on this device without the server: 12 of [a-z0-9]. */
+export const randomSpaceId = (): string => {
+  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'
+  let id = ''
+  for (const b of browser.randomValues(new Uint8Array(12))) id += alphabet[b % 36]
+  return id
+}
+
+export interface CreateSpaceOptions {
+  /** The space's name as typed (trimmed; '' for none). */
+  readonly name: string
+  /** Whether the browser says it is online: offline, the server is not asked. */
+  readonly online: boolean
+  readonly api: Pick<SpaceApi, 'createSpace'>
+  /** ms since epoch: the record's `createdAt` and `lastOpenedAt`. */
+  readonly now: number
+}
+
+/**
+ * REG-7: a new space's catalog record. Online, the server creates it (`POST /api/spaces`) and the
+ * record holds its id and tokens, registered; offline, or when the server could not create it, a
+ * local space with an id made on this device (`randomSpaceId`), registered once online (REG-1).
+ */
+export const createSpaceRecord = async ({
+  name,
+  online,
+  api,
+  now,
+}: CreateSpaceOptions): Promise<SpaceRecord> => {
+  const r = online ? await api.createSpace(name ? { name } : {}) : null
+  if (r?.ok)
+    return {
+      id: r.id,
+      name,
+      writeToken: r.writeToken,
+      readToken: r.readToken,
+      createdAt: now,
+      lastOpenedAt: now,
+      registered: true,
+    }
+  return { id: randomSpaceId(), name, createdAt: now, lastOpenedAt: now, registered: false }
 }

@@ -1,4 +1,4 @@
-import type { Space } from '@converge/merge'
+import { Origin, type Space } from '@converge/merge'
 import * as Y from 'yjs'
 import { type LocalStore, restoreSpace } from './local-store.js'
 import type { ChangeOrigin } from './store/idb-store.js'
@@ -20,6 +20,18 @@ export interface WriteQueueOptions {
   readonly onStored: (change: PendingChange | null) => void
   /** The first storage failure; nothing is written after it. */
   readonly onFailure: (e: unknown) => void
+}
+
+/**
+ * What a session stores of a change to its document, by where it came from (SYNC-5, SYNC-9):
+ * `undefined`, nothing — a restored change is stored already, another tab's is stored by the tab that
+ * made it; `null`, stored but never pending — the server's; else a local change, pending until the
+ * server confirms it, named by this replica's client id and its clock after the change.
+ */
+export const storedAs = (doc: Y.Doc, origin: unknown): ChangeOrigin | undefined => {
+  if (origin === Origin.Restore || origin === Origin.Tab) return undefined
+  if (origin === Origin.Server) return null
+  return { clientId: doc.clientID, clock: Y.getState(doc.store, doc.clientID) }
 }
 
 /**
@@ -74,6 +86,21 @@ export class WriteQueue {
     } catch (e) {
       this.fail(e)
     }
+  }
+
+  /**
+   * Stores every change to `doc` as `storedAs` says, in the task it is made; `onChange` after each
+   * change but a restored one. Returns the way to stop.
+   */
+  follow(doc: Y.Doc, onChange: () => void): () => void {
+    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+      if (origin === Origin.Restore) return
+      const as = storedAs(doc, origin)
+      if (as !== undefined) this.append(update, as)
+      onChange()
+    }
+    doc.on('update', onUpdate)
+    return () => doc.off('update', onUpdate)
   }
 
   /**

@@ -256,7 +256,7 @@ describe('liveness', () => {
     for (let t = 0; t < 60_000; t += HEARTBEAT_MS) {
       timers.advance(HEARTBEAT_MS)
       await vi.waitFor(() => expect(a.connectionState?.connected).toBe(true))
-      await new Promise((r) => setTimeout(r, 0)) // the answer's turn (the fake server answers in a microtask)
+      await server.delivered() // the heartbeat's answer has reached the client (sent in a microtask)
     }
     expect(server.connects).toBe(1)
     server.freeze()

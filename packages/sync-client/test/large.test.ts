@@ -3,6 +3,7 @@
  * refused before it is made, and what a 4413 says — against the real server core in process.
  */
 import { CloseCode, ErrorKind, decodeMessage, encodeMessage } from '@converge/protocol'
+import { ManualScheduler } from '@converge/server-core/testing'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { DEFAULT_MAX_SPACE_BYTES, SpaceTooLarge, formatBytes, spaceSizeOf, utf8Length } from '../src/index.js'
 import { type FakeServer, ServerStore, makeServer } from './support/fake-server.js'
@@ -37,13 +38,21 @@ const spying = (server: FakeServer) => {
 const text = (n: number, c = 'x'): string => c.repeat(n)
 const bodyOf = (s: { space: { notes(): { body: string }[] } }): string => s.space.notes()[0]?.body ?? ''
 
-/** Steps a stepped clock in small steps, letting the in-process server answer between them. */
-const stepUntil = async (timers: SteppedTimers, done: () => boolean, limitMs = 60_000): Promise<number> => {
+/**
+ * Steps a stepped clock in small steps; after each, the in-process server takes its turns (`turns`:
+ * its relays and commits) and what it answered reaches the client.
+ */
+const stepUntil = async (
+  timers: SteppedTimers,
+  turns: ManualScheduler,
+  done: () => boolean,
+  limitMs = 60_000,
+): Promise<number> => {
   let waited = 0
   while (!done() && waited < limitMs) {
     timers.advance(50)
     waited += 50
-    await new Promise((r) => setTimeout(r, 0))
+    await turns.runTurns()
   }
   return waited
 }
@@ -81,20 +90,25 @@ describe('large changes', () => {
   it('[LARGE-2] a large backlog is paced to the rate the server tells: never 4429, and it takes about as long as the rate says', async () => {
     const rate = 40_000 // bytes per second per connection, burst 2 s worth
     const timers = new SteppedTimers()
+    const turns = new ManualScheduler() // the server's turns (relays, commits) run when the test says
     const server = makeServer(new ServerStore(), {
       limits: { maxFrameBytes: FRAME, maxBytesPerSecond: rate },
       clock: { now: () => timers.now }, // the server's rate buckets run on the client's stepped clock
+      scheduler: turns,
     })
     const spy = spying(server)
     const a = await open({ serverUrl: 'ws://x/sync', WebSocket: spy.WebSocket, timers })
-    await vi.waitFor(() => expect(a.status.kind).toBe('saved'), WAIT)
+    await vi.waitFor(async () => {
+      await turns.runTurns()
+      expect(a.status.kind).toBe('saved')
+    }, WAIT)
     const before = spy.sent.reduce((n, f) => n + f.bytes, 0)
     a.space.createNote({ id: 'n1', title: 'Big', body: text(300_000) })
-    await new Promise((r) => setTimeout(r, 0))
+    await turns.runTurns() // the server's turn: whatever it answered has reached the client
     // at once: at most the client's share of the burst (half of 2 s worth)
     const atOnce = spy.sent.reduce((n, f) => n + f.bytes, 0) - before
     expect(atOnce).toBeLessThanOrEqual(rate + FRAME)
-    const waited = await stepUntil(timers, () => a.status.kind === 'saved')
+    const waited = await stepUntil(timers, turns, () => a.status.kind === 'saved')
     expect(a.status.kind).toBe('saved')
     expect(a.connectionState?.error).toBeNull()
     // (300 kB − the 40 kB at once) at 90% of 40 kB/s: about 7 s of the stepped clock

@@ -5,10 +5,12 @@
 import { backoffDelay } from '@converge/protocol'
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import {
+  type CreateResult,
   REGISTRATION_BACKOFF,
   type RegistrationCatalog,
   SpaceRegistrar,
   type SpaceTokens,
+  createSpaceRecord,
   httpSpaceApi,
 } from '../src/index.js'
 import { FakeBrowser } from './support/fake-browser.js'
@@ -212,5 +214,57 @@ describe('SpaceRegistrar', () => {
     browser.goOnline()
     await registrar.idle()
     expect(server.requests).toHaveLength(1)
+  })
+})
+
+describe('creating a space', () => {
+  /** The space API as `createSpaceRecord` sees it: answers `result`, records what it was asked. */
+  const fakeApi = (result: CreateResult) => {
+    const asked: { name?: string; id?: string }[] = []
+    return {
+      asked,
+      createSpace: (body: { name?: string; id?: string }) => {
+        asked.push(body)
+        return Promise.resolve(result)
+      },
+    }
+  }
+  const now = 1_700_000_000_000
+
+  it('[REG-7] online, a new space is created on the server: its id and tokens, registered', async () => {
+    const api = fakeApi({ ok: true, id: 'srv1', writeToken: 'w1', readToken: 'r1' })
+    const record = await createSpaceRecord({ name: 'Kitchen', online: true, api, now })
+    expect(api.asked).toEqual([{ name: 'Kitchen' }])
+    expect(record).toEqual({
+      id: 'srv1',
+      name: 'Kitchen',
+      writeToken: 'w1',
+      readToken: 'r1',
+      createdAt: now,
+      lastOpenedAt: now,
+      registered: true,
+    })
+    // no name: the server is sent none
+    await createSpaceRecord({ name: '', online: true, api, now })
+    expect(api.asked.at(-1)).toEqual({})
+  })
+
+  it('[REG-7] offline, or when the server could not create it, a new space is local: an id made here, registered later', async () => {
+    const offline = fakeApi({ ok: true, id: 'srv1', writeToken: 'w1', readToken: 'r1' })
+    const a = await createSpaceRecord({ name: 'Kitchen', online: false, api: offline, now })
+    expect(offline.asked).toEqual([]) // offline: the server is not asked
+    expect(a).toEqual({ id: a.id, name: 'Kitchen', createdAt: now, lastOpenedAt: now, registered: false })
+    expect(a.id).toMatch(/^[a-z0-9]{12}$/)
+    for (const failure of [
+      { ok: false, status: null, message: 'unreachable' },
+      { ok: false, status: 503, message: 'storage unavailable' },
+    ] as const) {
+      const api = fakeApi(failure)
+      const b = await createSpaceRecord({ name: 'Kitchen', online: true, api, now })
+      expect(api.asked).toHaveLength(1)
+      expect(b).toEqual({ id: b.id, name: 'Kitchen', createdAt: now, lastOpenedAt: now, registered: false })
+      expect(b.id).toMatch(/^[a-z0-9]{12}$/)
+      expect(b.id).not.toBe(a.id)
+    }
   })
 })

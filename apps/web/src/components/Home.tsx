@@ -1,3 +1,4 @@
+import { createSpaceRecord } from '@converge/sync-client'
 import {
   type FormEvent,
   useCallback,
@@ -10,7 +11,6 @@ import {
 import { navigate, spacePath } from '../app/router.js'
 import { MAX_NAME, formatWhen, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
-import { randomSpaceId } from '../services/tokens.js'
 import type { SpaceRecord } from '../services/types.js'
 import { Notice } from './Notice.js'
 import { ShareLinkForm } from './ShareLinkForm.js'
@@ -162,20 +162,13 @@ export function Home() {
     if (creating) return
     setCreating(true)
     const spaceName = name.trim()
-    const now = Date.now()
-    const r = navigator.onLine ? await api.createSpace(spaceName ? { name: spaceName } : {}) : null
-    const record: SpaceRecord = r?.ok
-      ? {
-          id: r.id,
-          name: spaceName,
-          writeToken: r.writeToken,
-          readToken: r.readToken,
-          createdAt: now,
-          lastOpenedAt: now,
-          registered: true,
-        }
-      : // offline, or the server could not be reached: a local space, registered once online
-        { id: randomSpaceId(), name: spaceName, createdAt: now, lastOpenedAt: now, registered: false }
+    // on the server when online; else (or when it cannot be reached) local, registered once online
+    const record = await createSpaceRecord({
+      name: spaceName,
+      online: navigator.onLine,
+      api,
+      now: Date.now(),
+    })
     await catalog.put(record)
     newSpaces.set(record.id, spaceName)
     setCreating(false)

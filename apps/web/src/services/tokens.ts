@@ -42,12 +42,3 @@ export function parseShareLink(text: string): { id: string; token: string | null
 }
 
 export const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
-
-/** A local space id for a space created offline: 12 of [a-z0-9]. */
-export function randomSpaceId(): string {
-  const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789'
-  const bytes = crypto.getRandomValues(new Uint8Array(12))
-  let id = ''
-  for (const b of bytes) id += alphabet[b % 36]
-  return id
-}

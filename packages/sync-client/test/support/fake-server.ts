@@ -51,8 +51,11 @@ export type FakeServer = ReturnType<typeof makeServer>
 
 export const makeServer = (
   store = new ServerStore(),
-  /** The core's limits, and its clock (a stepped one, to rate what a stepped client sends). */
-  options: Pick<SyncCoreOptions, 'limits' | 'clock'> = {},
+  /**
+   * The core's limits, its clock (a stepped one, to rate what a stepped client sends) and its
+   * scheduler (a `ManualScheduler`, to run the server's turns — relays, commits — when a test says).
+   */
+  options: Pick<SyncCoreOptions, 'limits' | 'clock' | 'scheduler'> = {},
 ) => {
   const core = new SyncCore({ persistence: store, authenticate: auth, ...options })
   let up = true
@@ -68,6 +71,9 @@ export const makeServer = (
   const urls: string[] = []
   /** As a server from before protocol 3: a `token` first frame is undecodable (4400). */
   let refuseToken = false
+  /** Frames the server sent that have not reached their client yet (delivered in a microtask). */
+  let inFlight = 0
+  const whenDelivered: (() => void)[] = []
 
   class FakeSocket {
     readonly OPEN = 1
@@ -100,8 +106,18 @@ export const makeServer = (
             send: (d) => {
               const copy = d.slice().buffer
               const deliver = (): void => void (this.readyState === 1 && this.onmessage?.({ data: copy }))
-              if (frozen) held.push(deliver)
-              else queueMicrotask(deliver)
+              if (frozen) {
+                held.push(deliver)
+                return
+              }
+              inFlight++
+              queueMicrotask(() => {
+                try {
+                  deliver()
+                } finally {
+                  if (--inFlight === 0) for (const f of whenDelivered.splice(0)) f()
+                }
+              })
             },
             close: (code, reason) => this.drop(code, reason),
           },
@@ -147,6 +163,10 @@ export const makeServer = (
     core,
     store,
     WebSocket: FakeSocket as unknown as typeof WebSocket,
+    /** Resolves once every frame the server sent so far has reached its client (and was handled there). */
+    delivered(): Promise<void> {
+      return inFlight === 0 ? Promise.resolve() : new Promise((r) => whenDelivered.push(r))
+    },
     /** Sockets opened so far (successful or not). */
     get connects() {
       return connects
