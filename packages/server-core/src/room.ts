@@ -62,7 +62,8 @@ export interface RoomDeps {
 const isForeign = (origin: unknown): boolean => origin === Origin.FanOut || origin === Origin.CatchUp
 
 export class Room {
-  readonly doc = new Y.Doc({ gc: true })
+  // a guid of our own: Yjs's default is a random uuid (31 crypto calls), only subdocuments use it
+  readonly doc = new Y.Doc({ gc: true, guid: 'room' })
   readonly awareness = new awarenessProtocol.Awareness(this.doc)
   private readonly membership: Membership
   private readonly presence: PresenceGate

@@ -48,7 +48,8 @@ export class YjsEngine implements Engine {
     /** The space this document is; updates that carry another space's id are refused (BAD-3). */
     readonly spaceId: string = '',
   ) {
-    this.doc = new Y.Doc({ gc: true })
+    // a guid of our own: Yjs's default is a random uuid (31 crypto calls), only subdocuments use it
+    this.doc = new Y.Doc({ gc: true, guid: spaceId || replicaId })
     // the Yjs client id follows the replica id, so a replica's tie-breaks are reproducible
     this.doc.clientID = clientIdOf(replicaId)
     this.doc.on('update', this.onUpdate)
@@ -113,8 +114,16 @@ export class YjsEngine implements Engine {
 
   /** The Y.Text of a note body, for editor bindings (y-codemirror.next, y-prosemirror). */
   ytext(noteId: string): Y.Text {
-    return this.doc.getText(BODY_PREFIX + noteId)
+    // per keystroke: a lookup here, not a doc.getText (a string concatenation and a type check)
+    let t = this.texts.get(noteId)
+    if (!t) {
+      t = this.doc.getText(BODY_PREFIX + noteId)
+      this.texts.set(noteId, t)
+    }
+    return t
   }
+
+  private readonly texts = new Map<string, Y.Text>()
 
   get(map: MapName, key: string): Scalar | undefined {
     const v = this.map(map).get(key)
