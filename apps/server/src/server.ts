@@ -6,9 +6,6 @@ import { type IncomingMessage, type Server, createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { dirname, resolve } from 'node:path'
 import { CloseCode, ErrorKind } from '@converge/protocol'
-import { RedisFanOut } from '@converge/fanout-redis'
-import { PostgresPersistence } from '@converge/persistence-postgres'
-import { SqlitePersistence } from '@converge/persistence-sqlite'
 import {
   type CoreEvents,
   type FanOut,
@@ -85,8 +82,11 @@ async function openStorage(storage: StorageConfig, log: Logger): Promise<Storage
     // created 0600 before SQLite opens it: its -wal and -shm files take the database's mode
     createPrivateFile(file)
     warnIfShared(file, log, 'the database file')
+    // each driver is loaded only by a process configured for it (issue 16: memory at start)
+    const { SqlitePersistence } = await import('@converge/persistence-sqlite')
     return new SqlitePersistence({ file, logger: coreLogger(log.child({ c: 'sqlite' })) })
   }
+  const { PostgresPersistence } = await import('@converge/persistence-postgres')
   const pg = new PostgresPersistence({
     connectionString: storage.url,
     schema: storage.schema,
@@ -166,7 +166,7 @@ async function start(
   // (PROTOCOL.md §P5.10): one indexed row, so a reset on any instance counts on every other at once
   const auth = createAuth({ secret, enabled: config.auth, logger: log, generations: storage })
   const fanOut: FanOut | undefined = config.redisUrl
-    ? new RedisFanOut({
+    ? new (await import('@converge/fanout-redis')).RedisFanOut({
         url: config.redisUrl,
         logger: coreLogger(log.child({ c: 'redis' })),
         events: metrics.fanOutEvents,
