@@ -204,6 +204,73 @@ describe.each(ENGINES)('%s', (engine) => {
       expect(check(engine, corpus, bytes)).toBe(false) // refused, and the replica is unchanged
     })
 
+  if (engine === 'yjs')
+    it('[BAD-7] an increment whose new value the same update deletes is refused, however its deletion ranges are ordered or overlap', () => {
+      const base = replica(engine, 'ds-space')
+      base.initialise('Ds')
+      base.addItem('Milk')
+      base.addItem('Eggs')
+      const baseState = base.encodeStateAsUpdate()
+      const doc = (base as unknown as { engine: { doc: Y.Doc } }).engine.doc
+      const client = doc.clientID
+      const k = Y.getState(doc.store, client) // the increment's new value gets this clock
+      let increment: Uint8Array | undefined
+      base.onUpdate((u) => (increment = u))
+      base.increment('eggs')
+      const { ds } = Y.decodeUpdate(increment!)
+      const s = ds.clients.get(client)![0]! // the value it replaces
+      expect(s.len).toBe(1)
+      expect(k - s.clock).toBeGreaterThan(2) // eggs' fields were written after its counter
+      // the increment's own bytes end with its delete set: swap it for one that also deletes the new
+      // value, written so that a binary search over the ranges as they come misses it
+      const writeDs = (ranges: [number, number][]): Uint8Array => {
+        const e = encoding.createEncoder()
+        encoding.writeVarUint(e, 1)
+        encoding.writeVarUint(e, client)
+        encoding.writeVarUint(e, ranges.length)
+        for (const [clock, len] of ranges) {
+          encoding.writeVarUint(e, clock)
+          encoding.writeVarUint(e, len)
+        }
+        return encoding.toUint8Array(e)
+      }
+      const own = writeDs([[s.clock, 1]])
+      expect(increment!.slice(increment!.length - own.length)).toEqual(own)
+      const structs = increment!.slice(0, increment!.length - own.length)
+      // the first range deletes eggs' counter, its fields and the new value; the two after it repeat
+      // parts of it, where a binary search for the new value lands and goes right, past it
+      for (const ranges of [
+        [
+          [s.clock, k - s.clock + 1],
+          [s.clock + 1, 1],
+          [s.clock + 2, 1],
+        ],
+        [
+          [k, 1],
+          [s.clock, 1],
+        ],
+        [
+          [s.clock, 1],
+          [k, 1],
+        ],
+      ] as [number, number][][]) {
+        const hostile = Uint8Array.from([...structs, ...writeDs(ranges)])
+        const target = replica(engine, 'ds-space', baseState)
+        const before = bytesOf(target)
+        let error: unknown
+        try {
+          target.applyUpdate(hostile, 'fuzz')
+        } catch (e) {
+          error = e
+        }
+        expect(isMergeError(error, 'InvalidValue'), `${JSON.stringify(ranges)}: ${String(error)}`).toBe(true)
+        expect(bytesOf(target)).toEqual(before)
+        expect(target.item('eggs')?.quantity).toBe(1)
+        target.destroy()
+      }
+      base.destroy()
+    })
+
   it(
     '[BAD-1] mutated real updates are refused with a MergeError that changes nothing, or applied harmlessly',
     () => {

@@ -242,9 +242,15 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
             `the update deletes ${client}:${d.clock}+${d.len}, which this replica does not have`,
           )
   for (const [root, key, value, client] of writes) checkWrite(root, key, value, client)
+  // checkWrite's getMap turns a root the document has not read yet into a Y.Map, which takes its items
+  // over: root names looked up before then name the old type
+  rootNames = null
   // BAD-7: a set-once meta key, a counter or a tombstone is only ever replaced (by a write this update
   // brings, checked above), never deleted
-  const deletedByUpdate = deletionsOf(decoded.ds)
+  let sortedDeletions: ReturnType<typeof Y.mergeDeleteSets> | null = null
+  // Y.isDeleted searches sorted, merged ranges: a hostile update's may overlap or be out of order
+  const deletedByUpdate = (id: Y.ID): boolean =>
+    Y.isDeleted((sortedDeletions ??= Y.mergeDeleteSets([decoded.ds])), id)
   if (store && against?.domain !== false)
     for (const [client, deletions] of decoded.ds.clients) {
       const structs = store.clients.get(client)
@@ -274,31 +280,6 @@ export const validateYjsUpdate = (update: Uint8Array, against?: YjsValidation): 
 
 const SEPARATOR = '\u0000'
 
-const sameId = (a: Y.ID | null, b: Y.ID | null): boolean =>
-  a === b || (a !== null && b !== null && a.client === b.client && a.clock === b.clock)
-
-/** Whether an update's delete set covers the id: its ranges per client, sorted, binary-searched. */
-const deletionsOf = (ds: ReturnType<typeof Y.decodeUpdate>['ds']): ((id: Y.ID) => boolean) => {
-  const sorted = new Map<number, { clock: number; len: number }[]>()
-  return (id) => {
-    let ranges = sorted.get(id.client)
-    if (!ranges) {
-      ranges = [...(ds.clients.get(id.client) ?? [])].sort((a, b) => a.clock - b.clock)
-      sorted.set(id.client, ranges)
-    }
-    let lo = 0
-    let hi = ranges.length - 1
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1
-      const r = ranges[mid]!
-      if (id.clock < r.clock) hi = mid - 1
-      else if (id.clock >= r.clock + r.len) lo = mid + 1
-      else return true
-    }
-    return false
-  }
-}
-
 /**
  * BAD-7: whether the update's structs for a guarded key (`mine`) leave it a value once its current
  * value `current` is deleted. The key's value after the update is the last entry of its chain: one of
@@ -317,8 +298,8 @@ const replaces = (
   for (const w of mine) if (w.origin) followed.add(`${w.origin.client}:${w.origin.clock}`)
   let after = false
   for (const w of mine) {
-    if (sameId(w.origin, current.lastId)) after = true
-    else if (sameId(w.origin, current.origin) && w.id.client > current.id.client) after = true
+    if (Y.compareIDs(w.origin, current.lastId)) after = true
+    else if (Y.compareIDs(w.origin, current.origin) && w.id.client > current.id.client) after = true
     const leaf = !followed.has(`${w.id.client}:${w.id.clock + w.length - 1}`)
     if (leaf && (!(w.content instanceof Y.ContentAny) || deleted(w.id))) return false
   }
