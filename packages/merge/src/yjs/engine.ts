@@ -211,10 +211,8 @@ export class YjsEngine implements Engine {
     }
     // Y.Text caches index → item markers for its own edits; they do not know about this one
     if (t._searchMarker) t._searchMarker.length = 0
-    // the characters before `index` are as they were: the finger stays valid on the item before them
-    const before = index > 0 ? this.locate(t, index - 1) : null
-    if (before?.item) this.fingers.set(t, { item: before.item, pos: before.pos })
-    else this.fingers.delete(t)
+    // the finger stays valid: idAt left it on the item that held `index`, and nothing before that
+    // item changed (split off, it keeps its start; deleted, it counts for nothing)
   }
 
   /**
