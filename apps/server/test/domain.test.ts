@@ -90,3 +90,56 @@ describe('[BAD-7] nonsense values inside a valid update', () => {
     )
   })
 })
+
+describe('[BAD-7] a counter is never deleted, also in a room fresh from storage', () => {
+  it("a writer that deletes someone else's counter beside a write of its own is refused, and the line stays", async () => {
+    // the room's maps are not read before the first update is checked: the check must see them all the same
+    const first = await startTestServer()
+    const space = await createSpace(first)
+    const alice = await RawClient.open(first, space.id, space.writeToken)
+    alice.send({ type: 'hello', version: PROTOCOL_VERSION })
+    await alice.waitFor('sync-step1')
+    const aliceDoc = new Y.Doc()
+    aliceDoc.clientID = clientIdOf(ALICE)
+    const before = Y.encodeStateVector(aliceDoc)
+    const life = `1.${ALICE}`
+    const aliceCounter = `milk${SEP}${ALICE}${SEP}${life}`
+    aliceDoc.transact(() => {
+      const meta = aliceDoc.getMap('meta')
+      meta.set('schema', 1)
+      meta.set('id', space.id)
+      meta.set('createdAt', 1_700_000_000_000)
+      aliceDoc.getMap('items').set(`milk${SEP}name`, 'Milk')
+      aliceDoc.getMap('qty').set(aliceCounter, '2:0')
+    })
+    alice.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(aliceDoc, before) })
+    await alice.waitFor('durable-ack', (m) => covers(m.stateVector, aliceDoc))
+    alice.ws.close()
+    await first.close()
+
+    const server = await startTestServer({ dataDir: first.config.dataDir })
+    const mallory = await RawClient.open(server, space.id, space.writeToken)
+    mallory.send({ type: 'hello', version: PROTOCOL_VERSION })
+    await mallory.waitFor('sync-step1')
+    const doc = await fetchDoc(server, space.id, space.writeToken)
+    const stored = Y.encodeStateAsUpdate(doc)
+    doc.clientID = clientIdOf(MALLORY)
+    const sv = Y.encodeStateVector(doc)
+    // a rename (placed after the stored name: the check looks up where that lives), a counter of its
+    // own (a write the check reads the counters for) and the deletion of Alice's
+    doc.transact(() => {
+      doc.getMap('items').set(`milk${SEP}name`, 'Milk!')
+      doc.getMap('qty').set(`milk${SEP}${MALLORY}${SEP}${life}`, '1:0')
+      doc.getMap('qty').delete(aliceCounter)
+    })
+    mallory.send({ type: 'sync-update', update: Y.encodeStateAsUpdate(doc, sv) })
+    expect((await mallory.waitClosed()).code).toBe(CloseCode.MalformedFrame)
+    const error = await mallory.waitFor('error')
+    expect(error.kind).toBe(ErrorKind.InvalidUpdate)
+    expect(error.message).toMatch(/InvalidValue/)
+    await server.core.flushAll()
+    const after = await fetchDoc(server, space.id, space.writeToken)
+    expect(Y.encodeStateAsUpdate(after)).toEqual(stored)
+    expect(after.getMap('qty').get(aliceCounter)).toBe('2:0')
+  })
+})
