@@ -283,6 +283,46 @@ describe('IdbStore', () => {
     expect(await other.pendingCount(SPACE)).toBe(160)
   })
 
+  it('[STORE-20] a compaction stores the document as Yjs encodes it: deleted text collected, a run of keystrokes one struct', async () => {
+    const factory = new IDBFactory()
+    const store = await openStore(factory)
+    const { doc, settle } = trackedDoc(store)
+    const keystrokes: Uint8Array[] = []
+    doc.on('update', (u: Uint8Array) => keystrokes.push(u))
+    const text = doc.getText('t')
+    const typed = 'milk, bread, eggs and a dozen apples for the weekend; '.repeat(8)
+    for (const ch of typed) text.insert(text.length, ch) // one record per keystroke
+    const secret = 'SECRET-DELETED-WORDS'
+    text.insert(0, secret)
+    text.delete(0, secret.length)
+    await settle()
+    await store.compact(SPACE)
+    const d = await dump(factory)
+    expect(d.updates).toHaveLength(0)
+    const snapshot = parseSnapshotRecord(d.snapshots[0]![1])
+    if (!snapshot.ok) throw new Error(snapshot.reason)
+    // as small as the whole document encoded once, and far below the merge of the keystrokes
+    const whole = Y.encodeStateAsUpdate(doc)
+    const mergedKeystrokes = Y.mergeUpdates(keystrokes)
+    expect(snapshot.value.update.byteLength).toBeLessThanOrEqual(whole.byteLength)
+    expect(snapshot.value.update.byteLength * 3).toBeLessThan(mergedKeystrokes.byteLength)
+    expect(new TextDecoder().decode(snapshot.value.update)).not.toContain(secret)
+    expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
+    // and the local changes in it are still pending, each once (a deletion adds no clock of its own)
+    expect(await store.pendingCount(SPACE)).toBe(typed.length + 1)
+
+    // the records of a compaction are deleted by one key range only when no other record lies inside it
+    text.insert(0, 'a')
+    await settle()
+    await store.append('space-b', Y.encodeStateAsUpdate(docFrom([])), null)
+    text.insert(0, 'b')
+    await settle()
+    await store.compact(SPACE)
+    const after = await dump(factory)
+    expect(after.updates.map(([, v]) => (v as { spaceId: string }).spaceId)).toEqual(['space-b'])
+    expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
+  })
+
   it('[STORE-7] pendingCount drops with setAcked, survives compaction and reopen, never moves back', async () => {
     const factory = new IDBFactory()
     const store = await openStore(factory)

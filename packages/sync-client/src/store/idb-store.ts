@@ -6,8 +6,9 @@
  * - `updates`   autoIncrement key, index `spaceId`: the append-only log of Yjs updates, one
  *               {@link UpdateRecord} each, tagged with the local replica's `clientId` and its clock after
  *               the change (`clientId` -1 for updates that came from elsewhere).
- * - `snapshots` keyPath `spaceId`: the compacted merge of everything removed from the log, plus the list
- *               of local changes in it that the server had not acknowledged yet (`pending`).
+ * - `snapshots` keyPath `spaceId`: the document built from everything removed from the log, as Yjs
+ *               encodes a whole document (STORE-20), plus the list of local changes in it that the
+ *               server had not acknowledged yet (`pending`).
  * - `meta`      keyPath `spaceId`: the last state vector the server confirmed as durably stored (`acked`).
  *
  * A space's state is `snapshot ⊕ log` (Yjs updates merge idempotently and commutatively, so the order
@@ -312,7 +313,7 @@ export class IdbStore {
       corrupt.forEach(([key, reason]) => this.#reportCorrupt(spaceId, key, reason))
       if (snapRaw !== undefined && !snapshot) return // never overwrite what we cannot read
       if (log.length === 0 || (log.length === 1 && !snapshot)) return
-      const merged = Y.mergeUpdates([
+      const merged = documentState([
         ...(snapshot ? [snapshot.update] : []),
         ...log.map((r) => r.record.update),
       ])
@@ -326,10 +327,14 @@ export class IdbStore {
         const updates = write.objectStore('updates')
         const present = new Set(await updates.index('spaceId').getAllKeys(spaceId))
         if (!log.every((r) => present.has(r.key))) return // another compaction's snapshot stands
+        // The records read usually hold every key between the first and the last: then one range
+        // deletes them all, rather than a request per record holding the appends behind this write.
+        const span = IDBKeyRange.bound(log[0]!.key, log[log.length - 1]!.key)
+        const contiguous = (await updates.count(span)) === log.length
         await issueAndCommit(
           write,
           () => write.objectStore('snapshots').put({ spaceId, update: merged, pending }),
-          ...log.map((r) => () => updates.delete(r.key)),
+          ...(contiguous ? [() => updates.delete(span)] : log.map((r) => () => updates.delete(r.key))),
         )
       })
     })
@@ -472,6 +477,29 @@ export class IdbStore {
 }
 
 // ------------------------------------------------------------------ helpers
+
+/**
+ * STORE-20: what a compaction stores — the state of a document built from the updates it read, as Yjs
+ * encodes a whole document (`encodeStateAsUpdate`): deleted text is collected (a length instead of its
+ * characters) and a run of keystrokes is one struct. `Y.mergeUpdates` would keep every keystroke a
+ * struct of its own and every deleted character, and a reopen would integrate them all again (after the
+ * automerge-paper trace: 1 MB instead of 311 KB, and 190 ms instead of 14 ms to apply). Structs waiting
+ * for a missing one (another tab's record read before the one it builds on) are kept: Yjs encodes the
+ * pending ones too. Updates that parse but do not apply (never written by this code) fall back to the
+ * plain merge, which loses nothing either.
+ */
+function documentState(updates: Uint8Array[]): Uint8Array {
+  const doc = new Y.Doc({ gc: true })
+  try {
+    for (const u of updates) Y.applyUpdate(doc, u)
+    return Y.encodeStateAsUpdate(doc)
+  } catch (e) {
+    console.warn('IdbStore: compaction fell back to merging updates', e)
+    return Y.mergeUpdates(updates)
+  } finally {
+    doc.destroy()
+  }
+}
 
 interface ParsedSpace {
   snapshot: SnapshotRecord | undefined
