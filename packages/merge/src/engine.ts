@@ -39,6 +39,11 @@ export interface EngineChange {
   readonly local: boolean
   /** The update that carries exactly this change, ready to send to peers. */
   readonly update: Uint8Array
+  /**
+   * The keys of the space's maps this change set or deleted, when the engine can tell; absent means
+   * anything may have changed. Queries keep what they computed of the keys no change touched.
+   */
+  readonly keys?: ReadonlyMap<MapName, ReadonlySet<string>>
 }
 
 export interface Engine {

@@ -191,6 +191,58 @@ interface RawItem {
   maxEpoch: number | null
 }
 
+/** The maps a cart line is made of (its fields, its counters, the counters' tombstones). */
+type ItemMap = 'items' | 'qty' | 'tomb'
+/** Past this many changed keys the cart's lines are built again from every entry. */
+const TOUCHED_AT_MOST = 4096
+const ITEM_MAPS: readonly ItemMap[] = ['items', 'qty', 'tomb']
+
+/** One line from its entries in the three maps (`item␟field`, `item␟counter`, `item␟…`); null without any. */
+function assembleItem(
+  key: string,
+  fields: Iterable<[string, Scalar]>,
+  counters: Iterable<[string, Scalar]>,
+  tombs: Iterable<[string, Scalar]>,
+): RawItem | null {
+  const it: RawItem = { key, fields: new Map(), lives: new Map(), quantity: 0, maxEpoch: null }
+  let any = false
+  const life = (id: string): LifeState => {
+    let l = it.lives.get(id)
+    if (!l) {
+      l = emptyLife(id, lifeEpoch(id) ?? 0)
+      it.lives.set(id, l)
+    }
+    return l
+  }
+  for (const [k, v] of fields) {
+    any = true
+    it.fields.set(splitKey(k)![1], v)
+  }
+  for (const [k, v] of counters) {
+    any = true
+    const c = parseCounterId(splitKey(k)![1])
+    if (c) life(c.life).counts.set(c.replica, decodePN(v))
+  }
+  for (const [, v] of tombs) {
+    any = true
+    for (const [id, pn] of Object.entries(decodeSnapshot(v))) {
+      const c = parseCounterId(id)
+      if (!c) continue
+      const l = life(c.life)
+      l.seen.set(c.replica, maxPN(l.seen.get(c.replica) ?? ZERO, pn))
+      l.ended = true
+    }
+  }
+  if (!any) return null
+  for (const l of it.lives.values()) {
+    if (l.counts.size === 0) continue
+    l.amount = lifeAmount(l)
+    it.quantity += l.amount
+    it.maxEpoch = Math.max(it.maxEpoch ?? 0, l.epoch)
+  }
+  return it
+}
+
 const MAX_TEXT = 10_000
 
 const checkAmount = (n: number, what: string): number => {
@@ -228,7 +280,11 @@ export class Space {
   private readonly random: () => number
   private forcedReadOnly: boolean
   private version = 0
-  private cache: { version: number; items: Map<string, RawItem> } | undefined
+  private cache:
+    | { version: number; items: Map<string, RawItem>; keys: Map<string, Record<ItemMap, Set<string>>> }
+    | undefined
+  /** The item maps' keys changed since `cache` was built; null when a change did not name its keys. */
+  private touched: [ItemMap, string][] | null = null
   private historyCache: { version: number; records: ItemRecord[] } | undefined
   private membersCache: { version: number; members: Map<string, Member> } | undefined
   private readonly subscribers = new Set<(e: ChangeEvent) => void>()
@@ -254,6 +310,11 @@ export class Space {
     this.forcedReadOnly = options.readOnly ?? false
     this.unsubscribeEngine = engine.onChange((c: EngineChange) => {
       this.version++
+      if (!c.keys) this.touched = null
+      else if (this.touched) {
+        for (const map of ITEM_MAPS) for (const k of c.keys.get(map) ?? []) this.touched.push([map, k])
+        if (this.touched.length > TOUCHED_AT_MOST) this.touched = null // building it all is cheaper
+      }
       const e: ChangeEvent = { origin: c.origin, local: c.local }
       for (const l of this.updateListeners) l(c.update, e)
       for (const s of this.subscribers) s(e)
@@ -382,55 +443,64 @@ export class Space {
 
   // ---------------------------------------------------------------- cart queries (CART-*)
 
+  /**
+   * Every line the document holds, from the `items`, `qty` and `tomb` maps. Kept between versions:
+   * when every change since it was built named the keys it touched (`EngineChange.keys`), only the
+   * lines those keys belong to are assembled again; otherwise it is built from every entry. A version's
+   * map is never changed afterwards — an update makes a new one — so a caller may hold it across a write.
+   */
   private rawItems(): Map<string, RawItem> {
-    if (this.cache?.version === this.version) return this.cache.items
+    const cache = this.cache
+    if (cache?.version === this.version) return cache.items
+    const touched = this.touched
+    this.touched = []
+    if (cache && touched) {
+      const items = new Map(cache.items)
+      const dirty = new Set<string>()
+      for (const [map, k] of touched) {
+        const parts = splitKey(k)
+        if (!parts) continue
+        const own = cache.keys.get(parts[0]) ?? { items: new Set(), qty: new Set(), tomb: new Set() }
+        cache.keys.set(parts[0], own)
+        if (this.engine.get(map, k) === undefined) own[map].delete(k)
+        else own[map].add(k)
+        dirty.add(parts[0])
+      }
+      for (const key of dirty) {
+        const own = cache.keys.get(key)!
+        const read = (map: ItemMap): [string, Scalar][] =>
+          [...own[map]].map((k): [string, Scalar] => [k, this.engine.get(map, k)!])
+        const it = assembleItem(key, read('items'), read('qty'), read('tomb'))
+        if (it) items.set(key, it)
+        else {
+          items.delete(key)
+          cache.keys.delete(key)
+        }
+      }
+      this.cache = { version: this.version, items, keys: cache.keys }
+      return items
+    }
+    const byItem = new Map<string, Record<ItemMap, [string, Scalar][]>>()
+    for (const map of ITEM_MAPS)
+      for (const [k, v] of this.engine.entries(map)) {
+        const parts = splitKey(k)
+        if (!parts) continue
+        let own = byItem.get(parts[0])
+        if (!own) byItem.set(parts[0], (own = { items: [], qty: [], tomb: [] }))
+        own[map].push([k, v])
+      }
     const items = new Map<string, RawItem>()
-    const get = (key: string): RawItem => {
-      let it = items.get(key)
-      if (!it) {
-        it = { key, fields: new Map(), lives: new Map(), quantity: 0, maxEpoch: null }
-        items.set(key, it)
-      }
-      return it
+    const keys = new Map<string, Record<ItemMap, Set<string>>>()
+    for (const [key, own] of byItem) {
+      const it = assembleItem(key, own.items, own.qty, own.tomb)
+      if (it) items.set(key, it)
+      keys.set(key, {
+        items: new Set(own.items.map(([k]) => k)),
+        qty: new Set(own.qty.map(([k]) => k)),
+        tomb: new Set(own.tomb.map(([k]) => k)),
+      })
     }
-    const life = (it: RawItem, id: string): LifeState => {
-      let l = it.lives.get(id)
-      if (!l) {
-        l = emptyLife(id, lifeEpoch(id) ?? 0)
-        it.lives.set(id, l)
-      }
-      return l
-    }
-    for (const [k, v] of this.engine.entries('items')) {
-      const parts = splitKey(k)
-      if (parts) get(parts[0]).fields.set(parts[1], v)
-    }
-    for (const [k, v] of this.engine.entries('qty')) {
-      const parts = splitKey(k)
-      const c = parts && parseCounterId(parts[1])
-      if (parts && c) life(get(parts[0]), c.life).counts.set(c.replica, decodePN(v))
-    }
-    for (const [k, v] of this.engine.entries('tomb')) {
-      const parts = splitKey(k)
-      if (!parts) continue
-      const it = get(parts[0])
-      for (const [id, pn] of Object.entries(decodeSnapshot(v))) {
-        const c = parseCounterId(id)
-        if (!c) continue
-        const l = life(it, c.life)
-        l.seen.set(c.replica, maxPN(l.seen.get(c.replica) ?? ZERO, pn))
-        l.ended = true
-      }
-    }
-    for (const it of items.values()) {
-      for (const l of it.lives.values()) {
-        if (l.counts.size === 0) continue
-        l.amount = lifeAmount(l)
-        it.quantity += l.amount
-        it.maxEpoch = Math.max(it.maxEpoch ?? 0, l.epoch)
-      }
-    }
-    this.cache = { version: this.version, items }
+    this.cache = { version: this.version, items, keys }
     return items
   }
 

@@ -15,7 +15,7 @@
  */
 import * as fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { type EngineKind, type Space, isMergeError, normaliseName } from '../src/index.js'
+import { type EngineKind, type Space, isMergeError, normaliseName, openSpace } from '../src/index.js'
 import { fuzzParams, tolerant, fuzzTimeout } from './fuzz.js'
 import { ENGINES, bytesOf, expectConverged, pull, replicas, stateOf, syncAll } from './harness.js'
 
@@ -329,6 +329,14 @@ const run = (engine: EngineKind, n: number, cmds: readonly Cmd[]): Outcome => {
   // everyone back online
   syncAll(spaces)
   expectConverged(spaces)
+  // CART-13: what each replica kept of its cart across its own history is what its state holds
+  for (const s of spaces) {
+    const fresh = openSpace({ engine, spaceId: s.id, state: s.encodeStateAsUpdate() })
+    expect(s.items(), 'cart kept across updates').toEqual(fresh.items())
+    expect(s.snapshot().removed, 'removed lines kept across updates').toEqual(fresh.snapshot().removed)
+    expect(s.itemHistory(), 'item history kept across updates').toEqual(fresh.itemHistory())
+    fresh.destroy()
+  }
 
   const first = at(spaces, 0)
   const snap = first.snapshot()
@@ -385,7 +393,7 @@ const scriptArb = fc.tuple(
 
 describe.each(ENGINES)('%s', (engine) => {
   it(
-    '[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair',
+    '[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair; [CART-13] after reordered, duplicated and dropped updates, every replica has the cart, removed lines and history of a space opened from its state',
     () => {
       fc.assert(
         fc.property(scriptArb, ([n, cmds]) => {

@@ -9,6 +9,7 @@ import type {
   TextInsertion,
   UpdateChecks,
 } from '../engine.js'
+import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { OWN_ORIGINS } from '../origins.js'
 import { clientIdOf } from './client-id.js'
@@ -39,8 +40,50 @@ export class YjsEngine implements Engine {
    */
   private run: { readonly noteId: string; head: Y.ID; tail: Y.ID; readonly place: Y.ID | null } | null = null
   private readonly onUpdate = (update: Uint8Array, origin: unknown, _doc: Y.Doc, tr: Y.Transaction): void => {
-    const change: EngineChange = { origin: describeOrigin(origin), local: tr.local, update }
+    const keys = this.changedKeys(tr)
+    const change: EngineChange = {
+      origin: describeOrigin(origin),
+      local: tr.local,
+      update,
+      ...(keys ? { keys } : {}),
+    }
     for (const l of this.listeners) l(change)
+  }
+
+  /**
+   * The space's roots by the Yjs type each is now: a map's name, or null for a note body's text (a
+   * root is replaced by a typed one when first read, so a type not found is looked up again).
+   */
+  private readonly rootOf = new WeakMap<object, MapName | null>()
+
+  /**
+   * The map keys a transaction changed (`transaction.changed`: Yjs fills it for local and integrated
+   * changes alike); a note body holds no keys. A changed type that is neither (a nested type: never
+   * written by this code) makes the answer unknown.
+   */
+  private changedKeys(tr: Y.Transaction): Map<MapName, Set<string>> | undefined {
+    const out = new Map<MapName, Set<string>>()
+    for (const [type, keys] of tr.changed) {
+      let root = this.rootOf.get(type)
+      if (root === undefined) {
+        for (const [name, t] of this.doc.share) {
+          if (t !== type) continue
+          root = (MAP_NAMES as readonly string[]).includes(name)
+            ? (name as MapName)
+            : name.startsWith(BODY_PREFIX)
+              ? null
+              : undefined
+          break
+        }
+        if (root === undefined) return undefined
+        this.rootOf.set(type, root)
+      }
+      if (root === null) continue
+      const set = out.get(root) ?? new Set<string>()
+      for (const k of keys) if (k !== null) set.add(k)
+      out.set(root, set)
+    }
+    return out
   }
 
   constructor(
