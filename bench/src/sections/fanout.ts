@@ -1,6 +1,6 @@
 /**
  * 1. Fan-out: shapes (a) 1 space × 50 clients, (b) 1 space × 500 clients with 50 writers, (c) 500 spaces ×
- * 3 clients; sender → receiver latency on one clock, delivered updates/s, drops, server CPU per 1,000
+ * 3 clients, (d) 20 spaces × 10 clients all typing at 5 Hz; sender → receiver latency on one clock, delivered updates/s, drops, server CPU per 1,000
  * delivered updates, peak RSS; then a ramp on shape (a) to the highest rate holding p99 < 50 ms with
  * nothing dropped. Clients live in two load-generator processes, never in the server's.
  */
@@ -16,7 +16,7 @@ import { insertedText, loadTrace } from '../lib/trace.js'
 import type { ClientSpec, FromWorker, ToWorker } from '../workers/loadgen.js'
 
 export interface Shape {
-  readonly id: 'a' | 'b' | 'c'
+  readonly id: 'a' | 'b' | 'c' | 'd'
   readonly spaces: number
   readonly clientsPerSpace: number
   readonly writersPerSpace: number
@@ -29,6 +29,8 @@ export const SHAPES: readonly Shape[] = [
   { id: 'a', spaces: 1, clientsPerSpace: 50, writersPerSpace: 10, ratePerWriter: 6, probeEvery: 1 },
   { id: 'b', spaces: 1, clientsPerSpace: 500, writersPerSpace: 50, ratePerWriter: 6, probeEvery: 10 },
   { id: 'c', spaces: 500, clientsPerSpace: 3, writersPerSpace: 1, ratePerWriter: 2, probeEvery: 1 },
+  // the outside run's shape: 200 clients over 20 spaces, every one typing at 5 Hz
+  { id: 'd', spaces: 20, clientsPerSpace: 10, writersPerSpace: 10, ratePerWriter: 5, probeEvery: 1 },
 ]
 
 const WORKERS = 2
@@ -139,6 +141,10 @@ export interface RunStats {
   peakRss: number
   ackP99: number
   sent: number
+  /** the server's CPU over the run and its grace, in cores (CPU s per s) */
+  serverCores: number
+  /** the busiest load-generator process's CPU while it sent, in cores: at 1 it is its own bound */
+  generatorCores: number
 }
 
 /** One send phase: warm-up, then `windows` windows; medians over the windows. */
@@ -204,6 +210,8 @@ async function measure(
     peakRss,
     ackP99: ackLat.length ? percentile(sortNumbers(ackLat), 99) : NaN,
     sent: sendTime.size,
+    serverCores: cpu / ((durationMs + graceMs) / 1000),
+    generatorCores: Math.max(...out.map((r) => (r.t === 'done' ? r.cores : 0))),
   }
 }
 
@@ -256,18 +264,32 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
       const gen = await startGen(server, shape, cfg.runDir, `${kind}-ramp`)
       try {
         let best = 0
+        let atBest: RunStats | null = null
         await measure(server, gen, 6, 1000, t.rampWin, 1, 500) // warm-up: fresh load generators are JIT-cold
         for (let rate = 6; rate <= 2000; rate *= t.rampFactor) {
           const r = await measure(server, gen, rate, 500, t.rampWin, 1, Math.min(t.grace, 1000))
           const total = rate * shape.writersPerSpace
           const ok = r.p99 < 50 && r.drops === 0
           console.log(
-            `  ramp ${kind}: ${total.toFixed(0)} updates/s in → p99 ${r.p99.toFixed(1)} ms, drops ${r.drops} ${ok ? 'ok' : 'FAIL'}`,
+            `  ramp ${kind}: ${total.toFixed(0)} updates/s in → p99 ${r.p99.toFixed(1)} ms, drops ${r.drops}, CPU: server ${r.serverCores.toFixed(2)} cores, busiest load generator ${r.generatorCores.toFixed(2)} ${ok ? 'ok' : 'FAIL'}`,
           )
           if (!ok) break
           best = total
+          atBest = r
         }
         results.set(S, 'ramp: highest rate, p99 < 50 ms, no drop (a)', 'updates/s in', false, kind, best)
+        // the generator's own limit: what it used at that rate, of the machine's cores (issue: is it the bound?)
+        if (atBest) {
+          results.set(S, 'ramp: server CPU at the highest rate', 'cores', true, kind, atBest.serverCores)
+          results.set(
+            S,
+            'ramp: CPU of the busiest load generator at the highest rate (1 = its limit)',
+            'cores',
+            true,
+            kind,
+            atBest.generatorCores,
+          )
+        }
       } finally {
         await gen.close()
       }

@@ -33,6 +33,8 @@ export type FromWorker =
       acks: Float64Array
       delivered: number
       closed: number
+      /** this process's CPU (user + system) while it sent, ÷ that time: 1 is one core, its limit */
+      cores: number
     }
   | { t: 'error'; message: string }
 
@@ -161,6 +163,7 @@ async function setup(m: Extract<ToWorker, { t: 'setup' }>): Promise<void> {
 async function run(m: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   delivered = 0
   const interval = 1000 / m.ratePerWriter
+  const cpu0 = process.cpuUsage()
   const start = now()
   writers.forEach((w) => (w.next = start + Math.random() * interval))
   const end = start + m.durationMs
@@ -181,6 +184,8 @@ async function run(m: Extract<ToWorker, { t: 'run' }>): Promise<void> {
     }
     const timer = setInterval(tick, 1)
   })
+  const used = process.cpuUsage(cpu0)
+  const cores = (used.user + used.system) / 1000 / (now() - start)
   await new Promise((r) => setTimeout(r, m.graceMs))
   for (const w of writers) w.unacked.length = 0
   send({
@@ -190,6 +195,7 @@ async function run(m: Extract<ToWorker, { t: 'run' }>): Promise<void> {
     acks: acks.take(),
     delivered,
     closed: clients.filter((c) => c.closed).length,
+    cores,
   })
 }
 
