@@ -163,11 +163,23 @@ export class AutomergeEngine implements Engine {
   }
 
   private emit(origin: string, local: boolean, before: A.Heads): void {
+    // a local change names the keys its writer set (CART-13); an applied update names none
+    const keys = local ? this.written : null
+    if (local) this.written = new Map()
     if (this.listeners.size === 0) return
     const changes = A.getChangesSince(this.current, before)
     if (changes.length === 0) return
-    const change: EngineChange = { origin, local, update: encodeList(changes) }
+    const change: EngineChange = { origin, local, update: encodeList(changes), ...(keys ? { keys } : {}) }
     for (const l of this.listeners) l(change)
+  }
+
+  /** The map keys this replica's writer set or deleted since the last change event. */
+  private written = new Map<MapName, Set<string>>()
+
+  private wrote(map: MapName, key: string): void {
+    const set = this.written.get(map) ?? new Set<string>()
+    set.add(key)
+    this.written.set(map, set)
   }
 
   /** Keeps the bookkeeping of validation and hand-built changes: sequence numbers, op counters, texts. */
@@ -232,8 +244,14 @@ export class AutomergeEngine implements Engine {
       after.push(() => this.afterInsert(noteId, index, text, plan))
     }
     fn({
-      set: (map, key, value) => group.push((d) => void (d[map][key] = toAutomerge(value))),
-      delete: (map, key) => group.push((d) => void delete d[map][key]),
+      set: (map, key, value) => {
+        this.wrote(map, key)
+        group.push((d) => void (d[map][key] = toAutomerge(value)))
+      },
+      delete: (map, key) => {
+        this.wrote(map, key)
+        group.push((d) => void delete d[map][key])
+      },
       createText: (noteId, initial) => {
         flush()
         this.createBody(noteId)
