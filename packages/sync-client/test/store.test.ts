@@ -299,7 +299,7 @@ describe('IdbStore', () => {
     await store.compact(SPACE)
     const d = await dump(factory)
     expect(d.updates).toHaveLength(0)
-    const snapshot = parseSnapshotRecord(d.snapshots[0]![1])
+    const snapshot = parseSnapshotRecord(d.snapshots![0]![1])
     if (!snapshot.ok) throw new Error(snapshot.reason)
     // as small as the whole document encoded once, and far below the merge of the keystrokes
     const whole = Y.encodeStateAsUpdate(doc)
@@ -319,7 +319,7 @@ describe('IdbStore', () => {
     await settle()
     await store.compact(SPACE)
     const after = await dump(factory)
-    expect(after.updates.map(([, v]) => (v as { spaceId: string }).spaceId)).toEqual(['space-b'])
+    expect(after.updates!.map(([, v]) => (v as { spaceId: string }).spaceId)).toEqual(['space-b'])
     expect(snapshotOf(docFrom((await store.load(SPACE)).updates))).toEqual(snapshotOf(doc))
   })
 
