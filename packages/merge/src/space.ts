@@ -1061,6 +1061,30 @@ export class Space {
   }
 
   /**
+   * The writer, noting the cart keys it writes (CART-13): inside a batch the engine's change event
+   * comes only at the end, and a command later in the batch reads the cart as the earlier ones left it.
+   */
+  private noting(w: EngineWriter): EngineWriter {
+    const note = (map: MapName, key: string): void => {
+      if (this.touched && (ITEM_MAPS as readonly string[]).includes(map))
+        this.touched.push([map as ItemMap, key])
+    }
+    return {
+      set: (map, key, value) => {
+        note(map, key)
+        w.set(map, key, value)
+      },
+      delete: (map, key) => {
+        note(map, key)
+        w.delete(map, key)
+      },
+      createText: (noteId, initial) => w.createText(noteId, initial),
+      spliceText: (noteId, index, deleteCount, insert, continues) =>
+        w.spliceText(noteId, index, deleteCount, insert, continues),
+    }
+  }
+
+  /**
    * Runs one local command: refuses writes when read-only, writes in one engine transaction, and
    * records the inverse operations for undo (or hands them to `sink` while undoing).
    */
@@ -1069,7 +1093,7 @@ export class Space {
     const inv: Inverse[] = []
     this.typingNow = null
     try {
-      this.engine.transact(this.origin, (w) => fn(w, inv))
+      this.engine.transact(this.origin, (w) => fn(this.noting(w), inv))
     } finally {
       // a run of typing goes on only from one keystroke command to the next (NOTE-2)
       this.typingIn = this.replaying ? null : this.typingNow

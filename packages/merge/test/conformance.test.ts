@@ -1171,7 +1171,7 @@ describe.each(ENGINES)('%s engine', (engine) => {
     })
   })
 
-  describe('who added a line, item history (CART-11, CART-12)', () => {
+  describe('who added a line, item history (CART-11, CART-12, CART-13)', () => {
     it('[CART-11] an add that brings a line back records who added it and when; an increment or a plain add does not', () => {
       const [a, b] = replicas(engine, 2)
       a!.addItem('Milk', { by: 'Ana' })
@@ -1225,6 +1225,27 @@ describe.each(ENGINES)('%s engine', (engine) => {
       expect(['Ana', 'Bo']).toContain(a!.item('jam')!.addedBy)
     })
 
+    it('[CART-13] a command later in one transaction reads the cart as the earlier ones left it', () => {
+      const [a, b] = replicas(engine, 2)
+      a!.addItem('Milk')
+      expect(a!.items().map((i) => i.key)).toEqual(['milk']) // the cart is kept from here on
+      a!.transact(() => {
+        a!.addItem('Bread', { quantity: 2 })
+        a!.setField('bread', 'note', 'sliced')
+        a!.check('bread', 'Ana')
+        a!.removeItem('milk')
+        expect(a!.items().map((i) => [i.key, i.quantity, i.note, i.checked])).toEqual([
+          ['bread', 2, 'sliced', true],
+        ])
+      })
+      syncAll([a!, b!])
+      for (const s of [a!, b!])
+        expect(s.items().map((i) => [i.key, i.quantity, i.note, i.checked])).toEqual([
+          ['bread', 2, 'sliced', true],
+        ])
+      a!.undo()
+      expect(a!.items().map((i) => i.key)).toEqual(['milk'])
+    })
     it('[CART-12] item history lists every line the document has had, visible or removed, with its last fields', () => {
       const [a, b] = replicas(engine, 2)
       a!.addItem('Milk', { fields: { unit: 'l', priceCents: 129, category: 'Dairy' } })
