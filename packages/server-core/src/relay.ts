@@ -7,6 +7,7 @@
  * updates only (nothing is echoed); to the other instances, what did not come from them (an update
  * from fan-out or read back from shared storage is theirs already). A turn past RELAY_BATCH_BYTES is
  * sent early, so a burst never builds one huge frame. Presence (awareness) is relayed at once.
+ * Joining the updates of different writers is a copy of their blocks, not a Yjs merge (RELAY-5).
  */
 import { encodeMessage } from '@converge/protocol'
 import type { Scheduler } from './ports.js'

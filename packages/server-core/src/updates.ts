@@ -1,6 +1,7 @@
 /** Small helpers over Yjs updates and state vectors, shared by the parts of a room. */
 import * as Y from 'yjs'
 import type { ClockRange } from './clock-ranges.js'
+import { concatUpdates } from './concat-updates.js'
 
 /** What one transaction changed in a room's document: the update Yjs emitted, the state before and after. */
 export interface DocChange {
@@ -12,9 +13,12 @@ export interface DocChange {
 /** The update that changes nothing (no structs, no deletions), as Yjs encodes it. */
 export const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] === 0 && u[1] === 0
 
-/** One update for a list of them (merged when there are several). */
+/**
+ * One update for a list of them: the update itself when there is one, their blocks side by side when
+ * their clients are disjoint (RELAY-5, `concatUpdates`), else merged by Yjs.
+ */
 export const mergeAll = (updates: readonly Uint8Array[]): Uint8Array =>
-  updates.length === 1 ? updates[0]! : Y.mergeUpdates([...updates])
+  updates.length === 1 ? updates[0]! : (concatUpdates(updates) ?? Y.mergeUpdates([...updates]))
 
 /** The clock ranges between two state vectors: what a transaction added, per client. */
 export const rangesBetween = (
