@@ -266,19 +266,38 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
         let best = 0
         let atBest: RunStats | null = null
         await measure(server, gen, 6, 1000, t.rampWin, 1, 500) // warm-up: fresh load generators are JIT-cold
+        let lastFail: RunStats | null = null
         for (let rate = 6; rate <= 2000; rate *= t.rampFactor) {
-          const r = await measure(server, gen, rate, 500, t.rampWin, 1, Math.min(t.grace, 1000))
           const total = rate * shape.writersPerSpace
-          const ok = r.p99 < 50 && r.drops === 0
-          console.log(
-            `  ramp ${kind}: ${total.toFixed(0)} updates/s in → p99 ${r.p99.toFixed(1)} ms, drops ${r.drops}, CPU: server ${r.serverCores.toFixed(2)} cores, busiest load generator ${r.generatorCores.toFixed(2)} ${ok ? 'ok' : 'FAIL'}`,
-          )
-          if (!ok) break
+          // a step that fails is measured once more, and fails only if both do: one stall in a
+          // single window (a GC, a checkpoint) does not end the ramp — for every server alike
+          let r: RunStats | null = null
+          let ok = false
+          for (let attempt = 0; attempt < 2 && !ok; attempt++) {
+            r = await measure(server, gen, rate, 500, t.rampWin, 1, Math.min(t.grace, 1000))
+            ok = r.p99 < 50 && r.drops === 0
+            console.log(
+              `  ramp ${kind}: ${total.toFixed(0)} updates/s in → p99 ${r.p99.toFixed(1)} ms, drops ${r.drops}, CPU: server ${r.serverCores.toFixed(2)} cores, busiest load generator ${r.generatorCores.toFixed(2)} ${ok ? 'ok' : 'FAIL'}`,
+            )
+          }
+          if (!ok) {
+            lastFail = r
+            break
+          }
           best = total
           atBest = r
         }
         results.set(S, 'ramp: highest rate, p99 < 50 ms, no drop (a)', 'updates/s in', false, kind, best)
         // the generator's own limit: what it used at that rate, of the machine's cores (issue: is it the bound?)
+        if (lastFail)
+          results.set(
+            S,
+            'ramp: server CPU at the first rate that failed',
+            'cores',
+            true,
+            kind,
+            lastFail.serverCores,
+          )
         if (atBest) {
           results.set(S, 'ramp: server CPU at the highest rate', 'cores', true, kind, atBest.serverCores)
           results.set(
