@@ -45,7 +45,7 @@ async function leave(server: RunningServer, clients: SyncClient[], unloadMs: num
 export async function runMemory(cfg: Config, results: Results): Promise<void> {
   const small = cfg.quick ? 200 : 1000
   const large = cfg.quick ? 3 : 20
-  const carts = Array.from({ length: small }, (_, i) => smallCart(`mem-${i}`))
+  const carts = Array.from({ length: small }, (_, i) => smallCart(`small-${i}`)) // each cart names its own space (BAD-3)
   const paper = cached('paper-v1', () => Y.encodeStateAsUpdate(paperDoc()))
   results.note(
     `memory: ${small} small spaces of ${carts[0]!.length} bytes (a cart through packages/merge), ${large} large spaces of ${paper.length} bytes (automerge-paper as Yjs); Converge unloads an empty space after IDLE_UNLOAD_MS=1000 here (30000 by default), the peers at once${cfg.quick ? ' (--quick: fewer spaces; Converge, the classic server and Hocuspocus in memory only)' : ''}`,
