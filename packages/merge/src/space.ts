@@ -219,9 +219,11 @@ function assembleItem(
     it.fields.set(splitKey(k)![1], v)
   }
   for (const [k, v] of counters) {
-    any = true
+    // a counter whose id does not parse makes no line, as before the cart was kept
     const c = parseCounterId(splitKey(k)![1])
-    if (c) life(c.life).counts.set(c.replica, decodePN(v))
+    if (!c) continue
+    any = true
+    life(c.life).counts.set(c.replica, decodePN(v))
   }
   for (const [, v] of tombs) {
     any = true
