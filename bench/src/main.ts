@@ -1,17 +1,19 @@
 /**
  * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit,listrender] [--servers=converge,yws,…]`: runs every
- * section, prints the table and writes BENCHMARKS.md at the repository root.
+ * section, prints the table and writes BENCHMARKS.md at the repository root, its charts in bench/charts
+ * and its figures in bench/results.json. `pnpm bench --report` writes BENCHMARKS.md and the charts again
+ * from bench/results.json without measuring (after a change to the targets' texts or the report).
  */
 import { spawnSync } from 'node:child_process'
-import { mkdirSync, rmSync } from 'node:fs'
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { type Config, SECTIONS, type SectionId } from './config.js'
 import { BENCH_DIR, REPO_DIR } from './lib/paths.js'
 import { ensurePeers } from './lib/peers.js'
 import { installReaper } from './lib/proc.js'
-import { Results } from './lib/results.js'
+import { Results, type SavedResults } from './lib/results.js'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.js'
-import { writeReport } from './report.js'
+import { type RunInfo, runInfo, writeReport } from './report.js'
 import { runEngines } from './sections/engines.js'
 import { runFanout } from './sections/fanout.js'
 import { runFirstVisit } from './sections/first-visit.js'
@@ -23,7 +25,14 @@ import { runMemory } from './sections/memory.js'
 const arg = (name: string): string | undefined =>
   process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3)
 
+const SAVED = join(BENCH_DIR, 'results.json')
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--report')) {
+    const saved = JSON.parse(readFileSync(SAVED, 'utf8')) as { info: RunInfo; results: SavedResults }
+    console.log(`\nwrote ${writeReport(saved.info, Results.fromJSON(saved.results))} from ${SAVED}`)
+    return
+  }
   installReaper()
   const quick = process.argv.includes('--quick')
   const runDir = join(BENCH_DIR, '.runs', new Date().toISOString().replace(/[:.]/g, '-'))
@@ -67,7 +76,9 @@ async function main(): Promise<void> {
     console.log(`=== section ${s}: ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   }
   const seconds = (Date.now() - started) / 1000
-  const file = writeReport(cfg, results, peers, seconds)
+  const info = runInfo(cfg, peers, seconds)
+  writeFileSync(SAVED, `${JSON.stringify({ info, results }, null, 1)}\n`)
+  const file = writeReport(info, results)
   console.log(`\nwrote ${file} in ${seconds.toFixed(0)} s`)
   // logs stay for a failed section (or with --keep)
   if (!process.argv.includes('--keep') && failed.length === 0)

@@ -49,13 +49,13 @@ const CLASSIC = ['yws', 'yws-leveldb']
 const HOCUS = ['hocuspocus', 'hocuspocus-sqlite']
 
 const FANOUT_BOUND =
-  'measured (V8 CPU profile of the server through shapes a–d and the ramp): a third of the process is busy, and half of that is the socket writes (writev: on loopback the kernel does the receiver’s TCP work in the sender’s call), one per member per turn as for the peers; then merging a turn’s updates (Y.mergeUpdates, 4%), applying each update (validate and integrate, 2.5%), the SQLite commit hand-off (postMessage to its thread, 1.6%) and the durable acks. The latency percentiles are those of a 2-core machine shared with two load-generator processes receiving up to 150,000 frames/s: a server cannot be half as slow as another when both wait for the same two cores. Holding a busy room’s next batch for as long as its sends took (tried) cut CPU per delivered update by 30% in (b) and raised p50 by 2 ms: not kept. The classic server and Hocuspocus send each update as it comes without validating or storing it; with their persistence on they write asynchronously (LevelDB, debounced SQLite) without confirming durability to anyone'
+  'measured (V8 CPU profile of the server through shapes a–d and the ramp): a third of the process is busy, and half of that is the socket writes (writev: on loopback the kernel does the receiver’s TCP work in the sender’s call), one per member per turn as for the peers; then merging a turn’s updates (Y.mergeUpdates, 4%), applying each update (validate and integrate, 2.5%), the SQLite commit hand-off (postMessage to its thread, 1.6%) and the durable acks. The latency percentiles are those of a 2-core machine shared with two load-generator processes receiving up to 150,000 frames/s: a server cannot be half as slow as another when both wait for the same two cores. Holding a busy room’s next batch for as long as its sends took (tried) cut CPU per delivered update by 30% in (b) and raised p50 by 2 ms: not kept. The classic server and Hocuspocus send each update as it comes without validating or storing it; with their persistence on they write asynchronously (LevelDB, debounced SQLite) without confirming durability to anyone. What would remove the CPU gap: fewer sends and hand-offs per update — a writer now gets two frames a turn (the others’ updates and its durable ack) where one message could carry both (a protocol version), and the commit reaches the SQLite thread by postMessage where a shared ring buffer would not copy; the validation and the durable commit stay (a valid token does not make an update valid). What would settle the p99 comparison: load generators on other cores than the server’s, which this 2-core machine does not have'
 
 const RAMP_BOUND =
-  'Converge’s own per-connection message limit, not its CPU or the load generator: one step past the rate that held, each of the ten writers sends over 1,000 messages a second, past MAX_MESSAGES_PER_SECOND (500 a second, a 2 s burst), and the server closes them (“message or byte rate exceeded”), so every later keystroke counts as dropped; the busiest load-generator process uses under half a core at every step. A person types about ten keystrokes a second, so the limit stays; a ramp that measures capacity past it would raise it for the benchmark as the per-address limits are. Per incoming update Converge also validates and applies it, hands it to the SQLite thread and acknowledges it durably; its turn’s join is a copy (RELAY-5; it was 11% of the process in shape (a))'
+  'the server’s main thread (its CPU at the first rate that failed is in the fan-out table; the busiest load-generator process uses under half a core at every step): per incoming update Converge validates and applies it, hands it to the SQLite thread and acknowledges it durably, where the peers relay it as it comes; the relay joins a turn’s updates by copying their blocks (RELAY-5). Before one writer’s consecutive updates were joined that way too, a backlogged turn went to Y.mergeUpdates, which a profile of the ramp past 7,785/s put at 80% of the server: each slow turn made the next longer and the room stopped delivering'
 
 const MEMORY_BOUND =
-  'the process baseline: Converge runs as shipped, `node dist/main.mjs` (a bundle), yet pino, prom-client (with its default process metrics), zod, jose and ws are loaded before any space (the PostgreSQL and Redis drivers only when configured: 94 → 82 MB at start), and the SQLite append thread is a second V8 isolate (about 10 MB); the per-space cost is the difference between the rows'
+  'the process baseline: Converge runs as shipped, `node dist/main.mjs` (a bundle), yet pino, prom-client (with its default process metrics), zod, jose and ws are loaded before any space (the PostgreSQL and Redis drivers only when configured: 94 → 82 MB at start), and the SQLite append thread is a second V8 isolate (about 10 MB); the per-space cost is the difference between the rows (about 96 KB a space against the classic server’s 71: the same Y.Doc plus the room’s own state — its committed state vector, commit pipeline, presence and the encoded-state cache for joins — not yet broken down by a heap profile). What would remove it: prom-client without its default metrics until /metrics is first read, the SQLite appends without a second isolate (a libuv work queue through a native binding, or the main thread with the commit batched per turn), and the room’s caches dropped when a space goes quiet'
 
 const V = '6 first visit'
 const APP = 'Converge web app'
@@ -92,12 +92,21 @@ const fanoutTargets: Target[] = SHAPE_IDS.flatMap((id) => [
 ])
 
 const ENGINE_BOUND: Record<string, string> = {
-  time: 'on Yjs, Yjs’s own transaction (integrating, encoding the update, cleanup) is most of each keystroke for both; around it packages/merge runs a command: the surrogate-pair check and the undo step (an anchor and the insertion’s id), found from the last position looked up since the position cache per note (they walked the body from its start: 40× raw on B4 before it), the note’s updatedAt (once a minute when typing; on every deletion, so that a deletion moves the replica’s clock for the durable ack) and the change event. On Automerge: the same command around each change, and typing backwards (B1.3) builds each keystroke as a change placed before the run’s first character and applies it (insertBackwards → applyChanges, NOTE-2), which Automerge 3.5 does in time linear in the note — a CPU profile of 3,000 prepends puts 12.7 of 18.3 s in its applyChanges. B6 is Automerge’s own apply, linear in the note (raw applyChanges is as slow); on Yjs, B6 (a peer’s keystroke applied, 0.09 ms each) is the check every update from a peer gets before Yjs applies it (BAD-1…7: decoded once more, each struct’s place and each guarded key looked up); the cart (2.2×) is each command’s own bookkeeping around a one-line write since CART-13 (it was 5.4×: every line rebuilt per command)',
+  time: 'on Yjs, Yjs’s own transaction (integrating, encoding the update, cleanup) is most of each keystroke for both; around it packages/merge runs a command: the surrogate-pair check and the undo step (an anchor and the insertion’s id), found from the last position looked up since the position cache per note (they walked the body from its start: 40× raw on B4 before it), the note’s updatedAt (once a minute when typing; on every deletion, so that a deletion moves the replica’s clock for the durable ack) and the change event. On Automerge: the same command around each change, and typing backwards (B1.3) builds each keystroke as a change placed before the run’s first character and applies it (insertBackwards → applyChanges, NOTE-2), which Automerge 3.5 does in time linear in the note — a CPU profile of 3,000 prepends puts 12.7 of 18.3 s in its applyChanges. B6 is Automerge’s own apply, linear in the note (raw applyChanges is as slow); on Yjs, B6 (a peer’s keystroke applied, 0.09 ms each) is the check every update from a peer gets before Yjs applies it (BAD-1…7: decoded once more, each struct’s place and each guarded key looked up); the cart (2.2×) is each command’s own bookkeeping around a one-line write since CART-13 (it was 5.4×: every line rebuilt per command). What would remove the rest: on Yjs, checking a peer’s update while Yjs integrates it (one decode) instead of before; on Automerge, a text insert that Automerge applies in place before the run’s first character (NOTE-2 needs it placed there), which Automerge 3.5’s API does not offer',
   'document size':
-    'on Yjs, the metadata packages/merge keeps beside the text and the cart (the item and note maps, updatedAt). On Automerge the whole state of a space (`encodeStateAsUpdate()`) is the list of its changes, each a change chunk as Automerge encodes one, so that a receiver can check every change before applying any (BAD-1…6); raw Automerge’s `save()` is the compressed columnar document, where a run of keystrokes costs a few bytes. Storing and sending the saved document needs a load that checks a saved document’s changes the same way — the Automerge end-to-end work',
+    'on Yjs, the metadata packages/merge keeps beside the text and the cart (the item and note maps, updatedAt). On Automerge the whole state of a space (`encodeStateAsUpdate()`) is the list of its changes, each a change chunk as Automerge encodes one, so that a receiver can check every change before applying any (BAD-1…6); raw Automerge’s `save()` is the compressed columnar document, where a run of keystrokes costs a few bytes. Storing and sending the saved document needs a load that checks a saved document’s changes the same way — the Automerge end-to-end work. What would remove it: storing and sending the saved document with a load that checks a saved document’s changes the same way (the Automerge end-to-end issue)',
   'cold load (fresh process)':
-    'a fresh process loads the document and opens it through packages/merge (the space’s roots, the cart’s items and notes read once, the Automerge document’s change history replayed)',
+    'a fresh process loads the document and opens it through packages/merge (the space’s roots, the cart’s items and notes read once, the Automerge document’s change history replayed). What would remove it on Automerge: loading a saved document (above) instead of replaying changes; on Yjs: reading the cart’s items lazily, when the first query asks',
 }
+
+/** packages/merge ÷ raw library, per engine and metric: the issue's limits (also the charts' dashed lines). */
+export const ENGINE_LIMITS = [
+  ['yjs', 'time', 1.1],
+  ['yjs', 'document size', 1.25],
+  ['yjs', 'cold load (fresh process)', 1.5],
+  ['automerge', 'time', 1.5],
+  ['automerge', 'document size', 2],
+] as const
 
 /** The worst merge ÷ raw ratio of one metric over the engine benchmarks of one engine. */
 function worstOfEngines(r: Results, engine: 'yjs' | 'automerge', metric: string, limit: number): Evaluation {
@@ -193,7 +202,7 @@ export const TARGETS: Target[] = [
         measured: `${row!.metric}: ${fmt(ours)} vs ${fmt(peer)} ms → ${(ours / peer).toFixed(2)}×`,
         met: ours / peer <= 0.5,
         reason:
-          'both stores now integrate the same document: since STORE-20 IdbStore’s snapshot is the document as Yjs encodes it (runs merged, deleted text collected), as y-indexeddb’s is. In a fresh page most of the open is Yjs integrating ~300 KB of it before the JIT has warmed up; IdbStore adds the check of each record (records.ts checkUpdate decodes it, so that a corrupt one is skipped and reported; ~15 ms of ~110 ms measured in the page) and y-indexeddb its longer log. Half of y-indexeddb’s time would need not applying the document at all on open',
+          'both stores now integrate the same document: since STORE-20 IdbStore’s snapshot is the document as Yjs encodes it (runs merged, deleted text collected), as y-indexeddb’s is. In a fresh page most of the open is Yjs integrating ~300 KB of it before the JIT has warmed up; IdbStore adds the check of each record (records.ts checkUpdate decodes it, so that a corrupt one is skipped and reported; ~15 ms of ~110 ms measured in the page) and y-indexeddb its longer log. Half of y-indexeddb’s time would need not applying the document at all on open: what would remove it is a view of the space (the cart and note titles as JSON, written with each compaction) that the app shows at once while the document integrates behind it, or integrating in a worker',
       }
     },
   },
@@ -216,7 +225,7 @@ export const TARGETS: Target[] = [
         measured: `${fmt(v)} ms`,
         met: v <= 2,
         reason:
-          'the keystrokes that land behind a compaction (one in 200): its readwrite transaction (the snapshot put and one range delete) commits before their append, and the document it builds runs on the same thread; y-indexeddb pays the same for its trim every 500',
+          'the keystrokes that land behind a compaction (one in 200): its readwrite transaction (the snapshot put and one range delete) commits before their append, and the document it builds runs on the same thread; y-indexeddb pays the same for its trim every 500. What would remove it: building the compaction’s document in a worker (or in idle time), so that an append never waits behind it',
       }
     },
   },
@@ -233,19 +242,11 @@ export const TARGETS: Target[] = [
         measured: `${fmt(ours)} vs ${fmt(peer)} bytes → ${(ours / peer).toFixed(2)}×`,
         met: ours / peer <= 2,
         reason:
-          'each log record carries its space id (the index every read and compaction uses) and the change’s client id and clock (what counts it as pending until the server confirms it), where y-indexeddb stores the bare update; the rest is the snapshot rewritten every 200 writes',
+          'each log record carries its space id (the index every read and compaction uses) and the change’s client id and clock (what counts it as pending until the server confirms it), where y-indexeddb stores the bare update; the rest is the snapshot rewritten every 200 writes. What would remove it: the space id only in the key (not again in the value) and the client id once per run of one client’s records instead of in each',
       }
     },
   },
-  ...(
-    [
-      ['yjs', 'time', 1.1],
-      ['yjs', 'document size', 1.25],
-      ['yjs', 'cold load (fresh process)', 1.5],
-      ['automerge', 'time', 1.5],
-      ['automerge', 'document size', 2],
-    ] as const
-  ).map(([engine, metric, limit]): Target => ({
+  ...ENGINE_LIMITS.map(([engine, metric, limit]): Target => ({
     name: `packages/merge vs raw ${engine === 'yjs' ? 'Yjs' : 'Automerge'}, every engine benchmark (${metric})`,
     threshold: `≤ ${limit}×`,
     evaluate: (r) => worstOfEngines(r, engine, metric, limit),

@@ -10,9 +10,24 @@ export interface Row {
   readonly note?: string
 }
 
+/** A measured curve (the ramp): per subject, its points in the order measured. */
+export interface SeriesPoint {
+  readonly x: number
+  readonly y: number
+  readonly ok: boolean
+}
+
+export interface SavedResults {
+  readonly rows: Row[]
+  readonly notes: string[]
+  readonly series: [string, [string, SeriesPoint[]][]][]
+}
+
 export class Results {
   readonly rows: Row[] = []
   readonly notes: string[] = []
+  /** curve name → subject → points (drawn as charts beside the tables) */
+  readonly series = new Map<string, Map<string, SeriesPoint[]>>()
 
   add(row: Row): void {
     this.rows.push(row)
@@ -44,9 +59,34 @@ export class Results {
     return this.rows.find((r) => r.section === section && r.metric === metric)?.values[subject] ?? NaN
   }
 
+  point(curve: string, subject: string, p: SeriesPoint): void {
+    let bySubject = this.series.get(curve)
+    if (!bySubject) this.series.set(curve, (bySubject = new Map()))
+    let points = bySubject.get(subject)
+    if (!points) bySubject.set(subject, (points = []))
+    points.push(p)
+  }
+
   note(s: string): void {
     this.notes.push(s)
     console.log(`  note: ${s}`)
+  }
+
+  /** The figures as JSON (bench/results.json: `pnpm bench --report` writes BENCHMARKS.md from it again). */
+  toJSON(): SavedResults {
+    return {
+      rows: this.rows,
+      notes: this.notes,
+      series: [...this.series].map(([curve, bySubject]) => [curve, [...bySubject]]),
+    }
+  }
+
+  static fromJSON(saved: SavedResults): Results {
+    const r = new Results()
+    r.rows.push(...saved.rows)
+    r.notes.push(...saved.notes)
+    for (const [curve, bySubject] of saved.series) r.series.set(curve, new Map(bySubject))
+    return r
   }
 }
 

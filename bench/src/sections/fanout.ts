@@ -235,7 +235,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
     console.log(`\n== fan-out: ${kind}`)
     const server = await startServer(kind, cfg.runDir)
     try {
-      for (const full of SHAPES) {
+      for (const full of process.env.BENCH_RAMP_ONLY ? [] : SHAPES) {
         const shape: Shape = !cfg.quick
           ? full
           : full.id === 'b'
@@ -267,7 +267,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
         let atBest: RunStats | null = null
         await measure(server, gen, 6, 1000, t.rampWin, 1, 500) // warm-up: fresh load generators are JIT-cold
         let lastFail: RunStats | null = null
-        for (let rate = 6; rate <= 2000; rate *= t.rampFactor) {
+        for (let rate = Number(process.env.BENCH_RAMP_FROM ?? 6); rate <= 4000; rate *= t.rampFactor) {
           const total = rate * shape.writersPerSpace
           // a step that fails is measured once more, and fails only if both do: one stall in a
           // single window (a GC, a checkpoint) does not end the ramp — for every server alike
@@ -283,6 +283,8 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
               `  ramp ${kind}: ${total.toFixed(0)} updates/s in → p99 ${r.p99.toFixed(1)} ms, drops ${r.drops}, CPU: server ${r.serverCores.toFixed(2)} cores, busiest load generator ${r.generatorCores.toFixed(2)} ${ok ? 'ok' : 'FAIL'}`,
             )
           }
+          const shown = ok ? r! : failed!
+          results.point(RAMP_CURVE, kind, { x: total, y: shown.p99, ok })
           if (!ok) {
             lastFail = failed
             break
@@ -322,3 +324,6 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
 }
 
 export const ALL_SERVERS = SERVER_KINDS
+
+/** The ramp's curve in Results.series: offered updates/s → p99 ms, per server. */
+export const RAMP_CURVE = 'ramp (a)'
