@@ -6,7 +6,7 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve } from 'node:path'
-import { SPACE_ID, type SpaceRegistry } from '@converge/server-core'
+import { SPACE_ENGINES, SPACE_ID, type SpaceEngine, type SpaceRegistry } from '@converge/server-core'
 import type { Registry } from 'prom-client'
 import sirv, { type RequestHandler } from 'sirv'
 import { z } from 'zod'
@@ -80,7 +80,11 @@ export function newSpaceId(): string {
 }
 
 const createSpaceBody = z
-  .object({ name: z.string().max(200).optional(), id: z.string().regex(SPACE_ID).optional() })
+  .object({
+    name: z.string().max(200).optional(),
+    id: z.string().regex(SPACE_ID).optional(),
+    engine: z.enum(SPACE_ENGINES).optional(),
+  })
   .strict()
 
 class HttpError extends Error {
@@ -228,6 +232,7 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
   admitCreation(req, deps)
   const body = await readBody(req, MAX_API_BODY_BYTES)
   let proposed: string | undefined
+  let engine: SpaceEngine = 'yjs'
   if (body.length > 0 && body.toString('utf8').trim() !== '') {
     let json: unknown
     try {
@@ -236,15 +241,24 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
       throw new HttpError(400, 'the body is not valid JSON')
     }
     const parsed = createSpaceBody.safeParse(json)
-    if (!parsed.success) throw new HttpError(400, 'the body must be {"name"?: string, "id"?: string}')
+    if (!parsed.success)
+      throw new HttpError(
+        400,
+        'the body must be {"name"?: string, "id"?: string, "engine"?: "yjs" | "automerge"}',
+      )
     proposed = parsed.data.id
+    engine = parsed.data.engine ?? 'yjs'
   }
+  // REG-10: the engine is recorded with the space; sync serves Yjs spaces only so far, so an
+  // Automerge space is refused before anything is registered (nothing half-served reaches a device)
+  if (engine !== 'yjs')
+    throw new HttpError(501, `${engine} spaces are not served by this server yet; create a Yjs space`)
   // a space created offline registers under its own id, once; anyone else's id is refused
   const id = proposed ?? newSpaceId()
-  if (!(await deps.spaces.registerSpace(id))) throw new HttpError(409, 'that space id is taken')
+  if (!(await deps.spaces.registerSpace(id, engine))) throw new HttpError(409, 'that space id is taken')
   const tokens = await deps.issueTokens(id)
-  deps.log.info({ spaceId: id }, 'space created')
-  sendJson(res, 201, { id, ...tokens })
+  deps.log.info({ spaceId: id, engine }, 'space created')
+  sendJson(res, 201, { id, engine, ...tokens })
 }
 
 async function handleApi(

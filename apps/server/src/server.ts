@@ -107,8 +107,8 @@ const markingRegistry = (
 ): Pick<SpaceRegistry, 'registerSpace'> =>
   marker
     ? {
-        registerSpace: async (id) => {
-          const free = await spaces.registerSpace(id)
+        registerSpace: async (id, engine) => {
+          const free = await spaces.registerSpace(id, engine)
           if (free) marker.registered(id)
           return free
         },

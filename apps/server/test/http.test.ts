@@ -104,6 +104,26 @@ describe('HTTP', () => {
     expect((await post({ id: 'bad id!' })).status).toBe(400)
   })
 
+  it('POST /api/spaces records the engine (Yjs by default); an Automerge space is refused with 501 and nothing registered; an unknown engine is 400', async () => {
+    const server = await startTestServer()
+    const post = (body: unknown) =>
+      fetch(`${server.url}/api/spaces`, { method: 'POST', body: JSON.stringify(body) })
+    const plain = await post({})
+    expect(plain.status).toBe(201)
+    expect(((await plain.json()) as { engine: string }).engine).toBe('yjs')
+    const yjs = await post({ id: 'yjs-space-1234', engine: 'yjs' })
+    expect(yjs.status).toBe(201)
+    expect(((await yjs.json()) as { engine: string }).engine).toBe('yjs')
+    const am = await post({ id: 'am-space-12345', engine: 'automerge' })
+    expect(am.status).toBe(501)
+    expect(((await am.json()) as { error: string }).error).toMatch(/automerge spaces are not served/)
+    // nothing was taken: the id registers afterwards (as Yjs)
+    expect((await post({ id: 'am-space-12345' })).status).toBe(201)
+    const unknown = await post({ engine: 'crdt-x' })
+    expect(unknown.status).toBe(400)
+    expect(((await unknown.json()) as { error: string }).error).toMatch(/"engine"\?: "yjs" \| "automerge"/)
+  })
+
   it('POST /api/spaces: bad JSON or body → 400, too large → 413, wrong method → 405, preflight → 204', async () => {
     const server = await startTestServer({ allowedOrigins: ['http://localhost:5173'] })
     const post = (body: string) => fetch(`${server.url}/api/spaces`, { method: 'POST', body })

@@ -4,7 +4,13 @@
  * ones. Every wait is for a condition (a close, a message, a metric), never a sleep.
  */
 import { CloseCode, ErrorKind, PROTOCOL_VERSION } from '@converge/protocol'
-import { type Persistence, type SpaceRegistry, StorageError, type StoredSpace } from '@converge/server-core'
+import {
+  type Persistence,
+  type SpaceEngine,
+  type SpaceRegistry,
+  StorageError,
+  type StoredSpace,
+} from '@converge/server-core'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
 import { decodeJwt } from 'jose'
 import { join } from 'node:path'
@@ -205,8 +211,11 @@ describe('expiring links', () => {
 class FlakyGenerations implements Persistence, SpaceRegistry {
   failing = false
   constructor(readonly inner: SqlitePersistence) {}
-  registerSpace(id: string): Promise<boolean> {
-    return this.inner.registerSpace(id)
+  registerSpace(id: string, engine?: SpaceEngine): Promise<boolean> {
+    return this.inner.registerSpace(id, engine)
+  }
+  spaceEngine(id: string): Promise<SpaceEngine> {
+    return this.inner.spaceEngine(id)
   }
   linkGeneration(id: string): Promise<number> {
     return this.failing

@@ -1,7 +1,13 @@
 import { join } from 'node:path'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
 import { CloseCode } from '@converge/protocol'
-import { type Persistence, type SpaceRegistry, StorageError, type StoredSpace } from '@converge/server-core'
+import {
+  type Persistence,
+  type SpaceEngine,
+  type SpaceRegistry,
+  StorageError,
+  type StoredSpace,
+} from '@converge/server-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
@@ -35,8 +41,11 @@ class FlakyPersistence implements Persistence, SpaceRegistry {
   constructor(file: string) {
     this.inner = new SqlitePersistence({ file })
   }
-  registerSpace(spaceId: string): Promise<boolean> {
-    return this.inner.registerSpace(spaceId)
+  registerSpace(spaceId: string, engine?: SpaceEngine): Promise<boolean> {
+    return this.inner.registerSpace(spaceId, engine)
+  }
+  spaceEngine(spaceId: string): Promise<SpaceEngine> {
+    return this.inner.spaceEngine(spaceId)
   }
   linkGeneration(spaceId: string): Promise<number> {
     return this.inner.linkGeneration(spaceId)

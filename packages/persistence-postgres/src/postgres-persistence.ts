@@ -1,8 +1,10 @@
 import {
   StorageError,
+  knownEngine,
   silentLogger,
   type Logger,
   type Persistence,
+  type SpaceEngine,
   type SpaceRegistry,
   type StoredSpace,
 } from '@converge/server-core'
@@ -46,6 +48,8 @@ export const MIGRATIONS: readonly ((S: string) => string)[] = [
     );`,
   // the link generation of each space (PROTOCOL.md §P5.10): 0 until its links are first reset
   (S) => `ALTER TABLE ${S}.converge_spaces ADD COLUMN link_gen bigint NOT NULL DEFAULT 0;`,
+  // the CRDT engine of each space (REG-10): what spaces registered before it were written in
+  (S) => `ALTER TABLE ${S}.converge_spaces ADD COLUMN engine text NOT NULL DEFAULT 'yjs';`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -233,14 +237,26 @@ export class PostgresPersistence implements Persistence, SpaceRegistry {
   }
 
   /** Records a space id as taken; false when it already was (registered, or holding data). */
-  registerSpace(spaceId: string): Promise<boolean> {
+  registerSpace(spaceId: string, engine: SpaceEngine = 'yjs'): Promise<boolean> {
     const { S } = this
     return this.tx('registerSpace', spaceId, 'BEGIN', async (c) => {
       const r = await c.query(
-        `INSERT INTO ${S}.converge_spaces (space_id) VALUES ($1) ON CONFLICT (space_id) DO NOTHING`,
-        [spaceId],
+        `INSERT INTO ${S}.converge_spaces (space_id, engine) VALUES ($1, $2) ON CONFLICT (space_id) DO NOTHING`,
+        [spaceId, engine],
       )
       return r.rowCount === 1
+    })
+  }
+
+  /** The space's engine: one primary-key read of its `converge_spaces` row ('yjs' when there is none). */
+  spaceEngine(spaceId: string): Promise<SpaceEngine> {
+    const { S } = this
+    return this.tx('spaceEngine', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<{ engine: string }>(
+        `SELECT engine FROM ${S}.converge_spaces WHERE space_id = $1`,
+        [spaceId],
+      )
+      return knownEngine(r.rows[0]?.engine ?? 'yjs', spaceId)
     })
   }
 

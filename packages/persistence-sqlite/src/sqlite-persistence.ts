@@ -3,11 +3,13 @@ import { Worker } from 'node:worker_threads'
 import Database from 'better-sqlite3'
 import {
   StorageError,
+  knownEngine,
   silentLogger,
   systemScheduler,
   type Logger,
   type Persistence,
   type Scheduler,
+  type SpaceEngine,
   type SpaceRegistry,
   type StoredSpace,
 } from '@converge/server-core'
@@ -50,6 +52,10 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
   (db) => {
     // the link generation of each space (PROTOCOL.md §P5.10): 0 until its links are first reset
     db.exec(`ALTER TABLE spaces ADD COLUMN link_gen INTEGER NOT NULL DEFAULT 0;`)
+  },
+  (db) => {
+    // the CRDT engine of each space (REG-10): what spaces registered before it were written in
+    db.exec(`ALTER TABLE spaces ADD COLUMN engine TEXT NOT NULL DEFAULT 'yjs';`)
   },
 ]
 
@@ -101,7 +107,8 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     insertUpdate: Database.Statement<[string, Uint8Array]>
     upsertSnapshot: Database.Statement<[string, Uint8Array, number, number]>
     deleteUpdates: Database.Statement<[string, number]>
-    registerSpace: Database.Statement<[string, number]>
+    registerSpace: Database.Statement<[string, number, string]>
+    spaceEngine: Database.Statement<[string], { engine: string }>
     linkGeneration: Database.Statement<[string], { link_gen: number }>
     bumpLinkGeneration: Database.Statement<[string, number], { link_gen: number }>
   }
@@ -146,7 +153,10 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
            SET data = excluded.data, bytes = excluded.bytes, through_seq = excluded.through_seq`,
         ),
         deleteUpdates: db.prepare('DELETE FROM updates WHERE space_id = ? AND seq <= ?'),
-        registerSpace: db.prepare('INSERT OR IGNORE INTO spaces (space_id, created_at) VALUES (?, ?)'),
+        registerSpace: db.prepare(
+          'INSERT OR IGNORE INTO spaces (space_id, created_at, engine) VALUES (?, ?, ?)',
+        ),
+        spaceEngine: db.prepare('SELECT engine FROM spaces WHERE space_id = ?'),
         linkGeneration: db.prepare('SELECT link_gen FROM spaces WHERE space_id = ?'),
         bumpLinkGeneration: db.prepare(
           `INSERT INTO spaces (space_id, created_at, link_gen) VALUES (?, ?, 1)
@@ -297,11 +307,20 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
   }
 
   /** Records a space id as taken; false when it already was (or already holds data). */
-  registerSpace(spaceId: string): Promise<boolean> {
+  registerSpace(spaceId: string, engine: SpaceEngine = 'yjs'): Promise<boolean> {
     return this.run('registerSpace', spaceId, () => {
-      if (this.stmt.registerSpace.run(spaceId, Date.now()).changes === 0) return false
-      return this.lastSeqTx(spaceId) === 0
+      // a space holding data from before any registration was written in Yjs (REG-10): so it stays
+      const holdsData = this.lastSeqTx(spaceId) !== 0
+      const row = this.stmt.registerSpace.run(spaceId, Date.now(), holdsData ? 'yjs' : engine)
+      return row.changes === 1 && !holdsData
     })
+  }
+
+  /** The space's engine: one indexed row of `spaces` ('yjs' when there is none). */
+  spaceEngine(spaceId: string): Promise<SpaceEngine> {
+    return this.run('spaceEngine', spaceId, () =>
+      knownEngine(this.stmt.spaceEngine.get(spaceId)?.engine ?? 'yjs', spaceId),
+    )
   }
 
   /** The space's link generation: one indexed row of `spaces` (0 when there is none). */

@@ -1,4 +1,10 @@
-import { StorageError, type Persistence, type SpaceRegistry, type StoredSpace } from './ports.js'
+import {
+  StorageError,
+  type Persistence,
+  type SpaceEngine,
+  type SpaceRegistry,
+  type StoredSpace,
+} from './ports.js'
 
 interface MemorySpace {
   snapshot: Uint8Array | null
@@ -11,6 +17,8 @@ interface MemorySpace {
 /** The backing store of MemoryPersistence; share one between instances to "reopen" the same storage. */
 export type MemoryStore = Map<string, MemorySpace> & {
   readonly registered: Set<string>
+  /** The engine of each space registered with one other than 'yjs'. */
+  readonly engines: Map<string, SpaceEngine>
   /** The link generation of each space whose links were reset (absent: 0). */
   readonly generations: Map<string, number>
 }
@@ -18,6 +26,7 @@ export type MemoryStore = Map<string, MemorySpace> & {
 export function createMemoryStore(): MemoryStore {
   return Object.assign(new Map<string, MemorySpace>(), {
     registered: new Set<string>(),
+    engines: new Map<string, SpaceEngine>(),
     generations: new Map<string, number>(),
   })
 }
@@ -35,12 +44,17 @@ export class MemoryPersistence implements Persistence, SpaceRegistry {
     this.store = store
   }
 
-  registerSpace(spaceId: string): Promise<boolean> {
+  registerSpace(spaceId: string, engine: SpaceEngine = 'yjs'): Promise<boolean> {
     return this.run('registerSpace', spaceId, () => {
       if (this.store.registered.has(spaceId) || this.store.has(spaceId)) return false
       this.store.registered.add(spaceId)
+      if (engine !== 'yjs') this.store.engines.set(spaceId, engine)
       return true
     })
+  }
+
+  spaceEngine(spaceId: string): Promise<SpaceEngine> {
+    return this.run('spaceEngine', spaceId, () => this.store.engines.get(spaceId) ?? 'yjs')
   }
 
   linkGeneration(spaceId: string): Promise<number> {

@@ -67,12 +67,31 @@ export interface Persistence {
  * existing one. The storage adapters implement it beside `Persistence`, in the same storage, since
  * "taken" includes "holds data". (REG-n)
  */
+/** The CRDT engine a space's document is written in, chosen when it is created (REG-10). */
+export const SPACE_ENGINES = ['yjs', 'automerge'] as const
+export type SpaceEngine = (typeof SPACE_ENGINES)[number]
+
+/**
+ * A stored engine name, checked: an unknown one (damage, or a newer server's) is a StorageError —
+ * never read as Yjs, which would validate the space's updates against the wrong engine.
+ */
+export function knownEngine(value: string, spaceId: string): SpaceEngine {
+  if ((SPACE_ENGINES as readonly string[]).includes(value)) return value as SpaceEngine
+  throw new StorageError(`space ${spaceId} is stored with an unknown engine "${value}"`)
+}
+
 export interface SpaceRegistry {
   /**
-   * Records `spaceId` as taken. True when it was free; false when it was registered already or holds
-   * data. Of concurrent registrations of one id exactly one gets true. Registrations are durable.
+   * Records `spaceId` as taken, written in `engine` (default 'yjs'). True when it was free; false when
+   * it was registered already or holds data (its engine is then left as it was). Of concurrent
+   * registrations of one id exactly one gets true. Registrations are durable.
    */
-  registerSpace(spaceId: string): Promise<boolean>
+  registerSpace(spaceId: string, engine?: SpaceEngine): Promise<boolean>
+  /**
+   * The engine the space was registered with: 'yjs' for an id registered without one, registered
+   * before engines were recorded, or never registered. A failed read throws StorageError. (REG-10)
+   */
+  spaceEngine(spaceId: string): Promise<SpaceEngine>
   /**
    * The space's link generation: 0 until its links are first reset (also for an id never seen).
    * Tokens of an older generation are refused (PROTOCOL.md §P5.10). A failed read throws

@@ -1,4 +1,10 @@
-import { type Persistence, type SpaceRegistry, StorageError, type StoredSpace } from '@converge/server-core'
+import {
+  type Persistence,
+  type SpaceEngine,
+  type SpaceRegistry,
+  StorageError,
+  type StoredSpace,
+} from '@converge/server-core'
 import * as Y from 'yjs'
 
 interface DiskSpace {
@@ -74,11 +80,15 @@ export class SimDisk {
   }
 
   /** @internal */
-  register(spaceId: string): boolean {
+  register(spaceId: string, engine: SpaceEngine): boolean {
     if (this.registered.has(spaceId) || this.spaces.has(spaceId)) return false
     this.registered.add(spaceId)
+    if (engine !== 'yjs') this.engines.set(spaceId, engine)
     return true
   }
+
+  /** The engine of each space registered with one other than Yjs (the simulation's are all Yjs). */
+  readonly engines = new Map<string, SpaceEngine>()
 
   /** The link generation of each space whose links were reset (the simulation never resets any). */
   private readonly generations = new Map<string, number>()
@@ -142,8 +152,12 @@ export class SimStorage implements Persistence, SpaceRegistry {
     }
   }
 
-  registerSpace(spaceId: string): Promise<boolean> {
-    return Promise.resolve(this.disk.register(spaceId))
+  registerSpace(spaceId: string, engine: SpaceEngine = 'yjs'): Promise<boolean> {
+    return Promise.resolve(this.disk.register(spaceId, engine))
+  }
+
+  spaceEngine(spaceId: string): Promise<SpaceEngine> {
+    return Promise.resolve(this.disk.engines.get(spaceId) ?? 'yjs')
   }
 
   linkGeneration(spaceId: string): Promise<number> {

@@ -7,7 +7,7 @@ import { testBytes } from './persistence-suite.js'
 export type RegistryStorage = Persistence & SpaceRegistry
 
 /**
- * The conformance suite of the SpaceRegistry port (SPEC.md REG-1…REG-8), for an adapter that keeps
+ * The conformance suite of the SpaceRegistry port (SPEC.md REG-1…REG-10), for an adapter that keeps
  * it in the same storage as the spaces (so "taken" can include "holds data"). `setup` is the same
  * kind of fixture as `runPersistenceSuite`'s, over a `Persistence & SpaceRegistry`.
  */
@@ -109,6 +109,32 @@ export function runSpaceRegistrySuite(
       await s.close()
       await expect(s.linkGeneration('late')).rejects.toBeInstanceOf(StorageError)
       await expect(s.bumpLinkGeneration('late')).rejects.toBeInstanceOf(StorageError)
+    })
+
+    it("REG-10 a space's engine is the one its registration named, Yjs otherwise; a later registration does not change it; it survives reopening; after close reading it rejects", async () => {
+      expect(await s.registerSpace('am', 'automerge')).toBe(true)
+      expect(await s.registerSpace('y')).toBe(true)
+      expect(await s.spaceEngine('am')).toBe('automerge')
+      expect(await s.spaceEngine('y')).toBe('yjs')
+      expect(await s.spaceEngine('never-seen')).toBe('yjs')
+      // a second registration (another device, the same id) is refused and leaves the engine
+      expect(await s.registerSpace('am', 'yjs')).toBe(false)
+      expect(await s.registerSpace('y', 'automerge')).toBe(false)
+      expect(await s.spaceEngine('am')).toBe('automerge')
+      expect(await s.spaceEngine('y')).toBe('yjs')
+      // data written before any registration is Yjs's (spaces older than engines), and stays so
+      await s.append('old', [testBytes(8)])
+      expect(await s.registerSpace('old', 'automerge')).toBe(false)
+      expect(await s.spaceEngine('old')).toBe('yjs')
+      // a link reset neither registers an engine nor changes one
+      await s.bumpLinkGeneration('am')
+      await s.bumpLinkGeneration('links-only')
+      expect(await s.spaceEngine('links-only')).toBe('yjs')
+      s = await fx.reopen()
+      expect(await s.spaceEngine('am')).toBe('automerge')
+      expect(await s.spaceEngine('y')).toBe('yjs')
+      await s.close()
+      await expect(s.spaceEngine('am')).rejects.toBeInstanceOf(StorageError)
     })
   })
 }
