@@ -61,9 +61,15 @@ export class Results {
 
   point(curve: string, subject: string, p: SeriesPoint): void {
     let bySubject = this.series.get(curve)
-    if (!bySubject) this.series.set(curve, (bySubject = new Map()))
+    if (!bySubject) {
+      bySubject = new Map<string, SeriesPoint[]>()
+      this.series.set(curve, bySubject)
+    }
     let points = bySubject.get(subject)
-    if (!points) bySubject.set(subject, (points = []))
+    if (!points) {
+      points = []
+      bySubject.set(subject, points)
+    }
     points.push(p)
   }
 
