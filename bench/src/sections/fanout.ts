@@ -235,7 +235,9 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
     console.log(`\n== fan-out: ${kind}`)
     const server = await startServer(kind, cfg.runDir)
     try {
-      for (const full of process.env.BENCH_RAMP_ONLY ? [] : SHAPES) {
+      // profiling knobs (bench/README.md): BENCH_SHAPES=a,c (or none) and BENCH_RAMP=0
+      const only = process.env.BENCH_SHAPES?.split(',')
+      for (const full of only ? SHAPES.filter((x) => only.includes(x.id)) : SHAPES) {
         const shape: Shape = !cfg.quick
           ? full
           : full.id === 'b'
@@ -259,6 +261,7 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
           await gen.close()
         }
       }
+      if (process.env.BENCH_RAMP === '0') continue
       // ramp on shape (a): the highest offered rate with p99 < 50 ms and no drop
       const shape = SHAPES[0]!
       const gen = await startGen(server, shape, cfg.runDir, `${kind}-ramp`)
