@@ -73,6 +73,12 @@ export interface Engine {
   ownRanges(noteId: string, insertion: TextInsertion): [number, number][]
   /** Yjs: the encoded state vector. Automerge: the encoded heads. */
   stateVector(): Uint8Array
+  /**
+   * DLV-4: per writer, how far this replica holds its changes — Yjs: client id (decimal) → clock;
+   * Automerge: actor → highest sequence number. Replica A holds every change B holds exactly when A's
+   * vector is at least B's for every writer, so a durable ack can be this vector on either engine.
+   */
+  versionVector(): ReadonlyMap<string, number>
   /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array
   /**

@@ -1140,6 +1140,11 @@ export class Space {
     return this.engine.stateVector()
   }
 
+  /** DLV-4: per writer, how far this replica holds its changes (see `Engine.versionVector`). */
+  versionVector(): ReadonlyMap<string, number> {
+    return this.engine.versionVector()
+  }
+
   /** Everything a peer with `stateVector` lacks; the whole document when omitted. */
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
     return this.engine.encodeStateAsUpdate(stateVector)

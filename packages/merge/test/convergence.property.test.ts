@@ -131,6 +131,13 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   w(2, fc.record({ t: fc.constant('repair' as const), a: r, b: r })),
 )
 
+/** DLV-4: whether vector `a` is at least `b` for every writer. */
+const dominates = (a: ReadonlyMap<string, number>, b: ReadonlyMap<string, number>): boolean =>
+  [...b].every(([writer, n]) => (a.get(writer) ?? 0) >= n)
+
+const sameBytes = (x: Uint8Array, y: Uint8Array): boolean =>
+  x.length === y.length && x.every((v, k) => v === y[k])
+
 const at = <T>(xs: readonly T[], i: number): T => {
   const x = xs[i]
   if (x === undefined) throw new Error(`index ${i} out of range ${xs.length}`)
@@ -219,7 +226,20 @@ const run = (engine: EngineKind, n: number, cmds: readonly Cmd[]): Outcome => {
       case 'repair': {
         const a = c.a % n
         const b = c.b % n
-        if (a !== b && at(online, a) && at(online, b)) pull(at(spaces, a), at(spaces, b))
+        if (a !== b && at(online, a) && at(online, b)) {
+          const [sa, sb] = [at(spaces, a), at(spaces, b)]
+          // DLV-4: a's version vector dominates b's exactly when b holds nothing a lacks
+          const dominated = dominates(sa.versionVector(), sb.versionVector())
+          const before = bytesOf(sa)
+          pull(sa, sb)
+          const moved = !sameBytes(before, bytesOf(sa))
+          if (dominated === moved)
+            throw new Error(
+              `DLV-4: replica ${a}'s version vector ${dominated ? 'covered' : 'did not cover'} replica ${b}'s, yet the repair ${moved ? 'brought' : 'brought nothing'}`,
+            )
+          if (!dominates(sa.versionVector(), sb.versionVector()))
+            throw new Error(`DLV-4: after repairing ${a} from ${b}, ${a}'s vector does not cover ${b}'s`)
+        }
         break
       }
       default: {
@@ -393,7 +413,7 @@ const scriptArb = fc.tuple(
 
 describe.each(ENGINES)('%s', (engine) => {
   it(
-    '[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair; [CART-13] after reordered, duplicated and dropped updates, every replica has the cart, removed lines and history of a space opened from its state',
+    '[CONV-1] replicas converge under reordering, duplicates, drops, offline stretches and repair; [CART-13] after reordered, duplicated and dropped updates, every replica has the cart, removed lines and history of a space opened from its state; [DLV-4] at every repair, one replica’s version vector covers another’s exactly when the repair brings it nothing',
     () => {
       fc.assert(
         fc.property(scriptArb, ([n, cmds]) => {

@@ -435,6 +435,10 @@ export class AutomergeEngine implements Engine {
     return encodeList(A.getHeads(this.current).map(hexToBytes))
   }
 
+  versionVector(): ReadonlyMap<string, number> {
+    return new Map(this.seqs)
+  }
+
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
     if (stateVector === undefined) return encodeList(A.getAllChanges(this.current))
     const heads = decodeList(stateVector, 'state vector').map(bytesToHex)

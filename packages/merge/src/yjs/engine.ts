@@ -363,6 +363,13 @@ export class YjsEngine implements Engine {
     return Y.encodeStateVector(this.doc)
   }
 
+  versionVector(): ReadonlyMap<string, number> {
+    const out = new Map<string, number>()
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(this.doc)))
+      out.set(String(client), clock)
+    return out
+  }
+
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
     if (stateVector !== undefined) decodeStateVectorChecked(stateVector)
     return Y.encodeStateAsUpdate(this.doc, stateVector)
