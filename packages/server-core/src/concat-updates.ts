@@ -119,20 +119,17 @@ const sectionsOf = (update: Uint8Array): Sections | null => {
 export function concatUpdates(updates: readonly Uint8Array[]): Uint8Array | null {
   // per client, in the order clients first appear: its blocks
   const byClient = new Map<number, Block[]>()
-  const deleted = new Map<number, number[][]>()
+  const deleted = new Map<number, (readonly number[])[]>()
+  const add = <T>(map: Map<number, T[]>, client: number, value: T): void => {
+    const list = map.get(client)
+    if (list) list.push(value)
+    else map.set(client, [value])
+  }
   for (const u of updates) {
     const s = sectionsOf(u)
     if (!s) return null
-    for (const b of s.blocks) {
-      const list = byClient.get(b.client)
-      if (list) list.push(b)
-      else byClient.set(b.client, [b])
-    }
-    for (const [client, ranges] of s.ds) {
-      const list = deleted.get(client)
-      if (list) list.push(ranges as number[])
-      else deleted.set(client, [ranges as number[]])
-    }
+    for (const b of s.blocks) add(byClient, b.client, b)
+    for (const [client, ranges] of s.ds) add(deleted, client, ranges)
   }
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, byClient.size)
@@ -151,16 +148,17 @@ export function concatUpdates(updates: readonly Uint8Array[]): Uint8Array | null
   }
   encoding.writeVarUint(e, deleted.size)
   for (const [client, lists] of deleted) {
-    // one client's ranges from several updates: listed once, by clock (as Yjs sorts a delete set)
-    let pairs: number[][] = []
-    for (const r of lists) for (let i = 0; i < r.length; i += 2) pairs.push([r[i]!, r[i + 1]!])
-    if (lists.length > 1) pairs = pairs.sort((a, b) => a[0]! - b[0]!)
-    encoding.writeVarUint(e, client)
-    encoding.writeVarUint(e, pairs.length)
-    for (const [clock, len] of pairs) {
-      encoding.writeVarUint(e, clock!)
-      encoding.writeVarUint(e, len!)
+    // one client's ranges (clock, length, …) from several updates: listed once, by clock (as Yjs
+    // sorts a delete set); from one update, as they came
+    let flat = lists[0]!
+    if (lists.length > 1) {
+      const pairs: [number, number][] = []
+      for (const r of lists) for (let i = 0; i < r.length; i += 2) pairs.push([r[i]!, r[i + 1]!])
+      flat = pairs.sort((a, b) => a[0] - b[0]).flat()
     }
+    encoding.writeVarUint(e, client)
+    encoding.writeVarUint(e, flat.length / 2)
+    for (const v of flat) encoding.writeVarUint(e, v)
   }
   return encoding.toUint8Array(e)
 }
