@@ -10,7 +10,7 @@ import { lineChart, ratioChart } from './lib/charts.js'
 import { type Results, type Row, fmt } from './lib/results.js'
 import { SERVER_LABEL, type ServerKind } from './lib/servers.js'
 import { RAMP_CURVE } from './sections/fanout.js'
-import { ENGINE_LIMITS, TARGETS } from './targets.js'
+import { ENGINE_LIMITS, TARGETS, mergeRatio } from './targets.js'
 
 function chromiumVersion(): string {
   for (const bin of ['/usr/bin/chromium', '/usr/bin/chromium-browser']) {
@@ -99,10 +99,11 @@ function writeCharts(results: Results): Map<string, string> {
   const workloads = engineRows.filter((r) => r.metric.endsWith(': time')).map((r) => r.metric.slice(0, -6))
   if (workloads.length > 0) {
     const engines = ['yjs', 'automerge'] as const
-    const ratio = (w: string, metric: string, e: string): number => {
-      const row = engineRows.find((r) => r.metric === `${w}: ${metric}`)
-      return (row?.values[`merge/${e}`] ?? NaN) / (row?.values[`raw ${e}`] ?? NaN)
-    }
+    const ratio = (w: string, metric: string, e: (typeof engines)[number]): number =>
+      mergeRatio(
+        engineRows.find((r) => r.metric === `${w}: ${metric}`),
+        e,
+      )
     mkdirSync(dir, { recursive: true })
     writeFileSync(
       join(dir, 'engines.svg'),

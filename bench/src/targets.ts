@@ -3,7 +3,7 @@
  * same run. Where one is missed, `bound` says what the profile showed bounds it (kept here, next to the
  * target, so BENCHMARKS.md carries it).
  */
-import { type Results, fmt } from './lib/results.js'
+import { type Results, type Row, fmt } from './lib/results.js'
 import { LIST_RENDER, LIST_SUBJECT, PLUS_DOM, PLUS_P95, PLUS_WORK_P95 } from './sections/list-render.js'
 
 export interface Evaluation {
@@ -94,7 +94,7 @@ const fanoutTargets: Target[] = SHAPE_IDS.flatMap((id) => [
 const ENGINE_BOUND: Record<string, string> = {
   time: 'on Yjs, Yjs’s own transaction (integrating, encoding the update, cleanup) is most of each keystroke for both; around it packages/merge runs a command: the surrogate-pair check and the undo step (an anchor and the insertion’s id), found from the last position looked up since the position cache per note (they walked the body from its start: 40× raw on B4 before it), the note’s updatedAt (once a minute when typing; on every deletion, so that a deletion moves the replica’s clock for the durable ack) and the change event. On Automerge: the same command around each change, and typing backwards (B1.3) builds each keystroke as a change placed before the run’s first character and applies it (insertBackwards → applyChanges, NOTE-2), which Automerge 3.5 does in time linear in the note — a CPU profile of 3,000 prepends puts 12.7 of 18.3 s in its applyChanges. B6 is Automerge’s own apply, linear in the note (raw applyChanges is as slow); on Yjs, B6 (a peer’s keystroke applied, 0.09 ms each) is the check every update from a peer gets before Yjs applies it (BAD-1…7: decoded once more, each struct’s place and each guarded key looked up); the cart (2.2×) is each command’s own bookkeeping around a one-line write since CART-13 (it was 5.4×: every line rebuilt per command). What would remove the rest: on Yjs, checking a peer’s update while Yjs integrates it (one decode) instead of before; on Automerge, a text insert that Automerge applies in place before the run’s first character (NOTE-2 needs it placed there), which Automerge 3.5’s API does not offer',
   'document size':
-    'on Yjs, the metadata packages/merge keeps beside the text and the cart (the item and note maps, updatedAt). On Automerge the whole state of a space (`encodeStateAsUpdate()`) is the list of its changes, each a change chunk as Automerge encodes one, so that a receiver can check every change before applying any (BAD-1…6); raw Automerge’s `save()` is the compressed columnar document, where a run of keystrokes costs a few bytes. Storing and sending the saved document needs a load that checks a saved document’s changes the same way — the Automerge end-to-end work. What would remove it: storing and sending the saved document with a load that checks a saved document’s changes the same way (the Automerge end-to-end issue)',
+    'on Yjs, the metadata packages/merge keeps beside the text and the cart (the item and note maps, updatedAt). On Automerge the whole state of a space (`encodeStateAsUpdate()`) is the list of its changes, each a change chunk as Automerge encodes one, so that a receiver can check every change before applying any (BAD-1…6); raw Automerge’s `save()` is the compressed columnar document, where a run of keystrokes costs a few bytes. What would remove it: storing and sending the saved document with a load that checks a saved document’s changes the same way (the Automerge end-to-end issue)',
   'cold load (fresh process)':
     'a fresh process loads the document and opens it through packages/merge (the space’s roots, the cart’s items and notes read once, the Automerge document’s change history replayed). What would remove it on Automerge: loading a saved document (above) instead of replaying changes; on Yjs: reading the cart’s items lazily, when the first query asks',
 }
@@ -108,12 +108,16 @@ export const ENGINE_LIMITS = [
   ['automerge', 'document size', 2],
 ] as const
 
+/** packages/merge ÷ the raw library on the same engine, in one row of the engine table (NaN: not measured). */
+export const mergeRatio = (row: Row | undefined, engine: 'yjs' | 'automerge'): number =>
+  (row?.values[`merge/${engine}`] ?? NaN) / (row?.values[`raw ${engine}`] ?? NaN)
+
 /** The worst merge ÷ raw ratio of one metric over the engine benchmarks of one engine. */
 function worstOfEngines(r: Results, engine: 'yjs' | 'automerge', metric: string, limit: number): Evaluation {
   let worst = 0
   let where = ''
   for (const row of r.rows.filter((x) => x.section === '5 engines' && x.metric.endsWith(`: ${metric}`))) {
-    const x = (row.values[`merge/${engine}`] ?? NaN) / (row.values[`raw ${engine}`] ?? NaN)
+    const x = mergeRatio(row, engine)
     if (Number.isFinite(x) && x > worst) {
       worst = x
       where = row.metric.replace(`: ${metric}`, '')
