@@ -117,6 +117,9 @@ describe('HTTP', () => {
     const am = await post({ id: 'am-space-12345', engine: 'automerge' })
     expect(am.status).toBe(501)
     expect(((await am.json()) as { error: string }).error).toMatch(/automerge spaces are not served/)
+    expect(server.logs.join('')).toMatch(
+      /"engine":"automerge".*space creation refused: engine not served yet/,
+    )
     // nothing was taken: the id registers afterwards (as Yjs)
     expect((await post({ id: 'am-space-12345' })).status).toBe(201)
     const unknown = await post({ engine: 'crdt-x' })
