@@ -734,6 +734,21 @@ describe.each(ENGINES)('%s engine', (engine) => {
         const reopened = openSpace({ engine, spaceId: a!.id, state: a!.encodeStateAsUpdate() })
         expect(reopened.item('milk')?.quantity).toBe(1)
       })
+
+      it('a whole state whose replaced counter values were merged into one run, holding the value the receiver has, is accepted (found by SIM, seed 914229183)', () => {
+        // the second add writes the counter alone, so its value and the increments that replace it are
+        // consecutive clocks: Yjs merges the deleted ones into one struct, which starts at the value the
+        // other replica holds and goes on past it
+        const a = createSpace({ engine, spaceId: 'space-1' })
+        a.addItem('Tea')
+        a.addItem('Tea')
+        const b = openSpace({ engine, spaceId: a.id, state: a.encodeStateAsUpdate() })
+        a.increment('tea')
+        a.increment('tea')
+        b.applyUpdate(a.encodeStateAsUpdate(), Origin.Server)
+        expect(b.item('tea')?.quantity).toBe(4)
+        expect(b.snapshot()).toEqual(a.snapshot())
+      })
     })
   })
 

@@ -285,8 +285,10 @@ const SEPARATOR = '\u0000'
  * value `current` is deleted. The key's value after the update is the last entry of its chain: one of
  * the update's entries that no other of them follows (a leaf), or `current` itself if none lands after
  * it. So every leaf must be a live value (not `ContentDeleted`, not deleted by the update), and one of
- * them must land after `current`: an entry follows `current`, or follows what `current` follows with
- * a greater client id (Yjs orders concurrent writes of a key by client id). Anything subtler is refused.
+ * them must land after `current`: an entry follows `current`, follows what `current` follows with a
+ * greater client id (Yjs orders concurrent writes of a key by client id), or is a run of deleted values
+ * that holds `current` and goes on past it (a full update from a replica whose replaced values Yjs
+ * merged into one struct: what follows `current` in it lands after it). Anything subtler is refused.
  */
 const replaces = (
   current: Y.Item,
@@ -297,9 +299,18 @@ const replaces = (
   const followed = new Set<string>()
   for (const w of mine) if (w.origin) followed.add(`${w.origin.client}:${w.origin.clock}`)
   let after = false
+  const last = current.lastId
   for (const w of mine) {
-    if (Y.compareIDs(w.origin, current.lastId)) after = true
+    if (Y.compareIDs(w.origin, last)) after = true
     else if (Y.compareIDs(w.origin, current.origin) && w.id.client > current.id.client) after = true
+    // a run that holds `current` and goes on past it (a full update from a replica whose deleted values
+    // Yjs merged into one struct): this replica integrates only the part past `current`, after it
+    else if (
+      w.id.client === last.client &&
+      w.id.clock <= last.clock &&
+      last.clock < w.id.clock + w.length - 1
+    )
+      after = true
     const leaf = !followed.has(`${w.id.client}:${w.id.clock + w.length - 1}`)
     if (leaf && (!(w.content instanceof Y.ContentAny) || deleted(w.id))) return false
   }
