@@ -249,12 +249,6 @@ async function createSpace(req: IncomingMessage, res: ServerResponse, deps: Http
     proposed = parsed.data.id
     engine = parsed.data.engine ?? 'yjs'
   }
-  // REG-10: the engine is recorded with the space; sync serves Yjs spaces only so far, so an
-  // Automerge space is refused before anything is registered (nothing half-served reaches a device)
-  if (engine !== 'yjs') {
-    deps.log.info({ ip: deps.clientAddress(req), engine }, 'space creation refused: engine not served yet')
-    throw new HttpError(501, `${engine} spaces are not served by this server yet; create a Yjs space`)
-  }
   // a space created offline registers under its own id, once; anyone else's id is refused
   const id = proposed ?? newSpaceId()
   if (!(await deps.spaces.registerSpace(id, engine))) throw new HttpError(409, 'that space id is taken')

@@ -193,6 +193,8 @@ async function start(
     events: markingEvents(metrics.events, guard),
     // PROTOCOL.md §P7.3: clients pace what they send to the per-address budget too (ws.ts)
     clientRate: { bytesPerSecond: config.perIp.bytesPerSecond, burstBytes: config.perIp.burstBytes },
+    // REG-10: each room opens the document of the engine its space was created with
+    spaceEngine: (spaceId) => storage.spaceEngine(spaceId),
   })
   metrics.observe(core)
 

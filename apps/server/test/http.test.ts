@@ -104,7 +104,7 @@ describe('HTTP', () => {
     expect((await post({ id: 'bad id!' })).status).toBe(400)
   })
 
-  it('POST /api/spaces records the engine (Yjs by default); an Automerge space is refused with 501 and nothing registered; an unknown engine is 400', async () => {
+  it('POST /api/spaces records the engine (Yjs by default, or Automerge); an unknown engine is 400', async () => {
     const server = await startTestServer()
     const post = (body: unknown) =>
       fetch(`${server.url}/api/spaces`, { method: 'POST', body: JSON.stringify(body) })
@@ -115,13 +115,9 @@ describe('HTTP', () => {
     expect(yjs.status).toBe(201)
     expect(((await yjs.json()) as { engine: string }).engine).toBe('yjs')
     const am = await post({ id: 'am-space-12345', engine: 'automerge' })
-    expect(am.status).toBe(501)
-    expect(((await am.json()) as { error: string }).error).toMatch(/automerge spaces are not served/)
-    expect(server.logs.join('')).toMatch(
-      /"engine":"automerge".*space creation refused: engine not served yet/,
-    )
-    // nothing was taken: the id registers afterwards (as Yjs)
-    expect((await post({ id: 'am-space-12345' })).status).toBe(201)
+    expect(am.status).toBe(201)
+    expect(((await am.json()) as { engine: string }).engine).toBe('automerge')
+    // (that each is served as its engine: automerge.test.ts)
     const unknown = await post({ engine: 'crdt-x' })
     expect(unknown.status).toBe(400)
     expect(((await unknown.json()) as { error: string }).error).toMatch(/"engine"\?: "yjs" \| "automerge"/)

@@ -71,7 +71,7 @@ export interface Engine {
   insertion(noteId: string, index: number, length: number): TextInsertion
   /** The UTF-16 ranges `[start, end)` where characters of `insertion` still stand, in order. */
   ownRanges(noteId: string, insertion: TextInsertion): [number, number][]
-  /** Yjs: the encoded state vector. Automerge: the encoded heads. */
+  /** Yjs: the encoded state vector. Automerge: the encoded version vector (DLV-5). */
   stateVector(): Uint8Array
   /**
    * DLV-4: per writer, how far this replica holds its changes — Yjs: client id (decimal) → clock;

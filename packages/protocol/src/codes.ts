@@ -27,6 +27,11 @@ export const CloseCode = {
    * space's. Permanent for this token; ask for the new link.
    */
   LinkRevoked: 4410,
+  /**
+   * 4415: the client opened the space with another engine than the space's (its hello named another,
+   * or none on an Automerge space: §P8). Permanent for this client and space.
+   */
+  UnsupportedEngine: 4415,
   /** 4413: the update would make the stored document larger than allowed. Permanent: do not resend it. */
   DocumentTooLarge: 4413,
   /** 4429: the per-connection message or byte rate was exceeded. Reconnect with backoff. */
@@ -59,6 +64,8 @@ export const ErrorKind = {
   PreAuthOverflow: 'PreAuthOverflow',
   /** A message sent in chunks stopped arriving before it was whole (§P7.4). Reconnect and send it again. */
   IncompleteMessage: 'IncompleteMessage',
+  /** The client opened the space with another engine than the space's (§P8). Stop; reopen it with the space's engine. */
+  UnsupportedEngine: 'UnsupportedEngine',
   /** Storage failed. Keep local changes; reconnect with backoff. */
   StorageUnavailable: 'StorageUnavailable',
   /** The server is at its connection limit. Reconnect with backoff. */
@@ -171,6 +178,13 @@ export const CLOSE_RULES: readonly CloseRule[] = [
     permanent: true,
     next: 'stop',
     says: 'the space is full',
+  },
+  {
+    code: CloseCode.UnsupportedEngine,
+    kind: ErrorKind.UnsupportedEngine,
+    permanent: true,
+    next: 'stop',
+    says: 'this space uses another engine than this app opened it with',
   },
   {
     code: CloseCode.RateLimited,

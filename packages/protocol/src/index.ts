@@ -32,4 +32,4 @@ export {
   decodeMessage,
   encodeMessage,
 } from './messages.js'
-export { PROTOCOL_HISTORY, PROTOCOL_TABLE, PROTOCOL_VERSION } from './version.js'
+export { ENGINES_SINCE_VERSION, PROTOCOL_HISTORY, PROTOCOL_TABLE, PROTOCOL_VERSION } from './version.js'

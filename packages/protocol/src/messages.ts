@@ -38,7 +38,8 @@ export type Message =
   | { type: 'awareness'; update: Uint8Array }
   | { type: 'auth-denied'; reason: string }
   | { type: 'query-awareness' }
-  | { type: 'hello'; version: number }
+  /** `engine` (version ≥ 4, §P8): the engine the client opened the space with; absent means Yjs. */
+  | { type: 'hello'; version: number; engine?: string }
   | { type: 'durable-ack'; stateVector: Uint8Array }
   | { type: 'error'; kind: string; message: string }
   /** §P7.1: bytes `offset … offset + part.length` of message `id`, whose whole frame is `total` bytes. */
@@ -97,6 +98,8 @@ export const encodeMessage = (m: Message): Uint8Array => {
     case 'hello':
       encoding.writeVarUint(e, MessageType.Hello)
       encoding.writeVarUint(e, m.version)
+      // written only when it is not Yjs: a Yjs client's hello stays what servers of version ≤ 3 read
+      if (m.engine !== undefined && m.engine !== 'yjs') encoding.writeVarString(e, m.engine)
       break
     case 'durable-ack':
       encoding.writeVarUint(e, MessageType.DurableAck)
@@ -165,6 +168,7 @@ const read = (frame: Uint8Array): Message => {
       break
     case MessageType.Hello:
       m = { type: 'hello', version: decoding.readVarUint(d) }
+      if (decoding.hasContent(d)) m.engine = decoding.readVarString(d)
       break
     case MessageType.DurableAck:
       m = { type: 'durable-ack', stateVector: decoding.readVarUint8Array(d) }

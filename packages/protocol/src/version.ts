@@ -17,8 +17,17 @@ import { AuthType, MessageType, SyncType } from './messages.js'
  *                   before a close that sheds load (§P5.11–13). Each is sent only to a peer whose
  *                   hello names version 3 or later (`token`: with a fallback to the query string
  *                   when a server refuses it).
+ *   4 (2026-12-02): spaces of another engine (§P8): `hello` may name the engine the client opened
+ *                   the space with (absent: Yjs); an Automerge space's vectors are version vectors
+ *                   and its updates lists of changes; close code 4415 / error kind
+ *                   UnsupportedEngine for a hello naming another engine than the space's — on an
+ *                   Automerge space nothing is sent before a hello naming it. Yjs spaces are served
+ *                   as before to every version.
  */
-export const PROTOCOL_VERSION = 3
+export const PROTOCOL_VERSION = 4
+
+/** The first protocol version whose hello may name an engine (§P8, ENGINE-1). */
+export const ENGINES_SINCE_VERSION = 4
 
 /** Everything a peer depends on: changing any of it is a protocol change. */
 export const PROTOCOL_TABLE = { MessageType, SyncType, AuthType, CloseCode, ErrorKind } as const
@@ -28,4 +37,5 @@ export const PROTOCOL_HISTORY: readonly { version: number; tableHash: string }[]
   { version: 1, tableHash: '8104a77811665847' },
   { version: 2, tableHash: '6213ffe1f1d3fce9' },
   { version: 3, tableHash: 'ca912d6d250ff65c' },
+  { version: 4, tableHash: 'bee0541dad2085d0' },
 ]

@@ -1,10 +1,14 @@
 import * as Y from 'yjs'
-
-/** Per Yjs client id, the clock range `[from, to)` of structs that an update or a commit holds. */
-export type ClockRange = readonly [client: number, from: number, to: number]
+import type { VersionVector, Writer } from './document.js'
 
 /**
- * A set of clock ranges per Yjs client id: a contiguous prefix `[0, clock)` plus ranges beyond it
+ * Per writer (a Yjs client id, an Automerge actor), the clock range `[from, to)` of what an update or a
+ * commit holds: structs on Yjs, sequence numbers on Automerge (document.ts).
+ */
+export type ClockRange = readonly [writer: Writer, from: number, to: number]
+
+/**
+ * A set of clock ranges per writer: a contiguous prefix `[0, clock)` plus ranges beyond it
  * that are not yet contiguous with it. Only the prefix is ever claimed (`encode`, `clock`) — a state
  * vector says "everything below this clock", so a gap must never be claimed (ACK-1).
  *
@@ -14,19 +18,25 @@ export type ClockRange = readonly [client: number, from: number, to: number]
  * relayed but may not have committed yet (it can crash first).
  */
 export class ClockRanges {
-  private readonly prefix = new Map<number, number>()
+  private readonly prefix = new Map<Writer, number>()
   /** Per client, ranges `[from, to)` above the prefix, sorted and disjoint. */
-  private readonly beyond = new Map<number, [number, number][]>()
+  private readonly beyond = new Map<Writer, [number, number][]>()
+
+  /** `encode`: how the prefix travels (the engine's vector encoding; Yjs's state vector by default). */
+  constructor(
+    private readonly encodeVector: (v: VersionVector) => Uint8Array = (v) =>
+      Y.encodeStateVector(v as Map<number, number>),
+  ) {}
 
   /** Everything below each clock of `stateVector` is in (a load, another instance's ack). Returns whether the prefix advanced. */
-  raise(stateVector: ReadonlyMap<number, number>): boolean {
+  raise(stateVector: VersionVector): boolean {
     let advanced = false
     for (const [client, clock] of stateVector) advanced = this.add(client, 0, clock) || advanced
     return advanced
   }
 
   /** `[from, to)` of `client` is in. Returns whether the prefix advanced. */
-  add(client: number, from: number, to: number): boolean {
+  add(client: Writer, from: number, to: number): boolean {
     if (to <= from) return false
     const start = this.prefix.get(client) ?? 0
     if (from > start) {
@@ -54,8 +64,8 @@ export class ClockRanges {
     return advanced
   }
 
-  /** Whether every struct of an update (its per-client `[from, to)`, `Y.parseUpdateMeta`) is in. */
-  covers(meta: { from: ReadonlyMap<number, number>; to: ReadonlyMap<number, number> }): boolean {
+  /** Whether everything an update holds (its per-writer `[from, to)`, `SpaceDocument.rangesOf`) is in. */
+  covers(meta: { from: VersionVector; to: VersionVector }): boolean {
     for (const [client, to] of meta.to) {
       const from = meta.from.get(client) ?? 0
       if (
@@ -68,12 +78,12 @@ export class ClockRanges {
   }
 
   /** The end of the contiguous prefix of `client`. */
-  clock(client: number): number {
+  clock(client: Writer): number {
     return this.prefix.get(client) ?? 0
   }
 
-  /** The contiguous prefix, encoded as a Yjs state vector. */
+  /** The contiguous prefix, encoded as the engine's vector. */
   encode(): Uint8Array {
-    return Y.encodeStateVector(this.prefix)
+    return this.encodeVector(this.prefix)
   }
 }

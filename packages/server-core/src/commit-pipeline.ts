@@ -18,14 +18,14 @@
  * 4. **Failure**: a failed append acknowledges nothing more, ever, for this room: the room is
  *    closed (its members get 4503 and resend after reconnecting).
  */
-import * as Y from 'yjs'
 import { type ClockRange, ClockRanges } from './clock-ranges.js'
 import type { Compaction } from './compaction.js'
 import type { DurableAcks } from './durable-acks.js'
+import type { DocChange, SpaceDocument, VersionVector, Writer } from './document.js'
 import type { CoreEvents } from './events.js'
 import type { RoomMember } from './membership.js'
 import type { Clock, Logger, Persistence, Scheduler, StoredSpace } from './ports.js'
-import { type DocChange, rangesBetween } from './updates.js'
+import { rangesBetween } from './updates.js'
 
 /** An update waiting to be committed, with the clock ranges it stores and the member who sent it. */
 interface PendingUpdate {
@@ -36,7 +36,7 @@ interface PendingUpdate {
 
 export interface CommitPipelineDeps {
   readonly spaceId: string
-  readonly doc: Y.Doc
+  readonly doc: SpaceDocument
   readonly persistence: Persistence
   readonly scheduler: Scheduler
   readonly clock: Clock
@@ -52,9 +52,9 @@ export interface CommitPipelineDeps {
 
 export class CommitPipeline {
   /** What is committed or queued for commit: what a client update need not store again. */
-  private readonly covered = new ClockRanges()
+  private readonly covered: ClockRanges
   /** Clients of which the document holds structs beyond `covered` (put there by fan-out or catch-up). */
-  private readonly uncovered = new Set<number>()
+  private readonly uncovered = new Set<Writer>()
   private pending: PendingUpdate[] = []
   private pendingBytes = 0
   private bytes = 0
@@ -63,7 +63,9 @@ export class CommitPipeline {
   private flushing: Promise<void> | null = null
   private failed = false
 
-  constructor(private readonly deps: CommitPipelineDeps) {}
+  constructor(private readonly deps: CommitPipelineDeps) {
+    this.covered = new ClockRanges((v) => deps.doc.encodeVector(v))
+  }
 
   /** Bytes stored for the space plus those queued, for the document-size limit (P5.5). */
   get storedBytes(): number {
@@ -74,11 +76,12 @@ export class CommitPipeline {
   loaded(stored: StoredSpace): void {
     this.lastSeq = stored.lastSeq
     this.bytes = stored.bytes
-    this.committed(Y.decodeStateVector(Y.encodeStateVector(this.deps.doc)))
+    const { doc } = this.deps
+    this.committed(doc.decodeVector(doc.stateVector()))
   }
 
   /** Everything below `stateVector` is committed (the stored state, another instance's ack, a snapshot). */
-  committed(stateVector: Map<number, number>): void {
+  committed(stateVector: VersionVector): void {
     this.covered.raise(stateVector)
     this.deps.acks.raise(stateVector)
   }
@@ -90,7 +93,7 @@ export class CommitPipeline {
    */
   docHoldsUncovered(): boolean {
     for (const client of this.uncovered)
-      if (Y.getState(this.deps.doc.store, client) <= this.covered.clock(client)) this.uncovered.delete(client)
+      if (this.deps.doc.clock(client) <= this.covered.clock(client)) this.uncovered.delete(client)
     return this.uncovered.size > 0
   }
 
@@ -110,10 +113,9 @@ export class CommitPipeline {
     if (change && !docWasAhead)
       return this.enqueue(change.update, rangesBetween(change.before, change.after), from)
     // the document held more than is covered, or the update changed nothing: decode its clock ranges
-    const meta = Y.parseUpdateMeta(update)
+    const meta = this.deps.doc.rangesOf(update)
     const aheadHere = [...meta.to.keys()].some(
-      (client) =>
-        (change?.before.get(client) ?? Y.getState(this.deps.doc.store, client)) > this.covered.clock(client),
+      (client) => (change?.before.get(client) ?? this.deps.doc.clock(client)) > this.covered.clock(client),
     )
     if (change && !aheadHere) this.enqueue(change.update, rangesBetween(change.before, change.after), from)
     else if (!this.covered.covers(meta)) this.enqueue(update, rangesBetween(meta.from, meta.to), from)

@@ -11,14 +11,14 @@
  * record that does not decode is never compacted: the record stays for repair.
  */
 import { Origin } from '@converge/merge/validate'
-import * as Y from 'yjs'
+import type { SpaceDocument, Writer } from './document.js'
 import type { CoreEvents } from './events.js'
 import type { Limits } from './limits.js'
 import type { Logger, Persistence, StoredSpace } from './ports.js'
 
 export interface CompactionDeps {
   readonly spaceId: string
-  readonly doc: Y.Doc
+  readonly doc: SpaceDocument
   readonly persistence: Persistence
   readonly limits: Pick<Limits, 'compactEveryUpdates' | 'compactEveryBytes'>
   readonly logger: Logger
@@ -28,7 +28,7 @@ export interface CompactionDeps {
 /** A snapshot written: its size, and the state it stores (all of it durable unless storage is shared). */
 export interface Compacted {
   readonly bytes: number
-  readonly holds: Map<number, number>
+  readonly holds: Map<Writer, number>
   /** Whether other instances write the same storage: then only their own acks say what they stored. */
   readonly shared: boolean
 }
@@ -74,12 +74,12 @@ export class Compaction {
       let throughSeq = lastSeq
       if (shared) {
         const stored = await persistence.load(spaceId)
-        if (stored.snapshot) Y.applyUpdate(doc, stored.snapshot, Origin.CatchUp)
-        for (const u of stored.updates) Y.applyUpdate(doc, u, Origin.CatchUp)
+        if (stored.snapshot) doc.applyTrusted(stored.snapshot, Origin.CatchUp)
+        for (const u of stored.updates) doc.applyTrusted(u, Origin.CatchUp)
         throughSeq = stored.lastSeq
       }
-      const snapshot = Y.encodeStateAsUpdate(doc)
-      const holds = Y.decodeStateVector(Y.encodeStateVector(doc))
+      const snapshot = doc.diff()
+      const holds = doc.decodeVector(doc.stateVector())
       await persistence.compact(spaceId, snapshot, throughSeq)
       compacted = { bytes: snapshot.length, holds, shared }
     } catch (e) {

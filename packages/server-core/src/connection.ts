@@ -5,7 +5,7 @@
  * `CLOSE_RULES` (`@converge/protocol`) gives its error kind, after an `error` message of that kind
  * to a client that said hello.
  */
-import { type YjsUpdateSummary, isMergeError, validateYjsUpdate } from '@converge/merge/validate'
+import { isMergeError } from '@converge/merge/validate'
 import {
   ChunkError,
   type ChunkMessage,
@@ -18,7 +18,7 @@ import {
   encodeMessage,
   knowsChunks,
 } from '@converge/protocol'
-import * as Y from 'yjs'
+import type { PreparedUpdate } from './document.js'
 import type { CoreEvents } from './events.js'
 import { chunkedFrames } from './chunked-frames.js'
 import { type Limits, MAX_OPEN_CHUNKED, TokenBucket } from './limits.js'
@@ -32,7 +32,6 @@ import {
   type Timer,
 } from './ports.js'
 import type { Room, RoomMember } from './room.js'
-import { isEmptyUpdate } from './updates.js'
 
 /** The only thing the core needs of a socket: any WebSocket (or a test pair) fits. */
 export interface SocketLike {
@@ -157,6 +156,8 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   private minGeneration = 0
   private expiry: Timer | null = null
   private room: Room | null = null
+  /** ENGINE-1: a space of another engine than Yjs waits for a hello of a version that knows engines. */
+  private joined = false
   private queue: Uint8Array[] = []
   private queuedBytes = 0
   private readonly messages: TokenBucket
@@ -259,16 +260,26 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     }
     this.room = room
     this.state = 'open'
+    // ENGINE-1: a Yjs space is served at once, as to a stock y-websocket client (a hello naming another
+    // engine closes the connection when it is read); nothing of an Automerge space goes to a client
+    // before its hello names that engine
+    if (room.engine === 'yjs' && !this.join(room)) return
+    const queued = this.queue
+    this.queue = []
+    for (const frame of queued) if (this.state === 'open') this.process(frame)
+  }
+
+  /** Joins the room and sends the first sync-step1 and presence; false when its link is revoked (REVOKE-2). */
+  private join(room: Room): boolean {
     // REVOKE-2: a room holds one link generation, the newest it has seen — this one may be too old
-    if (!room.join(this)) return
+    if (!room.join(this)) return false
+    this.joined = true
     // the committed state, not the document's: the client then resends whatever is not stored yet, even
     // what the document holds only because another instance relayed it before committing it
     this.send(encodeMessage({ type: 'sync-step1', stateVector: room.committed }))
     const aw = room.awarenessFrame()
     if (aw) this.send(aw)
-    const queued = this.queue
-    this.queue = []
-    for (const frame of queued) if (this.state === 'open') this.process(frame)
+    return true
   }
 
   send(frame: Uint8Array): void {
@@ -422,6 +433,11 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   }
 
   private dispatch(room: Room, m: Exclude<Message, ChunkMessage>): void {
+    if (!this.joined && m.type !== 'hello' && m.type !== 'heartbeat' && m.type !== 'token') {
+      // ENGINE-1: a client that did not say it opened the space with its engine (a stock y-websocket client)
+      this.close(ErrorKind.UnsupportedEngine, `this is a ${room.engine} space; the client said no hello`)
+      return
+    }
     switch (m.type) {
       case 'sync-step1':
         return this.ask(room, m.stateVector)
@@ -448,9 +464,18 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
       case 'hello':
         this.wantsAcks = true
         this.peerVersion = m.version
+        if ((m.engine ?? 'yjs') !== room.engine) {
+          // ENGINE-1: its document could not read this space's updates, nor this space its
+          this.close(
+            ErrorKind.UnsupportedEngine,
+            `this is a ${room.engine} space; the client opened it as ${(m.engine ?? 'yjs').slice(0, 32)}`,
+          )
+          return
+        }
         this.send(encodeMessage({ type: 'hello', version: PROTOCOL_VERSION }))
         // CHUNK-1 (PROTOCOL.md §P7.3): a client that knows chunks is told the limits it is held to
         if (knowsChunks(m.version)) this.send(encodeMessage(this.limitsMessage(room)))
+        if (!this.joined && !this.join(room)) return
         room.sendAck(this)
         return
       case 'heartbeat':
@@ -482,7 +507,7 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   /** ANSWER-1…2, COMMIT-5: answers a sync-step1, after the commit in flight, within the answer budget. */
   private ask(room: Room, stateVector: Uint8Array): void {
     try {
-      Y.decodeStateVector(stateVector)
+      room.document.decodeVector(stateVector)
     } catch {
       this.close(ErrorKind.MalformedFrame, 'undecodable state vector')
       return
@@ -506,7 +531,7 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   }
 
   private update(room: Room, update: Uint8Array): void {
-    if (isEmptyUpdate(update)) return
+    if (room.document.isEmpty(update)) return
     if (this.granted !== 'write') {
       // refused: not applied, not stored, not relayed; the socket stays open for reading (P5.4)
       this.host.events.rejected?.(ErrorKind.ReadOnly)
@@ -528,9 +553,9 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
       this.close(ErrorKind.StorageUnavailable, full)
       return
     }
-    let summary: YjsUpdateSummary
+    let prepared: PreparedUpdate
     try {
-      summary = validateYjsUpdate(update, { doc: room.doc, spaceId: this.spaceId })
+      prepared = room.document.prepare(update)
     } catch (e) {
       if (isMergeError(e, 'MissingDependencies')) {
         // CONN-2: it builds on changes this room lacks (a client types before it answered our
@@ -538,13 +563,13 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
         // it pending, and the room would store and acknowledge what no replica can show: refuse it
         // whole, and ask for the difference — the client's sync-step2 brings it with what it lacked
         this.host.logger.debug({ spaceId: this.spaceId, conn: this.id }, `update deferred: ${e.message}`)
-        this.send(encodeMessage({ type: 'sync-step1', stateVector: Y.encodeStateVector(room.doc) }))
+        this.send(encodeMessage({ type: 'sync-step1', stateVector: room.document.stateVector() }))
         return
       }
       this.close(ErrorKind.InvalidUpdate, isMergeError(e) ? e.message : 'the update failed to apply')
       return
     }
-    const growth = room.admits(summary)
+    const growth = room.admits(prepared.summary)
     if (!growth.ok) {
       // MEM-2: the space would hold too many structs — permanent for this update; MEM-3: the server is
       // short of memory — retry later
@@ -553,7 +578,7 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
       return
     }
     try {
-      room.applyClientUpdate(update, this, growth.structs)
+      room.applyClientUpdate(update, prepared, this, growth.structs)
     } catch (e) {
       this.close(ErrorKind.InvalidUpdate, e instanceof Error ? e.message : 'the update failed to apply')
     }
@@ -633,6 +658,7 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.chunks?.clear() // CHUNK-2: a message not whole when the socket closes is never applied
     this.queue = []
     this.room?.leave(this)
+    this.room?.releaseIfUnused() // one that never joined (ENGINE-1) leaves nothing to release otherwise
     this.host.forget(this)
   }
 }

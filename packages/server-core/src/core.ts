@@ -15,6 +15,7 @@ import {
 } from './connection.js'
 import type { CoreEvents } from './events.js'
 import { type Limits, defaultLimits } from './limits.js'
+import { openDocument } from './document.js'
 import { MemoryFanOutHub } from './memory-fanout.js'
 import { MemoryBudget, MemoryBudgetExceeded } from './memory.js'
 import {
@@ -23,6 +24,7 @@ import {
   type Logger,
   type Persistence,
   type Scheduler,
+  type SpaceEngine,
   type StorageQuota,
   silentLogger,
   systemClock,
@@ -53,6 +55,11 @@ export interface SyncCoreOptions {
    * per-address budget), told to clients in `limits` with the core's so that they pace to the lower.
    */
   readonly clientRate?: { readonly bytesPerSecond: number; readonly burstBytes: number }
+  /**
+   * REG-10: the engine a space was created with (apps/server: the space registry). A throw fails the
+   * load like a storage read (4503). Default: every space is a Yjs space.
+   */
+  readonly spaceEngine?: (spaceId: string) => Promise<SpaceEngine>
 }
 
 export class SyncCore {
@@ -66,7 +73,9 @@ export class SyncCore {
   readonly clientRate: { readonly bytesPerSecond: number; readonly burstBytes: number } | undefined
   private readonly persistence: Persistence
   private readonly fanOut: FanOut
-  private readonly rooms = new Map<string, { room: Room; ready: Promise<Room> }>()
+  /** Each space's room, once made (`room` is null while its engine is read and its document opened). */
+  private readonly rooms = new Map<string, { room: Room | null; ready: Promise<Room> }>()
+  private readonly spaceEngine: (spaceId: string) => Promise<SpaceEngine>
   private readonly connections = new Set<Connection>()
   private closing = false
   /** MEM-3: the estimated heap of every loaded space. */
@@ -84,6 +93,7 @@ export class SyncCore {
     this.persistence = options.persistence
     this.fanOut = options.fanOut ?? new MemoryFanOutHub(this.scheduler).instance()
     this.memory = new MemoryBudget(this.limits.memoryBudgetBytes)
+    this.spaceEngine = options.spaceEngine ?? (() => Promise.resolve('yjs'))
   }
 
   /** The loaded room of a space, if it is loaded (for tests and tools). */
@@ -101,7 +111,7 @@ export class SyncCore {
     if (!this.memory.fits(estimate)) {
       for (const { room } of [...this.rooms.values()]) {
         if (this.memory.fits(estimate)) break
-        if (room.spaceId !== spaceId && room.idle) await room.unload()
+        if (room && room.spaceId !== spaceId && room.idle) await room.unload()
       }
     }
     if (!this.memory.fits(estimate)) {
@@ -149,8 +159,28 @@ export class SyncCore {
   /** @internal The loaded room of a space, loading it once however many sockets ask at once. */
   room(spaceId: string): Promise<Room> {
     const existing = this.rooms.get(spaceId)
-    if (existing && !existing.room.closed) return existing.ready
-    const room = new Room(spaceId, {
+    if (existing && !existing.room?.closed) return existing.ready
+    const entry: { room: Room | null; ready: Promise<Room> } = { room: null, ready: Promise.resolve(null!) }
+    entry.ready = this.openRoom(spaceId, entry)
+    this.rooms.set(spaceId, entry)
+    return entry.ready
+  }
+
+  /** Reads the space's engine, opens its document, makes the room and loads it. */
+  private async openRoom(spaceId: string, entry: { room: Room | null }): Promise<Room> {
+    let document
+    try {
+      document = await openDocument(await this.spaceEngine(spaceId), spaceId)
+    } catch (e) {
+      if (this.rooms.get(spaceId) === entry) this.rooms.delete(spaceId)
+      this.events.loadFailed?.(spaceId)
+      this.logger.error(
+        { spaceId, err: e instanceof Error ? e.message : String(e) },
+        'loading the space failed: its engine could not be read',
+      )
+      throw e
+    }
+    const room = new Room(spaceId, document, {
       persistence: this.persistence,
       fanOut: this.fanOut,
       clock: this.clock,
@@ -158,8 +188,8 @@ export class SyncCore {
       logger: this.logger,
       limits: this.limits,
       events: this.events,
-      onUnload: (r) => {
-        if (this.rooms.get(spaceId)?.room === r) {
+      onUnload: () => {
+        if (this.rooms.get(spaceId) === entry) {
           this.rooms.delete(spaceId)
           this.memory.release(spaceId)
         }
@@ -175,24 +205,21 @@ export class SyncCore {
         r.destroy()
       },
     })
-    const ready = room.load().then(
-      () => room,
-      (e: unknown) => {
-        if (e instanceof MemoryBudgetExceeded) {
-          room.destroy()
-          throw e
-        }
+    entry.room = room
+    try {
+      await room.load()
+    } catch (e) {
+      if (!(e instanceof MemoryBudgetExceeded)) {
         this.events.loadFailed?.(spaceId)
         this.logger.error(
           { spaceId, err: e instanceof Error ? e.message : String(e) },
           'loading the space failed',
         )
-        room.destroy()
-        throw e
-      },
-    )
-    this.rooms.set(spaceId, { room, ready })
-    return ready
+      }
+      room.destroy()
+      throw e
+    }
+    return room
   }
 
   /**
@@ -239,7 +266,7 @@ export class SyncCore {
 
   /** Commits everything received so far, in every room. */
   async flushAll(): Promise<void> {
-    await Promise.all([...this.rooms.values()].map(({ room }) => room.flush()))
+    await Promise.all([...this.rooms.values()].map(({ room }) => room?.flush() ?? Promise.resolve()))
   }
 
   /** Stop accepting, commit everything, close every socket with 1001, release every space. */
@@ -247,6 +274,6 @@ export class SyncCore {
     this.closing = true
     await this.flushAll()
     for (const c of [...this.connections]) c.close(ErrorKind.ShuttingDown, 'server shutting down')
-    for (const { room } of [...this.rooms.values()]) room.destroy()
+    for (const { room } of [...this.rooms.values()]) room?.destroy()
   }
 }

@@ -9,13 +9,15 @@
  * the commit held at once, the others within `ACK_OTHERS_EVERY_MS`; the other instances hear of each
  * commit made here as soon as it is made.
  *
- * What they are told is a durable ack: the state vector of everything committed; a client's change
+ * What they are told is a durable ack: the version vector of everything committed (a Yjs state
+ * vector, or an Automerge version vector: document.ts); a client's change
  * is saved when this vector covers it. The ack message is encoded once per change of the vector and
  * the same bytes go to every member and instance. The members that wrote nothing in a commit wait
  * for the timer because one frame per member per commit would otherwise dominate a busy room.
  */
 import { encodeMessage } from '@converge/protocol'
 import { type ClockRange, ClockRanges } from './clock-ranges.js'
+import type { VersionVector } from './document.js'
 import type { Scheduler, Timer } from './ports.js'
 import { sameBytes } from './updates.js'
 
@@ -33,17 +35,23 @@ export interface DurableAcksDeps {
   readonly scheduler: Scheduler
   /** The members of the room now. */
   readonly members: ReadonlySet<AckReceiver>
+  /** How the engine's version vector travels (document.ts). */
+  readonly encodeVector?: (vector: VersionVector) => Uint8Array
 }
 
 export class DurableAcks {
-  private readonly committed = new ClockRanges()
-  private vector: Uint8Array = this.committed.encode()
-  private ack: Uint8Array = encodeMessage({ type: 'durable-ack', stateVector: this.vector })
+  private readonly committed: ClockRanges
+  private vector: Uint8Array
+  private ack: Uint8Array
   /** The last ack sent to each member, so none gets the same one twice. */
   private readonly sent = new WeakMap<AckReceiver, Uint8Array>()
   private timer: Timer | null = null
 
-  constructor(private readonly deps: DurableAcksDeps) {}
+  constructor(private readonly deps: DurableAcksDeps) {
+    this.committed = new ClockRanges(deps.encodeVector)
+    this.vector = this.committed.encode()
+    this.ack = encodeMessage({ type: 'durable-ack', stateVector: this.vector })
+  }
 
   /** The state vector of everything known to be committed: what acks and the room's sync-step1 carry. */
   get stateVector(): Uint8Array {
@@ -72,7 +80,7 @@ export class DurableAcks {
    * instance wrote, or another instance's ack. Members hear of it within ACK_OTHERS_EVERY_MS.
    * Returns whether it added anything.
    */
-  raise(stateVector: ReadonlyMap<number, number>): boolean {
+  raise(stateVector: VersionVector): boolean {
     if (!this.committed.raise(stateVector)) return false
     this.update()
     this.announce()

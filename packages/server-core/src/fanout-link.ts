@@ -17,14 +17,14 @@
  */
 import { Origin } from '@converge/merge/validate'
 import { ErrorKind, decodeMessage, encodeMessage } from '@converge/protocol'
-import * as Y from 'yjs'
+import type { SpaceDocument, VersionVector, Writer } from './document.js'
 import type { FanOut, Logger } from './ports.js'
-import { isAhead, isEmptyUpdate } from './updates.js'
+import { isAhead } from './updates.js'
 
 export interface FanOutLinkDeps {
   readonly spaceId: string
   readonly fanOut: FanOut
-  readonly doc: Y.Doc
+  readonly doc: SpaceDocument
   /**
    * Applies another instance's presence (the room's presence gate, PRESENCE-6: validated again, and
    * never over an id a connection here owns); throws when it refuses the update.
@@ -32,7 +32,7 @@ export interface FanOutLinkDeps {
   readonly applyPresence: (update: Uint8Array) => void
   readonly logger: Logger
   /** Another instance committed everything below `stateVector`. */
-  readonly peerCommitted: (stateVector: Map<number, number>) => void
+  readonly peerCommitted: (stateVector: VersionVector) => void
   /** The room's durable-ack message (what it knows is committed), to answer a peer with. */
   readonly ackFrame: () => Uint8Array
   /** Every presence state of the room, encoded, or null when there is none. */
@@ -86,14 +86,14 @@ export class FanOutLink {
       switch (m.type) {
         case 'sync-update':
         case 'sync-step2':
-          Y.applyUpdate(this.deps.doc, m.update, Origin.FanOut)
+          this.deps.doc.applyTrusted(m.update, Origin.FanOut)
           return
         case 'awareness':
           return this.deps.applyPresence(m.update)
         case 'sync-step1':
-          return this.answer(Y.decodeStateVector(m.stateVector))
+          return this.answer(this.deps.doc.decodeVector(m.stateVector))
         case 'durable-ack':
-          return this.deps.peerCommitted(Y.decodeStateVector(m.stateVector))
+          return this.deps.peerCommitted(this.deps.doc.decodeVector(m.stateVector))
         case 'error': {
           // REVOKE-1: PROTOCOL.md §P5.10, the links below this generation were reset elsewhere
           if (m.kind !== ErrorKind.LinkRevoked) return
@@ -116,16 +116,16 @@ export class FanOutLink {
    * Another instance sent its state vector (it loaded the space, or recovered from a gap): send what
    * it lacks and what is committed here, and ask back when it holds something this side lacks.
    */
-  private answer(theirs: Map<number, number>): void {
+  private answer(theirs: Map<Writer, number>): void {
     const { doc } = this.deps
-    const diff = Y.encodeStateAsUpdate(doc, Y.encodeStateVector(theirs))
-    if (!isEmptyUpdate(diff)) this.publish(encodeMessage({ type: 'sync-step2', update: diff }))
+    const diff = doc.diff(doc.encodeVector(theirs))
+    if (!doc.isEmpty(diff)) this.publish(encodeMessage({ type: 'sync-step2', update: diff }))
     this.publish(this.deps.ackFrame())
     // REVOKE-3: a room that (re)joins learns which links were reset while it was away
     const generation = this.deps.generationFrame()
     if (generation) this.publish(generation)
-    const mine = Y.encodeStateVector(doc)
-    if (isAhead(theirs, Y.decodeStateVector(mine)))
+    const mine = doc.stateVector()
+    if (isAhead(theirs, doc.decodeVector(mine)))
       this.publish(encodeMessage({ type: 'sync-step1', stateVector: mine }))
   }
 
@@ -136,10 +136,10 @@ export class FanOutLink {
   private resync(): void {
     if (this.closed) return
     const { doc } = this.deps
-    const sv = Y.encodeStateVector(doc)
+    const sv = doc.stateVector()
     this.publish(encodeMessage({ type: 'sync-step1', stateVector: sv }))
-    const deletions = Y.encodeStateAsUpdate(doc, sv)
-    if (!isEmptyUpdate(deletions)) this.publish(encodeMessage({ type: 'sync-step2', update: deletions }))
+    const deletions = doc.diff(sv) // Yjs: the deletions; Automerge: nothing
+    if (!doc.isEmpty(deletions)) this.publish(encodeMessage({ type: 'sync-step2', update: deletions }))
     // LINK-2: and what it knows is committed — it may have read from storage what another instance
     // committed too late to announce (its room had failed, or it died right after), which the others
     // hold only as relayed and would never see acknowledged

@@ -55,13 +55,13 @@ export class StructBudget {
   private stale = false
 
   constructor(
-    private readonly doc: Y.Doc,
+    private readonly doc: { size(): { structs: number; clients: number } },
     private readonly maxStructs: number,
   ) {}
 
   /** The document changed in a way not counted (loaded, or from another instance): recount when asked. */
   recount(): void {
-    const { structs, clients } = countStructs(this.doc)
+    const { structs, clients } = this.doc.size()
     this.bound = structs
     this.clients = clients
     this.stale = false

@@ -9,8 +9,10 @@
  * A state is `null` (removed) or `{ user?, cursor? }`, nothing else:
  * - `user`: `{ id?: [0-9a-z_-]{1,64}, name: string ≤ 64, color?: #rgb | #rrggbb, colorLight?: #rgb | #rrggbb | #rrggbbaa }`
  *   — y-codemirror.next puts the colours into `style` attributes, so only hex digits pass;
- * - `cursor`: `null` or `{ anchor, head }`, each a Yjs relative position as y-codemirror.next writes
- *   it (`{ type, tname, item, assoc }`, JSON of `Y.RelativePosition`).
+ * - `cursor`: `null` or `{ anchor, head }`, each a position in a note body as the space's engine
+ *   writes it: on Yjs a relative position as y-codemirror.next writes it (`{ type, tname, item,
+ *   assoc }`, JSON of `Y.RelativePosition`); on Automerge a cursor as `A.getCursor` writes it
+ *   (`s`, `e`, or `[-]counter@actor`).
  */
 import { Origin } from '@converge/merge/validate'
 import { encodeMessage } from '@converge/protocol'
@@ -22,7 +24,7 @@ import * as Y from 'yjs'
 import type { CoreEvents } from './events.js'
 import { TokenBucket } from './limits.js'
 import type { Membership, RoomMember } from './membership.js'
-import type { Clock, Logger } from './ports.js'
+import type { Clock, Logger, SpaceEngine } from './ports.js'
 
 /** Largest presence state, in bytes of its JSON (checked before it is parsed). */
 export const PRESENCE_MAX_STATE_BYTES = 1024
@@ -62,7 +64,10 @@ export class MalformedPresence extends Error {
  * (truncated, a length past the end, bad UTF-8); bytes after the last state are ignored. `problem` is why the first unacceptable state is refused
  * (then the update is refused whole, and `entries` is incomplete), or null.
  */
-export function decodeAwarenessUpdate(update: Uint8Array): {
+export function decodeAwarenessUpdate(
+  update: Uint8Array,
+  engine: SpaceEngine = 'yjs',
+): {
   entries: AwarenessEntry[]
   /** How many states the update holds. */
   count: number
@@ -93,7 +98,7 @@ export function decodeAwarenessUpdate(update: Uint8Array): {
         problem = 'a state that is not JSON'
         continue
       }
-      problem = presenceStateProblem(state)
+      problem = presenceStateProblem(state, engine)
       entries.push({ clientId, clock, json, state })
     }
   } catch (e) {
@@ -172,8 +177,13 @@ export function isRelativePositionJson(v: unknown): boolean {
   }
 }
 
+/** An Automerge text cursor as `A.getCursor` writes it: the start, the end, or an element id (negative: before it). */
+const AUTOMERGE_CURSOR = /^(?:s|e|-?[0-9]{1,15}@[0-9a-f]{2,128})$/
+
+export const isAutomergeCursor = (v: unknown): boolean => typeof v === 'string' && AUTOMERGE_CURSOR.test(v)
+
 /** Why a presence state is refused, or null when it is acceptable. Reasons are fixed text, never content. */
-export function presenceStateProblem(state: unknown): string | null {
+export function presenceStateProblem(state: unknown, engine: SpaceEngine = 'yjs'): string | null {
   if (state === null) return null
   if (!isObject(state)) return 'a state that is not an object'
   if (!onlyKeys(state, ['user', 'cursor'])) return 'a state with an unknown field'
@@ -194,11 +204,12 @@ export function presenceStateProblem(state: unknown): string | null {
   }
   if (has(state, 'cursor') && state.cursor !== null) {
     const cursor = state.cursor
+    const isPosition = engine === 'automerge' ? isAutomergeCursor : isRelativePositionJson
     if (
       !isObject(cursor) ||
       !onlyKeys(cursor, ['anchor', 'head']) ||
-      !isRelativePositionJson(cursor.anchor) ||
-      !isRelativePositionJson(cursor.head)
+      !isPosition(cursor.anchor) ||
+      !isPosition(cursor.head)
     )
       return 'a malformed cursor'
   }
@@ -212,6 +223,8 @@ export interface PresenceGateDeps {
   readonly clock: Clock
   readonly logger: Logger
   readonly events: CoreEvents
+  /** The space's engine: what a cursor position looks like. */
+  readonly engine?: SpaceEngine
 }
 
 /** What became of a member's awareness update; `close`: too many invalid ones, close the socket. */
@@ -237,7 +250,7 @@ export class PresenceGate {
    */
   fromMember(update: Uint8Array, member: RoomMember): PresenceOutcome {
     const { deps } = this
-    const { entries, count, problem } = decodeAwarenessUpdate(update)
+    const { entries, count, problem } = decodeAwarenessUpdate(update, deps.engine)
     if (problem !== null) {
       deps.events.presenceRefused?.('invalid', count)
       if (!this.loggedInvalid.has(member)) {
@@ -278,7 +291,7 @@ export class PresenceGate {
    */
   fromInstance(update: Uint8Array): void {
     const { deps } = this
-    const { entries, count, problem } = decodeAwarenessUpdate(update)
+    const { entries, count, problem } = decodeAwarenessUpdate(update, deps.engine)
     if (problem !== null) {
       deps.events.presenceRefused?.('fanout-invalid', count)
       throw new MalformedPresence(`presence from another instance refused: ${problem}`)

@@ -11,7 +11,6 @@
  */
 import { encodeMessage } from '@converge/protocol'
 import type { Scheduler } from './ports.js'
-import { mergeAll } from './updates.js'
 
 /** Relayed updates of one turn are merged into one frame, sent early past this many bytes. */
 export const RELAY_BATCH_BYTES = 256 * 1024
@@ -33,6 +32,8 @@ export interface RelayDeps {
   readonly publish: (frame: Uint8Array) => void
   /** Whether an origin is another instance's (fan-out) or storage's (catch-up): never published again. */
   readonly isForeign: (origin: unknown) => boolean
+  /** One update holding a turn's updates (the document's join: RELAY-5 on Yjs). */
+  readonly merge: (updates: readonly Uint8Array[]) => Uint8Array
 }
 
 interface Relayed {
@@ -78,11 +79,13 @@ export class Relay {
     this.queue = []
     this.bytes = 0
     if (queue.length === 0 || this.stopped) return
-    const frame = encodeMessage({ type: 'sync-update', update: mergeAll(queue.map((e) => e.update)) })
+    const frame = encodeMessage({ type: 'sync-update', update: this.deps.merge(queue.map((e) => e.update)) })
     const own = queue.filter((e) => !this.deps.isForeign(e.origin))
     if (own.length === queue.length) this.deps.publish(frame)
     else if (own.length > 0)
-      this.deps.publish(encodeMessage({ type: 'sync-update', update: mergeAll(own.map((e) => e.update)) }))
+      this.deps.publish(
+        encodeMessage({ type: 'sync-update', update: this.deps.merge(own.map((e) => e.update)) }),
+      )
     const writers = new Set<unknown>(queue.map((e) => e.origin))
     for (const m of this.deps.members) {
       if (m.synced === false) continue
@@ -91,7 +94,7 @@ export class Relay {
         continue
       }
       const others = queue.filter((e) => e.origin !== m).map((e) => e.update)
-      if (others.length > 0) m.send(encodeMessage({ type: 'sync-update', update: mergeAll(others) }))
+      if (others.length > 0) m.send(encodeMessage({ type: 'sync-update', update: this.deps.merge(others) }))
     }
   }
 }

@@ -11,13 +11,13 @@
  * the record stays for repair.
  */
 import { Origin } from '@converge/merge/validate'
-import * as Y from 'yjs'
+import type { SpaceDocument } from './document.js'
 import { HEAP_PER_STORED_BYTE, type SpaceMemory } from './memory.js'
 import type { Logger, Persistence, StoredSpace } from './ports.js'
 
 export interface RoomLoadDeps {
   readonly spaceId: string
-  readonly doc: Y.Doc
+  readonly doc: SpaceDocument
   readonly persistence: Persistence
   readonly logger: Logger
   readonly memory?: SpaceMemory | undefined
@@ -36,16 +36,12 @@ export async function loadStored(deps: RoomLoadDeps): Promise<Loaded> {
   await deps.memory?.admitLoad(spaceId, stored.bytes * HEAP_PER_STORED_BYTE)
   let corrupt = false
   const records = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
-  for (const [i, update] of records.entries()) {
-    try {
-      Y.applyUpdate(doc, update, Origin.Load)
-    } catch (e) {
-      corrupt = true
-      deps.logger.error(
-        { spaceId, record: i, err: e instanceof Error ? e.message : String(e) },
-        'a stored update does not decode; skipped, compaction disabled for this space',
-      )
-    }
+  for (const { index, err } of doc.load(records, Origin.Load)) {
+    corrupt = true
+    deps.logger.error(
+      { spaceId, record: index, err },
+      'a stored update does not decode; skipped, compaction disabled for this space',
+    )
   }
   return { stored, corrupt }
 }

@@ -1,9 +1,11 @@
 /**
- * A room: one space loaded on this instance. It owns the space's Y.Doc and awareness and composes
- * the parts that each hold one idea (SPEC.md, the table of parts at the top):
+ * A room: one space loaded on this instance. It owns the space's document (a Yjs or an Automerge one,
+ * behind the document port) and awareness, and composes the parts that each hold one idea (SPEC.md,
+ * the table of parts at the top):
  *
  * | part | file | decides |
  * | --- | --- | --- |
+ * | document | document.ts | what an engine's updates and version vectors are (Yjs, Automerge) |
  * | load | room-load.ts | reading the stored records into the document; a corrupt one is skipped |
  * | membership | membership.ts | who is in the room, their presence ids, when an empty room unloads |
  * | presence | presence.ts | what a presence state may hold; the gate awareness passes; the awareness frame |
@@ -23,19 +25,20 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { CommitPipeline } from './commit-pipeline.js'
 import { Compaction } from './compaction.js'
+import type { DocChange, PreparedUpdate, SpaceDocument } from './document.js'
 import { DurableAcks } from './durable-acks.js'
 import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
 import type { Limits } from './limits.js'
 import { Membership, type RoomMember } from './membership.js'
 import { type Growth, type SpaceMemory, StructBudget, admitGrowth, estimateHeap } from './memory.js'
-import type { Clock, FanOut, Logger, Persistence, Scheduler } from './ports.js'
+import type { Clock, FanOut, Logger, Persistence, Scheduler, SpaceEngine } from './ports.js'
 import { PresenceGate, type PresenceOutcome, awarenessFrameOf, fullAwarenessFrame } from './presence.js'
 import { Relay } from './relay.js'
 import { LinkRevocation } from './revocation.js'
 import { loadStored } from './room-load.js'
 import { SyncAnswers } from './sync-answer.js'
-import type { DocChange } from './updates.js'
+import { YjsDocument } from './yjs-document.js'
 
 export type { RoomMember } from './membership.js'
 export type { Growth } from './memory.js'
@@ -62,9 +65,10 @@ export interface RoomDeps {
 const isForeign = (origin: unknown): boolean => origin === Origin.FanOut || origin === Origin.CatchUp
 
 export class Room {
-  // a guid of our own: Yjs's default is a random uuid (31 crypto calls), only subdocuments use it
-  readonly doc = new Y.Doc({ gc: true, guid: 'room' })
-  readonly awareness = new awarenessProtocol.Awareness(this.doc)
+  // presence is y-protocols' awareness on either engine; it needs a Y.Doc only for its own client id
+  // (a guid of our own: Yjs's default is a random uuid, 31 crypto calls)
+  private readonly presenceDoc = new Y.Doc({ gc: true, guid: 'presence' })
+  readonly awareness = new awarenessProtocol.Awareness(this.presenceDoc)
   private readonly membership: Membership
   private readonly presence: PresenceGate
   private readonly acks: DurableAcks
@@ -82,9 +86,11 @@ export class Room {
 
   constructor(
     readonly spaceId: string,
+    /** The space's document (document.ts): empty until `load`. */
+    readonly document: SpaceDocument,
     private readonly deps: RoomDeps,
   ) {
-    const { doc, awareness } = this
+    const { document: doc, awareness } = this
     const { scheduler, logger, events } = deps
     this.membership = new Membership({
       awareness,
@@ -99,9 +105,10 @@ export class Room {
       clock: deps.clock,
       logger,
       events,
+      engine: doc.engine,
     })
     const members = this.membership.members
-    this.acks = new DurableAcks({ scheduler, members })
+    this.acks = new DurableAcks({ scheduler, members, encodeVector: (v) => doc.encodeVector(v) })
     this.revocation = new LinkRevocation(members)
     this.link = new FanOutLink({
       spaceId,
@@ -115,7 +122,13 @@ export class Room {
       linkRevoked: (generation) => this.raiseLinkGeneration(generation),
       generationFrame: () => this.revocation.frame,
     })
-    this.relay = new Relay({ scheduler, members, publish: (f) => this.link.publish(f), isForeign })
+    this.relay = new Relay({
+      scheduler,
+      members,
+      publish: (f) => this.link.publish(f),
+      isForeign,
+      merge: (updates) => doc.merge(updates),
+    })
     this.compaction = new Compaction({
       spaceId,
       doc,
@@ -149,7 +162,7 @@ export class Room {
    * stored state; a space with a record that does not decode is never compacted (COMMIT-4).
    */
   async load(): Promise<void> {
-    const { deps, spaceId, doc } = this
+    const { deps, spaceId, document: doc } = this
     const started = deps.clock.now()
     this.link.open()
     const { persistence, logger, memory } = deps
@@ -159,12 +172,23 @@ export class Room {
     this.structs.recount()
     deps.memory?.set(this.spaceId, this.heapEstimate)
     this.loaded = true
-    this.doc.on('update', this.onDocUpdate)
+    doc.onChange(this.onDocUpdate)
     this.link.ready()
     deps.events.spaceLoaded?.(this.spaceId, deps.clock.now() - started)
   }
 
-  /** The state vector of everything known to be committed: what durable acks and sync-step1 carry. */
+  /** The space's engine (REG-10): how its updates and vectors are read. */
+  get engine(): SpaceEngine {
+    return this.document.engine
+  }
+
+  /** A Yjs space's document, for tests and tools; throws on another engine. */
+  get doc(): Y.Doc {
+    if (this.document instanceof YjsDocument) return this.document.doc
+    throw new Error(`space ${this.spaceId} is not a Yjs space`)
+  }
+
+  /** The version vector of everything known to be committed: what durable acks and sync-step1 carry. */
   get committed(): Uint8Array {
     return this.acks.stateVector
   }
@@ -243,17 +267,17 @@ export class Room {
   }
 
   /**
-   * Applies a validated client update: relayed to the others when the turn ends, stored by the
-   * commit pipeline, acknowledged once committed.
+   * Applies a client update validated by `document.prepare`: relayed to the others when the turn
+   * ends, stored by the commit pipeline, acknowledged once committed.
    */
-  applyClientUpdate(update: Uint8Array, from: RoomMember, growth = 0): void {
+  applyClientUpdate(update: Uint8Array, prepared: PreparedUpdate, from: RoomMember, growth = 0): void {
     const docWasAhead = this.pipeline.docHoldsUncovered()
     this.change = null
-    Y.applyUpdate(this.doc, update, from)
-    const change = this.change
+    prepared.apply(from)
+    const change = this.change as DocChange | null
     this.change = null
     this.pipeline.accept(update, change, from, docWasAhead)
-    this.structs.grew(growth, this.doc.store.clients.size)
+    this.structs.grew(growth, this.document.writers())
     this.deps.memory?.set(this.spaceId, this.heapEstimate)
   }
 
@@ -292,22 +316,17 @@ export class Room {
     this.acks.stop()
     this.relay.stop()
     this.link.close()
-    this.doc.off('update', this.onDocUpdate)
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
-    this.doc.destroy()
+    this.presenceDoc.destroy()
+    this.document.destroy()
     this.deps.onUnload(this)
   }
 
-  private readonly onDocUpdate = (
-    update: Uint8Array,
-    origin: unknown,
-    _doc: Y.Doc,
-    tr: { beforeState: Map<number, number>; afterState: Map<number, number> },
-  ): void => {
-    this.relay.add(update, origin)
+  private readonly onDocUpdate = (change: DocChange, origin: unknown): void => {
+    if (this.closed) return
+    this.relay.add(change.update, origin)
     this.answers.changed()
-    const change = { update, before: tr.beforeState, after: tr.afterState }
     if (isForeign(origin)) {
       this.structs.markStale()
       this.pipeline.foreign(change)

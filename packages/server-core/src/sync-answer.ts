@@ -8,7 +8,7 @@
  * vector of made-up clients and a stale vector of a fresh device all share the full-state answer.
  */
 import { encodeMessage } from '@converge/protocol'
-import * as Y from 'yjs'
+import type { SpaceDocument, Writer } from './document.js'
 
 /** Distinct answers kept per document version; past it the oldest is dropped. */
 export const ANSWERS_PER_VERSION = 16
@@ -17,7 +17,7 @@ export class SyncAnswers {
   private readonly cache = new Map<string, Uint8Array>()
   private encoded = 0
 
-  constructor(private readonly doc: Y.Doc) {}
+  constructor(private readonly doc: SpaceDocument) {}
 
   /** The document changed: every answer is stale. */
   changed(): void {
@@ -31,11 +31,11 @@ export class SyncAnswers {
 
   /** The sync-step2 frame that answers `stateVector`. Throws when the vector does not decode. */
   frameFor(stateVector: Uint8Array): Uint8Array {
-    const sv = Y.decodeStateVector(stateVector)
+    const sv = this.doc.decodeVector(stateVector)
     const key = this.keyOf(sv)
     const cached = this.cache.get(key)
     if (cached) return cached
-    const frame = encodeMessage({ type: 'sync-step2', update: Y.encodeStateAsUpdate(this.doc, stateVector) })
+    const frame = encodeMessage({ type: 'sync-step2', update: this.doc.diff(stateVector) })
     this.encoded++
     if (this.cache.size >= ANSWERS_PER_VERSION) this.cache.delete(this.cache.keys().next().value!)
     this.cache.set(key, frame)
@@ -43,11 +43,11 @@ export class SyncAnswers {
   }
 
   /** What the vector says about this document: `client:clock` for each client it has seen part of. */
-  private keyOf(sv: Map<number, number>): string {
+  private keyOf(sv: Map<Writer, number>): string {
     if (sv.size === 0) return ''
     const parts: string[] = []
     for (const [client, clock] of sv) {
-      const state = Y.getState(this.doc.store, client)
+      const state = this.doc.clock(client)
       if (state === 0 || clock <= 0) continue
       parts.push(`${client}:${Math.min(clock, state)}`)
     }

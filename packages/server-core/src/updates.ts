@@ -1,14 +1,10 @@
-/** Small helpers over Yjs updates and state vectors, shared by the parts of a room. */
+/** Small helpers over updates and version vectors, shared by the parts of a room. */
 import * as Y from 'yjs'
 import type { ClockRange } from './clock-ranges.js'
 import { concatUpdates } from './concat-updates.js'
+import type { VersionVector } from './document.js'
 
-/** What one transaction changed in a room's document: the update Yjs emitted, the state before and after. */
-export interface DocChange {
-  readonly update: Uint8Array
-  readonly before: ReadonlyMap<number, number>
-  readonly after: ReadonlyMap<number, number>
-}
+export type { DocChange } from './document.js'
 
 /** The update that changes nothing (no structs, no deletions), as Yjs encodes it. */
 export const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] === 0 && u[1] === 0
@@ -20,11 +16,8 @@ export const isEmptyUpdate = (u: Uint8Array): boolean => u.length === 2 && u[0] 
 export const mergeAll = (updates: readonly Uint8Array[]): Uint8Array =>
   updates.length === 1 ? updates[0]! : (concatUpdates(updates) ?? Y.mergeUpdates([...updates]))
 
-/** The clock ranges between two state vectors: what a transaction added, per client. */
-export const rangesBetween = (
-  before: ReadonlyMap<number, number>,
-  after: ReadonlyMap<number, number>,
-): ClockRange[] => {
+/** The clock ranges between two version vectors: what a transaction added, per writer. */
+export const rangesBetween = (before: VersionVector, after: VersionVector): ClockRange[] => {
   const ranges: ClockRange[] = []
   for (const [client, to] of after) {
     const from = before.get(client) ?? 0
@@ -34,7 +27,7 @@ export const rangesBetween = (
 }
 
 /** Whether `theirs` has a clock past `mine` for some client (the peer holds something this side lacks). */
-export const isAhead = (theirs: ReadonlyMap<number, number>, mine: ReadonlyMap<number, number>): boolean => {
+export const isAhead = (theirs: VersionVector, mine: VersionVector): boolean => {
   for (const [client, clock] of theirs) if (clock > (mine.get(client) ?? 0)) return true
   return false
 }

@@ -9,6 +9,7 @@ import type { LogFields, Logger, Persistence, StoredSpace } from '../src/ports.j
 import { StorageError } from '../src/ports.js'
 import { LinkRevocation, type RevocableMember } from '../src/revocation.js'
 import { loadStored } from '../src/room-load.js'
+import { YjsDocument } from '../src/yjs-document.js'
 
 const textUpdate = (text: string): Uint8Array => {
   const doc = new Y.Doc()
@@ -29,7 +30,7 @@ describe('room load', () => {
     const good = textUpdate('readable')
     const bad = new Uint8Array([0xff, 0xff, 0xff])
     const stored = { snapshot: bad, updates: [good], lastSeq: 2, bytes: bad.length + good.length }
-    const doc = new Y.Doc()
+    const doc = new YjsDocument('s1')
     const logger = recording()
     const reserved: number[] = []
     const memory = {
@@ -42,18 +43,18 @@ describe('room load', () => {
     }
     const loaded = await loadStored({ spaceId: 's1', doc, persistence: storing(stored), logger, memory })
     expect(loaded).toEqual({ stored, corrupt: true })
-    expect(doc.getText('t').toJSON()).toBe('readable')
+    expect(doc.doc.getText('t').toJSON()).toBe('readable')
     expect(logger.errors).toEqual([expect.objectContaining({ spaceId: 's1', record: 0 })])
     expect(reserved).toEqual([stored.bytes * 32])
   })
 
   it('[CORE-2] a read that fails throws, and nothing is applied', async () => {
-    const doc = new Y.Doc()
+    const doc = new YjsDocument('s1')
     const persistence = { load: () => Promise.reject(new StorageError('down')) } as unknown as Persistence
     await expect(loadStored({ spaceId: 's1', doc, persistence, logger: recording() })).rejects.toBeInstanceOf(
       StorageError,
     )
-    expect(doc.store.clients.size).toBe(0)
+    expect(doc.doc.store.clients.size).toBe(0)
   })
 })
 

@@ -210,7 +210,7 @@ export const runScenario = async (
     const want = Y.encodeStateVector(disk)
     for (const dev of world.devices)
       expect(
-        Y.encodeStateVector(dev.session!.doc).join() === want.join(),
+        Y.encodeStateVector(dev.session!.doc!).join() === want.join(),
         `device ${dev.index} does not hold what the disk holds`,
       )
   } finally {

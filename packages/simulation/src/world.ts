@@ -302,7 +302,7 @@ export class World {
         if (gap) problems.push(`${when}: device ${d.index} holds a durable ack the disk does not: ${gap}`)
       }
       if (s.status.kind === 'saved') {
-        const gap = covers(Y.decodeStateVector(Y.encodeStateVector(s.doc)))
+        const gap = covers(Y.decodeStateVector(Y.encodeStateVector(s.doc!)))
         if (gap) problems.push(`${when}: device ${d.index} says "saved" but the disk lacks ${gap}`)
       }
       if ((s.status.kind === 'offline' || s.status.kind === 'unreachable') && s.connectionState?.connected)

@@ -13,7 +13,7 @@ import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { checkDomainWrite, isBodyOfNote } from '../model/domain.js'
 import { OWN_ORIGINS } from '../origins.js'
-import { bytesToHex, decodeList, encodeList, hexToBytes } from './frame.js'
+import { bytesToHex, decodeList, decodeVersionVector, encodeList, encodeVersionVector } from './frame.js'
 
 type Root = Record<MapName, Record<string, unknown>> & { bodies: Record<string, string> }
 type Draft = Root
@@ -99,6 +99,16 @@ interface Run {
  *   (like the genesis), so two replicas that create a note with the same id share one text and keep
  *   both bodies.
  */
+/** An update checked by `AutomergeEngine.prepareUpdate`, not applied yet. */
+export interface PreparedUpdate {
+  /** How many changes (and operations) it brings that the replica lacks. */
+  readonly changes: number
+  readonly ops: number
+  /** Per actor, the sequence numbers `[from, to)` of the changes it brings. */
+  readonly seqs: ReadonlyMap<string, readonly [from: number, to: number]>
+  apply(origin: string): void
+}
+
 export class AutomergeEngine implements Engine {
   readonly kind = 'automerge' as const
   private current: A.Doc<Root>
@@ -431,19 +441,64 @@ export class AutomergeEngine implements Engine {
     return out
   }
 
+  /** The version vector (DLV-4), encoded (frame.ts): what a peer needs to send what this replica lacks. */
   stateVector(): Uint8Array {
-    return encodeList(A.getHeads(this.current).map(hexToBytes))
+    return encodeVersionVector(this.seqs)
   }
 
   versionVector(): ReadonlyMap<string, number> {
     return new Map(this.seqs)
   }
 
+  /** The highest sequence number of `actor` this replica holds (0: none). */
+  seqOf(actor: string): number {
+    return this.seqs.get(actor) ?? 0
+  }
+
+  /**
+   * Per actor, the sequence numbers `[from, to)` of the changes an update holds (held here or not).
+   * Throws MergeError when it does not decode.
+   */
+  seqRanges(update: Uint8Array): { from: Map<string, number>; to: Map<string, number> } {
+    const from = new Map<string, number>()
+    const to = new Map<string, number>()
+    for (const b of decodeList(update, 'update')) {
+      let c: A.DecodedChange
+      try {
+        c = A.decodeChange(b)
+      } catch (e) {
+        throw new MergeError('MalformedUpdate', 'not an Automerge change', { cause: e })
+      }
+      from.set(c.actor, Math.min(from.get(c.actor) ?? Infinity, c.seq - 1))
+      to.set(c.actor, Math.max(to.get(c.actor) ?? 0, c.seq))
+    }
+    return { from, to }
+  }
+
+  /** What the document holds: its operations, changes and actors (Automerge's own count). */
+  size(): { ops: number; changes: number; actors: number } {
+    const s = A.stats(this.current)
+    return { ops: s.numOps, changes: s.numChanges, actors: s.numActors }
+  }
+
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array {
     if (stateVector === undefined) return encodeList(A.getAllChanges(this.current))
-    const heads = decodeList(stateVector, 'state vector').map(bytesToHex)
-    // heads we do not know (the peer has changes we lack) cannot bound what we send
-    const known = heads.filter((h) => /^[0-9a-f]{64}$/.test(h) && this.has(h))
+    const theirs = decodeVersionVector(stateVector)
+    // what they hold of each actor, as far as this replica holds it too
+    const want = new Map<string, number>()
+    let lacking = false
+    for (const [actor, seq] of this.seqs) {
+      const held = Math.min(seq, theirs.get(actor) ?? 0)
+      if (held > 0) want.set(actor, held)
+      if (held < seq) lacking = true
+    }
+    if (!lacking) return encodeList([])
+    if (want.size === 0) return encodeList(A.getAllChanges(this.current))
+    // the change of each actor at the number they hold: it and its ancestors are all they hold, since
+    // an actor's change depends on its predecessor and what they hold is causally closed
+    const known = A.getChangesMetaSince(this.current, [])
+      .filter((m) => want.get(m.actor) === m.seq)
+      .map((m) => m.hash)
     return encodeList(A.getChangesSince(this.current, known))
   }
 
@@ -600,21 +655,48 @@ export class AutomergeEngine implements Engine {
 
   /** Validates against the document, then applies in place: no copy of the document (BAD-1 … BAD-6). */
   applyUpdate(update: Uint8Array, origin: string, checks?: UpdateChecks): void {
-    const { bytes, fresh } = this.validate(
-      update,
-      (checks ?? (OWN_ORIGINS.has(origin) ? 'structure' : 'all')) === 'all',
-    )
-    if (fresh.length === 0) return
-    const before = A.getHeads(this.current)
-    try {
-      ;[this.current] = A.applyChanges(this.current, bytes)
-    } catch (e) {
-      throw new MergeError('MalformedUpdate', 'the update failed to apply', { cause: e })
+    this.prepareUpdate(update, checks ?? (OWN_ORIGINS.has(origin) ? 'structure' : 'all')).apply(origin)
+  }
+
+  /**
+   * Validates an update (BAD-1 … BAD-7 with `checks` 'all') without applying it, and says what it
+   * brings: the changes and operations this replica lacks, and per actor the sequence numbers
+   * `[from, to)` they hold. `apply` applies it, once, and only before anything else changes this
+   * replica (a server checks its budgets between the two). Throws MergeError, as `applyUpdate`.
+   */
+  prepareUpdate(update: Uint8Array, checks: UpdateChecks): PreparedUpdate {
+    const { bytes, fresh } = this.validate(update, checks === 'all')
+    const seqs = new Map<string, [from: number, to: number]>()
+    let ops = 0
+    for (const c of fresh) {
+      ops += c.ops.length
+      const r = seqs.get(c.actor)
+      if (r) r[1] = c.seq
+      else seqs.set(c.actor, [c.seq - 1, c.seq])
     }
-    for (const c of fresh) this.note(c)
-    if (fresh.length > 1 && !this.materializedRight(fresh))
-      this.current = A.load<Root>(A.save(this.current), { actor: this.replicaId })
-    this.emit(origin, false, before)
+    const at = this.current
+    let applied = false
+    return {
+      changes: fresh.length,
+      ops,
+      seqs,
+      apply: (origin: string) => {
+        if (applied || this.current !== at)
+          throw new Error('a prepared update applies once, to the replica it was checked against')
+        applied = true
+        if (fresh.length === 0) return
+        const before = A.getHeads(this.current)
+        try {
+          ;[this.current] = A.applyChanges(this.current, bytes)
+        } catch (e) {
+          throw new MergeError('MalformedUpdate', 'the update failed to apply', { cause: e })
+        }
+        for (const c of fresh) this.note(c)
+        if (fresh.length > 1 && !this.materializedRight(fresh))
+          this.current = A.load<Root>(A.save(this.current), { actor: this.replicaId })
+        this.emit(origin, false, before)
+      },
+    }
   }
 
   /**
