@@ -17,6 +17,7 @@ import {
 } from '@converge/protocol'
 import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
+import { type SyncDocument, yjsDocument } from './engine-codec.js'
 import { type Timers, browser, given, onLine } from './browser.js'
 import { Pacer } from './pacer.js'
 import { SpaceSize } from './space-size.js'
@@ -54,7 +55,8 @@ export interface ConnectionOptions {
   readonly serverUrl: string
   readonly spaceId: string
   readonly token: string | null
-  readonly doc: Y.Doc
+  /** The replica: merge's Space (`spaceDocument`) on either engine, or a bare Y.Doc. */
+  readonly doc: Y.Doc | SyncDocument
   readonly awareness: awarenessProtocol.Awareness
   /** Applies an update from the server (through the merge package's validation). */
   readonly applyRemote: (update: Uint8Array) => void
@@ -147,16 +149,21 @@ export class SyncConnection {
   private readonly WS: typeof WebSocket | null
   private readonly isOnline: () => boolean
 
+  /** ENG-1: the replica as the connection reads it. */
+  private readonly document: SyncDocument
+  private readonly stopDocument: () => void
+
   constructor(private readonly options: ConnectionOptions) {
+    this.document = options.doc instanceof Y.Doc ? yjsDocument(options.doc) : options.doc
     this.backoff = options.backoff ?? CLIENT_BACKOFF
     this.random = options.random ?? Math.random
     this.timers = options.timers ?? browser.timers()
     this.WS = given(options.WebSocket, browser.WebSocket)
     this.isOnline = options.isOnline ?? (() => onLine(browser.navigator()))
     this.state = { ...this.state, online: this.isOnline() }
-    this.size = new SpaceSize(options.doc)
+    this.size = new SpaceSize(this.document)
     this.state = { ...this.state, size: this.size }
-    options.doc.on('update', this.onDocUpdate)
+    this.stopDocument = this.document.onUpdate(this.onDocUpdate)
     options.awareness.on('update', this.onAwarenessUpdate)
   }
 
@@ -201,9 +208,10 @@ export class SyncConnection {
     ws.onopen = () => {
       this.lastError = null
       if (token !== null && !inUrl) this.send({ type: 'token', token })
-      this.send({ type: 'hello', version: PROTOCOL_VERSION })
+      // ENG-1: the hello names the engine the space was opened with (PROTOCOL.md §P8.1)
+      this.send({ type: 'hello', version: PROTOCOL_VERSION, engine: this.document.engine })
       this.startHeartbeat(ws)
-      this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
+      this.send({ type: 'sync-step1', stateVector: this.document.stateVector() })
       // PRES-1: peers removed us when the last socket closed, and y-protocols only takes a state with a
       // higher clock than the one it saw: renew ours (a new clock), ask the tabs we carry to renew
       // theirs, then send every state we hold (to peers that never saw them)
@@ -370,7 +378,7 @@ export class SyncConnection {
       // a malformed update from the server is dropped. One that builds on what this replica lacks
       // (refused whole, never kept pending: DLV-2) asks the server for the difference right away
       if (isMergeError(e, 'MissingDependencies'))
-        this.send({ type: 'sync-step1', stateVector: Y.encodeStateVector(this.options.doc) })
+        this.send({ type: 'sync-step1', stateVector: this.document.stateVector() })
     }
   }
 
@@ -401,7 +409,12 @@ export class SyncConnection {
 
   /** LARGE-1: what the server lacks of what it asked for; counted as stored with the space (LARGE-3). */
   private answer(stateVector: Uint8Array): void {
-    const update = Y.encodeStateAsUpdate(this.options.doc, stateVector)
+    let update: Uint8Array
+    try {
+      update = this.document.encodeStateAsUpdate(stateVector)
+    } catch {
+      return // a vector this replica cannot read (a server of another engine closes the socket next)
+    }
     this.size.add(update.length)
     this.send({ type: 'sync-step2', update })
   }
@@ -534,7 +547,7 @@ export class SyncConnection {
   destroy(): void {
     this.stopped = true
     this.disconnect()
-    this.options.doc.off('update', this.onDocUpdate)
+    this.stopDocument()
     this.options.awareness.off('update', this.onAwarenessUpdate)
     this.listeners.clear()
   }

@@ -1,4 +1,4 @@
-import { Origin, type Space, isMergeError } from '@converge/merge'
+import { type EngineKind, Origin, type Space, isMergeError } from '@converge/merge'
 import type { ChangeOrigin } from './store/idb-store.js'
 import type { Unconfirmed } from './store/records.js'
 
@@ -25,6 +25,8 @@ export interface LocalStore {
   unconfirmed(spaceId: string): Promise<Unconfirmed>
   /** Issues now what appends of this task it holds back for the end of the task (the page is going). */
   flushAppends?(): void
+  /** ENG-3: the space's engine, said before anything of it is read (what its records decode as). */
+  useEngine?(spaceId: string, engine: EngineKind): void
 }
 
 /** What `restoreSpace` found: the log's length, to compact a long one (LOCAL-4). */

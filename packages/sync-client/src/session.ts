@@ -1,7 +1,7 @@
-import { Origin, type Space, type YjsEngine, openSpace } from '@converge/merge'
+import { type EngineKind, Origin, type Space, YjsEngine, loadEngine, openSpace } from '@converge/merge'
 import type { Backoff } from '@converge/protocol'
 import { Awareness } from 'y-protocols/awareness'
-import type * as Y from 'yjs'
+import * as Y from 'yjs'
 import {
   type NavigatorLike,
   type PageEvents,
@@ -13,6 +13,7 @@ import {
   onLine,
 } from './browser.js'
 import { type ConnectionState, SyncConnection } from './connection.js'
+import { codecOf, spaceDocument } from './engine-codec.js'
 import { Leadership } from './leadership.js'
 import type { LocalStore } from './local-store.js'
 import { type Presence, TabPresence } from './presence.js'
@@ -24,6 +25,11 @@ import { WriteQueue } from './write-queue.js'
 
 export interface SessionOptions {
   readonly spaceId: string
+  /**
+   * ENG-1: the engine the space was created with (default Yjs). Automerge's is imported when the
+   * first Automerge space opens, never before.
+   */
+  readonly engine?: EngineKind
   /** The space token (write or read); null when the space is not registered on the server yet. */
   readonly token: string | null
   readonly readOnly: boolean
@@ -69,7 +75,8 @@ export interface SessionOptions {
  */
 export class SpaceSession {
   readonly space: Space
-  readonly doc: Y.Doc
+  /** A Yjs space's document (for editor bindings such as y-codemirror.next); null on Automerge. */
+  readonly doc: Y.Doc | null
   readonly awareness: Awareness
   private readonly writes: WriteQueue
   private readonly tabs: TabChannel
@@ -85,21 +92,24 @@ export class SpaceSession {
   private destroyed = false
 
   private constructor(private readonly options: SessionOptions) {
+    const engine = options.engine ?? 'yjs'
     this.space = openSpace({
-      engine: 'yjs',
+      engine,
       spaceId: options.spaceId,
       origin: Origin.Local,
       readOnly: options.readOnly,
       ...(options.replicaId ? { replicaId: options.replicaId } : {}),
     })
-    this.doc = (this.space.engine as YjsEngine).doc
-    this.awareness = new Awareness(this.doc)
+    this.doc = this.space.engine instanceof YjsEngine ? this.space.engine.doc : null
+    // presence is y-protocols' awareness on either engine; on Automerge a Y.Doc of its own names it
+    this.awareness = new Awareness(this.doc ?? new Y.Doc())
     this.navigator = given(options.navigator, browser.navigator)
     this.writes = new WriteQueue({
       store: options.store,
       spaceId: options.spaceId,
       compactEvery: options.compactEvery ?? 200,
       compactOnOpen: options.compactOnOpen ?? 50,
+      codec: codecOf(engine),
       onStored: (change) => this.relay.stored(change),
       onFailure: (e) => {
         options.onStoreError?.(e)
@@ -112,7 +122,7 @@ export class SpaceSession {
     this.leadership = new Leadership(options.spaceId, locks, () => this.lead())
     this.relay = new StatusRelay({
       tabs: this.tabs,
-      doc: this.doc,
+      space: this.space,
       isLeader: () => this.leadership.isLeader,
       connection: () => this.connection?.current ?? null,
       writes: this.writes,
@@ -123,6 +133,7 @@ export class SpaceSession {
 
   /** Opens a space: everything stored on this device first, then tabs and server. */
   static async open(options: SessionOptions): Promise<SpaceSession> {
+    await loadEngine(options.engine ?? 'yjs')
     const s = new SpaceSession(options)
     await s.writes.restore(s.space, (e) => options.onStoreError?.(e))
     s.start()
@@ -188,9 +199,9 @@ export class SpaceSession {
 
   private start(): void {
     this.tabs.open()
-    this.cleanups.push(shareWithTabs(this.tabs, this.space, this.doc))
+    this.cleanups.push(shareWithTabs(this.tabs, this.space))
     // every change is stored (local ones counted as pending until the server confirms them)
-    this.stopStoring = this.writes.follow(this.doc, () => this.relay.update())
+    this.stopStoring = this.writes.follow(this.space, () => this.relay.update())
     this.tabPresence.setUser(this.options.user)
     this.relay.listen()
     this.cleanups.push(
@@ -218,7 +229,7 @@ export class SpaceSession {
         serverUrl,
         spaceId,
         token,
-        doc: this.doc,
+        doc: spaceDocument(this.space),
         awareness: this.awareness,
         applyRemote: this.fromServer.apply,
         isOnline: () => onLine(this.navigator),

@@ -1,5 +1,6 @@
+import type { Space } from '@converge/merge'
 import type { ServerLimits } from '@converge/protocol'
-import * as Y from 'yjs'
+import type { SyncDocument } from './engine-codec.js'
 
 /**
  * LARGE-3 (PROTOCOL.md §P7.5): the size of a space by the server's count, kept here so that a change
@@ -18,7 +19,7 @@ export class SpaceSize {
   private base: number | null = null
   private added = 0
 
-  constructor(private readonly doc: Y.Doc) {}
+  constructor(private readonly doc: Pick<SyncDocument, 'encodeStateAsUpdate'>) {}
 
   /** The server told its limits (on a new socket): its count starts again from them. */
   reported(limits: Pick<ServerLimits, 'maxDocumentBytes' | 'storedBytes'>): void {
@@ -39,7 +40,7 @@ export class SpaceSize {
 
   /** The space's size now, by the count above. */
   get bytes(): number {
-    if (this.base === null) this.base = Y.encodeStateAsUpdate(this.doc).length
+    if (this.base === null) this.base = this.doc.encodeStateAsUpdate().length
     return this.base + this.added
   }
 
@@ -100,24 +101,25 @@ export const utf8Length = (text: string): number => {
   return n
 }
 
-const local = new WeakMap<Y.Doc, SpaceSize>()
+const local = new WeakMap<Space, SpaceSize>()
 
 /**
  * LARGE-3: the size of an open space as this tab knows it — the leader's connection's count, or, in
  * a tab without one, a count of its own over the document.
  */
 export const spaceSizeOf = (session: {
-  readonly doc: Y.Doc
+  readonly space: Space
   readonly connectionState: { readonly size?: SpaceSize } | null
 }): SpaceSize => {
   const size = session.connectionState?.size
   if (size) return size
-  let own = local.get(session.doc)
+  const { space } = session
+  let own = local.get(space)
   if (!own) {
-    const made = new SpaceSize(session.doc)
+    const made = new SpaceSize(space)
     own = made
-    local.set(session.doc, made)
-    session.doc.on('update', (update: Uint8Array) => made.add(update.length))
+    local.set(space, made)
+    space.onUpdate((update) => made.add(update.length))
   }
   return own
 }

@@ -1,4 +1,5 @@
-import type * as Y from 'yjs'
+import type { Space } from '@converge/merge'
+import { ownClock } from './engine-codec.js'
 import { type ConnectionView, type SyncStatus, leaderStatus, sameStatus } from './status.js'
 import type { PendingChange } from './store/records.js'
 import { type TabChannel, storedChanges } from './tab-channel.js'
@@ -6,7 +7,7 @@ import type { WriteQueue } from './write-queue.js'
 
 export interface StatusRelayOptions {
   readonly tabs: TabChannel
-  readonly doc: Y.Doc
+  readonly space: Space
   /** Whether this tab leads the space now (`Leadership`). */
   readonly isLeader: () => boolean
   /** The leader's connection; null: none (local only, or not registered yet). */
@@ -59,15 +60,15 @@ export class StatusRelay {
 
   /** Something the status is derived from changed: the leader derives it again; the others just show. */
   update(): void {
-    const { isLeader, doc, connection, writes } = this.options
+    const { isLeader, space, connection, writes } = this.options
     if (!isLeader()) return this.options.onChange()
-    const status = leaderStatus(doc, connection(), writes.pending)
+    const status = leaderStatus(space, connection(), writes.pending)
     if (!sameStatus(status, this.value)) this.tell(status)
     this.set(status)
   }
 
   private tell(status: SyncStatus): void {
-    this.options.tabs.post({ t: 'status', status, leader: this.options.doc.clientID })
+    this.options.tabs.post({ t: 'status', status, leader: ownClock(this.options.space).clientId })
   }
 
   private set(status: SyncStatus): void {

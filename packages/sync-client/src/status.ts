@@ -1,5 +1,6 @@
+import type { Space } from '@converge/merge'
 import { ErrorKind } from '@converge/protocol'
-import * as Y from 'yjs'
+import { ackCovers } from './engine-codec.js'
 
 /**
  * The sync status (SPEC.md, "Status"): derived, never timed. "Saved to the server" means the server's
@@ -55,14 +56,8 @@ export const deriveStatus = ({
   return covered ? { kind: 'saved' } : { kind: 'syncing', pending }
 }
 
-/** Whether the server's committed state vector covers every change in `doc` (PROTOCOL.md §P4.1). */
-export const isCovered = (doc: Y.Doc, acked: Uint8Array | null): boolean => {
-  if (!acked) return false
-  const server = Y.decodeStateVector(acked)
-  for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc)))
-    if ((server.get(client) ?? 0) < clock) return false
-  return true
-}
+/** Whether the server's committed vector covers every change of `space` (PROTOCOL.md §P4.1, §P8.2). */
+export const isCovered = (space: Space, acked: Uint8Array | null): boolean => ackCovers(space, acked)
 
 /** What the leader tab knows of its connection (a `ConnectionState`; null: none, local only). */
 export interface ConnectionView {
@@ -81,11 +76,11 @@ export interface ConnectionView {
  * the server confirmed is never pending, even while its ack is still on the way to IndexedDB.
  */
 export const leaderStatus = (
-  doc: Y.Doc,
+  space: Space,
   connection: ConnectionView | null,
   storedPending: number,
 ): SyncStatus => {
-  const covered = isCovered(doc, connection?.acked ?? null)
+  const covered = isCovered(space, connection?.acked ?? null)
   return deriveStatus({
     connected: connection?.connected ?? false,
     // no connection at all (local only, or not yet registered): nothing is trying, so it reads offline

@@ -1,5 +1,5 @@
 import { Origin, type Space, isMergeError } from '@converge/merge'
-import * as Y from 'yjs'
+import { ownClock } from './engine-codec.js'
 import type { SyncStatus } from './status.js'
 import type { PendingChange } from './store/records.js'
 
@@ -81,13 +81,12 @@ export class TabChannel {
  * it lacks; an update that builds on something this tab lacks (DLV-2) makes it say `hello` again
  * (DLV-3). Returns the way to stop.
  */
-export const shareWithTabs = (tabs: TabChannel, space: Space, doc: Y.Doc): (() => void) => {
+export const shareWithTabs = (tabs: TabChannel, space: Space): (() => void) => {
   const hello = (): void =>
-    tabs.post({ t: 'hello', stateVector: Y.encodeStateVector(doc), from: doc.clientID })
-  const onUpdate = (update: Uint8Array, origin: unknown): void => {
-    if (origin !== Origin.Tab && origin !== Origin.Restore) tabs.post({ t: 'update', update })
-  }
-  doc.on('update', onUpdate)
+    tabs.post({ t: 'hello', stateVector: space.stateVector(), from: ownClock(space).clientId })
+  const stop = space.onUpdate((update, e) => {
+    if (e.origin !== Origin.Tab && e.origin !== Origin.Restore) tabs.post({ t: 'update', update })
+  })
   tabs.on('update', (m) => {
     try {
       space.applyUpdate(m.update, Origin.Tab)
@@ -96,9 +95,17 @@ export const shareWithTabs = (tabs: TabChannel, space: Space, doc: Y.Doc): (() =
       if (isMergeError(e, 'MissingDependencies')) hello()
     }
   })
-  tabs.on('hello', (m) => tabs.post({ t: 'update', update: Y.encodeStateAsUpdate(doc, m.stateVector) }))
+  tabs.on('hello', (m) => {
+    let update: Uint8Array
+    try {
+      update = space.encodeStateAsUpdate(m.stateVector)
+    } catch {
+      return // a vector this tab cannot read (a tab of another version)
+    }
+    tabs.post({ t: 'update', update })
+  })
   hello()
-  return () => doc.off('update', onUpdate)
+  return stop
 }
 
 /** The changes of a `stored` message when they are well formed (a tab of another version may send anything). */

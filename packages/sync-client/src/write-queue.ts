@@ -1,5 +1,5 @@
 import { Origin, type Space } from '@converge/merge'
-import * as Y from 'yjs'
+import { type EngineCodec, codecOf, ownClock } from './engine-codec.js'
 import { type LocalStore, restoreSpace } from './local-store.js'
 import type { ChangeOrigin } from './store/idb-store.js'
 import type { PendingChange } from './store/records.js'
@@ -20,18 +20,20 @@ export interface WriteQueueOptions {
   readonly onStored: (change: PendingChange | null) => void
   /** The first storage failure; nothing is written after it. */
   readonly onFailure: (e: unknown) => void
+  /** How the space's engine reads an ack (ENG-2); default Yjs. */
+  readonly codec?: EngineCodec
 }
 
 /**
  * What a session stores of a change to its document, by where it came from (SYNC-5, SYNC-9):
  * `undefined`, nothing — a restored change is stored already, another tab's is stored by the tab that
  * made it; `null`, stored but never pending — the server's; else a local change, pending until the
- * server confirms it, named by this replica's client id and its clock after the change.
+ * server confirms it, named by this replica's writer number and its clock after the change (ENG-2).
  */
-export const storedAs = (doc: Y.Doc, origin: unknown): ChangeOrigin | undefined => {
+export const storedAs = (space: Space, origin: unknown): ChangeOrigin | undefined => {
   if (origin === Origin.Restore || origin === Origin.Tab) return undefined
   if (origin === Origin.Server) return null
-  return { clientId: doc.clientID, clock: Y.getState(doc.store, doc.clientID) }
+  return ownClock(space)
 }
 
 /**
@@ -80,6 +82,7 @@ export class WriteQueue {
     const store = this.options.store
     if (!store) return
     try {
+      store.useEngine?.(this.options.spaceId, space.engineKind)
       const { records } = await restoreSpace(space, store, onSkipped)
       this.unconfirmed.merge(await store.unconfirmed(this.options.spaceId))
       if (records > this.options.compactOnOpen) this.compact(store)
@@ -89,18 +92,16 @@ export class WriteQueue {
   }
 
   /**
-   * Stores every change to `doc` as `storedAs` says, in the task it is made; `onChange` after each
+   * Stores every change to `space` as `storedAs` says, in the task it is made; `onChange` after each
    * change but a restored one. Returns the way to stop.
    */
-  follow(doc: Y.Doc, onChange: () => void): () => void {
-    const onUpdate = (update: Uint8Array, origin: unknown): void => {
+  follow(space: Space, onChange: () => void): () => void {
+    return space.onUpdate((update, { origin }) => {
       if (origin === Origin.Restore) return
-      const as = storedAs(doc, origin)
+      const as = storedAs(space, origin)
       if (as !== undefined) this.append(update, as)
       onChange()
-    }
-    doc.on('update', onUpdate)
-    return () => doc.off('update', onUpdate)
+    })
   }
 
   /**
@@ -151,7 +152,7 @@ export class WriteQueue {
         } catch (e) {
           return this.fail(e)
         }
-        this.unconfirmed.ack(Y.decodeStateVector(stateVector))
+        this.unconfirmed.ack(this.ackedNumbers(stateVector))
         this.options.onStored(null)
       }),
     )
@@ -206,6 +207,21 @@ export class WriteQueue {
         .catch((e: unknown) => this.fail(e))
         .finally(() => (this.compacting = false)),
     )
+  }
+
+  /** An ack's vector by the writer numbers the store counts changes by (ENG-2); nothing when it does not decode. */
+  private ackedNumbers(stateVector: Uint8Array): Map<number, number> {
+    const codec = this.options.codec ?? codecOf('yjs')
+    const out = new Map<number, number>()
+    try {
+      for (const [writer, clock] of codec.decodeVector(stateVector)) {
+        const n = codec.writerNumber(writer)
+        out.set(n, Math.max(out.get(n) ?? 0, clock))
+      }
+    } catch {
+      // an ack this engine cannot read confirms nothing
+    }
+    return out
   }
 
   private usable(): LocalStore | null {

@@ -291,7 +291,7 @@ describe('device storage', () => {
     const before = local.calls.length
     const calls = () => local.calls.slice(before)
     a.space.addItem('Milk')
-    const milk = Y.getState(a.doc.store, a.doc.clientID)
+    const milk = Y.getState(a.doc!.store, a.doc!.clientID)
     await vi.waitFor(() => expect(a.status.kind).toBe('saved')) // the server committed Milk
     expect(calls()).toEqual(['append asked']) // its ack waits for Milk's write
     a.space.addItem('Eggs')
@@ -299,7 +299,7 @@ describe('device storage', () => {
     local.complete(0) // Milk is stored: now its ack
     await vi.waitFor(() => expect(calls()).toContain('setAcked'))
     expect(local.waiting).toHaveLength(1) // Eggs is still being written, and the ack did not wait for it
-    expect(local.acked.get(a.doc.clientID)).toBe(milk)
+    expect(local.acked.get(a.doc!.clientID)).toBe(milk)
     local.complete(0)
     await vi.waitFor(() => expect(a.unsavedLocally).toBe(0))
   })

@@ -43,9 +43,9 @@ const twoDevices = async (server: FakeServer) => {
     user: { name: 'Bo', color: '#33c' },
   })
   expect(leader.isLeader && !follower.isLeader).toBe(true)
-  const tabs = [leader.doc.clientID, follower.doc.clientID]
+  const tabs = [leader.awareness.clientID, follower.awareness.clientID]
   await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
-  await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+  await vi.waitFor(() => expect(ids(follower)).toContain(b.awareness.clientID))
   return { browserA, leader, follower, b, tabs }
 }
 
@@ -76,7 +76,7 @@ describe('presence', () => {
     expect(ids(b).filter((id) => tabs.includes(id))).toEqual([])
     browserA.goOnline()
     await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
-    await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+    await vi.waitFor(() => expect(ids(follower)).toContain(b.awareness.clientID))
   })
 
   it('[PRES-1] after the server comes back, the others see every tab of the device again at once', async () => {
@@ -87,7 +87,7 @@ describe('presence', () => {
     server.up()
     await vi.waitFor(() => expect(b.status.kind).toBe('saved'), { timeout: 3000 })
     await vi.waitFor(() => expect(ids(b)).toEqual(expect.arrayContaining(tabs)))
-    await vi.waitFor(() => expect(ids(follower)).toContain(b.doc.clientID))
+    await vi.waitFor(() => expect(ids(follower)).toContain(b.awareness.clientID))
   })
 
   it('[PRES-2] a tab the server drops after it reconnected (its old socket closed late) announces itself again', async () => {
@@ -110,7 +110,7 @@ describe('presence', () => {
     const { leader, follower } = await twoDevices(server)
     server.down()
     await vi.waitFor(() => expect(leader.status.kind).toBe('unreachable'))
-    await vi.waitFor(() => expect(ids(leader)).toEqual(expect.arrayContaining([follower.doc.clientID])))
+    await vi.waitFor(() => expect(ids(leader)).toEqual(expect.arrayContaining([follower.awareness.clientID])))
     expect(names(leader)).toEqual(['Ana', 'Ana']) // the device's two tabs; device B went with the socket
   })
 
@@ -155,7 +155,7 @@ describe('presence', () => {
       { clientId: 12, name: '<img src=x onerror=alert(1)>', color: '#ffffff', self: false, personId: null }, // text, for the app
     ])
     expect(a.presence().find((p) => p.self)).toEqual({
-      clientId: a.doc.clientID,
+      clientId: a.awareness.clientID,
       name: 'Ana',
       color: '#cc3333',
       self: true,

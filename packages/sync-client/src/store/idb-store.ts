@@ -41,13 +41,16 @@
  * by `load` nor by `compact`, which leaves them in the log and refuses to overwrite a corrupt snapshot).
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
+import { type EngineKind, Origin, isMergeError, loadEngine, openSpace } from '@converge/merge'
 import * as Y from 'yjs'
 import { browser } from '../browser.js'
+import { type EngineCodec, codecOf } from '../engine-codec.js'
 import { isQuotaError, StoreError } from './errors.js'
 import {
   encodePending,
   groupByClient,
   parseAcked,
+  parseAckedVector,
   parseSnapshotRecord,
   parseSpaceRecord,
   parseUpdateRecord,
@@ -127,6 +130,8 @@ export class IdbStore {
   #state: State = 'open'
   #queue: QueuedAppend[] = []
   #flushScheduled = false
+  /** ENG-3: each space's engine, as the session that opened it said (`useEngine`); Yjs otherwise. */
+  readonly #engines = new Map<string, EngineKind>()
   readonly #onCorrupt: IdbStoreOptions['onCorrupt']
   readonly #onVersionChange: IdbStoreOptions['onVersionChange']
 
@@ -243,7 +248,7 @@ export class IdbStore {
   /** Reads the snapshot and the log of a space. Never writes; corrupt records are skipped and reported. */
   load(spaceId: string): Promise<LoadResult> {
     return this.#run('load', async (db) => {
-      const { snapshot, log, corrupt } = await readSpace(db, spaceId)
+      const { snapshot, log, corrupt } = await readSpace(db, spaceId, this.#codec(spaceId))
       corrupt.forEach(([key, reason]) => this.#reportCorrupt(spaceId, key, reason))
       const updates = log.map((r) => r.record.update)
       if (snapshot) updates.unshift(snapshot.update)
@@ -309,15 +314,17 @@ export class IdbStore {
           () => read.objectStore('meta').get(spaceId) as Promise<unknown>,
         ),
       )
-      const { snapshot, log, corrupt } = parseSpace(spaceId, snapRaw, keys, values)
+      const codec = this.#codec(spaceId)
+      const { snapshot, log, corrupt } = parseSpace(spaceId, snapRaw, keys, values, codec)
       corrupt.forEach(([key, reason]) => this.#reportCorrupt(spaceId, key, reason))
       if (snapRaw !== undefined && !snapshot) return // never overwrite what we cannot read
       if (log.length === 0 || (log.length === 1 && !snapshot)) return
-      const merged = documentState([
+      const merged = await documentState(codec.engine, spaceId, [
         ...(snapshot ? [snapshot.update] : []),
         ...log.map((r) => r.record.update),
       ])
-      const acked = parseAcked(metaRaw)
+      if (!merged) return // ENG-3: a record that does not apply: the log stays as it is
+      const acked = parseAcked(metaRaw, codec)
       const fromLog = log
         .filter(({ record: { clientId } }) => clientId >= 0)
         .map(({ record: { clientId, clock } }) => ({ clientId, clocks: [clock] }))
@@ -347,25 +354,39 @@ export class IdbStore {
    * per-client maximum, so a late, older ack (e.g. from another tab) never moves it backwards.
    */
   setAcked(spaceId: string, stateVector: Uint8Array): Promise<void> {
+    const codec = this.#codec(spaceId)
     return this.#run('setAcked', async (db) => {
-      let incoming: Map<number, number>
+      let incoming: Map<string, number>
       try {
-        incoming = Y.decodeStateVector(stateVector)
+        incoming = codec.decodeVector(stateVector)
       } catch (e) {
-        throw new StoreError('Failed', 'setAcked: not a valid Yjs state vector', { cause: e })
+        throw new StoreError('Failed', `setAcked: not a valid ${codec.engine} vector`, { cause: e })
       }
       const tx = db.transaction('meta', 'readwrite')
       await inTransaction(tx, async () => {
-        const merged = parseAcked(await tx.store.get(spaceId))
-        for (const [client, clock] of incoming) merged.set(client, Math.max(clock, merged.get(client) ?? 0))
-        await tx.store.put({ spaceId, acked: Y.encodeStateVector(merged) })
+        const merged = parseAckedVector(await tx.store.get(spaceId), codec)
+        for (const [writer, clock] of incoming) merged.set(writer, Math.max(clock, merged.get(writer) ?? 0))
+        await tx.store.put({ spaceId, acked: codec.encodeVector(merged) })
       })
     })
   }
 
-  /** The acked state vector (empty map if none). */
+  /** The acked vector by writer number (ENG-2; empty map if none). */
   getAcked(spaceId: string): Promise<Map<number, number>> {
-    return this.#run('getAcked', async (db) => parseAcked(await db.get('meta', spaceId)))
+    const codec = this.#codec(spaceId)
+    return this.#run('getAcked', async (db) => parseAcked(await db.get('meta', spaceId), codec))
+  }
+
+  /**
+   * ENG-3: the engine of a space's records (a session says it when it opens the space; Yjs until
+   * then): what its updates must decode as, how its acks read, how a compaction merges.
+   */
+  useEngine(spaceId: string, engine: EngineKind): void {
+    this.#engines.set(spaceId, engine)
+  }
+
+  #codec(spaceId: string): EngineCodec {
+    return codecOf(this.#engines.get(spaceId) ?? 'yjs')
   }
 
   /**
@@ -384,8 +405,9 @@ export class IdbStore {
           () => tx.objectStore('meta').get(spaceId) as Promise<unknown>,
         ),
       )
-      const acked = parseAcked(metaRaw)
-      const snapshot = snapRaw === undefined ? undefined : parseSnapshotRecord(snapRaw)
+      const codec = this.#codec(spaceId)
+      const acked = parseAcked(metaRaw, codec)
+      const snapshot = snapRaw === undefined ? undefined : parseSnapshotRecord(snapRaw, codec)
       const local: PendingChange[] = []
       if (snapshot?.ok)
         for (const { clientId, clocks } of snapshot.value.pending)
@@ -488,7 +510,12 @@ export class IdbStore {
  * pending ones too. Updates that parse but do not apply (never written by this code) fall back to the
  * plain merge, which loses nothing either.
  */
-function documentState(updates: Uint8Array[]): Uint8Array {
+async function documentState(
+  engine: EngineKind,
+  spaceId: string,
+  updates: Uint8Array[],
+): Promise<Uint8Array | null> {
+  if (engine !== 'yjs') return otherEngineState(engine, spaceId, updates)
   const doc = new Y.Doc({ gc: true })
   try {
     for (const u of updates) Y.applyUpdate(doc, u)
@@ -501,13 +528,47 @@ function documentState(updates: Uint8Array[]): Uint8Array {
   }
 }
 
+/**
+ * ENG-3: a compaction on another engine (Automerge): the records applied to a replica of their own,
+ * in passes (a record built on one stored after it waits for the next), and the state it then
+ * encodes — each change once, in an order that applies. Null when a record never applies: the log
+ * is then kept as it is, and nothing it holds is lost.
+ */
+async function otherEngineState(
+  engine: EngineKind,
+  spaceId: string,
+  updates: Uint8Array[],
+): Promise<Uint8Array | null> {
+  await loadEngine(engine)
+  const space = openSpace({ engine, spaceId })
+  try {
+    let left = updates
+    while (left.length > 0) {
+      const waiting: Uint8Array[] = []
+      for (const u of left) {
+        try {
+          space.applyUpdate(u, Origin.Restore)
+        } catch (e) {
+          if (!isMergeError(e, 'MissingDependencies')) return null
+          waiting.push(u)
+        }
+      }
+      if (waiting.length === left.length) return null
+      left = waiting
+    }
+    return space.encodeStateAsUpdate()
+  } finally {
+    space.destroy()
+  }
+}
+
 interface ParsedSpace {
   snapshot: SnapshotRecord | undefined
   log: { key: number; record: UpdateRecord }[]
   corrupt: [IDBValidKey, string][]
 }
 
-async function readSpace(db: ConvergeDB, spaceId: string): Promise<ParsedSpace> {
+async function readSpace(db: ConvergeDB, spaceId: string, codec: EngineCodec): Promise<ParsedSpace> {
   const tx = db.transaction(['snapshots', 'updates'], 'readonly')
   const [snapRaw, keys, values] = await inTransaction(tx, () =>
     issue(
@@ -516,21 +577,27 @@ async function readSpace(db: ConvergeDB, spaceId: string): Promise<ParsedSpace> 
       () => tx.objectStore('updates').index('spaceId').getAll(spaceId) as Promise<unknown[]>,
     ),
   )
-  return parseSpace(spaceId, snapRaw, keys, values)
+  return parseSpace(spaceId, snapRaw, keys, values, codec)
 }
 
-function parseSpace(spaceId: string, snapRaw: unknown, keys: number[], values: unknown[]): ParsedSpace {
+function parseSpace(
+  spaceId: string,
+  snapRaw: unknown,
+  keys: number[],
+  values: unknown[],
+  codec: EngineCodec,
+): ParsedSpace {
   const corrupt: [IDBValidKey, string][] = []
   let snapshot: SnapshotRecord | undefined
   if (snapRaw !== undefined) {
-    const parsed = parseSnapshotRecord(snapRaw)
+    const parsed = parseSnapshotRecord(snapRaw, codec)
     if (parsed.ok) snapshot = parsed.value
     else corrupt.push([spaceId, parsed.reason])
   }
   const log: ParsedSpace['log'] = []
   values.forEach((value, i) => {
     const key = keys[i]!
-    const parsed = parseUpdateRecord(value)
+    const parsed = parseUpdateRecord(value, codec)
     if (parsed.ok) log.push({ key, record: parsed.value })
     else corrupt.push([key, parsed.reason])
   })

@@ -1,7 +1,7 @@
 /** Record shapes stored in IndexedDB and their validators (everything read back is treated as untrusted). */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import * as Y from 'yjs'
+import { type EngineCodec, codecOf } from '../engine-codec.js'
 
 /** One space known on this device. */
 export interface SpaceRecord {
@@ -15,6 +15,8 @@ export interface SpaceRecord {
   lastOpenedAt: number
   /** false for a space created offline and not yet registered on the server */
   registered: boolean
+  /** ENG-1: the engine the space was created with; absent in records written before engines (Yjs). */
+  engine?: 'yjs' | 'automerge'
 }
 
 /** A local change not yet confirmed durable by the server: the Yjs client id and its clock after the change. */
@@ -113,20 +115,15 @@ const isClientId = (v: unknown): v is number => typeof v === 'number' && Number.
 const isTime = (v: unknown): v is number => typeof v === 'number' && Number.isFinite(v)
 const optString = (v: unknown): v is string | undefined => v === undefined || typeof v === 'string'
 
-/** Checks that `update` is a Uint8Array holding a decodable Yjs (v1) update. */
-export function checkUpdate(update: unknown): string | undefined {
-  if (!(update instanceof Uint8Array)) return 'update is not a Uint8Array'
-  try {
-    Y.decodeUpdate(update)
-  } catch (e) {
-    return `update does not decode: ${e instanceof Error ? e.message : String(e)}`
-  }
-  return undefined
-}
+const YJS = codecOf('yjs')
 
-export function parseUpdateRecord(value: unknown): Result<UpdateRecord> {
+/** Checks that `update` is a Uint8Array holding a decodable Yjs (v1) update. */
+export const checkUpdate = (update: unknown): string | undefined => YJS.checkUpdate(update)
+
+/** `codec`: the space's engine (ENG-3): what a stored update must decode as. */
+export function parseUpdateRecord(value: unknown, codec: EngineCodec = YJS): Result<UpdateRecord> {
   if (!isObject(value)) return { ok: false, reason: 'record is not an object' }
-  const bad = checkUpdate(value.update)
+  const bad = codec.checkUpdate(value.update)
   if (bad) return { ok: false, reason: bad }
   // A malformed origin only means the change cannot be counted as local: the update itself is fine.
   const local = isClientId(value.clientId) && value.clientId >= 0 && isClock(value.clock)
@@ -141,9 +138,9 @@ export function parseUpdateRecord(value: unknown): Result<UpdateRecord> {
   }
 }
 
-export function parseSnapshotRecord(value: unknown): Result<SnapshotRecord> {
+export function parseSnapshotRecord(value: unknown, codec: EngineCodec = YJS): Result<SnapshotRecord> {
   if (!isObject(value)) return { ok: false, reason: 'snapshot is not an object' }
-  const bad = checkUpdate(value.update)
+  const bad = codec.checkUpdate(value.update)
   if (bad) return { ok: false, reason: `snapshot ${bad}` }
   const pendingRaw = value.pending ?? []
   if (!Array.isArray(pendingRaw)) return { ok: false, reason: 'snapshot pending is not an array' }
@@ -165,28 +162,44 @@ export function parseSnapshotRecord(value: unknown): Result<SnapshotRecord> {
   return { ok: true, value: { spaceId: String(value.spaceId), update: value.update as Uint8Array, pending } }
 }
 
-/** Decodes a stored acked state vector; a missing or malformed one counts as "nothing acked". */
-export function parseAcked(value: unknown): Map<number, number> {
+/**
+ * Decodes a stored acked vector, keyed by writer as the engine names them; a missing or malformed
+ * one counts as "nothing acked".
+ */
+export function parseAckedVector(value: unknown, codec: EngineCodec = YJS): Map<string, number> {
   if (!isObject(value) || !(value.acked instanceof Uint8Array)) return new Map()
   try {
-    return Y.decodeStateVector(value.acked)
+    return codec.decodeVector(value.acked)
   } catch {
     return new Map()
   }
 }
 
+/** The stored acked vector by the writer numbers the store counts changes by (ENG-2). */
+export function parseAcked(value: unknown, codec: EngineCodec = YJS): Map<number, number> {
+  const out = new Map<number, number>()
+  for (const [writer, clock] of parseAckedVector(value, codec)) {
+    const n = codec.writerNumber(writer)
+    out.set(n, Math.max(out.get(n) ?? 0, clock))
+  }
+  return out
+}
+
 export function parseSpaceRecord(value: unknown): Result<SpaceRecord> {
   if (!isObject(value)) return { ok: false, reason: 'catalog record is not an object' }
-  const { id, name, writeToken, readToken, createdAt, lastOpenedAt, registered } = value
+  const { id, name, writeToken, readToken, createdAt, lastOpenedAt, registered, engine } = value
   if (typeof id !== 'string' || id === '') return { ok: false, reason: 'id is not a non-empty string' }
   if (typeof name !== 'string') return { ok: false, reason: 'name is not a string' }
   if (!optString(writeToken) || !optString(readToken)) return { ok: false, reason: 'token is not a string' }
   if (!isTime(createdAt) || !isTime(lastOpenedAt)) return { ok: false, reason: 'timestamps are not numbers' }
   if (typeof registered !== 'boolean') return { ok: false, reason: 'registered is not a boolean' }
+  if (engine !== undefined && engine !== 'yjs' && engine !== 'automerge')
+    return { ok: false, reason: 'engine is not yjs or automerge' }
   // Copy the known fields only: never store (or hand out) anything else that happened to be attached.
   const record: SpaceRecord = { id, name, createdAt, lastOpenedAt, registered }
   if (writeToken !== undefined) record.writeToken = writeToken
   if (readToken !== undefined) record.readToken = readToken
+  if (engine === 'automerge') record.engine = engine
   return { ok: true, value: record }
 }
 

@@ -53,9 +53,10 @@ export const makeServer = (
   store = new ServerStore(),
   /**
    * The core's limits, its clock (a stepped one, to rate what a stepped client sends) and its
-   * scheduler (a `ManualScheduler`, to run the server's turns — relays, commits — when a test says).
+   * scheduler (a `ManualScheduler`, to run the server's turns — relays, commits — when a test says),
+   * and each space's engine (default Yjs).
    */
-  options: Pick<SyncCoreOptions, 'limits' | 'clock' | 'scheduler'> = {},
+  options: Pick<SyncCoreOptions, 'limits' | 'clock' | 'scheduler' | 'spaceEngine'> = {},
 ) => {
   const core = new SyncCore({ persistence: store, authenticate: auth, ...options })
   let up = true
