@@ -59,6 +59,15 @@ export default defineConfig({
         // the app opens Yjs spaces alone) and no lazily loaded engine chunk
         globPatterns: ['**/*.{js,css,html,svg,webmanifest}'],
         globIgnores: ['**/node_modules/**', '**/*.wasm', '**/automerge*'],
+        // WEB-ENGINE-2: a device that opened an Automerge space keeps the engine (its chunk and wasm,
+        // hashed names) from then on, so that space opens offline too; a Yjs visitor never fetches it
+        runtimeCaching: [
+          {
+            urlPattern: ({ url }) => /\/assets\/[^/]*automerge[^/]*\.(?:js|wasm)$/.test(url.pathname),
+            handler: 'CacheFirst',
+            options: { cacheName: 'converge-engines', expiration: { maxEntries: 8 } },
+          },
+        ],
         navigateFallback: 'index.html',
         navigateFallbackDenylist: [/^\/api(\/|$)/, /^\/sync(\/|$)/],
       },

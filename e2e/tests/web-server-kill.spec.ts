@@ -28,6 +28,7 @@ import {
   syncStatus,
   test,
   typeInNote,
+  ENGINES,
 } from '../fixtures/test.js'
 
 interface Hooks {
@@ -56,106 +57,107 @@ async function shownAsSaved(page: Page): Promise<SpaceSnapshot> {
 
 const SAVED_LINE = `saved: ${SAVED}`
 
-test('server SIGKILL: what was shown as saved survives, devices reconnect, the status says so in order', async ({
-  devices,
-  server,
-}, testInfo) => {
-  const alice = await devices.open('Alice')
-  const a = alice.page
-  await createSpace(a, 'Crash flat')
-  const links = await shareLinks(a)
-  const bob = await devices.open('Bob')
-  const b = bob.page
-  await b.goto(links.write)
-  await expectSaved(b)
+for (const engine of ENGINES)
+  test(`server SIGKILL on ${engine}: what was shown as saved survives, devices reconnect, the status says so in order`, async ({
+    devices,
+    server,
+  }, testInfo) => {
+    const alice = await devices.open('Alice')
+    const a = alice.page
+    await createSpace(a, 'Crash flat', engine)
+    const links = await shareLinks(a)
+    const bob = await devices.open('Bob')
+    const b = bob.page
+    await b.goto(links.write)
+    await expectSaved(b)
 
-  // both edit; the kill comes right after both show "saved"
-  await addItem(a, 'Milk')
-  await addItem(b, 'Eggs')
-  await a.getByRole('button', { name: 'New note' }).click()
-  await a.getByLabel('Note title').fill('Before the crash')
-  await a.getByLabel('Note title').press('Enter')
-  await a.keyboard.type('Alice wrote this.')
-  await expect.poll(() => noteText(b)).toBe('Alice wrote this.')
-  await typeInNote(b, 'end', ' Bob added this.')
-  await addItem(a, 'Olive oil')
-  await expect(cartItem(b, 'Olive oil')).toBeVisible()
-  const savedByAlice = await shownAsSaved(a)
-  const savedByBob = await shownAsSaved(b)
-  expect(itemsByKey(savedByAlice)['olive oil']?.quantity).toBe(1)
-  expect(savedByBob.notes[0]?.body).toBe('Alice wrote this. Bob added this.')
+    // both edit; the kill comes right after both show "saved"
+    await addItem(a, 'Milk')
+    await addItem(b, 'Eggs')
+    await a.getByRole('button', { name: 'New note' }).click()
+    await a.getByLabel('Note title').fill('Before the crash')
+    await a.getByLabel('Note title').press('Enter')
+    await a.keyboard.type('Alice wrote this.')
+    await expect.poll(() => noteText(b)).toBe('Alice wrote this.')
+    await typeInNote(b, 'end', ' Bob added this.')
+    await addItem(a, 'Olive oil')
+    await expect(cartItem(b, 'Olive oil')).toBeVisible()
+    const savedByAlice = await shownAsSaved(a)
+    const savedByBob = await shownAsSaved(b)
+    expect(itemsByKey(savedByAlice)['olive oil']?.quantity).toBe(1)
+    expect(savedByBob.notes[0]?.body).toBe('Alice wrote this. Bob added this.')
 
-  await recordStatus(a)
-  let problemsFrom = devices.problems.length
-  await server.kill('SIGKILL')
-  // the browsers are online: it is the server that cannot be reached (sync-client SYNC-13)
-  await expect(syncStatus(a)).toHaveText("can't reach the server — trying again")
-  await expect(syncStatus(b)).toHaveAttribute('data-status', 'unreachable')
-  // the devices lose their network too: after the restart only the server's disk can answer
-  await alice.goOffline()
-  await bob.goOffline()
-  await server.start()
-  dropServerDownNoise(devices.problems, problemsFrom)
+    await recordStatus(a)
+    let problemsFrom = devices.problems.length
+    await server.kill('SIGKILL')
+    // the browsers are online: it is the server that cannot be reached (sync-client SYNC-13)
+    await expect(syncStatus(a)).toHaveText("can't reach the server — trying again")
+    await expect(syncStatus(b)).toHaveAttribute('data-status', 'unreachable')
+    // the devices lose their network too: after the restart only the server's disk can answer
+    await alice.goOffline()
+    await bob.goOffline()
+    await server.start()
+    dropServerDownNoise(devices.problems, problemsFrom)
 
-  const carol = await devices.open('Carol')
-  const c = carol.page
-  await c.goto(links.write)
-  await expectSaved(c)
-  await expect(cartItem(c, 'Olive oil')).toBeVisible()
-  // exactly the state each device had been told was saved, nothing missing
-  assertConverged([
-    { device: 'Alice (shown as saved before the kill)', snapshot: savedByAlice },
-    { device: 'Bob (shown as saved before the kill)', snapshot: savedByBob },
-    // (all but the member record Carol wrote herself on opening the space)
-    {
-      device: 'Carol (fresh device after the restart)',
-      snapshot: await withoutOwnMemberRecord(c, await snapshotOf(c)),
-    },
-  ])
+    const carol = await devices.open('Carol')
+    const c = carol.page
+    await c.goto(links.write)
+    await expectSaved(c)
+    await expect(cartItem(c, 'Olive oil')).toBeVisible()
+    // exactly the state each device had been told was saved, nothing missing
+    assertConverged([
+      { device: 'Alice (shown as saved before the kill)', snapshot: savedByAlice },
+      { device: 'Bob (shown as saved before the kill)', snapshot: savedByBob },
+      // (all but the member record Carol wrote herself on opening the space)
+      {
+        device: 'Carol (fresh device after the restart)',
+        snapshot: await withoutOwnMemberRecord(c, await snapshotOf(c)),
+      },
+    ])
 
-  await alice.goOnline()
-  await bob.goOnline()
-  await expectSaved(a)
-  await expectSaved(b)
+    await alice.goOnline()
+    await bob.goOnline()
+    await expectSaved(a)
+    await expectSaved(b)
 
-  // a second kill with every device online: they reconnect on their own once the server is back
-  await recordStatus(c)
-  problemsFrom = devices.problems.length
-  await server.kill('SIGKILL')
-  for (const p of [a, b, c]) await expect(syncStatus(p)).toHaveText("can't reach the server — trying again")
-  // Alice keeps working while the server is down
-  await addItem(a, 'Bread')
-  await expect(syncStatus(a)).toHaveText("can't reach the server — changes saved here")
-  await server.start()
-  for (const p of [a, b, c]) await expectSaved(p, { timeout: 30_000 })
-  dropServerDownNoise(devices.problems, problemsFrom)
-  await expect(cartItem(c, 'Bread')).toBeVisible()
-  const final = await expectConverged([alice, bob, carol])
-  expect(Object.keys(itemsByKey(final)).sort()).toEqual(['bread', 'eggs', 'milk', 'olive oil'])
-  expect(final.notes[0]?.body).toBe('Alice wrote this. Bob added this.')
+    // a second kill with every device online: they reconnect on their own once the server is back
+    await recordStatus(c)
+    problemsFrom = devices.problems.length
+    await server.kill('SIGKILL')
+    for (const p of [a, b, c]) await expect(syncStatus(p)).toHaveText("can't reach the server — trying again")
+    // Alice keeps working while the server is down
+    await addItem(a, 'Bread')
+    await expect(syncStatus(a)).toHaveText("can't reach the server — changes saved here")
+    await server.start()
+    for (const p of [a, b, c]) await expectSaved(p, { timeout: 30_000 })
+    dropServerDownNoise(devices.problems, problemsFrom)
+    await expect(cartItem(c, 'Bread')).toBeVisible()
+    const final = await expectConverged([alice, bob, carol])
+    expect(Object.keys(itemsByKey(final)).sort()).toEqual(['bread', 'eggs', 'milk', 'olive oil'])
+    expect(final.notes[0]?.body).toBe('Alice wrote this. Bob added this.')
 
-  // Alice's status line over both crashes, in order. "syncing" is left out: it may be too brief to
-  // render, and a device also shows it between receiving another's change and the server's ack of it
-  const collapse = (log: string[]) =>
-    log.filter((e) => e !== 'syncing: syncing…').filter((e, i, all) => i === 0 || all[i - 1] !== e)
-  const aliceLog = await statusLog(a)
-  expect(collapse(aliceLog)).toEqual([
-    SAVED_LINE,
-    "unreachable: can't reach the server — trying again", // first kill
-    'offline: offline — no unsynced changes', // her network goes too
-    SAVED_LINE, // online again after the restart
-    "unreachable: can't reach the server — trying again", // second kill
-    "unreachable: can't reach the server — changes saved here", // Bread, stored on the device only
-    SAVED_LINE, // reconnected by itself, Bread committed
-  ])
-  const carolLog = await statusLog(c)
-  await testInfo.attach('status-lines', {
-    body: `Alice:\n${aliceLog.join('\n')}\n\nCarol:\n${carolLog.join('\n')}`,
-    contentType: 'text/plain',
+    // Alice's status line over both crashes, in order. "syncing" is left out: it may be too brief to
+    // render, and a device also shows it between receiving another's change and the server's ack of it
+    const collapse = (log: string[]) =>
+      log.filter((e) => e !== 'syncing: syncing…').filter((e, i, all) => i === 0 || all[i - 1] !== e)
+    const aliceLog = await statusLog(a)
+    expect(collapse(aliceLog)).toEqual([
+      SAVED_LINE,
+      "unreachable: can't reach the server — trying again", // first kill
+      'offline: offline — no unsynced changes', // her network goes too
+      SAVED_LINE, // online again after the restart
+      "unreachable: can't reach the server — trying again", // second kill
+      "unreachable: can't reach the server — changes saved here", // Bread, stored on the device only
+      SAVED_LINE, // reconnected by itself, Bread committed
+    ])
+    const carolLog = await statusLog(c)
+    await testInfo.attach('status-lines', {
+      body: `Alice:\n${aliceLog.join('\n')}\n\nCarol:\n${carolLog.join('\n')}`,
+      contentType: 'text/plain',
+    })
+    expect(collapse(carolLog)).toEqual([
+      SAVED_LINE,
+      "unreachable: can't reach the server — trying again",
+      SAVED_LINE,
+    ])
   })
-  expect(collapse(carolLog)).toEqual([
-    SAVED_LINE,
-    "unreachable: can't reach the server — trying again",
-    SAVED_LINE,
-  ])
-})

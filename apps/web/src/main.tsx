@@ -67,9 +67,10 @@ async function start(): Promise<void> {
   const catalog = new Catalog(store, (e) => status.report(e))
   const api = httpSpaceApi(apiBase)
   const sessions = new SessionManager(
-    ({ spaceId, token, readOnly, user }) =>
+    ({ spaceId, engine, token, readOnly, user }) =>
       SpaceSession.open({
         spaceId,
+        engine,
         token,
         readOnly,
         serverUrl: syncUrl,

@@ -1,3 +1,4 @@
+import type { EngineKind } from '@converge/merge'
 import { browser } from './browser.js'
 
 /** The server's HTTP API for spaces (`POST /api/spaces`, `POST /api/spaces/<id>/links/reset`). */
@@ -33,7 +34,11 @@ export type ResetResult =
 
 export interface SpaceApi {
   /** Creates a space on the server; `id` registers one created offline under its local id (REG-1). */
-  createSpace(body: { name?: string; id?: string }): Promise<CreateResult>
+  /**
+   * `engine`: sent only for another engine than Yjs — a server from before engines refuses a body
+   * with a field it does not know.
+   */
+  createSpace(body: { name?: string; id?: string; engine?: EngineKind }): Promise<CreateResult>
   /**
    * Resets the space's share links with its write token (PROTOCOL.md §P5.10): the old links stop
    * working at once, everywhere; the answer holds the new write and read tokens (SYNC-11).
@@ -107,7 +112,7 @@ export function httpSpaceApi(apiBase: string, options: HttpSpaceApiOptions = {})
         res = await fetchFn(`${apiBase}/spaces`, {
           method: 'POST',
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify(body),
+          body: JSON.stringify(body.engine === 'yjs' ? { ...body, engine: undefined } : body),
           signal: AbortSignal.timeout(timeoutMs),
         })
       } catch (e) {

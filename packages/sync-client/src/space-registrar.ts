@@ -1,3 +1,4 @@
+import type { EngineKind } from '@converge/merge'
 import { type Backoff, backoffDelay } from '@converge/protocol'
 import {
   type NavigatorLike,
@@ -15,6 +16,8 @@ import type { SpaceRecord } from './store/records.js'
 export interface UnregisteredSpace {
   readonly id: string
   readonly name: string
+  /** ENG-1: absent for Yjs. */
+  readonly engine?: EngineKind
 }
 
 /** What the registrar needs of the app's list of spaces (its catalog). */
@@ -121,6 +124,7 @@ export class SpaceRegistrar {
       const r = await this.options.api.createSpace({
         id: space.id,
         ...(space.name ? { name: space.name } : {}),
+        ...(space.engine && space.engine !== 'yjs' ? { engine: space.engine } : {}),
       })
       if (r.ok && r.id === space.id) {
         await this.options.catalog.recordTokens(space.id, {
@@ -133,6 +137,9 @@ export class SpaceRegistrar {
         // REG-6: too many spaces from this address for now — not a problem of the space: later
         retry = true
         notBefore = Math.max(notBefore, r.retryAfterMs ?? 0)
+      } else if (r.status === 501) {
+        // ENG-4: a server that does not serve this engine: trying again cannot help
+        this.problem(space.id, `the server does not serve ${space.engine ?? 'yjs'} spaces (${r.message})`)
       } else if (r.status === 409) {
         this.problem(space.id, 'the server already has a space with this id')
       } else if (r.status !== null && r.status >= 400 && r.status < 500) {
@@ -177,6 +184,8 @@ export interface CreateSpaceOptions {
   readonly api: Pick<SpaceApi, 'createSpace'>
   /** ms since epoch: the record's `createdAt` and `lastOpenedAt`. */
   readonly now: number
+  /** ENG-1: the engine of the new space (default Yjs). */
+  readonly engine?: EngineKind
 }
 
 /**
@@ -189,8 +198,10 @@ export const createSpaceRecord = async ({
   online,
   api,
   now,
+  engine = 'yjs',
 }: CreateSpaceOptions): Promise<SpaceRecord> => {
-  const r = online ? await api.createSpace(name ? { name } : {}) : null
+  const other = engine !== 'yjs' ? { engine } : {}
+  const r = online ? await api.createSpace({ ...(name ? { name } : {}), ...other }) : null
   if (r?.ok)
     return {
       id: r.id,
@@ -200,6 +211,7 @@ export const createSpaceRecord = async ({
       createdAt: now,
       lastOpenedAt: now,
       registered: true,
+      ...other,
     }
-  return { id: randomSpaceId(), name, createdAt: now, lastOpenedAt: now, registered: false }
+  return { id: randomSpaceId(), name, createdAt: now, lastOpenedAt: now, registered: false, ...other }
 }

@@ -18,10 +18,10 @@ import { SteppedTimers } from './support/stepped-timers.js'
 
 /** The app's catalog as far as the registrar sees it. */
 class Catalog implements RegistrationCatalog {
-  spaces = new Map<string, { id: string; name: string; tokens?: SpaceTokens }>()
+  spaces = new Map<string, { id: string; name: string; engine?: 'automerge'; tokens?: SpaceTokens }>()
   private readonly listeners = new Set<() => void>()
-  add(id: string, name = ''): void {
-    this.spaces.set(id, { id, name })
+  add(id: string, name = '', engine?: 'automerge'): void {
+    this.spaces.set(id, { id, name, ...(engine ? { engine } : {}) })
     for (const l of this.listeners) l()
   }
   unregistered() {
@@ -42,9 +42,10 @@ type Answer = number | 'unreachable' | { status: number; body: unknown; headers?
 
 /** A server behind `fetch`: answers each POST with the next of `answers` (201 echoes the id). */
 const fakeFetch = (answers: Answer[]) => {
-  const requests: { url: string; method: string; body: { id?: string; name?: string } }[] = []
+  const requests: { url: string; method: string; body: { id?: string; name?: string; engine?: string } }[] =
+    []
   const fetch = vi.fn((url: string, init: RequestInit) => {
-    const body = JSON.parse(init.body as string) as { id?: string; name?: string }
+    const body = JSON.parse(init.body as string) as { id?: string; name?: string; engine?: string }
     requests.push({ url, method: init.method ?? 'GET', body })
     const a = answers.length > 1 ? answers.shift()! : answers[0]!
     if (a === 'unreachable') return Promise.reject(new TypeError('Failed to fetch'))
@@ -112,6 +113,26 @@ describe('SpaceRegistrar', () => {
     await vi.waitFor(() => expect(catalog.spaces.get('garage-2')?.tokens).toBeDefined())
     expect(server.requests[1]?.body).toEqual({ id: 'garage-2' })
     expect(registrar.getSnapshot().size).toBe(0)
+  })
+
+  it('[ENG-4] a space of another engine is registered with its engine; a server that does not serve it (501) is a problem of the space, not retried', async () => {
+    const { catalog, server, registrar, start } = setup([201])
+    catalog.add('notes-1', 'Notes', 'automerge')
+    catalog.add('list-1', 'List')
+    start()
+    await registrar.idle()
+    expect(server.requests.map((r) => r.body)).toEqual([
+      { id: 'notes-1', name: 'Notes', engine: 'automerge' },
+      { id: 'list-1', name: 'List' },
+    ])
+    const old = setup([
+      { status: 501, body: { error: 'automerge spaces are not served by this server yet' } },
+    ])
+    old.catalog.add('notes-2', '', 'automerge')
+    old.start()
+    await old.registrar.idle()
+    expect(old.registrar.getSnapshot().get('notes-2')).toMatch(/does not serve automerge spaces/)
+    expect(old.timers.pending).toBe(0)
   })
 
   it('[REG-2] while the server cannot be reached it tries again after backoffDelay, longer each time', async () => {
@@ -223,7 +244,7 @@ describe('creating a space', () => {
     const asked: { name?: string; id?: string }[] = []
     return {
       asked,
-      createSpace: (body: { name?: string; id?: string }) => {
+      createSpace: (body: { name?: string; id?: string; engine?: string }) => {
         asked.push(body)
         return Promise.resolve(result)
       },
@@ -247,6 +268,12 @@ describe('creating a space', () => {
     // no name: the server is sent none
     await createSpaceRecord({ name: '', online: true, api, now })
     expect(api.asked.at(-1)).toEqual({})
+    // ENG-1: an Automerge space says so, to the server and in its record; a Yjs one sends no engine
+    const am = await createSpaceRecord({ name: 'Notes', online: true, api, now, engine: 'automerge' })
+    expect(api.asked.at(-1)).toEqual({ name: 'Notes', engine: 'automerge' })
+    expect(am.engine).toBe('automerge')
+    const offline = await createSpaceRecord({ name: '', online: false, api, now, engine: 'automerge' })
+    expect(offline).toMatchObject({ registered: false, engine: 'automerge' })
   })
 
   it('[REG-7] offline, or when the server could not create it, a new space is local: an id made here, registered later', async () => {

@@ -67,6 +67,7 @@ export function Home() {
   const { loaded, spaces, removing: removed } = useSyncExternalStore(catalog.subscribe, catalog.getSnapshot)
   const [name, setName] = useState('')
   const [creating, setCreating] = useState(false)
+  const [engine, setEngine] = useState<'yjs' | 'automerge'>('yjs')
   const [removing, setRemoving] = useState<SpaceRecord | null>(null)
   const [focusTarget, setFocusTarget] = useState<FocusTarget>(null)
   const createField = useRef<HTMLInputElement>(null)
@@ -168,11 +169,13 @@ export function Home() {
       online: navigator.onLine,
       api,
       now: Date.now(),
+      engine,
     })
     await catalog.put(record)
     newSpaces.set(record.id, spaceName)
     setCreating(false)
     setName('')
+    setEngine('yjs')
     navigate(spacePath(record.id))
     focusWhenShown(record.id)
   }
@@ -213,6 +216,7 @@ export function Home() {
                     Opened {formatWhen(s.lastOpenedAt)}
                     {!s.writeToken && s.readToken && <span className="badge">read-only</span>}
                     {!s.registered && <span className="badge warn">not on the server yet</span>}
+                    {s.engine === 'automerge' && <span className="badge">Automerge</span>}
                   </span>
                 </a>
                 <button
@@ -249,6 +253,33 @@ export function Home() {
             {creating ? 'Creating…' : 'Create space'}
           </button>
         </form>
+        <details className="create-options" data-testid="create-options">
+          <summary>Sync engine: {engine === 'automerge' ? 'Automerge' : 'Yjs (standard)'}</summary>
+          <fieldset className="engine-choice">
+            <legend className="field-label">How this space stores and merges its changes</legend>
+            <label>
+              <input
+                type="radio"
+                name="engine"
+                value="yjs"
+                checked={engine === 'yjs'}
+                onChange={() => setEngine('yjs')}
+              />{' '}
+              Yjs — the standard; fastest to open
+            </label>
+            <label>
+              <input
+                type="radio"
+                name="engine"
+                value="automerge"
+                checked={engine === 'automerge'}
+                onChange={() => setEngine('automerge')}
+              />{' '}
+              Automerge — the same list and notes on Automerge; loads about 1 MB more the first time
+            </label>
+            <p className="hint">Chosen once: a space keeps its engine. Share links carry it.</p>
+          </fieldset>
+        </details>
         <p className="hint">
           Works offline too: the space is registered with the server once you are online.
         </p>

@@ -10,6 +10,7 @@ import { reportTooLarge } from '../app/too-large.js'
 import { lightColor } from '../services/profile.js'
 import { type AwarenessUser, isHexColor } from '../services/sessions.js'
 import { checklist, checklistKeymap } from './notes/checklist.js'
+import { spaceBinding } from './notes/space-binding.js'
 
 interface NoteEditorProps {
   readonly session: SpaceSession
@@ -129,7 +130,8 @@ function sizeGuard(session: SpaceSession) {
 /**
  * The note body: CodeMirror 6 bound to the note's Y.Text by y-codemirror.next, with remote cursors
  * from awareness (checked first: `remoteCursorAwareness`) and an undo manager that only touches this
- * editor's own changes.
+ * editor's own changes — or, on an Automerge space, bound through merge's `Space` (`spaceBinding`),
+ * with the same remote cursors and the space's undo.
  */
 export function NoteEditor({ session, noteId, readOnly, label, viewRef }: NoteEditorProps) {
   const parent = useRef<HTMLDivElement>(null)
@@ -140,15 +142,21 @@ export function NoteEditor({ session, noteId, readOnly, label, viewRef }: NoteEd
 
   useEffect(() => {
     const engine = session.space.engine
-    if (!parent.current || !(engine instanceof YjsEngine)) return
-    const ytext = engine.ytext(noteId)
-    const undoManager = new Y.UndoManager(ytext)
+    if (!parent.current) return
+    // Yjs: y-codemirror.next on the note's Y.Text; any other engine (Automerge): through the space (WEB-NOTE-5)
+    const ytext = engine instanceof YjsEngine ? engine.ytext(noteId) : null
+    const undoManager = ytext ? new Y.UndoManager(ytext) : null
+    const binding = ytext
+      ? [
+          keymap.of([...checklistKeymap, ...yUndoManagerKeymap, ...defaultKeymap]),
+          yCollab(ytext, remoteCursorAwareness(session, ytext), { undoManager: undoManager! }),
+        ]
+      : [spaceBinding(session, noteId), keymap.of([...checklistKeymap, ...defaultKeymap])]
     const editor = new EditorView({
       parent: parent.current,
       state: EditorState.create({
-        doc: ytext.toJSON(),
+        doc: ytext ? ytext.toJSON() : (session.space.note(noteId)?.body ?? ''),
         extensions: [
-          keymap.of([...checklistKeymap, ...yUndoManagerKeymap, ...defaultKeymap]),
           EditorView.lineWrapping,
           placeholder(readOnly ? 'This note is empty.' : 'Write here…'),
           EditorState.readOnly.of(readOnly),
@@ -159,7 +167,7 @@ export function NoteEditor({ session, noteId, readOnly, label, viewRef }: NoteEd
           theme,
           checklist(),
           sizeGuard(session),
-          yCollab(ytext, remoteCursorAwareness(session, ytext), { undoManager }),
+          binding,
         ],
       }),
     })
@@ -169,7 +177,7 @@ export function NoteEditor({ session, noteId, readOnly, label, viewRef }: NoteEd
       view.current = null
       if (viewRef?.current === editor) viewRef.current = null
       editor.destroy()
-      undoManager.destroy()
+      undoManager?.destroy()
     }
   }, [session, noteId, readOnly, viewRef])
 

@@ -240,7 +240,7 @@ export function ShareDialog({
           <LinkRow
             label="Can edit"
             kind="read-write"
-            url={shareLink(origin, record.id, record.writeToken)}
+            url={shareLink(origin, record.id, record.writeToken, record.engine)}
             first
           />
         )}
@@ -248,7 +248,7 @@ export function ShareDialog({
           <LinkRow
             label="Can only read"
             kind="read-only"
-            url={shareLink(origin, record.id, record.readToken)}
+            url={shareLink(origin, record.id, record.readToken, record.engine)}
             first={!record.writeToken}
           />
         )}

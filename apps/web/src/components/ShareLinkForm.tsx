@@ -1,6 +1,6 @@
 import { type FormEvent, useId, useState } from 'react'
 import { navigate, spacePath } from '../app/router.js'
-import { parseShareLink } from '../services/tokens.js'
+import { linkFragment, parseShareLink } from '../services/tokens.js'
 
 const NOT_A_LINK = 'That is not a Converge share link (it looks like https://…/s/…#t=…).'
 const NO_KEY =
@@ -30,7 +30,7 @@ export function ShareLinkForm({
     }
     setProblem(null)
     setLink('')
-    navigate(spacePath(parsed.id) + (parsed.token ? `#t=${encodeURIComponent(parsed.token)}` : ''))
+    navigate(spacePath(parsed.id) + (parsed.token ? linkFragment(parsed.token, parsed.engine ?? 'yjs') : ''))
   }
   return (
     <>

@@ -2,7 +2,7 @@ import { HomeLink } from './HomeLink.js'
 import { useEffect, useSyncExternalStore } from 'react'
 import { navigate, spacePath } from '../app/router.js'
 import { useServices } from '../app/services.js'
-import { fragmentToken } from '../services/tokens.js'
+import { fragmentEngine, fragmentToken } from '../services/tokens.js'
 import { ShareLinkForm } from './ShareLinkForm.js'
 import { SpaceScreen } from './SpaceScreen.js'
 
@@ -38,18 +38,19 @@ export function SpaceRoute({ id, hash }: { readonly id: string; readonly hash: s
   const { catalog } = useServices()
   const { loaded, spaces } = useSyncExternalStore(catalog.subscribe, catalog.getSnapshot)
   const token = fragmentToken(hash)
+  const engine = fragmentEngine(hash)
   const record = spaces.find((s) => s.id === id)
 
   useEffect(() => {
     if (!token || !loaded) return
     let live = true
-    void catalog.join(id, token).then(() => {
+    void catalog.join(id, token, engine).then(() => {
       if (live) navigate(spacePath(id), { replace: true })
     })
     return () => {
       live = false
     }
-  }, [catalog, id, token, loaded])
+  }, [catalog, id, token, engine, loaded])
 
   if (token || !loaded)
     return (

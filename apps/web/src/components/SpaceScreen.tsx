@@ -36,7 +36,7 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
   )
 
   useEffect(() => {
-    const lease = sessions.acquire({ spaceId: record.id, token, readOnly })
+    const lease = sessions.acquire({ spaceId: record.id, engine: record.engine ?? 'yjs', token, readOnly })
     let live = true
     lease.session.then(
       (s) => {
@@ -59,7 +59,7 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
       setSession(null)
       lease.release()
     }
-  }, [sessions, newSpaces, record.id, token, readOnly])
+  }, [sessions, newSpaces, record.id, record.engine, token, readOnly])
 
   useEffect(() => {
     void catalog.touch(record.id)

@@ -153,13 +153,24 @@ export class Catalog implements RegistrationCatalog {
     await this.update(id, { lastOpenedAt: Date.now() })
   }
 
-  /** Stores a token from a share link; a write token never replaces a read one or the other way round. */
-  async join(id: string, token: string): Promise<SpaceRecord> {
+  /**
+   * Stores a token from a share link; a write token never replaces a read one or the other way round.
+   * `engine`: what the link names (WEB-ENGINE-1) — kept for a space new to this device; a space on
+   * it keeps the engine it has.
+   */
+  async join(id: string, token: string, engine: 'yjs' | 'automerge' | null = null): Promise<SpaceRecord> {
     const now = Date.now()
     const existing = this.records.get(id)
     const record: SpaceRecord = existing
       ? { ...existing, lastOpenedAt: now, registered: true }
-      : { id, name: '', createdAt: now, lastOpenedAt: now, registered: true }
+      : {
+          id,
+          name: '',
+          createdAt: now,
+          lastOpenedAt: now,
+          registered: true,
+          ...(engine === 'automerge' ? { engine } : {}),
+        }
     if (tokenScope(token) === 'read') record.readToken = token
     else record.writeToken = token
     await this.put(record)

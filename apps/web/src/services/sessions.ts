@@ -5,6 +5,8 @@ import type { Profile } from './types.js'
 
 export interface OpenParams {
   readonly spaceId: string
+  /** The engine the space was created with (WEB-ENGINE-1); Yjs when absent. */
+  readonly engine?: 'yjs' | 'automerge'
   readonly token: string | null
   readonly readOnly: boolean
 }

@@ -17,9 +17,31 @@ export function tokenScope(token: string): Scope | null {
   }
 }
 
-/** `${origin}/s/${id}#t=${token}`: the token rides in the fragment, which browsers never send in HTTP. */
-export const shareLink = (origin: string, id: string, token: string): string =>
-  `${origin}/s/${encodeURIComponent(id)}#t=${encodeURIComponent(token)}`
+/** The engines a space may be of (a share link names any but Yjs, the default). */
+export type SpaceEngineName = 'yjs' | 'automerge'
+
+/**
+ * `${origin}/s/${id}#t=${token}`: the token rides in the fragment, which browsers never send in HTTP;
+ * an Automerge space adds `&e=automerge`, so a device opening the link opens it with its engine
+ * (sync-client ENG-1; WEB-ENGINE-1).
+ */
+export const shareLink = (
+  origin: string,
+  id: string,
+  token: string,
+  engine: SpaceEngineName = 'yjs',
+): string => `${origin}/s/${encodeURIComponent(id)}${linkFragment(token, engine)}`
+
+/** The fragment of a share link: the token, and the engine when it is not Yjs. */
+export const linkFragment = (token: string, engine: SpaceEngineName = 'yjs'): string =>
+  `#t=${encodeURIComponent(token)}${engine === 'yjs' ? '' : `&e=${engine}`}`
+
+/** The engine a location fragment names (`e=automerge`), or null (a Yjs space, or a link from before engines). */
+export function fragmentEngine(hash: string): SpaceEngineName | null {
+  if (!hash.startsWith('#')) return null
+  const e = new URLSearchParams(hash.slice(1)).get('e')
+  return e === 'automerge' || e === 'yjs' ? e : null
+}
 
 /** The token in a location fragment such as `#t=…`, if any. */
 export function fragmentToken(hash: string): string | null {
@@ -29,7 +51,9 @@ export function fragmentToken(hash: string): string | null {
 }
 
 /** The space id and token of a pasted share link (any origin), or null. */
-export function parseShareLink(text: string): { id: string; token: string | null } | null {
+export function parseShareLink(
+  text: string,
+): { id: string; token: string | null; engine: SpaceEngineName | null } | null {
   let url: URL
   try {
     url = new URL(text.trim())
@@ -38,7 +62,7 @@ export function parseShareLink(text: string): { id: string; token: string | null
   }
   const m = /^\/s\/([A-Za-z0-9_-]{1,64})\/?$/.exec(url.pathname)
   if (!m?.[1]) return null
-  return { id: m[1], token: fragmentToken(url.hash) }
+  return { id: m[1], token: fragmentToken(url.hash), engine: fragmentEngine(url.hash) }
 }
 
 export const SPACE_ID = /^[A-Za-z0-9_-]{1,64}$/
