@@ -4,7 +4,7 @@
  * every acknowledged change survives a SIGKILL of the server process.
  */
 import { type Space, createSpace as createLocal, loadEngine, openSpace, Origin } from '@converge/merge'
-import { decodeVersionVector } from '@converge/merge/validate'
+import { ackCovers } from '@converge/sync-client'
 import { CloseCode, type Message } from '@converge/protocol'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -52,14 +52,10 @@ class Device {
     }
   }
 
-  /** Whether a durable ack covers everything this device holds. */
+  /** Whether a durable ack covers everything this device holds (the sync client's own check). */
   get saved(): boolean {
-    const acks = this.client.messages.filter((m) => m.type === 'durable-ack')
-    const last = acks.at(-1)
-    if (!last) return false
-    const acked = decodeVersionVector(last.stateVector)
-    for (const [actor, seq] of this.space.versionVector()) if ((acked.get(actor) ?? 0) < seq) return false
-    return true
+    const last = this.client.messages.filter((m) => m.type === 'durable-ack').at(-1)
+    return ackCovers(this.space, last?.stateVector ?? null)
   }
 
   close(): void {

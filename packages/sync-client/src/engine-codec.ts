@@ -89,6 +89,19 @@ const automergeCodec: EngineCodec = {
 export const codecOf = (engine: EngineKind): EngineCodec =>
   engine === 'automerge' ? automergeCodec : yjsCodec
 
+/** ENG-2: a vector by the writer numbers the store counts changes by (two writers of one number: the higher clock). */
+export const byWriterNumber = (
+  codec: EngineCodec,
+  vector: ReadonlyMap<string, number>,
+): Map<number, number> => {
+  const out = new Map<number, number>()
+  for (const [writer, clock] of vector) {
+    const n = codec.writerNumber(writer)
+    out.set(n, Math.max(out.get(n) ?? 0, clock))
+  }
+  return out
+}
+
 /** ENG-2: this replica's own writer (as its store counts it) and its clock now. */
 export const ownClock = (space: Space): { clientId: number; clock: number } => {
   if (space.engineKind === 'automerge') {

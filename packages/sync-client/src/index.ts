@@ -20,6 +20,14 @@ export {
   SyncConnection,
 } from './connection.js'
 export { type LocalStore } from './local-store.js'
+export {
+  type EngineCodec,
+  type SyncDocument,
+  ackCovers,
+  codecOf,
+  spaceDocument,
+  yjsDocument,
+} from './engine-codec.js'
 export { type Presence } from './presence.js'
 export { type SessionOptions, SpaceSession } from './session.js'
 export {

@@ -46,6 +46,23 @@ export const restoreSpace = async (
   onSkipped: (e: unknown) => void,
 ): Promise<Restored> => {
   const { updates, records } = await store.load(space.id)
+  const { refused, waiting } = applyInPasses(space, updates)
+  for (const e of refused) onSkipped(e)
+  if (waiting !== null) onSkipped(waiting)
+  return { records: records ?? updates.length }
+}
+
+/**
+ * Applies stored records to `space` with `Origin.Restore`, in passes: a record that builds on one
+ * stored after it (two tabs writing) waits for the next pass (DLV-2). Returns the MergeErrors of the
+ * records refused for anything else, and the last error of those still waiting once a pass applied
+ * none of them (null when none is left waiting). Throws what is not a MergeError.
+ */
+export const applyInPasses = (
+  space: Space,
+  updates: readonly Uint8Array[],
+): { refused: unknown[]; waiting: unknown } => {
+  const refused: unknown[] = []
   let left = updates
   for (;;) {
     const waiting: Uint8Array[] = []
@@ -56,15 +73,12 @@ export const restoreSpace = async (
       } catch (e) {
         if (!isMergeError(e)) throw e
         if (isMergeError(e, 'MissingDependencies')) waiting.push(u)
-        else onSkipped(e)
+        else refused.push(e)
         lastError = e
       }
     }
-    if (waiting.length === 0 || waiting.length === left.length) {
-      if (waiting.length > 0) onSkipped(lastError)
-      break
-    }
+    if (waiting.length === 0 || waiting.length === left.length)
+      return { refused, waiting: waiting.length > 0 ? lastError : null }
     left = waiting
   }
-  return { records: records ?? updates.length }
 }

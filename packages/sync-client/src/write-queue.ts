@@ -1,5 +1,5 @@
 import { Origin, type Space } from '@converge/merge'
-import { type EngineCodec, codecOf, ownClock } from './engine-codec.js'
+import { type EngineCodec, byWriterNumber, codecOf, ownClock } from './engine-codec.js'
 import { type LocalStore, restoreSpace } from './local-store.js'
 import type { ChangeOrigin } from './store/idb-store.js'
 import type { PendingChange } from './store/records.js'
@@ -212,16 +212,11 @@ export class WriteQueue {
   /** An ack's vector by the writer numbers the store counts changes by (ENG-2); nothing when it does not decode. */
   private ackedNumbers(stateVector: Uint8Array): Map<number, number> {
     const codec = this.options.codec ?? codecOf('yjs')
-    const out = new Map<number, number>()
     try {
-      for (const [writer, clock] of codec.decodeVector(stateVector)) {
-        const n = codec.writerNumber(writer)
-        out.set(n, Math.max(out.get(n) ?? 0, clock))
-      }
+      return byWriterNumber(codec, codec.decodeVector(stateVector))
     } catch {
-      // an ack this engine cannot read confirms nothing
+      return new Map() // an ack this engine cannot read confirms nothing
     }
-    return out
   }
 
   private usable(): LocalStore | null {

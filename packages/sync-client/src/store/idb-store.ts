@@ -41,10 +41,11 @@
  * by `load` nor by `compact`, which leaves them in the log and refuses to overwrite a corrupt snapshot).
  */
 import { wrap, type DBSchema, type IDBPDatabase, type IDBPTransaction, type StoreNames } from 'idb'
-import { type EngineKind, Origin, isMergeError, loadEngine, openSpace } from '@converge/merge'
+import { type EngineKind, loadEngine, openSpace } from '@converge/merge'
 import * as Y from 'yjs'
 import { browser } from '../browser.js'
 import { type EngineCodec, codecOf } from '../engine-codec.js'
+import { applyInPasses } from '../local-store.js'
 import { isQuotaError, StoreError } from './errors.js'
 import {
   encodePending,
@@ -542,21 +543,10 @@ async function otherEngineState(
   await loadEngine(engine)
   const space = openSpace({ engine, spaceId })
   try {
-    let left = updates
-    while (left.length > 0) {
-      const waiting: Uint8Array[] = []
-      for (const u of left) {
-        try {
-          space.applyUpdate(u, Origin.Restore)
-        } catch (e) {
-          if (!isMergeError(e, 'MissingDependencies')) return null
-          waiting.push(u)
-        }
-      }
-      if (waiting.length === left.length) return null
-      left = waiting
-    }
-    return space.encodeStateAsUpdate()
+    const { refused, waiting } = applyInPasses(space, updates)
+    return refused.length === 0 && waiting === null ? space.encodeStateAsUpdate() : null
+  } catch {
+    return null // a record that does not apply, whatever the error: nothing is compacted
   } finally {
     space.destroy()
   }

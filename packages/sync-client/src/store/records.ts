@@ -1,7 +1,7 @@
 /** Record shapes stored in IndexedDB and their validators (everything read back is treated as untrusted). */
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
-import { type EngineCodec, codecOf } from '../engine-codec.js'
+import { type EngineCodec, byWriterNumber, codecOf } from '../engine-codec.js'
 
 /** One space known on this device. */
 export interface SpaceRecord {
@@ -177,12 +177,7 @@ export function parseAckedVector(value: unknown, codec: EngineCodec = YJS): Map<
 
 /** The stored acked vector by the writer numbers the store counts changes by (ENG-2). */
 export function parseAcked(value: unknown, codec: EngineCodec = YJS): Map<number, number> {
-  const out = new Map<number, number>()
-  for (const [writer, clock] of parseAckedVector(value, codec)) {
-    const n = codec.writerNumber(writer)
-    out.set(n, Math.max(out.get(n) ?? 0, clock))
-  }
-  return out
+  return byWriterNumber(codec, parseAckedVector(value, codec))
 }
 
 export function parseSpaceRecord(value: unknown): Result<SpaceRecord> {
