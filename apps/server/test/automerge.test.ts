@@ -3,11 +3,14 @@
  * SQLite, synced over real WebSockets by merge's Automerge `Space` speaking protocol version 4 — and
  * every acknowledged change survives a SIGKILL of the server process.
  */
+import { spawnSync } from 'node:child_process'
+import { join } from 'node:path'
 import { type Space, createSpace as createLocal, loadEngine, openSpace, Origin } from '@converge/merge'
 import { ackCovers } from '@converge/sync-client'
 import { CloseCode, type Message } from '@converge/protocol'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
+  PACKAGE_DIR,
   RawClient,
   cleanup,
   freePort,
@@ -117,6 +120,38 @@ describe('an Automerge space on the server', () => {
     await until(() => c.space.note(note)?.body === 'remember the bags', 'c loads the space')
     expect(c.space.snapshot()).toEqual(a.space.snapshot())
   })
+
+  it(
+    '[ENGINE-2] the shipped bundle (what `pnpm start` and scripts/start.sh run) serves an Automerge space: Automerge and its wasm load in it',
+    { timeout: 120_000 },
+    async () => {
+      const out = join(PACKAGE_DIR, 'dist-test')
+      const built = spawnSync(process.execPath, ['--import', 'tsx', 'build.ts'], {
+        cwd: PACKAGE_DIR,
+        env: { ...process.env, BUILD_OUT: out },
+        encoding: 'utf8',
+      })
+      expect(built.status, built.stderr).toBe(0)
+      const server = await spawnServer(tempDir(), await freePort(), {}, { bundle: out })
+      const res = await post(server, { engine: 'automerge' })
+      expect(res.status).toBe(201)
+      const created = (await res.json()) as { id: string; writeToken: string }
+      const a = await Device.open(
+        server,
+        createLocal({ engine: 'automerge', spaceId: created.id, name: 'Home' }),
+        created.writeToken,
+      )
+      a.space.addItem('milk')
+      await until(() => a.saved, 'the bundle acknowledges the change')
+      const b = await Device.open(
+        server,
+        openSpace({ engine: 'automerge', spaceId: created.id }),
+        created.writeToken,
+      )
+      await until(() => b.space.item('milk')?.quantity === 1, 'a second device loads it')
+      expect(server.stdout.join('')).not.toMatch(/"level":50/)
+    },
+  )
 
   it('[ENGINE-3] an update that is not Automerge, or breaks the domain, closes with 4400 and is not stored', async () => {
     const server = await startTestServer()

@@ -322,13 +322,18 @@ export interface ChildServer {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>
 }
 
-/** Spawns `node --import tsx src/main.ts` and waits for its ready line. Killed by cleanup(). */
+/**
+ * Spawns `node --import tsx src/main.ts` — or, with `bundle`, `node <bundle>/main.mjs`, a bundle
+ * build.ts wrote there — and waits for its ready line. Killed by cleanup().
+ */
 export async function spawnServer(
   dataDir: string,
   port: number,
   env: Record<string, string> = {},
+  o: { bundle?: string } = {},
 ): Promise<ChildServer> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  const args = o.bundle ? [join(o.bundle, 'main.mjs')] : ['--import', 'tsx', 'src/main.ts']
+  const child = spawn(process.execPath, args, {
     cwd: PACKAGE_DIR,
     env: {
       ...process.env,
