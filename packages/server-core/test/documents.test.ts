@@ -60,6 +60,28 @@ describe.each(['yjs', 'automerge'] as const)('%s document', (engine) => {
     expect(names(doc, engine).sort()).toEqual(['eggs', 'milk'])
   })
 
+  it('[DOC-3] records that load only together (each holds a change the other builds on) load whole', async () => {
+    // two writers, each adding a line, then each another on top of both: a change of each writer goes
+    // in each record, as when a device that failed over sends what a dead instance never committed
+    const a = createSpace({ engine, spaceId: SPACE })
+    const created = a.encodeStateAsUpdate()
+    const b = openSpace({ engine, spaceId: SPACE, state: created })
+    const edit = (s: typeof a, name: string): Uint8Array => {
+      const before = s.stateVector()
+      s.addItem(name)
+      return s.encodeStateAsUpdate(before)
+    }
+    const [a1, b1] = [edit(a, 'milk'), edit(b, 'eggs')]
+    a.applyUpdate(b1, Origin.Server)
+    b.applyUpdate(a1, Origin.Server)
+    const [a2, b2] = [edit(a, 'tea'), edit(b, 'jam')]
+    const doc = await openDocument(engine, SPACE)
+    const join = await openDocument(engine, SPACE)
+    const corrupt = doc.load([created, join.merge([b1, a2]), join.merge([a1, b2])], O.Load)
+    expect(corrupt).toEqual([])
+    expect(names(doc, engine).sort()).toEqual(['eggs', 'jam', 'milk', 'tea'])
+  })
+
   it('[DOC-3] a trusted update that arrives before what it builds on is applied once that arrives', async () => {
     const doc = await openDocument(engine, SPACE)
     const [a, b, c] = chain(engine)

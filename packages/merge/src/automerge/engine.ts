@@ -31,6 +31,40 @@ interface Op {
 type Change = Omit<A.DecodedChange, 'ops' | 'hash'> & { ops: Op[] }
 type Decoded = Change & { hash: string }
 
+/**
+ * The indexes of `changes` in an order where each comes after those of the list it depends on (a
+ * depth-first walk of their dependencies, iterative: a long chain listed backwards needs no deep
+ * stack), else in list order. A hash listed twice is placed once.
+ */
+function causalOrder(changes: readonly Decoded[]): number[] {
+  const at = new Map<string, number>()
+  changes.forEach((c, i) => {
+    if (!at.has(c.hash)) at.set(c.hash, i)
+  })
+  const placed = new Set<number>()
+  const out: number[] = []
+  for (const root of at.values()) {
+    if (placed.has(root)) continue
+    placed.add(root)
+    const stack: { index: number; next: number }[] = [{ index: root, next: 0 }]
+    while (stack.length > 0) {
+      const top = stack[stack.length - 1]!
+      const deps = changes[top.index]!.deps
+      if (top.next < deps.length) {
+        const dep = at.get(deps[top.next++]!)
+        if (dep !== undefined && !placed.has(dep)) {
+          placed.add(dep)
+          stack.push({ index: dep, next: 0 })
+        }
+      } else {
+        stack.pop()
+        out.push(top.index)
+      }
+    }
+  }
+  return out
+}
+
 const GENESIS_ACTOR = '00'
 
 /**
@@ -495,11 +529,18 @@ export class AutomergeEngine implements Engine {
     if (!lacking) return encodeList([])
     if (want.size === 0) return encodeList(A.getAllChanges(this.current))
     // the change of each actor at the number they hold: it and its ancestors are all they hold, since
-    // an actor's change depends on its predecessor and what they hold is causally closed
-    const known = A.getChangesMetaSince(this.current, [])
-      .filter((m) => want.get(m.actor) === m.seq)
-      .map((m) => m.hash)
-    return encodeList(A.getChangesSince(this.current, known))
+    // an actor's change depends on its predecessor — when what they hold is causally closed
+    const metas = A.getChangesMetaSince(this.current, [])
+    const known = metas.filter((m) => want.get(m.actor) === m.seq).map((m) => m.hash)
+    const since = A.getChangesSince(this.current, known)
+    // what they lack: of each actor, the changes past their number (the genesis is every replica's)
+    const lacks = metas.filter((m) => m.hash !== this.genesisHash && m.seq > (theirs.get(m.actor) ?? 0))
+    if (since.length === lacks.length) return encodeList(since)
+    // a vector that is not causally closed — a server's committed vector among several instances, where
+    // one instance committed a change that builds on one another relayed and died before committing —
+    // lacks ancestors of what it holds: those past its numbers, picked one by one, in the order held
+    const backend = A.getBackend(this.current)
+    return encodeList(lacks.map((m) => backend.getChangeByHash(m.hash)!))
   }
 
   /**
@@ -539,7 +580,9 @@ export class AutomergeEngine implements Engine {
     const seen = new Set<string>()
     /** BAD-7: the map writes of this update, checked once its structure is known to be sound. */
     const writes: [map: MapName, key: string, value: Scalar | undefined, actor: string][] = []
-    for (const [index, change] of decoded.entries()) {
+    // in causal order, whatever order they are listed in: the log of several instances need not be
+    for (const index of causalOrder(decoded)) {
+      const change = decoded[index]!
       if (change.hash === this.genesisHash || this.has(change.hash) || seen.has(change.hash)) continue // has it
       seen.add(change.hash)
       if (change.deps.length === 0)
