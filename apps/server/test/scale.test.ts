@@ -3,7 +3,11 @@
  * Redis (a private redis-server, so it can be stopped), with clients that are the real sync-client
  * connection. Under CI=true these run; elsewhere, without the services, they skip loudly.
  */
-import { SERVER_ORIGIN, SyncConnection } from '@converge/sync-client'
+import { type Socket, connect, createServer } from 'node:net'
+import { Origin, type Space, openSpace } from '@converge/merge'
+import { decodeList, encodeList } from '@converge/merge/validate'
+import { PostgresPersistence } from '@converge/persistence-postgres'
+import { SERVER_ORIGIN, SpaceSession, SyncConnection, ackCovers, codecOf } from '@converge/sync-client'
 import {
   CuttableProxy,
   POSTGRES_URL,
@@ -41,29 +45,41 @@ const SPACE = 'scale-space'
 interface Cluster {
   readonly instances: (ChildServer | null)[]
   readonly redis: PrivateRedis
+  /** The PostgreSQL schema the instances share (to read storage directly). */
+  readonly schema: string
   readonly urls: string[]
   start(i: number): Promise<ChildServer>
   kill(i: number): Promise<void>
   live(): ChildServer
 }
 
-/** Three (or `n`) instances on fixed ports sharing one PostgreSQL schema and one Redis. */
-async function cluster(n: number, postgresUrl = POSTGRES_URL): Promise<Cluster> {
+/**
+ * Three (or `n`) instances on fixed ports sharing one PostgreSQL schema and one Redis; `postgresUrl`
+ * may name each instance's way to the database (e.g. one of them through a proxy).
+ */
+async function cluster(
+  n: number,
+  postgresUrl: string | ((i: number) => string) = POSTGRES_URL,
+): Promise<Cluster> {
   const { schema, drop } = freshSchema()
   onCleanup(drop)
   const redis = await PrivateRedis.start()
   onCleanup(() => redis.stop())
   const ports = await Promise.all(Array.from({ length: n }, () => freePort()))
-  const url = new URL(postgresUrl)
-  url.searchParams.set('schema', schema)
+  const storage = (i: number): string => {
+    const url = new URL(typeof postgresUrl === 'string' ? postgresUrl : postgresUrl(i))
+    url.searchParams.set('schema', schema)
+    return url.toString()
+  }
   const instances: (ChildServer | null)[] = ports.map(() => null)
   const c: Cluster = {
     instances,
     redis,
+    schema,
     urls: ports.map((p) => `ws://127.0.0.1:${p}/sync`),
     async start(i) {
       const server = await spawnServer(tempDir(), ports[i]!, {
-        STORAGE: url.toString(),
+        STORAGE: storage(i),
         REDIS_URL: redis.url,
         IDLE_UNLOAD_MS: '60000',
       })
@@ -87,6 +103,70 @@ async function cluster(n: number, postgresUrl = POSTGRES_URL): Promise<Cluster> 
   return c
 }
 
+/**
+ * A TCP proxy to PostgreSQL that can *hold* what passes through it: while held, every byte either
+ * way waits (an instance's commits hang, its connections stay up) until `drop()` throws it away.
+ */
+class HoldingProxy {
+  private held: (() => void)[] | null = null
+  private readonly sockets = new Set<Socket>()
+
+  private constructor(
+    private readonly server: ReturnType<typeof createServer>,
+    readonly port: number,
+  ) {}
+
+  static async start(): Promise<HoldingProxy> {
+    const target = new URL(POSTGRES_URL)
+    let proxy: HoldingProxy | null = null
+    const server = createServer((inbound) => {
+      const p = proxy!
+      const outbound = connect(Number(target.port || 5432), target.hostname)
+      const pass = (from: Socket, to: Socket): void => {
+        p.sockets.add(from)
+        from.on('data', (d: Buffer) => p.forward(() => to.write(d)))
+        from.on('error', () => {})
+        from.once('close', () => {
+          p.sockets.delete(from)
+          to.destroy()
+        })
+      }
+      pass(inbound, outbound)
+      pass(outbound, inbound)
+    })
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r))
+    proxy = new HoldingProxy(server, (server.address() as { port: number }).port)
+    return proxy
+  }
+
+  through(url: string): string {
+    const u = new URL(url)
+    u.hostname = '127.0.0.1'
+    u.port = String(this.port)
+    return u.toString()
+  }
+
+  private forward(f: () => void): void {
+    if (this.held) this.held.push(f)
+    else f()
+  }
+
+  hold(): void {
+    this.held ??= []
+  }
+
+  /** Drops what it held and every connection through it (none of it reaches the database); new ones pass. */
+  drop(): void {
+    this.held = null
+    for (const s of this.sockets) s.destroy()
+  }
+
+  close(): Promise<void> {
+    this.drop()
+    return new Promise((r) => this.server.close(() => r()))
+  }
+}
+
 /** The whole state of a replica, with map keys sorted (a Y.Map's own order differs between replicas). */
 /** A tag as a note time a space may hold (BAD-7: `notes[noteId␟field]`, note ids of [0-9a-z_-]). */
 const noteKey = (tag: string): string => `${tag.replace(/@/g, '_')}\u001fupdatedAt`
@@ -99,6 +179,24 @@ function stateOf(doc: Y.Doc): { text: string; notes: Record<string, number> } {
       .map((k) => [k, notes[k]!]),
   )
   return { text: doc.getText(TEXT).toJSON(), notes: sorted }
+}
+
+/**
+ * A client-side balancer: each new socket goes to `at.home` (the connection's own URL names the space);
+ * a socket that fails moves `home` on to the next instance.
+ */
+function balanced(urls: readonly string[], at: { home: number }): typeof globalThis.WebSocket {
+  const target = (url: string): string => url.replace(/^ws:\/\/[^/]+\/sync/, urls[at.home]!)
+  class Balanced extends WebSocket {
+    constructor(url: string) {
+      super(target(url))
+      this.on('error', () => {})
+      this.on('close', (code: number) => {
+        if (code !== 1000) at.home = (at.home + 1) % urls.length
+      })
+    }
+  }
+  return Balanced as unknown as typeof globalThis.WebSocket
 }
 
 /** A device: a Y.Doc synced by the real sync-client connection, pinned to `home` until it fails. */
@@ -116,20 +214,6 @@ class Device {
     token: string,
   ) {
     this.home = home
-    // a client-side balancer: each new socket goes to `home`; a socket that fails moves `home` on
-    const target = (url: string): string => url.replace(/^ws:\/\/[^/]+\/sync/, urls[this.home]!)
-    const moveOn = (): void => {
-      this.home = (this.home + 1) % urls.length
-    }
-    class Balanced extends WebSocket {
-      constructor(url: string) {
-        super(target(url))
-        this.on('error', () => {})
-        this.on('close', (code: number) => {
-          if (code !== 1000) moveOn()
-        })
-      }
-    }
     this.conn = new SyncConnection({
       serverUrl: 'ws://balanced/sync',
       spaceId: SPACE,
@@ -137,7 +221,7 @@ class Device {
       doc: this.doc,
       awareness: this.awareness,
       applyRemote: (u) => Y.applyUpdate(this.doc, u, SERVER_ORIGIN),
-      WebSocket: Balanced as unknown as typeof globalThis.WebSocket,
+      WebSocket: balanced(urls, this),
       backoff: { initialMs: 50, maxMs: 400 },
     })
     this.conn.connect()
@@ -221,6 +305,136 @@ async function spreadOverThree(): Promise<{
   const token = await sign(SPACE, 'write')
   const devices = Array.from({ length: 6 }, (_, i) => new Device(`d${i}@${i % 3}`, c.urls, i % 3, token))
   return { random, c, token, devices }
+}
+
+// ---------------------------------------------------------------------------------------------
+// one Automerge space (SCALE-6)
+
+const AM_SPACE = 'scale-automerge-space'
+/** The note every Automerge device writes into (created once, before the random edits). */
+const AM_NOTE = 'shared'
+
+/** What the random edits must leave: each line's quantity (1 + its increments) and each note tag. */
+interface Expected {
+  readonly quantities: Map<string, number>
+  readonly tags: string[]
+}
+
+/**
+ * A device on an Automerge space: the real sync-client session (merge's Automerge `Space`, the real
+ * SyncConnection over real WebSockets, no device storage, no tabs), pinned to `home` until a socket fails.
+ */
+class AutomergeDevice {
+  home: number
+  session!: SpaceSession
+
+  private constructor(
+    readonly name: string,
+    home: number,
+  ) {
+    this.home = home
+  }
+
+  static async open(
+    name: string,
+    urls: readonly string[],
+    home: number,
+    token: string,
+  ): Promise<AutomergeDevice> {
+    const d = new AutomergeDevice(name, home)
+    d.session = await SpaceSession.open({
+      spaceId: AM_SPACE,
+      engine: 'automerge',
+      token,
+      readOnly: false,
+      serverUrl: 'ws://balanced/sync',
+      store: null,
+      user: { name, color: '#c33' },
+      BroadcastChannel: null,
+      locks: null,
+      window: null,
+      page: null,
+      navigator: null,
+      WebSocket: balanced(urls, d),
+      backoff: { initialMs: 50, maxMs: 400 },
+    })
+    onCleanup(() => d.session.destroy())
+    return d
+  }
+
+  get space(): Space {
+    return this.session.space
+  }
+
+  get connected(): boolean {
+    return this.session.connectionState?.connected === true
+  }
+
+  /** Connected, and the server's durable ack covers every change this device holds (the client's own check). */
+  get saved(): boolean {
+    const c = this.session.connectionState
+    return c !== null && c.connected && ackCovers(this.space, c.acked)
+  }
+
+  /** For failure messages: what it holds, whether it is connected, and which writers the server has not acked. */
+  describe(): string {
+    const c = this.session.connectionState
+    const server = c?.acked ? codecOf('automerge').decodeVector(c.acked) : new Map<string, number>()
+    const missing = [...this.space.versionVector()]
+      .filter(([writer, clock]) => (server.get(writer) ?? 0) < clock)
+      .map(([writer, clock]) => `${writer.slice(0, 6)}:${server.get(writer) ?? 0}<${clock}`)
+    return `${this.name}@${this.home} items=${this.space.items().length} connected=${c?.connected ?? false}${c?.error ? ` error=${c.error.kind}` : ''} status=${this.session.status.kind} unacked=[${missing.join(',')}]`
+  }
+
+  /** One random edit through the domain: a new line, +1 on a line it sees, or a tag at either end of the note. */
+  edit(random: () => number, tag: string, expected: Expected): void {
+    const r = random()
+    const lines = this.space.items()
+    if (r < 0.35 || lines.length === 0) {
+      expected.quantities.set(this.space.addItem(tag), 1)
+    } else if (r < 0.65) {
+      const key = lines[Math.floor(random() * lines.length)]!.key
+      this.space.increment(key)
+      expected.quantities.set(key, (expected.quantities.get(key) ?? 0) + 1)
+    } else {
+      const at = random() < 0.5 ? 0 : this.space.note(AM_NOTE)!.body.length
+      this.space.editNote(AM_NOTE, at, 0, `<${tag}>`)
+      expected.tags.push(tag)
+    }
+  }
+
+  /** The whole state, canonically ordered (equal snapshots: converged replicas). */
+  state(): string {
+    return JSON.stringify(this.space.snapshot())
+  }
+}
+
+async function convergedAutomerge(devices: AutomergeDevice[], what: string, timeout = 30_000): Promise<void> {
+  await vi.waitFor(
+    () => {
+      const first = devices[0]!.state()
+      if (!devices.every((d) => d.state() === first && d.saved))
+        throw new Error(`not converged ${what}: ${devices.map((d) => d.describe()).join('; ')}`)
+    },
+    { timeout, interval: 50 },
+  )
+}
+
+/** The space as PostgreSQL holds it: every stored record (snapshot and updates) into a fresh replica. */
+async function storedAutomerge(schema: string): Promise<Space> {
+  const pg = new PostgresPersistence({ connectionString: POSTGRES_URL, schema, poolSize: 1 })
+  try {
+    const stored = await pg.load(AM_SPACE)
+    const records = stored.snapshot ? [stored.snapshot, ...stored.updates] : stored.updates
+    expect(records.length).toBeGreaterThan(0)
+    // all of it as one update, as a room loads it (the log of several instances need not be in causal
+    // order: an instance may commit a change before the one it builds on commits elsewhere)
+    const space = openSpace({ engine: 'automerge', spaceId: AM_SPACE })
+    space.applyUpdate(encodeList(records.flatMap((r) => decodeList(r, 'update'))), Origin.Server)
+    return space
+  } finally {
+    await pg.close()
+  }
 }
 
 describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
@@ -386,6 +600,98 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
       expect(await storedState(c.instances[0]!, token)).toEqual(a.state())
       for (let i = 0; i < 5; i++)
         expect(a.text.includes(`<a-${i}>`) || noteKey(`a-${i}`) in a.state().notes).toBe(true)
+    },
+  )
+
+  it(
+    'SCALE-6 one Automerge space over three instances: devices edit at random and converge through Redis; an instance SIGKILLed holding edits it relayed and never committed — its devices move on, every device ends saved and storage holds the same state',
+    { timeout: 120_000 },
+    async () => {
+      const random = prng(seedFromEnv())
+      const proxy = await HoldingProxy.start()
+      onCleanup(() => proxy.close())
+      // instance 0 reaches PostgreSQL through a proxy that can hold its commits
+      const c = await cluster(3, (i) => (i === 0 ? proxy.through(POSTGRES_URL) : POSTGRES_URL))
+      // created as Automerge through one instance: the register in PostgreSQL tells the other two
+      const res = await fetch(`${c.instances[1]!.url}/api/spaces`, {
+        method: 'POST',
+        body: JSON.stringify({ id: AM_SPACE, engine: 'automerge' }),
+      })
+      expect(res.status).toBe(201)
+      const { writeToken: token, engine } = (await res.json()) as { writeToken: string; engine: string }
+      expect(engine).toBe('automerge')
+      const devices = await Promise.all(
+        Array.from({ length: 6 }, (_, i) => AutomergeDevice.open(`d${i}`, c.urls, i % 3, token)),
+      )
+      await vi.waitFor(
+        () => {
+          if (!devices.every((d) => d.connected))
+            throw new Error(`not all connected: ${devices.map((d) => d.describe()).join('; ')}`)
+        },
+        { timeout: 15_000, interval: 50 },
+      )
+      devices[0]!.space.createNote({ id: AM_NOTE, title: 'shared' })
+      await convergedAutomerge(devices, 'on the shared note')
+      const expected: Expected = { quantities: new Map(), tags: [] }
+      const rounds = async (from: number, to: number): Promise<void> => {
+        for (let round = from; round < to; round++) {
+          for (const d of devices) d.edit(random, `${d.name}-${round}`, expected)
+          await new Promise((r) => setTimeout(r, Math.floor(random() * 30)))
+        }
+      }
+      // three instances: each device's edits reach the devices of the other two only through Redis
+      await rounds(0, 10)
+      await convergedAutomerge(devices, 'across three instances')
+      expect(new Set(devices.map((d) => d.home))).toEqual(new Set([0, 1, 2]))
+
+      // in the middle of the burst instance 0 dies holding edits it relayed and never committed: its
+      // commits hang, its devices edit, and once the devices of the other instances have those edits
+      // (through Redis) — acknowledged to no one — it is SIGKILLed
+      await rounds(10, 15)
+      const onZero = devices.filter((d) => d.home === 0)
+      const elsewhere = devices.filter((d) => d.home !== 0)
+      proxy.hold()
+      for (const d of onZero) d.edit(random, `${d.name}-held`, expected)
+      await vi.waitFor(
+        () => {
+          for (const d of onZero) {
+            const clock = d.space.versionVector().get(d.space.replicaId)!
+            for (const e of elsewhere)
+              if ((e.space.versionVector().get(d.space.replicaId) ?? 0) < clock)
+                throw new Error(`${e.name} lacks ${d.name}'s held edit: ${e.describe()}`)
+          }
+        },
+        { timeout: 15_000, interval: 10 },
+      )
+      expect(onZero.filter((d) => d.saved).map((d) => d.name)).toEqual([])
+      await c.kill(0)
+      proxy.drop() // what instance 0 was committing never reaches the database
+      await rounds(15, 20)
+      await convergedAutomerge(devices, 'after instance 0 died', 45_000)
+      expect(devices.filter((d) => d.home === 0).map((d) => d.name)).toEqual([]) // its devices moved on
+      expect(new Set(devices.map((d) => d.home))).toEqual(new Set([1, 2])) // still over two instances
+
+      // every edit is there, as made: each line's quantity is 1 + its increments, each tag whole in the note
+      const space = devices[0]!.space
+      const shown = new Map(space.items().map((i) => [i.key, i.quantity]))
+      expect(shown).toEqual(expected.quantities)
+      const body = space.note(AM_NOTE)!.body
+      for (const tag of expected.tags) expect(body).toContain(`<${tag}>`)
+      expect(body.match(/<[^>]+>/g)?.length ?? 0).toBe(expected.tags.length)
+      expect(devices.every((d) => d.session.status.kind === 'saved')).toBe(true)
+
+      // storage holds the same: PostgreSQL read directly, and a fresh device through a restarted instance 0
+      const state = devices[0]!.state()
+      expect(JSON.stringify((await storedAutomerge(c.schema)).snapshot())).toBe(state)
+      await c.start(0)
+      const fresh = await AutomergeDevice.open('fresh', c.urls, 0, token)
+      await vi.waitFor(
+        () => {
+          if (!(fresh.saved && fresh.state() === state)) throw new Error(`fresh: ${fresh.describe()}`)
+        },
+        { timeout: 15_000, interval: 50 },
+      )
+      expect(fresh.home).toBe(0)
     },
   )
 })
