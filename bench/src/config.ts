@@ -1,6 +1,7 @@
 import type { ServerKind } from './lib/servers.js'
 
-export type SectionId = 'fanout' | 'memory' | 'join' | 'idb' | 'engines' | 'firstvisit' | 'listrender'
+export type SectionId =
+  'fanout' | 'memory' | 'join' | 'idb' | 'engines' | 'firstvisit' | 'listrender' | 'automerge'
 export const SECTIONS: readonly SectionId[] = [
   'fanout',
   'memory',
@@ -9,6 +10,7 @@ export const SECTIONS: readonly SectionId[] = [
   'engines',
   'firstvisit',
   'listrender',
+  'automerge',
 ]
 
 export interface Config {

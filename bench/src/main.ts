@@ -1,5 +1,5 @@
 /**
- * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit,listrender] [--servers=converge,yws,…]`: runs every
+ * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit,listrender,automerge] [--servers=converge,yws,…]`: runs every
  * section, prints the table and writes BENCHMARKS.md at the repository root, its charts in bench/charts
  * and its figures in bench/results.json. `pnpm bench --report` writes BENCHMARKS.md and the charts again
  * from bench/results.json without measuring (after a change to the targets' texts or the report).
@@ -14,6 +14,7 @@ import { installReaper } from './lib/proc.js'
 import { Results, type SavedResults } from './lib/results.js'
 import { SERVER_KINDS, type ServerKind } from './lib/servers.js'
 import { type RunInfo, runInfo, writeReport } from './report.js'
+import { runAutomerge } from './sections/automerge.js'
 import { runEngines } from './sections/engines.js'
 import { runFanout } from './sections/fanout.js'
 import { runFirstVisit } from './sections/first-visit.js'
@@ -60,6 +61,7 @@ async function main(): Promise<void> {
     engines: runEngines,
     firstvisit: runFirstVisit,
     listrender: runListRender,
+    automerge: runAutomerge,
   }
   const failed: string[] = []
   for (const s of sections) {

@@ -9,6 +9,7 @@ import { REPO_DIR } from './lib/paths.js'
 import { lineChart, ratioChart } from './lib/charts.js'
 import { type Results, type Row, fmt } from './lib/results.js'
 import { SERVER_LABEL, type ServerKind } from './lib/servers.js'
+import { AUTOMERGE_LABEL, AUTOMERGE_SECTION } from './sections/automerge.js'
 import { RAMP_CURVE } from './sections/fanout.js'
 import { ENGINE_LIMITS, TARGETS, mergeRatio } from './targets.js'
 
@@ -32,10 +33,11 @@ const REFERENCE: Record<string, string> = {
   '2 memory': 'converge',
   '3 join': 'converge',
   '4 client storage': 'IdbStore',
+  [AUTOMERGE_SECTION]: 'converge-automerge',
 }
 
 function subjectLabel(s: string): string {
-  return SERVER_LABEL[s as ServerKind] ?? s
+  return SERVER_LABEL[s as ServerKind] ?? AUTOMERGE_LABEL[s as keyof typeof AUTOMERGE_LABEL] ?? s
 }
 
 function sectionTable(rows: Row[]): string {

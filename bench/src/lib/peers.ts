@@ -19,6 +19,9 @@ const PEERS = [
   'better-sqlite3',
   'y-indexeddb',
   'yjs',
+  '@automerge/automerge-repo',
+  '@automerge/automerge-repo-network-websocket',
+  '@automerge/automerge-repo-storage-nodefs',
 ] as const
 
 function version(fromDir: string, name: string): string {

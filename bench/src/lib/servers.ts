@@ -1,7 +1,8 @@
 /**
  * The servers under test, each started as its own process on 127.0.0.1 and a free port:
  * Converge (apps/server, SQLite, durable acks), the classic y-websocket 2 server (in memory, and with
- * LevelDB), Hocuspocus 4 (default, and with its SQLite extension).
+ * LevelDB), Hocuspocus 4 (default, and with its SQLite extension); for Automerge spaces, automerge-repo 2's
+ * sync server (its file system storage; not in SERVER_KINDS: it serves no Yjs document).
  */
 import type { ChildProcess } from 'node:child_process'
 import { mkdirSync, rmSync } from 'node:fs'
@@ -9,7 +10,9 @@ import { join } from 'node:path'
 import { PEERS_DIR, REPO_DIR } from './paths.js'
 import { freePort, start, stop, kill, waitForHttp } from './proc.js'
 
-export type ServerKind = 'converge' | 'yws' | 'yws-leveldb' | 'hocuspocus' | 'hocuspocus-sqlite'
+export type ServerKind =
+  'converge' | 'yws' | 'yws-leveldb' | 'hocuspocus' | 'hocuspocus-sqlite' | 'automerge-repo'
+/** The servers of the Yjs sections (fan-out, memory, join); `--servers=` picks among them. */
 export const SERVER_KINDS: readonly ServerKind[] = [
   'converge',
   'yws',
@@ -17,6 +20,8 @@ export const SERVER_KINDS: readonly ServerKind[] = [
   'hocuspocus',
   'hocuspocus-sqlite',
 ]
+/** The Automerge peer (section 8). */
+export const AUTOMERGE_PEER = 'automerge-repo'
 
 export const SERVER_LABEL: Record<ServerKind, string> = {
   converge: 'Converge (SQLite, durable acks)',
@@ -24,6 +29,7 @@ export const SERVER_LABEL: Record<ServerKind, string> = {
   'yws-leveldb': 'y-websocket 2 (LevelDB)',
   hocuspocus: 'Hocuspocus 4 (default)',
   'hocuspocus-sqlite': 'Hocuspocus 4 (SQLite)',
+  'automerge-repo': 'automerge-repo 2 (file system)',
 }
 
 /** Whether the server keeps documents across a restart (so a cold join from storage exists). */
@@ -33,10 +39,14 @@ export const PERSISTENT: Record<ServerKind, boolean> = {
   'yws-leveldb': true,
   hocuspocus: false,
   'hocuspocus-sqlite': true,
+  'automerge-repo': true,
 }
 
-/** How a client frames messages: y-websocket (one document per socket) or Hocuspocus (document name first). */
-export type Flavour = 'yws' | 'hocuspocus'
+/**
+ * How a client frames messages: y-websocket (one document per socket), Hocuspocus (document name
+ * first) or automerge-repo's own protocol (CBOR, through its client adapter).
+ */
+export type Flavour = 'yws' | 'hocuspocus' | 'automerge-repo'
 
 export interface ServerOptions {
   /** how long an empty space stays loaded (Converge's IDLE_UNLOAD_MS); the peers unload at once */
@@ -48,6 +58,8 @@ export interface ServerOptions {
 export interface RunningServer {
   readonly kind: ServerKind
   readonly port: number
+  /** where it keeps its data (its storage's size is measured here) */
+  readonly dataDir: string
   readonly flavour: Flavour
   /** whether clients say hello and get durable acks (Converge only) */
   readonly acks: boolean
@@ -127,6 +139,12 @@ export async function startServer(
             SQLITE_FILE: kind === 'hocuspocus-sqlite' ? join(dataDir, 'hocuspocus.sqlite') : '',
           },
         })
+      case 'automerge-repo':
+        return start(process.execPath, [join(PEERS_DIR, 'automerge-repo-server.mjs')], {
+          cwd: PEERS_DIR,
+          logFile,
+          env: { PORT: String(port), DATA_DIR: join(dataDir, 'repo') },
+        })
     }
   }
   let child = launch()
@@ -135,10 +153,15 @@ export async function startServer(
     await waitForHttp(`http://127.0.0.1:${port}${path}`, 30_000, child)
   }
   await ready()
-  const flavour: Flavour = kind.startsWith('hocuspocus') ? 'hocuspocus' : 'yws'
+  const flavour: Flavour = kind.startsWith('hocuspocus')
+    ? 'hocuspocus'
+    : kind === 'automerge-repo'
+      ? 'automerge-repo'
+      : 'yws'
   const server: RunningServer = {
     kind,
     port,
+    dataDir,
     flavour,
     acks: kind === 'converge',
     get pid() {

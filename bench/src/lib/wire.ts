@@ -1,8 +1,12 @@
 /**
  * A minimal sync client for every server under test, without a Y.Doc unless asked for: y-websocket
  * framing (Converge, classic server; Converge's `hello` for durable acks) or Hocuspocus framing (the
- * document name before every message, an auth message first). Counts bytes on the wire both ways.
+ * document name before every message, an auth message first). On a Converge Automerge space
+ * (`engine: 'automerge'`) it says hello with protocol version 4 and the engine, and sends and takes
+ * messages over the frame limit in chunks (PROTOCOL.md §P7, §P8). Counts bytes on the wire both ways.
  */
+import { encodeList, encodeVersionVector } from '@converge/merge/validate'
+import { Reassembler, decodeMessage, splitFrame } from '@converge/protocol'
 import * as decoding from 'lib0/decoding'
 import * as encoding from 'lib0/encoding'
 import WebSocket from 'ws'
@@ -16,6 +20,9 @@ const HELLO = 10
 const DURABLE_ACK = 11
 const HP_AUTH = 2
 const HP_SYNC_REPLY = 4
+const CHUNK = 13
+/** Converge's default frame limit (server-core limits.ts): larger messages go in chunks. */
+const MAX_FRAME_BYTES = 1024 * 1024
 
 export interface ClientOptions {
   readonly url: string
@@ -23,6 +30,8 @@ export interface ClientOptions {
   readonly flavour: Flavour
   /** Converge: say hello and receive durable acks */
   readonly hello: boolean
+  /** Converge: the space's engine (Automerge: hello version 4 naming it; chunks both ways) */
+  readonly engine?: 'yjs' | 'automerge'
   /** the state vector sent in our syncStep1 (empty: everything) */
   readonly stateVector?: Uint8Array
   /** a live update or a syncStep2 from the server */
@@ -34,6 +43,8 @@ export interface ClientOptions {
 
 const EMPTY_UPDATE = new Uint8Array([0, 0])
 const EMPTY_SV = new Uint8Array([0])
+const EMPTY_AUTOMERGE_UPDATE = encodeList([])
+const EMPTY_VERSION_VECTOR = encodeVersionVector(new Map())
 
 export class SyncClient {
   readonly ws: WebSocket
@@ -45,8 +56,12 @@ export class SyncClient {
   private resolveSynced!: () => void
   private rejectSynced!: (e: Error) => void
   private readonly prefix: Uint8Array
+  private readonly automerge: boolean
+  private readonly chunks = new Reassembler({ maxOpen: 4, maxFrameBytes: MAX_FRAME_BYTES })
+  private chunkId = 0
 
   constructor(private readonly o: ClientOptions) {
+    this.automerge = o.engine === 'automerge'
     const e = encoding.createEncoder()
     if (o.flavour === 'hocuspocus') encoding.writeVarString(e, o.space)
     this.prefix = encoding.toUint8Array(e)
@@ -78,8 +93,10 @@ export class SyncClient {
 
   private sendRaw(b: Uint8Array): void {
     if (this.ws.readyState !== WebSocket.OPEN) return
-    this.bytesOut += b.length
-    this.ws.send(b)
+    for (const f of this.automerge ? splitFrame(b, MAX_FRAME_BYTES, this.chunkId++) : [b]) {
+      this.bytesOut += f.length
+      this.ws.send(f)
+    }
   }
 
   private onOpen(): void {
@@ -95,20 +112,28 @@ export class SyncClient {
       this.sendRaw(
         this.frame((e) => {
           encoding.writeVarUint(e, HELLO)
-          encoding.writeVarUint(e, 1)
+          encoding.writeVarUint(e, this.automerge ? 4 : 1)
+          if (this.automerge) encoding.writeVarString(e, 'automerge')
         }),
       )
     this.sendRaw(
       this.frame((e) => {
         encoding.writeVarUint(e, SYNC)
         encoding.writeVarUint(e, STEP1)
-        encoding.writeVarUint8Array(e, this.o.stateVector ?? EMPTY_SV)
+        encoding.writeVarUint8Array(
+          e,
+          this.o.stateVector ?? (this.automerge ? EMPTY_VERSION_VECTOR : EMPTY_SV),
+        )
       }),
     )
   }
 
   private onMessage(data: Buffer): void {
     this.bytesIn += data.length
+    this.onFrame(data)
+  }
+
+  private onFrame(data: Uint8Array): void {
     const d = decoding.createDecoder(data)
     if (this.o.flavour === 'hocuspocus') decoding.readVarString(d)
     const type = decoding.readVarUint(d)
@@ -116,7 +141,8 @@ export class SyncClient {
       const sub = decoding.readVarUint(d)
       const payload = decoding.readVarUint8Array(d)
       if (sub === STEP1) {
-        const answer = this.o.answerStep1?.(payload) ?? EMPTY_UPDATE
+        const answer =
+          this.o.answerStep1?.(payload) ?? (this.automerge ? EMPTY_AUTOMERGE_UPDATE : EMPTY_UPDATE)
         this.sendRaw(
           this.frame((e) => {
             encoding.writeVarUint(e, SYNC)
@@ -130,6 +156,11 @@ export class SyncClient {
       } else if (sub === UPDATE) this.o.onUpdate?.(payload, false)
     } else if (type === DURABLE_ACK && this.o.flavour === 'yws') {
       this.o.onAck?.(decoding.readVarUint8Array(d))
+    } else if (type === CHUNK && this.automerge) {
+      const m = decodeMessage(data)
+      if (m.type !== 'chunk') return
+      const whole = this.chunks.accept(m, performance.now(), Number.MAX_SAFE_INTEGER)
+      if (whole) this.onFrame(whole)
     }
   }
 

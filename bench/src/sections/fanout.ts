@@ -13,6 +13,7 @@ import type { Results } from '../lib/results.js'
 import { SERVER_KINDS, type RunningServer, startServer } from '../lib/servers.js'
 import { median, percentile, sortNumbers } from '../lib/stats.js'
 import { insertedText, loadTrace } from '../lib/trace.js'
+import type { ToAutomergeWorker } from '../workers/automerge-loadgen.js'
 import type { ClientSpec, FromWorker, ToWorker } from '../workers/loadgen.js'
 
 export interface Shape {
@@ -35,7 +36,7 @@ export const SHAPES: readonly Shape[] = [
 
 const WORKERS = 2
 
-interface Gen {
+export interface Gen {
   readonly procs: ChildProcess[]
   readonly writerSpace: Map<number, string>
   readonly members: Map<string, number>
@@ -43,7 +44,16 @@ interface Gen {
   close(): Promise<void>
 }
 
-function request(p: ChildProcess, m: ToWorker, timeoutMs: number): Promise<FromWorker> {
+/** Another load generator than workers/loadgen.ts (section 8's Automerge clients). */
+export interface GenOptions {
+  readonly worker: string
+  /** the ids of the shape's spaces, in order (Converge space ids, automerge-repo document URLs) */
+  readonly spaceIds: readonly string[]
+  /** the setup message of load generator `i` for its clients */
+  setup(clients: ClientSpec[], i: number, text: string): ToAutomergeWorker
+}
+
+function request(p: ChildProcess, m: ToWorker | ToAutomergeWorker, timeoutMs: number): Promise<FromWorker> {
   return new Promise((resolve, reject) => {
     const onMsg = (r: FromWorker): void => {
       cleanup()
@@ -69,18 +79,24 @@ function request(p: ChildProcess, m: ToWorker, timeoutMs: number): Promise<FromW
   })
 }
 
-async function startGen(server: RunningServer, shape: Shape, runDir: string, tag: string): Promise<Gen> {
+export async function startGen(
+  server: RunningServer,
+  shape: Shape,
+  runDir: string,
+  tag: string,
+  o?: GenOptions,
+): Promise<Gen> {
   const text = insertedText(loadTrace())
   const specs: ClientSpec[][] = Array.from({ length: WORKERS }, () => [])
   const members = new Map<string, number>()
   let k = 0
   for (let s = 0; s < shape.spaces; s++) {
-    const space = `fan-${tag}-${shape.id}-${s}`
+    const space = o?.spaceIds[s] ?? `fan-${tag}-${shape.id}-${s}`
     members.set(space, shape.clientsPerSpace)
     for (let c = 0; c < shape.clientsPerSpace; c++) {
       const writer = c < shape.writersPerSpace
       specs[k++ % WORKERS]!.push({
-        url: server.wsUrl(space),
+        url: server.wsUrl(server.flavour === 'automerge-repo' ? '' : space),
         space,
         writer,
         probe: writer || c % shape.probeEvery === 0,
@@ -88,7 +104,9 @@ async function startGen(server: RunningServer, shape: Shape, runDir: string, tag
     }
   }
   const procs = specs.map((_, i) =>
-    forkWorker(join(BENCH_DIR, 'src/workers/loadgen.ts'), [], { logFile: join(runDir, `loadgen-${i}.log`) }),
+    forkWorker(o?.worker ?? join(BENCH_DIR, 'src/workers/loadgen.ts'), [], {
+      logFile: join(runDir, `loadgen-${i}.log`),
+    }),
   )
   const writerSpace = new Map<number, string>()
   const gen: Gen = {
@@ -118,7 +136,15 @@ async function startGen(server: RunningServer, shape: Shape, runDir: string, tag
       procs.map((p, i) =>
         request(
           p,
-          { t: 'setup', flavour: server.flavour, hello: server.acks, clients: specs[i]!, text, seed: i + 1 },
+          o?.setup(specs[i]!, i, text) ??
+            ({
+              t: 'setup',
+              flavour: server.flavour,
+              hello: server.acks,
+              clients: specs[i]!,
+              text,
+              seed: i + 1,
+            } satisfies ToWorker),
           180_000,
         ),
       ),
@@ -148,7 +174,7 @@ export interface RunStats {
 }
 
 /** One send phase: warm-up, then `windows` windows; medians over the windows. */
-async function measure(
+export async function measure(
   server: RunningServer,
   gen: Gen,
   rate: number,

@@ -7,6 +7,7 @@
 import * as Y from 'yjs'
 import type { Flavour } from '../lib/servers.js'
 import { idKey, forEachId } from '../lib/update-ids.js'
+import { Growable } from '../lib/growable.js'
 import { SyncClient, openAll } from '../lib/wire.js'
 
 export interface ClientSpec {
@@ -39,33 +40,6 @@ export type FromWorker =
   | { t: 'error'; message: string }
 
 const now = (): number => Number(process.hrtime.bigint()) / 1e6
-
-class Growable {
-  a = new Float64Array(1 << 14)
-  n = 0
-  push2(x: number, y: number): void {
-    if (this.n + 2 > this.a.length) {
-      const b = new Float64Array(this.a.length * 2)
-      b.set(this.a)
-      this.a = b
-    }
-    this.a[this.n++] = x
-    this.a[this.n++] = y
-  }
-  push(x: number): void {
-    if (this.n + 1 > this.a.length) {
-      const b = new Float64Array(this.a.length * 2)
-      b.set(this.a)
-      this.a = b
-    }
-    this.a[this.n++] = x
-  }
-  take(): Float64Array {
-    const out = this.a.slice(0, this.n)
-    this.n = 0
-    return out
-  }
-}
 
 interface Writer {
   readonly doc: Y.Doc
