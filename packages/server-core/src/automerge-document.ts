@@ -13,8 +13,10 @@
  * - Stored records are applied all at once: the log of several instances need not be in causal
  *   order. When that fails, record by record, in passes, so that one record's change may come after
  *   another that builds on it; a record that never applies is reported as corrupt.
+ * - A snapshot is the saved document (DOC-5): Automerge's compressed columns, a fraction of its
+ *   change list; it is read back as the list of its changes.
  */
-import { AutomergeEngine } from '@converge/merge/automerge'
+import { AutomergeEngine, isSavedDocument, savedChanges } from '@converge/merge/automerge'
 import {
   Origin,
   decodeList,
@@ -30,6 +32,9 @@ import type { DocChange, PreparedUpdate, SpaceDocument, VersionVector, Writer } 
  * waiting, so the worst case (all in reverse order) costs this squared in attempts: kept small.
  */
 export const MAX_WAITING_UPDATES = 256
+
+/** A stored record as a change list: a snapshot (a saved document) is turned into its changes. */
+const asList = (record: Uint8Array): Uint8Array => (isSavedDocument(record) ? savedChanges(record) : record)
 
 /** The update that holds no change: an empty list. */
 const EMPTY = encodeList([])
@@ -83,7 +88,8 @@ export class AutomergeDocument implements SpaceDocument {
     }
   }
 
-  applyTrusted(update: Uint8Array, origin: unknown): void {
+  applyTrusted(record: Uint8Array, origin: unknown): void {
+    const update = asList(record)
     try {
       this.applyAs(origin, () => this.am.applyUpdate(update, Origin.Server, 'structure'))
     } catch (e) {
@@ -118,7 +124,7 @@ export class AutomergeDocument implements SpaceDocument {
     const lists: { index: number; changes: Uint8Array[] }[] = []
     for (const [index, record] of records.entries()) {
       try {
-        lists.push({ index, changes: decodeList(record, 'update') })
+        lists.push({ index, changes: decodeList(asList(record), 'update') })
       } catch (e) {
         corrupt.push({ index, err: message(e) })
       }
@@ -170,6 +176,10 @@ export class AutomergeDocument implements SpaceDocument {
 
   diff(vector?: Uint8Array): Uint8Array {
     return this.am.encodeStateAsUpdate(vector)
+  }
+
+  snapshot(): Uint8Array {
+    return this.am.save()
   }
 
   rangesOf(update: Uint8Array): { from: VersionVector; to: VersionVector } {

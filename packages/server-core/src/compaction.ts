@@ -78,7 +78,7 @@ export class Compaction {
         for (const u of stored.updates) doc.applyTrusted(u, Origin.CatchUp)
         throughSeq = stored.lastSeq
       }
-      const snapshot = doc.diff()
+      const snapshot = doc.snapshot()
       const holds = doc.decodeVector(doc.stateVector())
       await persistence.compact(spaceId, snapshot, throughSeq)
       compacted = { bytes: snapshot.length, holds, shared }

@@ -74,8 +74,13 @@ export interface SpaceDocument {
   /** Reads a vector from the wire; throws when it does not decode. */
   decodeVector(bytes: Uint8Array): Map<Writer, number>
   encodeVector(vector: VersionVector): Uint8Array
-  /** What a peer with `vector` lacks (everything when omitted): a sync-step2's update, a snapshot. */
+  /** What a peer with `vector` lacks (everything when omitted): a sync-step2's update. */
   diff(vector?: Uint8Array): Uint8Array
+  /**
+   * DOC-5: the whole document as storage keeps it (a compaction's snapshot), which `load` and
+   * `applyTrusted` read back: Yjs, `diff()`; Automerge, the saved document.
+   */
+  snapshot(): Uint8Array
   /** DOC-4: per writer, the clock range `[from, to)` an update holds. Throws when it does not decode. */
   rangesOf(update: Uint8Array): { from: VersionVector; to: VersionVector }
   /** One update holding all of `updates` (a relay turn). */

@@ -68,6 +68,10 @@ export class YjsDocument implements SpaceDocument {
     return Y.encodeStateAsUpdate(this.doc, vector)
   }
 
+  snapshot(): Uint8Array {
+    return this.diff()
+  }
+
   rangesOf(update: Uint8Array): { from: VersionVector; to: VersionVector } {
     return Y.parseUpdateMeta(update)
   }

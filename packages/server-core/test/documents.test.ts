@@ -1,5 +1,5 @@
 /**
- * The document port's engines on their own (SPEC.md DOC-1…DOC-4): what a room reads of an update and
+ * The document port's engines on their own (SPEC.md DOC-1…DOC-5): what a room reads of an update and
  * a vector, what a trusted update that arrives before what it builds on does, and how stored records
  * out of causal order load.
  */
@@ -103,7 +103,54 @@ describe.each(['yjs', 'automerge'] as const)('%s document', (engine) => {
   })
 })
 
+describe.each(['yjs', 'automerge'] as const)('%s snapshot', (engine) => {
+  it('[DOC-5] a snapshot loads back the same document, alone or with the log after it, and as a trusted update', async () => {
+    const doc = await openDocument(engine, SPACE)
+    const [a, b, c] = chain(engine)
+    doc.load([a!, b!], O.Load)
+    const snapshot = doc.snapshot()
+    for (const records of [[snapshot], [snapshot, c!]]) {
+      const again = await openDocument(engine, SPACE)
+      expect(again.load(records, O.Load)).toEqual([])
+      expect(names(again, engine).sort()).toEqual(records.length === 1 ? ['milk'] : ['eggs', 'milk'])
+    }
+    const trusted = await openDocument(engine, SPACE)
+    trusted.applyTrusted(snapshot, O.CatchUp)
+    expect(trusted.stateVector()).toEqual(doc.stateVector())
+  })
+})
+
 describe('Automerge document', () => {
+  it('[DOC-5] its snapshot is the saved document: a note typed key by key takes a fraction of its change list', async () => {
+    const doc = await openDocument('automerge', SPACE)
+    const s = createSpace({ engine: 'automerge', spaceId: SPACE })
+    const note = s.createNote({ title: 'Paper' })
+    const text = 'the quick brown fox jumps over the lazy dog '.repeat(25)
+    for (let i = 0; i < text.length; i++) s.editNote(note, i, 0, text[i]!)
+    doc.load([s.encodeStateAsUpdate()], O.Load)
+    const changes = doc.diff().length
+    const snapshot = doc.snapshot()
+    // 1,100 keystrokes: about 100 bytes each as changes, a few as a saved document
+    expect(snapshot.length).toBeLessThan(changes / 10)
+    const again = await openDocument('automerge', SPACE)
+    expect(again.load([snapshot], O.Load)).toEqual([])
+    const back = openSpace({ engine: 'automerge', spaceId: SPACE })
+    back.applyUpdate(again.diff(), Origin.Server)
+    expect(back.note(note)?.body).toBe(text)
+  })
+
+  it('[DOC-5] a snapshot that does not load is reported as corrupt, and the rest of the records load', async () => {
+    const doc = await openDocument('automerge', SPACE)
+    const [a, b, c] = chain('automerge')
+    const good = await openDocument('automerge', SPACE)
+    good.load([a!, b!], O.Load)
+    const damaged = good.snapshot().slice()
+    damaged[damaged.length - 3]! ^= 0xff
+    const corrupt = doc.load([damaged, a!, b!, c!], O.Load)
+    expect(corrupt.map((x) => x.index)).toEqual([0])
+    expect(names(doc, 'automerge').sort()).toEqual(['eggs', 'milk'])
+  })
+
   it(`[DOC-3] at most so many trusted updates wait (${MAX_WAITING_UPDATES} on a server); past that the oldest is dropped`, () => {
     const max = 8
     const doc = new AutomergeDocument(SPACE, max)

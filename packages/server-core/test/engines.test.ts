@@ -8,6 +8,7 @@
  */
 import { type EngineKind, Origin, type Space, createSpace, loadEngine, openSpace } from '@converge/merge'
 import { decodeVersionVector, encodeList } from '@converge/merge/validate'
+import { isSavedDocument, savedChanges } from '@converge/merge/automerge'
 import { CloseCode, type Message, decodeMessage, encodeMessage } from '@converge/protocol'
 import { beforeAll, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
@@ -102,8 +103,9 @@ const setup = (engine: EngineKind, options: CoreOptions = {}) => {
 const reopen = (engine: EngineKind, store: ControlledStore, spaceId: string): Space => {
   const d = store.data.get(spaceId)
   const space = openSpace({ engine, spaceId })
+  // an Automerge snapshot is the saved document (DOC-5): a client reads its changes
   for (const r of [d?.snapshot, ...(d?.updates.map((x) => x.u) ?? [])])
-    if (r) space.applyUpdate(r, Origin.Load)
+    if (r) space.applyUpdate(isSavedDocument(r) ? savedChanges(r) : r, Origin.Load)
   return space
 }
 

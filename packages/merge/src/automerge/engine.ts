@@ -509,6 +509,15 @@ export class AutomergeEngine implements Engine {
     return { from, to }
   }
 
+  /**
+   * The whole document as Automerge saves it (compressed columns: a run of keystrokes costs a few
+   * bytes): what storage keeps as a space's snapshot. Read back with `savedChanges`; never sent to a
+   * peer, whose updates are change lists it checks change by change.
+   */
+  save(): Uint8Array {
+    return A.save(this.current)
+  }
+
   /** What the document holds: its operations, changes and actors (Automerge's own count). */
   size(): { ops: number; changes: number; actors: number } {
     const s = A.stats(this.current)
@@ -776,5 +785,31 @@ export class AutomergeEngine implements Engine {
 
   destroy(): void {
     this.listeners.clear()
+  }
+}
+
+/** Every Automerge document and change chunk begins with these bytes; a change list never does. */
+const MAGIC = [0x85, 0x6f, 0x4a, 0x83] as const
+
+/**
+ * Whether stored bytes are a saved document (`AutomergeEngine.save`) rather than a change list: a
+ * list begins with its count, and a count of two bytes followed by an entry's length leaves the
+ * fourth byte to the first change, whose first byte is 0x85, never 0x83.
+ */
+export const isSavedDocument = (bytes: Uint8Array): boolean =>
+  bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b)
+
+/** The changes of a saved document, as a change list. Throws MergeError when it does not load. */
+export const savedChanges = (bytes: Uint8Array): Uint8Array => {
+  let doc: A.Doc<unknown>
+  try {
+    doc = A.load(bytes)
+  } catch (e) {
+    throw new MergeError('MalformedUpdate', 'not a saved Automerge document', { cause: e })
+  }
+  try {
+    return encodeList(A.getAllChanges(doc))
+  } finally {
+    A.free(doc)
   }
 }

@@ -7,4 +7,4 @@ import { AutomergeEngine } from './engine.js'
 
 registerEngine('automerge', (spaceId, replicaId) => new AutomergeEngine(spaceId, replicaId))
 
-export { AutomergeEngine, type PreparedUpdate } from './engine.js'
+export { AutomergeEngine, type PreparedUpdate, isSavedDocument, savedChanges } from './engine.js'
