@@ -21,6 +21,7 @@ const DURABLE_ACK = 11
 const HP_AUTH = 2
 const HP_SYNC_REPLY = 4
 const CHUNK = 13
+const LIMITS = 14
 /** Converge's default frame limit (server-core limits.ts): larger messages go in chunks. */
 const MAX_FRAME_BYTES = 1024 * 1024
 
@@ -32,6 +33,8 @@ export interface ClientOptions {
   readonly hello: boolean
   /** Converge: the space's engine (Automerge: hello version 4 naming it; chunks both ways) */
   readonly engine?: 'yjs' | 'automerge'
+  /** Converge, Yjs: the protocol version the hello names (default 1; from 3 the server sends `limits`) */
+  readonly helloVersion?: number
   /** the state vector sent in our syncStep1 (empty: everything) */
   readonly stateVector?: Uint8Array
   /** a live update or a syncStep2 from the server */
@@ -51,6 +54,8 @@ export class SyncClient {
   bytesIn = 0
   bytesOut = 0
   closed = false
+  /** Converge, hello version ≥ 3: the bytes the server stores for the space (its `limits` message) */
+  storedBytes: number | null = null
   /** resolves when the server's syncStep2 (everything we lacked) has arrived */
   readonly synced: Promise<void>
   private resolveSynced!: () => void
@@ -112,7 +117,7 @@ export class SyncClient {
       this.sendRaw(
         this.frame((e) => {
           encoding.writeVarUint(e, HELLO)
-          encoding.writeVarUint(e, this.automerge ? 4 : 1)
+          encoding.writeVarUint(e, this.automerge ? 4 : (this.o.helloVersion ?? 1))
           if (this.automerge) encoding.writeVarString(e, 'automerge')
         }),
       )
@@ -156,6 +161,10 @@ export class SyncClient {
       } else if (sub === UPDATE) this.o.onUpdate?.(payload, false)
     } else if (type === DURABLE_ACK && this.o.flavour === 'yws') {
       this.o.onAck?.(decoding.readVarUint8Array(d))
+    } else if (type === LIMITS && this.o.flavour === 'yws') {
+      decoding.readVarUint(d) // maxFrameBytes
+      decoding.readVarUint(d) // maxDocumentBytes
+      this.storedBytes = decoding.readVarUint(d)
     } else if (type === CHUNK && this.automerge) {
       const m = decodeMessage(data)
       if (m.type !== 'chunk') return

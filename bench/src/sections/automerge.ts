@@ -15,7 +15,7 @@ import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import { type EngineKind, type Space, createSpace, loadEngine, openSpace } from '@converge/merge'
-import { decodeList, decodeVersionVector } from '@converge/merge/validate'
+import { decodeList, decodeVersionVector, encodeList } from '@converge/merge/validate'
 import * as Y from 'yjs'
 import type { Config } from '../config.js'
 import { loadRepo, type RepoModules } from '../lib/automerge-repo.js'
@@ -43,7 +43,10 @@ export const AUTOMERGE_LABEL: Record<Subject, string> = {
 const NOTE = 'bench'
 const WORKER = join(BENCH_DIR, 'src/workers/automerge-loadgen.ts')
 
-/** Creates a Converge Automerge space (POST /api/spaces) holding the note the writers type into. */
+/**
+ * Creates a Converge Automerge space (POST /api/spaces) holding the note the writers type into, or
+ * `seed`'s state uploaded change by change (so the server's log and compactions are a typed space's).
+ */
 async function convergeAutomergeSpace(server: RunningServer, id: string, seed?: Space): Promise<void> {
   const res = await fetch(`http://127.0.0.1:${server.port}/api/spaces`, {
     method: 'POST',
@@ -53,17 +56,21 @@ async function convergeAutomergeSpace(server: RunningServer, id: string, seed?: 
   if (res.status !== 201) throw new Error(`POST /api/spaces ${id}: ${res.status} ${await res.text()}`)
   const space = seed ?? createSpace({ engine: 'automerge', spaceId: id, name: 'Bench' })
   if (!seed) space.createNote({ id: NOTE, title: 'Bench' })
-  await upload(server, id, 'automerge', space.encodeStateAsUpdate(), space.versionVector())
+  await upload(server, id, 'automerge', space.encodeStateAsUpdate(), space.versionVector(), !!seed)
   if (!seed) space.destroy()
 }
 
-/** Sends one whole state and waits for the durable ack that covers it. */
+/**
+ * Sends a state — one update, or (`pieces`) one update per change, as the space was typed — and
+ * waits for the durable ack that covers it.
+ */
 async function upload(
   server: RunningServer,
   id: string,
   engine: EngineKind,
   state: Uint8Array,
   vector: ReadonlyMap<string, number>,
+  pieces = false,
 ): Promise<void> {
   let done!: () => void
   const acked = new Promise<void>((resolve) => (done = resolve))
@@ -86,7 +93,12 @@ async function upload(
     },
   })
   await c.synced
-  c.sendUpdate(state)
+  if (!pieces) c.sendUpdate(state)
+  else
+    for (const [i, change] of decodeList(state, 'update').entries()) {
+      c.sendUpdate(encodeList([change]))
+      if (i % 100 === 99) await sleep(5) // under the per-connection byte rate (4 MB/s)
+    }
   const ok = await Promise.race([acked.then(() => true), sleep(60_000).then(() => false)])
   await c.close()
   if (!ok) throw new Error(`${id}: no durable ack covering the upload within 60 s`)
@@ -355,15 +367,34 @@ async function joinAndStorage(
   results.set(S, 'join warm: time to synced', 'ms', true, subject, median(warm.map((w) => w.ms)))
   results.set(S, 'join warm: bytes on the wire', 'KB', true, subject, median(warm.map((w) => w.bytes)) / 1000)
   await sleep(1000) // the space unloads once its last client left
+  if (subject !== 'automerge-repo') {
+    // what the server stores for the space (snapshot + log), as it counts it: its `limits` message
+    const probe = new SyncClient({
+      url: server.wsUrl(JOIN_SPACE),
+      space: JOIN_SPACE,
+      flavour: 'yws',
+      hello: true,
+      engine,
+      helloVersion: 4,
+    })
+    await probe.synced
+    results.set(
+      S,
+      'storage: bytes stored (snapshot + log)',
+      'KB',
+      true,
+      subject,
+      (probe.storedBytes ?? NaN) / 1000,
+    )
+    await probe.close()
+    await sleep(1000)
+  }
   await server.stop()
-  results.set(
-    S,
-    'storage: bytes on disk (the join space, after a graceful stop)',
-    'KB',
-    true,
-    subject,
-    du(server.dataDir) / 1000,
-  )
+  // files: SQLite keeps the pages a compaction freed (it reuses them), automerge-repo its files
+  const files = du(server.dataDir) / 1000
+  results.set(S, 'storage: bytes on disk (every file, after a graceful stop)', 'KB', true, subject, files)
+  if (subject === 'automerge-repo')
+    results.set(S, 'storage: bytes stored (snapshot + log)', 'KB', true, subject, files)
   const cold: Joined[] = []
   for (let i = 0; i < reps; i++) {
     await server.restart()
