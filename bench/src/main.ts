@@ -1,7 +1,7 @@
 /**
  * `pnpm bench [--quick] [--only=fanout,memory,join,idb,engines,firstvisit,listrender,automerge] [--servers=converge,yws,…]`: runs every
  * section, prints the table and writes BENCHMARKS.md at the repository root, its charts in bench/charts
- * and its figures in bench/results.json. `pnpm bench --report` writes BENCHMARKS.md and the charts again
+ * and its figures in bench/results.json (`--merge`: over the other sections' figures there). `pnpm bench --report` writes BENCHMARKS.md and the charts again
  * from bench/results.json without measuring (after a change to the targets' texts or the report).
  */
 import { spawnSync } from 'node:child_process'
@@ -78,9 +78,23 @@ async function main(): Promise<void> {
     console.log(`=== section ${s}: ${((Date.now() - t0) / 1000).toFixed(0)} s`)
   }
   const seconds = (Date.now() - started) / 1000
-  const info = runInfo(cfg, peers, seconds)
-  writeFileSync(SAVED, `${JSON.stringify({ info, results }, null, 1)}\n`)
-  const file = writeReport(info, results)
+  let info = runInfo(cfg, peers, seconds)
+  let report = results
+  // --merge: keep the sections not measured now from bench/results.json (a part measured again)
+  if (process.argv.includes('--merge')) {
+    const saved = JSON.parse(readFileSync(SAVED, 'utf8')) as { info: RunInfo; results: SavedResults }
+    report = results.over(
+      Results.fromJSON(saved.results),
+      `sections ${sections.join(', ')} measured on ${info.date} (--merge); the others on ${saved.info.date}, in a run of ${(saved.info.seconds / 60).toFixed(0)} min`,
+    )
+    info = {
+      ...info,
+      sections: [...new Set([...saved.info.sections, ...sections])],
+      quick: saved.info.quick || quick,
+    }
+  }
+  writeFileSync(SAVED, `${JSON.stringify({ info, results: report }, null, 1)}\n`)
+  const file = writeReport(info, report)
   console.log(`\nwrote ${file} in ${seconds.toFixed(0)} s`)
   // logs stay for a failed section (or with --keep)
   if (!process.argv.includes('--keep') && failed.length === 0)

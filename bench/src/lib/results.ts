@@ -87,6 +87,19 @@ export class Results {
     }
   }
 
+  /**
+   * This run's figures laid over an earlier run's (`pnpm bench --only=… --merge`): the earlier rows
+   * of the sections measured now are dropped, the rest kept, with both runs' notes and curves.
+   */
+  over(earlier: Results, note: string): Results {
+    const measured = new Set(this.rows.map((r) => r.section))
+    const r = new Results()
+    r.rows.push(...earlier.rows.filter((x) => !measured.has(x.section)), ...this.rows)
+    r.notes.push(...earlier.notes, note, ...this.notes)
+    for (const [curve, bySubject] of [...earlier.series, ...this.series]) r.series.set(curve, bySubject)
+    return r
+  }
+
   static fromJSON(saved: SavedResults): Results {
     const r = new Results()
     r.rows.push(...saved.rows)
