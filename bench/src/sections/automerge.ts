@@ -416,9 +416,17 @@ async function joinAndStorage(
   results.set(S, 'join cold: bytes on the wire', 'KB', true, subject, median(cold.map((w) => w.bytes)) / 1000)
 }
 
+/**
+ * What bounds Converge's figures on an Automerge space, as profiled (kept beside the section so that
+ * BENCHMARKS.md carries it; measured again when the server's Automerge path changes).
+ */
+const AUTOMERGE_BOUND =
+  'what bounds Converge on an Automerge space (a V8 CPU profile of the server through shape (d), 1,000 keystrokes/s into 20 spaces: the main thread busy 69% of the time, against about 30% for a Yjs space): Automerge applying each change (its wasm applyChanges, 29% of the busy time — Automerge 3.5 applies a change in time that grows with the document and with its concurrent branches), then updating the JavaScript view of the document it returns (progressDocument → applyAndReturnPatches, 11%), which the server never reads but Automerge’s JavaScript API always builds; packages/merge checking each change before any is applied (BAD-1…7: decoding it and checking its operations against the domain, 13%); and the socket writes, as on Yjs. Near saturation each turn waits for the one before, which is the latency and durable-ack tail of shape (d). What would remove it: applying through Automerge’s low-level handle without materialising the document, and checking and applying in one decode. automerge-repo pays Automerge’s apply too, and its sync protocol sends at most every 100 ms per document and peer (DocSynchronizer’s throttle), which is its latency floor. On storage and joins: Converge sends a joiner the list of changes (each checked before any is applied), about 140 bytes a change here, where automerge-repo sends the compressed saved document; both store the saved document (server-core DOC-5), and a cold join on Converge replays every change of it'
+
 export async function runAutomerge(cfg: Config, results: Results): Promise<void> {
   await loadEngine('automerge')
   const R = await loadRepo()
+  results.note(AUTOMERGE_BOUND)
   results.note(
     `automerge: fan-out shapes (a) and (d) as in section 1${cfg.quick ? ' ((d) with 5 spaces in --quick)' : ''}; join and storage: a space holding ${CART_UPDATES} cart updates and a note of 5,000 keystrokes (the automerge-paper trace's first characters), the same on both engines; automerge-repo holds the Automerge document of that space`,
   )
