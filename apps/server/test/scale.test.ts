@@ -5,6 +5,7 @@
  */
 import { type Socket, connect, createServer } from 'node:net'
 import { Origin, type Space, openSpace } from '@converge/merge'
+import { isSavedDocument, savedChanges } from '@converge/merge/automerge'
 import { decodeList, encodeList } from '@converge/merge/validate'
 import { PostgresPersistence } from '@converge/persistence-postgres'
 import { SERVER_ORIGIN, SpaceSession, SyncConnection, ackCovers, codecOf } from '@converge/sync-client'
@@ -430,7 +431,9 @@ async function storedAutomerge(schema: string): Promise<Space> {
     // all of it as one update, as a room loads it (the log of several instances need not be in causal
     // order: an instance may commit a change before the one it builds on commits elsewhere)
     const space = openSpace({ engine: 'automerge', spaceId: AM_SPACE })
-    space.applyUpdate(encodeList(records.flatMap((r) => decodeList(r, 'update'))), Origin.Server)
+    // (a snapshot is the saved document, server-core DOC-5: read back as its changes)
+    const changes = records.flatMap((r) => decodeList(isSavedDocument(r) ? savedChanges(r) : r, 'update'))
+    space.applyUpdate(encodeList(changes), Origin.Server)
     return space
   } finally {
     await pg.close()
