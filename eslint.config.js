@@ -44,6 +44,7 @@ export default tseslint.config(
       '**/node_modules/**',
       '**/dist/**',
       '**/dist-e2e/**',
+      '**/dist-test/**',
       '**/test-results/**',
       '**/playwright-report/**',
       '**/coverage/**',
