@@ -8,7 +8,7 @@ import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
 import { decodeList, decodeVersionVector, encodeList, encodeVersionVector } from '../src/automerge/frame.js'
 import { type Space, createSpace, openSpace } from '../src/index.js'
-import { fuzzParams } from './fuzz.js'
+import { fuzzParams, fuzzTimeout } from './fuzz.js'
 
 const RUNS = Number(process.env.MERGE_FUZZ_RUNS ?? 40)
 
@@ -20,40 +20,44 @@ const changesOf = (update: Uint8Array): string[] =>
   })
 
 describe('[DLV-5] the answer to a version vector is exactly what the asker lacks', () => {
-  it('Automerge: after random edits on three replicas and partial syncs, the answer holds each lacking change once and nothing else', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
-          maxLength: 30,
-        }),
-        (script) => {
-          const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
-          const replicas: Space[] = [
-            first,
-            openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
-            openSpace({ engine: 'automerge', spaceId: 'space-1' }),
-          ]
-          for (const [who, what, text] of script) {
-            const r = replicas[who]!
-            if (what === 0) r.addItem(`item ${text.length % 5}`)
-            else if (what === 1) r.createNote({ title: text.slice(0, 10) })
-            else {
-              const from = replicas[(who + what) % 3]!
-              r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
+  it(
+    'Automerge: after random edits on three replicas and partial syncs, the answer holds each lacking change once and nothing else',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
+            maxLength: 30,
+          }),
+          (script) => {
+            const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
+            const replicas: Space[] = [
+              first,
+              openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
+              openSpace({ engine: 'automerge', spaceId: 'space-1' }),
+            ]
+            for (const [who, what, text] of script) {
+              const r = replicas[who]!
+              if (what === 0) r.addItem(`item ${text.length % 5}`)
+              else if (what === 1) r.createNote({ title: text.slice(0, 10) })
+              else {
+                const from = replicas[(who + what) % 3]!
+                r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
+              }
             }
-          }
-          for (const asker of replicas)
-            for (const answerer of replicas) {
-              const answer = answerer.encodeStateAsUpdate(asker.stateVector())
-              const held = new Set(changesOf(asker.encodeStateAsUpdate()))
-              const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => !held.has(c))
-              expect(changesOf(answer).sort()).toEqual(lacking.sort())
-            }
-        },
-      ),
-      fuzzParams(RUNS, 'DLV-5 automerge'),
-    )
-  })
+            for (const asker of replicas)
+              for (const answerer of replicas) {
+                const answer = answerer.encodeStateAsUpdate(asker.stateVector())
+                const held = new Set(changesOf(asker.encodeStateAsUpdate()))
+                const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => !held.has(c))
+                expect(changesOf(answer).sort()).toEqual(lacking.sort())
+              }
+          },
+        ),
+        fuzzParams(RUNS, 'DLV-5 automerge'),
+      )
+    },
+    fuzzTimeout,
+  )
 
   it('Automerge: a vector that is not causally closed (the committed vector of a server among several instances) is answered with every change past its numbers, ancestors of what it holds included', () => {
     // b makes two changes; a builds on both. An instance that committed a's change and b's first only
@@ -73,53 +77,57 @@ describe('[DLV-5] the answer to a version vector is exactly what the asker lacks
       expect(changesOf(answerer.encodeStateAsUpdate(committed))).toEqual([`${b.replicaId}:${bFirst + 1}`])
   })
 
-  it('Automerge: after random edits and partial syncs, any vector at or below what the answerer holds is answered with exactly the changes past its numbers', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
-          maxLength: 30,
-        }),
-        fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
-        (script, cuts) => {
-          const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
-          const replicas: Space[] = [
-            first,
-            openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
-            openSpace({ engine: 'automerge', spaceId: 'space-1' }),
-          ]
-          for (const [who, what, text] of script) {
-            const r = replicas[who]!
-            if (what === 0) r.addItem(`item ${text.length % 5}`)
-            else if (what === 1) r.createNote({ title: text.slice(0, 10) })
-            else {
-              const from = replicas[(who + what) % 3]!
-              r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
+  it(
+    'Automerge: after random edits and partial syncs, any vector at or below what the answerer holds is answered with exactly the changes past its numbers',
+    () => {
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
+            maxLength: 30,
+          }),
+          fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
+          (script, cuts) => {
+            const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
+            const replicas: Space[] = [
+              first,
+              openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
+              openSpace({ engine: 'automerge', spaceId: 'space-1' }),
+            ]
+            for (const [who, what, text] of script) {
+              const r = replicas[who]!
+              if (what === 0) r.addItem(`item ${text.length % 5}`)
+              else if (what === 1) r.createNote({ title: text.slice(0, 10) })
+              else {
+                const from = replicas[(who + what) % 3]!
+                r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
+              }
             }
-          }
-          // the genesis is every replica's (it is the space id's): held whatever a vector says
-          const genesis = new Set(
-            changesOf(openSpace({ engine: 'automerge', spaceId: 'space-1' }).encodeStateAsUpdate()),
-          )
-          for (const answerer of replicas) {
-            // every other actor cut anywhere at or below what the answerer holds: closed or not
-            const vector = new Map(
-              [...answerer.versionVector()].map(([actor, seq], i) => [
-                actor,
-                genesis.has(`${actor}:${seq}`) ? seq : cuts[i % 3]! % (seq + 1),
-              ]),
+            // the genesis is every replica's (it is the space id's): held whatever a vector says
+            const genesis = new Set(
+              changesOf(openSpace({ engine: 'automerge', spaceId: 'space-1' }).encodeStateAsUpdate()),
             )
-            const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => {
-              const [actor, seq] = c.split(':')
-              return !genesis.has(c) && Number(seq) > (vector.get(actor!) ?? 0)
-            })
-            const answer = changesOf(answerer.encodeStateAsUpdate(encodeVersionVector(vector)))
-            expect(answer.sort()).toEqual(lacking.sort())
-          }
-        },
-      ),
-      fuzzParams(RUNS, 'DLV-5 automerge, any vector'),
-    )
-  })
+            for (const answerer of replicas) {
+              // every other actor cut anywhere at or below what the answerer holds: closed or not
+              const vector = new Map(
+                [...answerer.versionVector()].map(([actor, seq], i) => [
+                  actor,
+                  genesis.has(`${actor}:${seq}`) ? seq : cuts[i % 3]! % (seq + 1),
+                ]),
+              )
+              const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => {
+                const [actor, seq] = c.split(':')
+                return !genesis.has(c) && Number(seq) > (vector.get(actor!) ?? 0)
+              })
+              const answer = changesOf(answerer.encodeStateAsUpdate(encodeVersionVector(vector)))
+              expect(answer.sort()).toEqual(lacking.sort())
+            }
+          },
+        ),
+        fuzzParams(RUNS, 'DLV-5 automerge, any vector'),
+      )
+    },
+    fuzzTimeout,
+  )
 
   it('[DLV-2] Automerge: an update listing its changes out of causal order (the log of several instances, concatenated) applies whole', () => {
     // a and b take turns, each change building on the other's: a note typed into by both
