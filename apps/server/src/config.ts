@@ -48,6 +48,8 @@ export interface Config {
   /** QUOTA-1: the storage quota of the whole server (the database's bytes) and the disk's reserve. */
   readonly storageQuota: { readonly maxTotalBytes: number; readonly minFreeBytes: number }
   readonly perIp: PerIpLimits
+  /** READ-2: the longest a read after a version waits for it to be committed. */
+  readonly readAfterMaxMs: number
 }
 
 /** Limits per client address (an IPv4 address, or an IPv6 /64); 0 turns a limit off. */
@@ -68,6 +70,10 @@ export interface PerIpLimits {
   readonly bytesPerSecond: number
   /** …and at once (the bucket's capacity). */
   readonly burstBytes: number
+  /** Reads of a space over HTTP (GET /api/spaces/<id>) per minute… */
+  readonly readsPerMinute: number
+  /** …and at once. */
+  readonly readsBurst: number
 }
 
 export const defaultPerIpLimits: PerIpLimits = {
@@ -78,6 +84,8 @@ export const defaultPerIpLimits: PerIpLimits = {
   connectBurst: 30,
   bytesPerSecond: 1024 * 1024,
   burstBytes: 4 * 1024 * 1024,
+  readsPerMinute: 600,
+  readsBurst: 60,
 }
 
 /** apps/web/dist, relative to this package. */
@@ -344,6 +352,25 @@ export const OPTIONS: readonly Option[] = [
     1,
   ),
   perIpOption(
+    'READS_PER_MINUTE_PER_IP',
+    'readsPerMinute',
+    'reads of a space over HTTP (GET /api/spaces/<id>) one client address may make per minute (more: 429 with Retry-After); 0: no limit',
+  ),
+  perIpOption(
+    'READS_BURST_PER_IP',
+    'readsBurst',
+    'reads one client address may make at once, before the per-minute rate applies',
+    1,
+  ),
+  {
+    env: 'READ_AFTER_MAX_MS',
+    flag: 'read-after-max-ms',
+    description:
+      'how long GET /api/spaces/<id>?after=<version> waits at most for that version to be committed (then 503 with Retry-After)',
+    shown: '10000',
+    schema: whole(0, 60_000).prefault('10000'),
+  },
+  perIpOption(
     'MAX_CONNECTIONS_PER_IP',
     'connections',
     'open WebSockets per client address (more: close 1013); 0: no limit',
@@ -567,9 +594,12 @@ export function parseConfig(
     contentSecurityPolicy: v.CONTENT_SECURITY_POLICY as string,
     allowEmptyDatabase: v.ALLOW_EMPTY_DATABASE === '1',
     storageQuota: { maxTotalBytes: n('MAX_TOTAL_STORAGE_BYTES'), minFreeBytes: n('MIN_FREE_DISK_BYTES') },
+    readAfterMaxMs: n('READ_AFTER_MAX_MS'),
     perIp: {
       spacesPerMinute: n('SPACES_PER_MINUTE_PER_IP'),
       spacesBurst: n('SPACES_BURST_PER_IP'),
+      readsPerMinute: n('READS_PER_MINUTE_PER_IP'),
+      readsBurst: n('READS_BURST_PER_IP'),
       connections: n('MAX_CONNECTIONS_PER_IP'),
       connectsPerMinute: n('CONNECTS_PER_MINUTE_PER_IP'),
       connectBurst: n('CONNECT_BURST_PER_IP'),

@@ -6,7 +6,17 @@ import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
 import { stat } from 'node:fs/promises'
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { extname, join, resolve } from 'node:path'
-import { SPACE_ENGINES, SPACE_ID, type SpaceEngine, type SpaceRegistry } from '@converge/server-core'
+import {
+  type Authenticate,
+  MalformedVersion,
+  MemoryBudgetExceeded,
+  SPACE_ENGINES,
+  SPACE_ID,
+  type SpaceEngine,
+  type SpaceRead,
+  type SpaceRegistry,
+  StorageError,
+} from '@converge/server-core'
 import type { Registry } from 'prom-client'
 import sirv, { type RequestHandler } from 'sirv'
 import { z } from 'zod'
@@ -15,6 +25,8 @@ import type { LinkResets } from './links.js'
 import type { Logger } from './log.js'
 import type { RefusedBy } from './metrics.js'
 import type { KeyedBuckets } from './rate.js'
+import { parseVersionToken, versionToken } from '@converge/protocol'
+import { etagOf, matchesEtag, viewOf } from './read-model.js'
 import type { OriginPolicy } from './security.js'
 
 /** Largest body accepted by POST /api/spaces. */
@@ -70,6 +82,17 @@ export interface HttpDeps {
   readonly spaceRate: KeyedBuckets | null
   /** Counts a refusal (metrics). */
   readonly refused: (limit: RefusedBy) => void
+  /** READ-4: what a token allows on a space (the sockets' check). */
+  readonly authenticate: Authenticate
+  /** READ-1, READ-2: the core's read of a space. */
+  readonly readSpace: (
+    spaceId: string,
+    o: { readonly after?: Uint8Array; readonly waitMs?: number },
+  ) => Promise<SpaceRead>
+  /** One bucket per client address for reads (null: no limit). */
+  readonly readRate: KeyedBuckets | null
+  /** READ-2: the longest `?after=` waits. */
+  readonly readAfterMaxMs: number
 }
 
 /** A new random space id: 22 url-safe characters (128 bits), matching server-core's SPACE_ID. */
@@ -119,7 +142,8 @@ function sendJson(
 /** What an allowed cross-origin caller of the API is told (its own origin, echoed; never `*`). */
 const CORS = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers': 'content-type, authorization',
+  'access-control-allow-headers': 'content-type, authorization, if-none-match',
+  'access-control-expose-headers': 'etag, converge-version',
   'access-control-max-age': '600',
 }
 
@@ -189,6 +213,110 @@ function readBody(req: IncomingMessage, max: number): Promise<Buffer> {
     req.on('end', () => resolvePromise(Buffer.concat(chunks)))
     req.on('error', reject)
   })
+}
+
+/** `/api/spaces/<id>`, its space id captured. */
+const SPACE_PATH = /^\/api\/spaces\/([A-Za-z0-9_-]{1,64})$/
+
+/**
+ * GET /api/spaces/<id> with `Authorization: Bearer <read or write token>` (PROTOCOL.md §P9): the
+ * space's cart, notes and totals as JSON with a strong ETag (304 for an If-None-Match that names it)
+ * and the committed version; `?after=<version>` first waits, at most READ_AFTER_MAX_MS, until that
+ * version is committed (else 503 with Retry-After). Each read takes from its address's bucket first,
+ * and costs one pass over the document.
+ */
+async function readSpace(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: string,
+  query: URLSearchParams,
+  deps: HttpDeps,
+): Promise<void> {
+  const ip = deps.clientAddress(req)
+  if (deps.readRate && !deps.readRate.take(ip, 1)) {
+    const retryAfter = Math.max(1, Math.ceil(deps.readRate.waitMs(ip, 1) / 1000))
+    deps.refused('reads_per_ip')
+    deps.log.warn({ ip, spaceId, retryAfter }, 'read refused: too many from this address')
+    throw new HttpError(
+      429,
+      `too many reads from this address; retry in ${retryAfter} s`,
+      { 'retry-after': String(retryAfter) },
+      { retryAfterSeconds: retryAfter },
+    )
+  }
+  const unauthorized = { 'www-authenticate': 'Bearer realm="converge"' }
+  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1] ?? null
+  let decision
+  try {
+    decision = await deps.authenticate(spaceId, bearer)
+  } catch (e) {
+    if (e instanceof StorageError) throw unavailable(deps, spaceId, e)
+    decision = { ok: false, kind: 'Unauthorized', reason: 'the token could not be checked' } as const
+  }
+  if (!decision.ok) {
+    deps.refused('read_token')
+    deps.log.warn({ ip, spaceId, kind: decision.kind, reason: decision.reason }, 'read refused')
+    if (decision.kind === 'Forbidden') throw new HttpError(403, decision.reason)
+    if (decision.kind === 'LinkRevoked') throw new HttpError(410, decision.reason)
+    throw new HttpError(
+      401,
+      `reading a space needs Authorization: Bearer <read or write token> (${decision.reason})`,
+      unauthorized,
+    )
+  }
+  const afterToken = query.get('after')
+  let after: Uint8Array | undefined
+  if (afterToken !== null) {
+    const parsed = parseVersionToken(afterToken)
+    if (!parsed) throw new HttpError(400, 'after= is not a version token')
+    after = parsed
+  }
+  let read: SpaceRead
+  try {
+    read = await deps.readSpace(spaceId, { after, waitMs: deps.readAfterMaxMs })
+  } catch (e) {
+    if (e instanceof MalformedVersion)
+      throw new HttpError(400, `after= is not a version of this space: ${e.message}`)
+    if (e instanceof MemoryBudgetExceeded)
+      throw new HttpError(503, 'the server is short of memory; try again later', { 'retry-after': '5' })
+    throw unavailable(deps, spaceId, e)
+  }
+  if (!read.covered) {
+    deps.log.info({ spaceId }, 'read: the version asked for is not committed yet')
+    throw new HttpError(
+      503,
+      'that version is not committed yet; retry, or read without after=',
+      { 'retry-after': '1' },
+      { version: versionToken(read.version) },
+    )
+  }
+  const body = JSON.stringify(await viewOf(spaceId, read))
+  const etag = etagOf(body)
+  const headers = {
+    etag,
+    'cache-control': 'private, no-cache',
+    'converge-version': versionToken(read.version),
+  }
+  if (matchesEtag(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, headers)
+    res.end()
+    return
+  }
+  res.writeHead(200, {
+    ...headers,
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(body),
+  })
+  res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+/** A read the storage failed: 503, logged. */
+function unavailable(deps: HttpDeps, spaceId: string, e: unknown): HttpError {
+  deps.log.error(
+    { spaceId, err: e instanceof Error ? e.message : String(e) },
+    'read failed: the space could not be loaded',
+  )
+  return new HttpError(503, 'the space could not be loaded; try again later', { 'retry-after': '5' })
 }
 
 /** `/api/spaces/<id>/links/reset`, its space id captured. */
@@ -261,6 +389,7 @@ async function handleApi(
   req: IncomingMessage,
   res: ServerResponse,
   path: string,
+  query: URLSearchParams,
   deps: HttpDeps,
 ): Promise<void> {
   res.setHeader('vary', 'Origin')
@@ -286,6 +415,12 @@ async function handleApi(
   if (path === '/api/spaces') {
     if (req.method !== 'POST') throw new HttpError(405, 'use POST')
     await createSpace(req, res, deps)
+    return
+  }
+  const space = SPACE_PATH.exec(path)
+  if (space) {
+    if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET')
+    await readSpace(req, res, space[1]!, query, deps)
     return
   }
   const reset = RESET_PATH.exec(path)
@@ -369,12 +504,15 @@ async function serveStatic(req: IncomingMessage, res: ServerResponse, web: WebAp
 
 async function route(req: IncomingMessage, res: ServerResponse, deps: HttpDeps, web: WebApp): Promise<void> {
   let path: string
+  let query: URLSearchParams
   try {
-    path = new URL(req.url ?? '/', 'http://localhost').pathname
+    const url = new URL(req.url ?? '/', 'http://localhost')
+    path = url.pathname
+    query = url.searchParams
   } catch {
     throw new HttpError(400, 'bad request target')
   }
-  if (path === '/api' || path.startsWith('/api/')) return handleApi(req, res, path, deps)
+  if (path === '/api' || path.startsWith('/api/')) return handleApi(req, res, path, query, deps)
   if (path === '/healthz') {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET')
     if (deps.isShuttingDown()) sendJson(res, 503, { ok: false, shuttingDown: true })

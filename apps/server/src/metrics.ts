@@ -26,6 +26,10 @@ export type RefusedBy =
   | 'origin'
   /** POST /api/spaces/<id>/links/reset past the per-address bucket (429; SPACES_PER_MINUTE_PER_IP) */
   | 'resets_per_ip'
+  /** GET /api/spaces/<id> past READS_PER_MINUTE_PER_IP (429) */
+  | 'reads_per_ip'
+  /** GET /api/spaces/<id> without a token that reads the space (401, 403, 410) */
+  | 'read_token'
 
 export interface Metrics {
   readonly registry: Registry

@@ -228,6 +228,13 @@ async function start(
           ? new KeyedBuckets({ ratePerSecond: perIp.spacesPerMinute / 60, burst: perIp.spacesBurst })
           : null,
       refused: metrics.refused,
+      authenticate: auth.authenticate,
+      readSpace: (spaceId, o) => core.read(spaceId, o),
+      readRate:
+        perIp.readsPerMinute > 0
+          ? new KeyedBuckets({ ratePerSecond: perIp.readsPerMinute / 60, burst: perIp.readsBurst })
+          : null,
+      readAfterMaxMs: config.readAfterMaxMs,
     }),
   )
   server.on('clientError', (_err, socket) => {

@@ -35,6 +35,7 @@ describe('config', () => {
       contentSecurityPolicy: DEFAULT_CSP,
       allowEmptyDatabase: false,
       storageQuota: { maxTotalBytes: 0, minFreeBytes: 64 * 1024 * 1024 },
+      readAfterMaxMs: 10_000,
       perIp: defaultPerIpLimits,
     })
     expect(defaultPerIpLimits).toEqual({
@@ -45,6 +46,8 @@ describe('config', () => {
       connectBurst: 30,
       bytesPerSecond: 1024 * 1024,
       burstBytes: 4 * 1024 * 1024,
+      readsPerMinute: 600,
+      readsBurst: 60,
     })
     expect(DEFAULT_WEB_DIST.replaceAll('\\', '/')).toMatch(/apps\/web\/dist$/)
   })

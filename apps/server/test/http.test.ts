@@ -170,6 +170,10 @@ describe('HTTP', () => {
       createSpaces: { mode: 'open', adminToken: undefined },
       spaceRate: null,
       refused: () => {},
+      authenticate: () => Promise.reject(new Error('unused')),
+      readSpace: () => Promise.reject(new Error('unused')),
+      readRate: null,
+      readAfterMaxMs: 0,
     })
     const http = createServer(handler)
     await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve))

@@ -33,3 +33,4 @@ export {
   encodeMessage,
 } from './messages.js'
 export { ENGINES_SINCE_VERSION, PROTOCOL_HISTORY, PROTOCOL_TABLE, PROTOCOL_VERSION } from './version.js'
+export { MAX_VERSION_TOKEN, parseVersionToken, versionToken } from './version-token.js'

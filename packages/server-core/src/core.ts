@@ -33,6 +33,22 @@ import {
 } from './ports.js'
 import { Room, linkRevokedFrame } from './room.js'
 
+/** READ-1: a space as `SyncCore.read` found it. */
+export interface SpaceRead {
+  readonly engine: SpaceEngine
+  /** The whole document, as an update of its engine. */
+  readonly state: Uint8Array
+  /** The version vector of everything committed, encoded as durable acks carry it. */
+  readonly version: Uint8Array
+  /** Whether everything committed covers the `after` asked for (true without one). */
+  readonly covered: boolean
+}
+
+/** READ-2: an `after` version that does not decode as a version vector of the space's engine. */
+export class MalformedVersion extends Error {
+  override readonly name = 'MalformedVersion'
+}
+
 export interface SyncCoreOptions {
   readonly persistence: Persistence
   readonly authenticate: Authenticate
@@ -154,6 +170,37 @@ export class SyncCore {
   /** @internal */
   forget(conn: Connection): void {
     if (this.connections.delete(conn)) this.events.connectionClosed?.()
+  }
+
+  /**
+   * READ-1…READ-3: what a space holds now, for a reader over HTTP — the whole document as an update
+   * of its engine, and `version`, the version vector of everything committed (what durable acks
+   * carry). With `after` (a version vector, as durable acks and `version` carry it), first waits
+   * until everything committed covers it, at most `waitMs`; `covered` says whether it did. Loads the
+   * space like a socket does and lets it unload as usual when nobody is in it. Throws
+   * `MalformedVersion` for an `after` that does not decode, and whatever loading throws.
+   */
+  async read(
+    spaceId: string,
+    o: { readonly after?: Uint8Array; readonly waitMs?: number } = {},
+  ): Promise<SpaceRead> {
+    const room = await this.room(spaceId)
+    try {
+      let covered = true
+      if (o.after) {
+        let want: Map<string | number, number>
+        try {
+          want = room.document.decodeVector(o.after)
+        } catch (e) {
+          throw new MalformedVersion(e instanceof Error ? e.message : String(e))
+        }
+        covered = await room.whenCovers(want, o.waitMs ?? 0)
+      }
+      if (room.closed) throw new Error('the space was unloaded while it was read')
+      return { engine: room.engine, state: room.document.diff(), version: room.committed, covered }
+    } finally {
+      room.releaseIfUnused()
+    }
   }
 
   /** @internal The loaded room of a space, loading it once however many sockets ask at once. */

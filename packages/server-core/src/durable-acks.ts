@@ -45,6 +45,8 @@ export class DurableAcks {
   private ack: Uint8Array
   /** The last ack sent to each member, so none gets the same one twice. */
   private readonly sent = new WeakMap<AckReceiver, Uint8Array>()
+  /** Told each time the committed vector grows (READ-2: a read waiting for a version). */
+  private readonly advanced = new Set<() => void>()
   private timer: Timer | null = null
 
   constructor(private readonly deps: DurableAcksDeps) {
@@ -94,9 +96,17 @@ export class DurableAcks {
     member.send(this.ack)
   }
 
+  /** Calls `listener` each time the committed vector grows; returns how to stop. */
+  onAdvance(listener: () => void): () => void {
+    this.advanced.add(listener)
+    return () => this.advanced.delete(listener)
+  }
+
   stop(): void {
     this.timer?.cancel()
     this.timer = null
+    for (const l of [...this.advanced]) l()
+    this.advanced.clear()
   }
 
   private update(): void {
@@ -104,6 +114,7 @@ export class DurableAcks {
     if (sameBytes(sv, this.vector)) return
     this.vector = sv
     this.ack = encodeMessage({ type: 'durable-ack', stateVector: sv })
+    for (const l of [...this.advanced]) l()
   }
 
   private announce(): void {

@@ -6,7 +6,7 @@ export {
   SPACE_ID,
   type SocketLike,
 } from './connection.js'
-export { SyncCore, type SyncCoreOptions } from './core.js'
+export { MalformedVersion, type SpaceRead, SyncCore, type SyncCoreOptions } from './core.js'
 export type { CoreEvents } from './events.js'
 export { type Limits, defaultLimits } from './limits.js'
 export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'

@@ -25,7 +25,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { CommitPipeline } from './commit-pipeline.js'
 import { Compaction } from './compaction.js'
-import type { DocChange, PreparedUpdate, SpaceDocument } from './document.js'
+import type { DocChange, PreparedUpdate, SpaceDocument, Writer } from './document.js'
 import { DurableAcks } from './durable-acks.js'
 import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
@@ -206,6 +206,33 @@ export class Room {
   /** Nobody is in the room: it may be unloaded early when memory is short. */
   get idle(): boolean {
     return this.loaded && !this.closed && this.membership.members.size === 0
+  }
+
+  /**
+   * READ-2: resolves true once everything committed covers `vector` (a version vector read with
+   * `document.decodeVector`), false when `timeoutMs` passed first or the room closed. Holds one
+   * listener and one timer while it waits.
+   */
+  whenCovers(vector: ReadonlyMap<Writer, number>, timeoutMs: number): Promise<boolean> {
+    const covered = (): boolean => {
+      const have = this.document.decodeVector(this.acks.stateVector)
+      for (const [w, n] of vector) if ((have.get(w) ?? 0) < n) return false
+      return true
+    }
+    if (covered()) return Promise.resolve(true)
+    if (this.closed || timeoutMs <= 0) return Promise.resolve(false)
+    return new Promise((resolve) => {
+      const done = (result: boolean): void => {
+        stop()
+        timer.cancel()
+        resolve(result)
+      }
+      const stop = this.acks.onAdvance(() => {
+        if (covered()) done(true)
+        else if (this.closed) done(false)
+      })
+      const timer = this.deps.scheduler.setTimeout(() => done(false), timeoutMs)
+    })
   }
 
   /**

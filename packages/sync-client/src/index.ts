@@ -1,6 +1,7 @@
 // One set of origin names for the whole system (merge EVT-1); the one backoff (protocol).
 export { Origin } from '@converge/merge'
 export { type Backoff, backoffDelay, defaultBackoff } from '@converge/protocol'
+export { parseVersionToken, versionToken } from '@converge/protocol'
 
 export {
   type NavigatorLike,
