@@ -28,6 +28,19 @@ export {
   type SpaceSnapshot,
 } from './space.js'
 export { YjsEngine } from './yjs/engine.js'
+export {
+  EXPORT_FORMAT,
+  EXPORT_FORMAT_VERSION,
+  MAX_EXPORT_ENTRIES,
+  type ExportedLine,
+  type ExportedNote,
+  type SpaceExport,
+  exportSpace,
+  exportedState,
+  mergeExport,
+  readExport,
+  replayExport,
+} from './export.js'
 export { validateYjsUpdate } from './yjs/validate.js'
 export type { AutomergeEngine } from './automerge/engine.js'
 export { isEngineLoaded, registerEngine, type EngineFactory } from './registry.js'
