@@ -189,32 +189,41 @@ export function mergeExport(space: Space, file: SpaceExport, origin = 'local-ui'
 }
 
 /**
- * EXPORT-2: a new space holding the file's cart and notes, written through the commands in the
- * file's order — a line checked off stays checked, a pinned note pinned, a trashed one in the trash —
- * as one transaction of the space `create` makes (new and empty, e.g. `() => createSpace({ engine })`).
- * All or nothing: when a command refuses a value (EXPORT-4), the new space is destroyed and the error
- * thrown, so no half-imported space is ever seen.
+ * EXPORT-2: writes the file's cart and notes into `space` (new and initialised) through the
+ * commands, in the file's order — a line checked off stays checked, a pinned note pinned, a trashed
+ * one in the trash — as one transaction. Check the file first with `replayExport` (a command that
+ * refuses a value would leave what came before it written).
+ */
+export function writeExport(space: Space, file: SpaceExport): void {
+  space.transact(() => {
+    if (file.name && file.name !== space.name) space.rename(file.name)
+    for (const l of file.cart) {
+      const fields: Partial<Record<'unit' | 'note' | 'category' | 'priceCents', string | number>> = {}
+      if (l.unit) fields.unit = l.unit
+      if (l.note) fields.note = l.note
+      if (l.category) fields.category = l.category
+      if (l.priceCents !== null) fields.priceCents = l.priceCents
+      const key = space.addItem(l.name, { quantity: l.quantity, fields })
+      if (l.checked) space.check(key, l.checkedBy || 'import')
+    }
+    for (const n of file.notes) {
+      const id = space.createNote({ title: n.title, body: n.body })
+      if (n.pinned) space.pinNote(id)
+      if (n.trashed) space.trashNote(id)
+    }
+  })
+}
+
+/**
+ * EXPORT-2: a new space holding the file's cart and notes (`writeExport` into the space `create`
+ * makes, new and empty, e.g. `() => createSpace({ engine })`). All or nothing: when a command refuses
+ * a value (EXPORT-4), the new space is destroyed and the error thrown, so no half-imported space is
+ * ever seen — which also makes it the check to run before writing a file into a space of one's own.
  */
 export function replayExport(file: SpaceExport, create: () => Space): Space {
   const space = create()
   try {
-    space.transact(() => {
-      if (file.name) space.rename(file.name)
-      for (const l of file.cart) {
-        const fields: Partial<Record<'unit' | 'note' | 'category' | 'priceCents', string | number>> = {}
-        if (l.unit) fields.unit = l.unit
-        if (l.note) fields.note = l.note
-        if (l.category) fields.category = l.category
-        if (l.priceCents !== null) fields.priceCents = l.priceCents
-        const key = space.addItem(l.name, { quantity: l.quantity, fields })
-        if (l.checked) space.check(key, l.checkedBy || 'import')
-      }
-      for (const n of file.notes) {
-        const id = space.createNote({ title: n.title, body: n.body })
-        if (n.pinned) space.pinNote(id)
-        if (n.trashed) space.trashNote(id)
-      }
-    })
+    writeExport(space, file)
     return space
   } catch (e) {
     space.destroy()

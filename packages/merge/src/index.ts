@@ -40,6 +40,7 @@ export {
   mergeExport,
   readExport,
   replayExport,
+  writeExport,
 } from './export.js'
 export { validateYjsUpdate } from './yjs/validate.js'
 export type { AutomergeEngine } from './automerge/engine.js'

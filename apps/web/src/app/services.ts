@@ -1,3 +1,4 @@
+import type { SpaceExport } from '@converge/merge'
 import type { SpaceApi, SpaceRegistrar } from '@converge/sync-client'
 import { createContext, useContext } from 'react'
 import type { Catalog } from '../services/catalog.js'
@@ -15,9 +16,16 @@ export interface Services {
   readonly sessions: SessionManager
   readonly api: SpaceApi
   readonly storage: StorageStatus
-  /** Spaces just created in this tab, by id, with their name: the space screen writes their metadata. */
-  readonly newSpaces: Map<string, string>
+  /**
+   * Spaces just created or imported in this tab, by id: the space screen writes their metadata (and
+   * an imported file's cart and notes), or merges a file of a space the device has (EXPORT-2, -3).
+   */
+  readonly newSpaces: Map<string, NewSpace>
 }
+
+/** What the space screen does when it first opens a space of `Services.newSpaces`. */
+export type NewSpace =
+  { readonly name: string; readonly file?: SpaceExport } | { readonly merge: SpaceExport }
 
 export const ServicesContext = createContext<Services | null>(null)
 

@@ -12,6 +12,7 @@ import { navigate, spacePath } from '../app/router.js'
 import { MAX_NAME, formatWhen, safeText } from '../app/safe.js'
 import { useServices } from '../app/services.js'
 import type { SpaceRecord } from '../services/types.js'
+import { ImportSpace } from './ImportSpace.js'
 import { Notice } from './Notice.js'
 import { ShareLinkForm } from './ShareLinkForm.js'
 import { RemoveSpaceDialog, finishRemoval, startRemoval } from './RemoveSpaceDialog.js'
@@ -172,7 +173,7 @@ export function Home() {
       engine,
     })
     await catalog.put(record)
-    newSpaces.set(record.id, spaceName)
+    newSpaces.set(record.id, { name: spaceName })
     setCreating(false)
     setName('')
     setEngine('yjs')
@@ -291,6 +292,8 @@ export function Home() {
         </h2>
         <ShareLinkForm />
       </section>
+
+      <ImportSpace />
 
       {removing && (
         <RemoveSpaceDialog

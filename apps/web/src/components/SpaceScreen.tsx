@@ -1,4 +1,4 @@
-import { isMergeError } from '@converge/merge'
+import { exportSpace, isMergeError, mergeExport, writeExport } from '@converge/merge'
 import { type SpaceSession, formatBytes } from '@converge/sync-client'
 import { useCallback, useEffect, useRef, useState, useSyncExternalStore } from 'react'
 import { navigate } from '../app/router.js'
@@ -28,6 +28,7 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
   const readOnly = !record.writeToken && !!record.readToken
   const [session, setSession] = useState<SpaceSession | null>(null)
   const [openError, setOpenError] = useState<string | null>(null)
+  const [importError, setImportError] = useState<string | null>(null)
   // here, not in OpenSpace: a link reset swaps the session (a new token), and the dialog showing the
   // new links must stay open through it
   const [sharing, setSharing] = useState(false)
@@ -41,10 +42,20 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
     lease.session.then(
       (s) => {
         if (!live) return
-        const name = newSpaces.get(record.id)
-        if (name !== undefined) {
+        const pending = newSpaces.get(record.id)
+        if (pending !== undefined) {
           newSpaces.delete(record.id)
-          if (!s.space.readOnly) s.space.initialise(name)
+          if (!s.space.readOnly) {
+            try {
+              if ('merge' in pending) mergeExport(s.space, pending.merge)
+              else {
+                s.space.initialise(pending.name)
+                if (pending.file) writeExport(s.space, pending.file)
+              }
+            } catch (e) {
+              setImportError(e instanceof Error ? e.message : String(e))
+            }
+          }
         }
         sessions.setActive(record.id)
         setSession(s)
@@ -84,6 +95,11 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
     )
   return (
     <>
+      {importError && (
+        <Banner kind="error" testId="banner-import-error" onDismiss={() => setImportError(null)}>
+          The file could not be added to this space, which is unchanged: {importError}
+        </Banner>
+      )}
       <OpenSpace session={session} record={record} onShare={() => setSharing(true)} />
       {shareDialog}
     </>
@@ -217,6 +233,14 @@ function OpenSpace({
         <span className="toolbar-spacer" />
         <button type="button" className="button" onClick={onShare}>
           Share
+        </button>
+        <button
+          type="button"
+          className="button subtle"
+          onClick={() => downloadCopy(space, name)}
+          title="Download the list and notes as a file you can keep or import elsewhere"
+        >
+          Download a copy
         </button>
         <button type="button" className="button subtle" onClick={() => setRemoving(true)}>
           Remove from this device
@@ -450,4 +474,18 @@ function SpaceTitle({
       )}
     </>
   )
+}
+
+/** EXPORT-1: saves the space as `<name>.converge.json` (the cart and notes readable, its state beside). */
+function downloadCopy(space: SpaceSession['space'], name: string): void {
+  const file = exportSpace(space)
+  const blob = new Blob([JSON.stringify(file, null, 2)], { type: 'application/json' })
+  const url = URL.createObjectURL(blob)
+  const a = document.createElement('a')
+  a.href = url
+  a.download = `${name.replace(/[\\/:*?"<>|]+/g, ' ').trim() || 'space'}.converge.json`
+  document.body.append(a)
+  a.click()
+  a.remove()
+  setTimeout(() => URL.revokeObjectURL(url), 10_000)
 }
