@@ -93,14 +93,17 @@ export function SpaceScreen({ record }: { readonly record: SpaceRecord }) {
         {shareDialog}
       </>
     )
+  // the same two children as while opening: the share dialog keeps its place (and its state) when a
+  // link reset swaps the session
   return (
     <>
-      {importError && (
-        <Banner kind="error" testId="banner-import-error" onDismiss={() => setImportError(null)}>
-          The file could not be added to this space, which is unchanged: {importError}
-        </Banner>
-      )}
-      <OpenSpace session={session} record={record} onShare={() => setSharing(true)} />
+      <OpenSpace
+        session={session}
+        record={record}
+        onShare={() => setSharing(true)}
+        importError={importError}
+        onDismissImportError={() => setImportError(null)}
+      />
       {shareDialog}
     </>
   )
@@ -110,10 +113,15 @@ function OpenSpace({
   session,
   record,
   onShare,
+  importError,
+  onDismissImportError,
 }: {
   readonly session: SpaceSession
   readonly record: SpaceRecord
   readonly onShare: () => void
+  /** WEB-EXPORT-3: a file that could not be merged into this space */
+  readonly importError: string | null
+  readonly onDismissImportError: () => void
 }) {
   const { catalog, registrar } = useServices()
   const view = useSpaceView(session)
@@ -175,6 +183,11 @@ function OpenSpace({
 
   return (
     <main id="main" className="space" tabIndex={-1} data-testid="space-screen" data-space-id={record.id}>
+      {importError && (
+        <Banner kind="error" testId="banner-import-error" onDismiss={onDismissImportError}>
+          The file could not be added to this space, which is unchanged: {importError}
+        </Banner>
+      )}
       <div className="space-head">
         <div className="space-title-row">
           <a
