@@ -5,13 +5,13 @@
  */
 import { spawnSync } from 'node:child_process'
 import { join } from 'node:path'
-import { type Space, createSpace as createLocal, loadEngine, openSpace, Origin } from '@converge/merge'
-import { ackCovers } from '@converge/sync-client'
-import { CloseCode, type Message } from '@converge/protocol'
+import { createSpace as createLocal, loadEngine, openSpace } from '@converge/merge'
+import { CloseCode } from '@converge/protocol'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
 import {
   PACKAGE_DIR,
   RawClient,
+  SpaceDevice,
   cleanup,
   freePort,
   sign,
@@ -23,54 +23,6 @@ import {
 
 afterEach(cleanup)
 beforeAll(() => loadEngine('automerge'))
-
-/** A device: an Automerge space on a raw WebSocket, answering the server as the sync client does. */
-class Device {
-  private seen = 0
-  private stop: () => void = () => {}
-  private constructor(
-    readonly space: Space,
-    readonly client: RawClient,
-  ) {}
-
-  static async open(server: { wsUrl: string }, space: Space, token: string): Promise<Device> {
-    const d = new Device(space, await RawClient.open(server, space.id, token))
-    d.client.send({ type: 'hello', version: 4, engine: 'automerge' })
-    d.client.send({ type: 'sync-step1', stateVector: space.stateVector() })
-    d.stop = space.onUpdate((update, e) => {
-      if (e.origin !== Origin.Server) d.client.send({ type: 'sync-update', update })
-    })
-    d.client.ws.on('message', () => d.pump())
-    return d
-  }
-
-  private pump(): void {
-    const messages = this.client.messages
-    for (; this.seen < messages.length; this.seen++) {
-      const m: Message = messages[this.seen]!
-      if (m.type === 'sync-step1')
-        this.client.send({ type: 'sync-step2', update: this.space.encodeStateAsUpdate(m.stateVector) })
-      else if (m.type === 'sync-step2' || m.type === 'sync-update')
-        this.space.applyUpdate(m.update, Origin.Server)
-    }
-  }
-
-  /** Whether the server answered this device's sync-step1 (and the answer is applied). */
-  get answered(): boolean {
-    return this.seen > 0 && this.client.messages.slice(0, this.seen).some((m) => m.type === 'sync-step2')
-  }
-
-  /** Whether a durable ack covers everything this device holds (the sync client's own check). */
-  get saved(): boolean {
-    const last = this.client.messages.filter((m) => m.type === 'durable-ack').at(-1)
-    return ackCovers(this.space, last?.stateVector ?? null)
-  }
-
-  close(): void {
-    this.stop()
-    this.client.ws.close()
-  }
-}
 
 const post = (server: { url: string }, body: unknown) =>
   fetch(`${server.url}/api/spaces`, { method: 'POST', body: JSON.stringify(body) })
@@ -84,12 +36,12 @@ describe('an Automerge space on the server', () => {
     expect(created.engine).toBe('automerge')
     expect(server.logs.join('')).toMatch(/"engine":"automerge".*space created/)
 
-    const a = await Device.open(
+    const a = await SpaceDevice.open(
       server,
       createLocal({ engine: 'automerge', spaceId: created.id, name: 'Home' }),
       created.writeToken,
     )
-    const b = await Device.open(
+    const b = await SpaceDevice.open(
       server,
       openSpace({ engine: 'automerge', spaceId: created.id }),
       created.writeToken,
@@ -112,7 +64,7 @@ describe('an Automerge space on the server', () => {
     expect(server.logs.join('')).toMatch(/"kind":"UnsupportedEngine".*this is a automerge space/)
 
     // a device starting afresh gets everything
-    const c = await Device.open(
+    const c = await SpaceDevice.open(
       server,
       openSpace({ engine: 'automerge', spaceId: created.id }),
       created.writeToken,
@@ -136,14 +88,14 @@ describe('an Automerge space on the server', () => {
       const res = await post(server, { engine: 'automerge' })
       expect(res.status).toBe(201)
       const created = (await res.json()) as { id: string; writeToken: string }
-      const a = await Device.open(
+      const a = await SpaceDevice.open(
         server,
         createLocal({ engine: 'automerge', spaceId: created.id, name: 'Home' }),
         created.writeToken,
       )
       a.space.addItem('milk')
       await until(() => a.saved, 'the bundle acknowledges the change')
-      const b = await Device.open(
+      const b = await SpaceDevice.open(
         server,
         openSpace({ engine: 'automerge', spaceId: created.id }),
         created.writeToken,
@@ -159,7 +111,7 @@ describe('an Automerge space on the server', () => {
       id: string
       writeToken: string
     }
-    const a = await Device.open(
+    const a = await SpaceDevice.open(
       server,
       createLocal({ engine: 'automerge', spaceId: created.id }),
       created.writeToken,
@@ -180,7 +132,7 @@ describe('an Automerge space on the server', () => {
       expect((await bad.waitClosed()).code).toBe(CloseCode.MalformedFrame)
       expect(bad.messages.find((m) => m.type === 'error')).toMatchObject({ kind: 'InvalidUpdate' })
     }
-    const fresh = await Device.open(
+    const fresh = await SpaceDevice.open(
       server,
       openSpace({ engine: 'automerge', spaceId: created.id }),
       created.writeToken,
@@ -206,7 +158,7 @@ describe('an Automerge space on the server', () => {
       let local = createLocal({ engine: 'automerge', spaceId: 'am-durable-1234' })
       let lost = 0
       for (let i = 0; i < ROUNDS; i++) {
-        const d = await Device.open(server, local, token)
+        const d = await SpaceDevice.open(server, local, token)
         for (let j = 0; j < PER_ROUND; j++) {
           local.addItem(`item ${i}-${j}`)
           written.push(`item ${i}-${j}`)
@@ -217,7 +169,7 @@ describe('an Automerge space on the server', () => {
         await server.exited
         d.close()
         server = await spawnServer(dataDir, port)
-        const reader = await Device.open(
+        const reader = await SpaceDevice.open(
           server,
           openSpace({ engine: 'automerge', spaceId: 'am-durable-1234' }),
           token,

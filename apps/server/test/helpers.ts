@@ -4,7 +4,9 @@ import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
 import { Writable } from 'node:stream'
 import { fileURLToPath } from 'node:url'
+import { Origin, type Space } from '@converge/merge'
 import { type Message, decodeMessage, encodeMessage } from '@converge/protocol'
+import { ackCovers } from '@converge/sync-client'
 import type { Limits } from '@converge/server-core'
 import { vi } from 'vitest'
 import { WebSocket } from 'ws'
@@ -469,4 +471,63 @@ export async function upgradeWithFrames(
       if (all.includes(Buffer.from([0x88]))) socket.end()
     })
   })
+}
+
+// ---------------------------------------------------------------------------------------------
+// a merge `Space` on a raw socket
+
+/**
+ * A device: a merge `Space` (either engine) on a raw WebSocket, saying hello with protocol version 4
+ * and its engine, and answering the server as the sync client does.
+ */
+export class SpaceDevice {
+  private seen = 0
+  private stop: () => void = () => {}
+  private constructor(
+    readonly space: Space,
+    readonly client: RawClient,
+  ) {}
+
+  static async open(server: { wsUrl: string }, space: Space, token: string): Promise<SpaceDevice> {
+    const d = new SpaceDevice(space, await RawClient.open(server, space.id, token))
+    d.client.send({ type: 'hello', version: 4, engine: space.engineKind })
+    d.client.send({ type: 'sync-step1', stateVector: space.stateVector() })
+    d.stop = space.onUpdate((update, e) => {
+      if (e.origin !== Origin.Server) d.client.send({ type: 'sync-update', update })
+    })
+    d.client.ws.on('message', () => d.pump())
+    return d
+  }
+
+  private pump(): void {
+    const messages = this.client.messages
+    for (; this.seen < messages.length; this.seen++) {
+      const m: Message = messages[this.seen]!
+      if (m.type === 'sync-step1')
+        this.client.send({ type: 'sync-step2', update: this.space.encodeStateAsUpdate(m.stateVector) })
+      else if (m.type === 'sync-step2' || m.type === 'sync-update')
+        this.space.applyUpdate(m.update, Origin.Server)
+    }
+  }
+
+  /** Whether the server answered this device's sync-step1 (and the answer is applied). */
+  get answered(): boolean {
+    return this.seen > 0 && this.client.messages.slice(0, this.seen).some((m) => m.type === 'sync-step2')
+  }
+
+  /** The last durable ack received (null: none yet). */
+  get ack(): Uint8Array | null {
+    const last = this.client.messages.filter((m) => m.type === 'durable-ack').at(-1)
+    return last?.type === 'durable-ack' ? last.stateVector : null
+  }
+
+  /** Whether a durable ack covers everything this device holds (the sync client's own check). */
+  get saved(): boolean {
+    return ackCovers(this.space, this.ack)
+  }
+
+  close(): void {
+    this.stop()
+    this.client.ws.close()
+  }
 }

@@ -4,56 +4,14 @@
  * own write; every bad input gets its status and a log line. Devices are merge `Space`s on real
  * WebSockets, on both engines.
  */
-import { type EngineKind, Origin, type Space, createSpace, loadEngine, openSpace } from '@converge/merge'
+import { type EngineKind, createSpace, loadEngine, openSpace } from '@converge/merge'
 import { decodeVersionVector, encodeVersionVector } from '@converge/merge/validate'
-import type { Message } from '@converge/protocol'
-import { ackCovers, versionToken } from '@converge/sync-client'
+import { versionToken } from '@converge/sync-client'
 import { afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { RawClient, cleanup, startTestServer, until } from './helpers.js'
+import { SpaceDevice, cleanup, startTestServer, until } from './helpers.js'
 
 afterEach(cleanup)
 beforeAll(() => loadEngine('automerge'))
-
-/** A device: a space on a raw WebSocket, answering the server as the sync client does. */
-class Device {
-  private seen = 0
-  private constructor(
-    readonly space: Space,
-    readonly client: RawClient,
-  ) {}
-
-  static async open(server: { wsUrl: string }, space: Space, token: string): Promise<Device> {
-    const d = new Device(space, await RawClient.open(server, space.id, token))
-    d.client.send({ type: 'hello', version: 4, engine: space.engineKind })
-    d.client.send({ type: 'sync-step1', stateVector: space.stateVector() })
-    space.onUpdate((update, e) => {
-      if (e.origin !== Origin.Server) d.client.send({ type: 'sync-update', update })
-    })
-    d.client.ws.on('message', () => d.pump())
-    return d
-  }
-
-  private pump(): void {
-    const messages = this.client.messages
-    for (; this.seen < messages.length; this.seen++) {
-      const m: Message = messages[this.seen]!
-      if (m.type === 'sync-step1')
-        this.client.send({ type: 'sync-step2', update: this.space.encodeStateAsUpdate(m.stateVector) })
-      else if (m.type === 'sync-step2' || m.type === 'sync-update')
-        this.space.applyUpdate(m.update, Origin.Server)
-    }
-  }
-
-  /** The last durable ack: the version a read after it must cover. */
-  get ack(): Uint8Array | null {
-    const last = this.client.messages.filter((m) => m.type === 'durable-ack').at(-1)
-    return last?.type === 'durable-ack' ? last.stateVector : null
-  }
-
-  get saved(): boolean {
-    return ackCovers(this.space, this.ack)
-  }
-}
 
 interface View {
   id: string
@@ -86,7 +44,11 @@ describe.each(['yjs', 'automerge'] as const)('reading a %s space over HTTP', (en
   it('[READ-4] the cart, notes and totals as JSON for a read or a write token; [READ-5] its ETag answers 304 until the space changes', async () => {
     const server = await startTestServer()
     const s = await created(server, engine)
-    const a = await Device.open(server, createSpace({ engine, spaceId: s.id, name: 'Kitchen' }), s.writeToken)
+    const a = await SpaceDevice.open(
+      server,
+      createSpace({ engine, spaceId: s.id, name: 'Kitchen' }),
+      s.writeToken,
+    )
     a.space.addItem('Milk', { quantity: 2, fields: { priceCents: 129 } })
     a.space.addItem('Bread')
     a.space.check(a.space.item('bread')!.key, 'Sam')
@@ -125,8 +87,8 @@ describe.each(['yjs', 'automerge'] as const)('reading a %s space over HTTP', (en
   it('[READ-6] ?after=<the writer’s version>, sent right after a write, reads that write, under a stream of others’ writes', async () => {
     const server = await startTestServer()
     const s = await created(server, engine)
-    const a = await Device.open(server, createSpace({ engine, spaceId: s.id }), s.writeToken)
-    const b = await Device.open(server, openSpace({ engine, spaceId: s.id }), s.writeToken)
+    const a = await SpaceDevice.open(server, createSpace({ engine, spaceId: s.id }), s.writeToken)
+    const b = await SpaceDevice.open(server, openSpace({ engine, spaceId: s.id }), s.writeToken)
     await until(() => a.saved && b.saved, 'both joined')
     let typing = true
     const other = (async () => {
@@ -174,7 +136,11 @@ describe('reading over HTTP: refusals', () => {
   it('[READ-8] an after= that is not a version is 400 at once; one never committed waits READ_AFTER_MAX_MS and is 503 with Retry-After and the version committed', async () => {
     const server = await startTestServer({ readAfterMaxMs: 300 })
     const s = await created(server, 'automerge')
-    const a = await Device.open(server, createSpace({ engine: 'automerge', spaceId: s.id }), s.writeToken)
+    const a = await SpaceDevice.open(
+      server,
+      createSpace({ engine: 'automerge', spaceId: s.id }),
+      s.writeToken,
+    )
     a.space.addItem('tea')
     await until(() => a.saved, 'saved')
     expect((await get(server, s.id, s.readToken, {}, '?after=not%20a%20token')).status).toBe(400)
