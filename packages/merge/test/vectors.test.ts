@@ -19,40 +19,49 @@ const changesOf = (update: Uint8Array): string[] =>
     return `${c.actor}:${c.seq}`
   })
 
+/** A script of three replicas' steps: who, what (0 add a line, 1 a note, 2–3 sync from another), a text. */
+type Script = [who: number, what: number, text: string][]
+
+const SCRIPT = fc.array(
+  fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()),
+  { maxLength: 30 },
+)
+
+/** Three Automerge replicas of one space (one created it, one copied it, one empty) after `script`. */
+function play(script: Script): Space[] {
+  const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
+  const replicas: Space[] = [
+    first,
+    openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
+    openSpace({ engine: 'automerge', spaceId: 'space-1' }),
+  ]
+  for (const [who, what, text] of script) {
+    const r = replicas[who]!
+    if (what === 0) r.addItem(`item ${text.length % 5}`)
+    else if (what === 1) r.createNote({ title: text.slice(0, 10) })
+    else {
+      const from = replicas[(who + what) % 3]!
+      r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
+    }
+  }
+  return replicas
+}
+
 describe('[DLV-5] the answer to a version vector is exactly what the asker lacks', () => {
   it(
     'Automerge: after random edits on three replicas and partial syncs, the answer holds each lacking change once and nothing else',
     () => {
       fc.assert(
-        fc.property(
-          fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
-            maxLength: 30,
-          }),
-          (script) => {
-            const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
-            const replicas: Space[] = [
-              first,
-              openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
-              openSpace({ engine: 'automerge', spaceId: 'space-1' }),
-            ]
-            for (const [who, what, text] of script) {
-              const r = replicas[who]!
-              if (what === 0) r.addItem(`item ${text.length % 5}`)
-              else if (what === 1) r.createNote({ title: text.slice(0, 10) })
-              else {
-                const from = replicas[(who + what) % 3]!
-                r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
-              }
+        fc.property(SCRIPT, (script) => {
+          const replicas = play(script)
+          for (const asker of replicas)
+            for (const answerer of replicas) {
+              const answer = answerer.encodeStateAsUpdate(asker.stateVector())
+              const held = new Set(changesOf(asker.encodeStateAsUpdate()))
+              const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => !held.has(c))
+              expect(changesOf(answer).sort()).toEqual(lacking.sort())
             }
-            for (const asker of replicas)
-              for (const answerer of replicas) {
-                const answer = answerer.encodeStateAsUpdate(asker.stateVector())
-                const held = new Set(changesOf(asker.encodeStateAsUpdate()))
-                const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => !held.has(c))
-                expect(changesOf(answer).sort()).toEqual(lacking.sort())
-              }
-          },
-        ),
+        }),
         fuzzParams(RUNS, 'DLV-5 automerge'),
       )
     },
@@ -81,48 +90,28 @@ describe('[DLV-5] the answer to a version vector is exactly what the asker lacks
     'Automerge: after random edits and partial syncs, any vector at or below what the answerer holds is answered with exactly the changes past its numbers',
     () => {
       fc.assert(
-        fc.property(
-          fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), fc.integer({ min: 0, max: 3 }), fc.string()), {
-            maxLength: 30,
-          }),
-          fc.array(fc.nat(), { minLength: 3, maxLength: 3 }),
-          (script, cuts) => {
-            const first = createSpace({ engine: 'automerge', spaceId: 'space-1' })
-            const replicas: Space[] = [
-              first,
-              openSpace({ engine: 'automerge', spaceId: 'space-1', state: first.encodeStateAsUpdate() }),
-              openSpace({ engine: 'automerge', spaceId: 'space-1' }),
-            ]
-            for (const [who, what, text] of script) {
-              const r = replicas[who]!
-              if (what === 0) r.addItem(`item ${text.length % 5}`)
-              else if (what === 1) r.createNote({ title: text.slice(0, 10) })
-              else {
-                const from = replicas[(who + what) % 3]!
-                r.applyUpdate(from.encodeStateAsUpdate(r.stateVector()), 'sync')
-              }
-            }
-            // the genesis is every replica's (it is the space id's): held whatever a vector says
-            const genesis = new Set(
-              changesOf(openSpace({ engine: 'automerge', spaceId: 'space-1' }).encodeStateAsUpdate()),
+        fc.property(SCRIPT, fc.array(fc.nat(), { minLength: 3, maxLength: 3 }), (script, cuts) => {
+          const replicas = play(script)
+          // the genesis is every replica's (it is the space id's): held whatever a vector says
+          const genesis = new Set(
+            changesOf(openSpace({ engine: 'automerge', spaceId: 'space-1' }).encodeStateAsUpdate()),
+          )
+          for (const answerer of replicas) {
+            // every other actor cut anywhere at or below what the answerer holds: closed or not
+            const vector = new Map(
+              [...answerer.versionVector()].map(([actor, seq], i) => [
+                actor,
+                genesis.has(`${actor}:${seq}`) ? seq : cuts[i % 3]! % (seq + 1),
+              ]),
             )
-            for (const answerer of replicas) {
-              // every other actor cut anywhere at or below what the answerer holds: closed or not
-              const vector = new Map(
-                [...answerer.versionVector()].map(([actor, seq], i) => [
-                  actor,
-                  genesis.has(`${actor}:${seq}`) ? seq : cuts[i % 3]! % (seq + 1),
-                ]),
-              )
-              const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => {
-                const [actor, seq] = c.split(':')
-                return !genesis.has(c) && Number(seq) > (vector.get(actor!) ?? 0)
-              })
-              const answer = changesOf(answerer.encodeStateAsUpdate(encodeVersionVector(vector)))
-              expect(answer.sort()).toEqual(lacking.sort())
-            }
-          },
-        ),
+            const lacking = changesOf(answerer.encodeStateAsUpdate()).filter((c) => {
+              const [actor, seq] = c.split(':')
+              return !genesis.has(c) && Number(seq) > (vector.get(actor!) ?? 0)
+            })
+            const answer = changesOf(answerer.encodeStateAsUpdate(encodeVersionVector(vector)))
+            expect(answer.sort()).toEqual(lacking.sort())
+          }
+        }),
         fuzzParams(RUNS, 'DLV-5 automerge, any vector'),
       )
     },
