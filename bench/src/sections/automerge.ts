@@ -15,7 +15,8 @@ import { readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import * as A from '@automerge/automerge'
 import { type EngineKind, type Space, createSpace, loadEngine, openSpace } from '@converge/merge'
-import { decodeList, decodeVersionVector, encodeList } from '@converge/merge/validate'
+import { decodeList, encodeList } from '@converge/merge/validate'
+import { ackCovers } from '@converge/sync-client'
 import * as Y from 'yjs'
 import type { Config } from '../config.js'
 import { loadRepo, type RepoModules } from '../lib/automerge-repo.js'
@@ -29,6 +30,7 @@ import { insertedText, loadTrace } from '../lib/trace.js'
 import { SyncClient } from '../lib/wire.js'
 import type { ToAutomergeWorker } from '../workers/automerge-loadgen.js'
 import { type Gen, type GenOptions, SHAPES, type Shape, measure, startGen } from './fanout.js'
+import { covers } from './join.js'
 
 export const AUTOMERGE_SECTION = '8 Automerge spaces'
 const S = AUTOMERGE_SECTION
@@ -56,32 +58,20 @@ async function convergeAutomergeSpace(server: RunningServer, id: string, seed?: 
   if (res.status !== 201) throw new Error(`POST /api/spaces ${id}: ${res.status} ${await res.text()}`)
   const space = seed ?? createSpace({ engine: 'automerge', spaceId: id, name: 'Bench' })
   if (!seed) space.createNote({ id: NOTE, title: 'Bench' })
-  await upload(server, id, 'automerge', space.encodeStateAsUpdate(), space.versionVector(), !!seed)
+  await upload(server, space, !!seed)
   if (!seed) space.destroy()
 }
 
 /**
- * Sends a state — one update, or (`pieces`) one update per change, as the space was typed — and
- * waits for the durable ack that covers it.
+ * Sends `space`'s whole state — one update, or (`pieces`) one update per change, as the space was
+ * typed — and waits for the durable ack that covers it (the sync client's own check).
  */
-async function upload(
-  server: RunningServer,
-  id: string,
-  engine: EngineKind,
-  state: Uint8Array,
-  vector: ReadonlyMap<string, number>,
-  pieces = false,
-): Promise<void> {
+async function upload(server: RunningServer, space: Space, pieces = false): Promise<void> {
+  const id = space.id
+  const engine = space.engineKind
+  const state = space.encodeStateAsUpdate()
   let done!: () => void
   const acked = new Promise<void>((resolve) => (done = resolve))
-  const covers = (bytes: Uint8Array): boolean => {
-    const got =
-      engine === 'automerge'
-        ? decodeVersionVector(bytes)
-        : new Map([...Y.decodeStateVector(bytes)].map(([c, n]) => [String(c), n]))
-    for (const [w, n] of vector) if ((got.get(w) ?? 0) < n) return false
-    return true
-  }
   const c = new SyncClient({
     url: server.wsUrl(id),
     space: id,
@@ -89,7 +79,7 @@ async function upload(
     hello: true,
     engine,
     onAck: (v) => {
-      if (covers(v)) done()
+      if (ackCovers(space, v)) done()
     },
   })
   await c.synced
@@ -236,13 +226,6 @@ const tcpBytes = (ws: unknown): number => {
 
 const headsKey = (heads: readonly string[]): string => [...heads].sort().join(',')
 
-/** Whether a Yjs document has everything of `target` (a decoded state vector). */
-const yCovers = (doc: Y.Doc, target: Map<number, number>): boolean => {
-  const sv = Y.decodeStateVector(Y.encodeStateVector(doc))
-  for (const [client, clock] of target) if ((sv.get(client) ?? 0) < clock) return false
-  return true
-}
-
 /** A join of a Converge space; `target`: the heads (Automerge) or the state vector (Yjs) of the whole space. */
 async function joinConverge(
   server: RunningServer,
@@ -267,7 +250,7 @@ async function joinConverge(
         if (headsKey(A.getHeads(amDoc)) === target) done()
       } else {
         Y.applyUpdate(yDoc, u)
-        if (typeof target !== 'string' && yCovers(yDoc, target)) done()
+        if (typeof target !== 'string' && covers(yDoc, target)) done()
       }
     },
   })
@@ -341,7 +324,7 @@ async function joinAndStorage(
     } else {
       target = Y.decodeStateVector(Y.encodeStateVectorFromUpdate(state))
       const space = openSpace({ engine, spaceId: JOIN_SPACE, state })
-      await upload(server, JOIN_SPACE, engine, state, space.versionVector())
+      await upload(server, space)
       space.destroy()
     }
     join = () => joinConverge(server, engine, target)

@@ -17,7 +17,7 @@ const S = '3 join'
 const SPACE = 'join-space'
 
 /** Whether the document has everything `target` (a decoded state vector) has. */
-const covers = (doc: Y.Doc, target: Map<number, number>): boolean => {
+export const covers = (doc: Y.Doc, target: Map<number, number>): boolean => {
   const sv = Y.decodeStateVector(Y.encodeStateVector(doc))
   for (const [client, clock] of target) if ((sv.get(client) ?? 0) < clock) return false
   return true

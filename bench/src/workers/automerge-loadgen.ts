@@ -18,6 +18,7 @@ import { Origin, type Space, loadEngine, openSpace } from '@converge/merge'
 import { decodeList, decodeVersionVector } from '@converge/merge/validate'
 import { type RepoHandle, type RepoInstance, loadRepo } from '../lib/automerge-repo.js'
 import { Growable } from '../lib/growable.js'
+import { type Typist, now, typeAtRate } from '../lib/typing.js'
 import { idKey } from '../lib/update-ids.js'
 import { SyncClient, openAll } from '../lib/wire.js'
 import type { FromWorker } from './loadgen.js'
@@ -46,17 +47,14 @@ export type ToAutomergeWorker =
   | { t: 'run'; ratePerWriter: number; durationMs: number; graceMs: number }
   | { t: 'exit' }
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6
-
 /** The writer number of an actor: its first 32 bits (what `ready` reports and keys are made of). */
 const writerOf = (actor: string): number => parseInt(actor.slice(0, 8), 16)
 
 /* ---- the clients ---- */
 
-interface Writer {
+interface Writer extends Typist {
   readonly client: number
   readonly space: string
-  type(ch: string): void
   /** (seq, send time) awaiting a durable ack (Converge) */
   readonly unacked: [number, number][]
 }
@@ -73,6 +71,9 @@ let text = ''
 const writers: Writer[] = []
 const closers: (() => Promise<void>)[] = []
 let closedCount = (): number => 0
+
+/** Where writer `n` of this process starts in the text: the writers type different parts of it. */
+const startOf = (n: number): number => (n * 7919) % Math.max(1, text.length - 10_000)
 
 /** Counts the changes `changes` (decoded) as deliveries to a client, stamping probes. */
 function received(own: number, probe: boolean, metas: Iterable<{ actor: string; seq: number }>): void {
@@ -139,6 +140,7 @@ async function setupConverge(m: Extract<ToAutomergeWorker, { t: 'setup' }>): Pro
     const w: Writer = {
       client: number,
       space: m.clients[i]!.space,
+      pos: startOf(writers.length),
       unacked: [],
       type: (ch) => space.editNote(m.noteId, space.note(m.noteId)?.body.length ?? 0, 0, ch),
     }
@@ -186,6 +188,7 @@ async function setupRepo(m: Extract<ToAutomergeWorker, { t: 'setup' }>): Promise
     writers.push({
       client: own,
       space: spec.space,
+      pos: startOf(writers.length),
       unacked: [],
       type: (ch) => {
         handle.change((d) => R.A.splice(d, ['text'], d.text.length, 0, ch))
@@ -197,29 +200,7 @@ async function setupRepo(m: Extract<ToAutomergeWorker, { t: 'setup' }>): Promise
 
 async function run(m: Extract<ToAutomergeWorker, { t: 'run' }>): Promise<void> {
   delivered = 0
-  const interval = 1000 / m.ratePerWriter
-  const cpu0 = process.cpuUsage()
-  const start = now()
-  const due = writers.map(() => start + Math.random() * interval)
-  const pos = writers.map((_, i) => (i * 7919) % Math.max(1, text.length - 10_000))
-  const end = start + m.durationMs
-  await new Promise<void>((resolve) => {
-    const timer = setInterval(() => {
-      const t = now()
-      writers.forEach((w, i) => {
-        while (due[i]! <= t && due[i]! < end) {
-          w.type(text[pos[i]!++ % text.length]!)
-          due[i]! += interval
-        }
-      })
-      if (t >= end) {
-        clearInterval(timer)
-        resolve()
-      }
-    }, 1)
-  })
-  const used = process.cpuUsage(cpu0)
-  const cores = (used.user + used.system) / 1000 / (now() - start)
+  const cores = await typeAtRate(writers, text, m.ratePerWriter, m.durationMs)
   await new Promise((r) => setTimeout(r, m.graceMs))
   for (const w of writers) w.unacked.length = 0
   send({

@@ -8,6 +8,7 @@ import * as Y from 'yjs'
 import type { Flavour } from '../lib/servers.js'
 import { idKey, forEachId } from '../lib/update-ids.js'
 import { Growable } from '../lib/growable.js'
+import { type Typist, now, typeAtRate } from '../lib/typing.js'
 import { SyncClient, openAll } from '../lib/wire.js'
 
 export interface ClientSpec {
@@ -39,17 +40,13 @@ export type FromWorker =
     }
   | { t: 'error'; message: string }
 
-const now = (): number => Number(process.hrtime.bigint()) / 1e6
-
-interface Writer {
+interface Writer extends Typist {
   readonly doc: Y.Doc
   readonly text: Y.Text
   readonly client: SyncClient
   readonly clientId: number
   readonly space: string
   clock: number
-  pos: number
-  next: number
   /** (clock, send time) awaiting a durable ack */
   readonly unacked: [number, number][]
 }
@@ -118,8 +115,8 @@ async function setup(m: Extract<ToWorker, { t: 'setup' }>): Promise<void> {
       space: c.space,
       clock: 0,
       pos: (i * 7919) % Math.max(1, text.length - 10_000),
-      next: 0,
       unacked: [],
+      type: (ch) => w.text.insert(w.text.length, ch),
     }
     doc.on('update', (u: Uint8Array) => {
       const t = now()
@@ -136,30 +133,7 @@ async function setup(m: Extract<ToWorker, { t: 'setup' }>): Promise<void> {
 
 async function run(m: Extract<ToWorker, { t: 'run' }>): Promise<void> {
   delivered = 0
-  const interval = 1000 / m.ratePerWriter
-  const cpu0 = process.cpuUsage()
-  const start = now()
-  writers.forEach((w) => (w.next = start + Math.random() * interval))
-  const end = start + m.durationMs
-  await new Promise<void>((resolve) => {
-    const tick = (): void => {
-      const t = now()
-      for (const w of writers) {
-        while (w.next <= t && w.next < end) {
-          const ch = text[w.pos++ % text.length]!
-          w.text.insert(w.text.length, ch)
-          w.next += interval
-        }
-      }
-      if (t >= end) {
-        clearInterval(timer)
-        resolve()
-      }
-    }
-    const timer = setInterval(tick, 1)
-  })
-  const used = process.cpuUsage(cpu0)
-  const cores = (used.user + used.system) / 1000 / (now() - start)
+  const cores = await typeAtRate(writers, text, m.ratePerWriter, m.durationMs)
   await new Promise((r) => setTimeout(r, m.graceMs))
   for (const w of writers) w.unacked.length = 0
   send({
