@@ -16,7 +16,7 @@
  * - A snapshot is the saved document (DOC-5): Automerge's compressed columns, a fraction of its
  *   change list; it is read back as the list of its changes.
  */
-import { AutomergeEngine, isSavedDocument, savedChanges } from '@converge/merge/automerge'
+import { AutomergeEngine, isSavedDocument, savedChangeList, savedChanges } from '@converge/merge/automerge'
 import {
   Origin,
   decodeList,
@@ -124,7 +124,9 @@ export class AutomergeDocument implements SpaceDocument {
     const lists: { index: number; changes: Uint8Array[] }[] = []
     for (const [index, record] of records.entries()) {
       try {
-        lists.push({ index, changes: decodeList(asList(record), 'update') })
+        // a snapshot's changes straight from the saved document, without a list encoded to be decoded
+        const changes = isSavedDocument(record) ? savedChangeList(record) : decodeList(record, 'update')
+        lists.push({ index, changes })
       } catch (e) {
         corrupt.push({ index, err: message(e) })
       }

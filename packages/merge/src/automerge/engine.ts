@@ -799,8 +799,8 @@ const MAGIC = [0x85, 0x6f, 0x4a, 0x83] as const
 export const isSavedDocument = (bytes: Uint8Array): boolean =>
   bytes.length >= MAGIC.length && MAGIC.every((b, i) => bytes[i] === b)
 
-/** The changes of a saved document, as a change list. Throws MergeError when it does not load. */
-export const savedChanges = (bytes: Uint8Array): Uint8Array => {
+/** The changes of a saved document. Throws MergeError when it does not load. */
+export const savedChangeList = (bytes: Uint8Array): Uint8Array[] => {
   let doc: A.Doc<unknown>
   try {
     doc = A.load(bytes)
@@ -808,8 +808,11 @@ export const savedChanges = (bytes: Uint8Array): Uint8Array => {
     throw new MergeError('MalformedUpdate', 'not a saved Automerge document', { cause: e })
   }
   try {
-    return encodeList(A.getAllChanges(doc))
+    return A.getAllChanges(doc)
   } finally {
     A.free(doc)
   }
 }
+
+/** The changes of a saved document, as a change list. Throws MergeError when it does not load. */
+export const savedChanges = (bytes: Uint8Array): Uint8Array => encodeList(savedChangeList(bytes))

@@ -7,4 +7,10 @@ import { AutomergeEngine } from './engine.js'
 
 registerEngine('automerge', (spaceId, replicaId) => new AutomergeEngine(spaceId, replicaId))
 
-export { AutomergeEngine, type PreparedUpdate, isSavedDocument, savedChanges } from './engine.js'
+export {
+  AutomergeEngine,
+  type PreparedUpdate,
+  isSavedDocument,
+  savedChangeList,
+  savedChanges,
+} from './engine.js'
