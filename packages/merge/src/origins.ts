@@ -22,6 +22,8 @@ export const Origin = {
   CatchUp: 'catch-up',
   /** The state a replaced session hands to its successor in the same tab. */
   Handover: 'handover',
+  /** A change the server made itself: a finished trip removing the bought lines (apps/server trips.ts). */
+  ServerTrip: 'server:trip',
   /** A peer's update in tests, examples and tools (the default of `applyUpdate`). */
   Remote: 'remote',
 } as const

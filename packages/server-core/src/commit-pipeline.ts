@@ -162,6 +162,52 @@ export class CommitPipeline {
     }
   }
 
+  /**
+   * WRITE-2: commits a change the server made itself before it touches the document — nothing of it
+   * is relayed, or held by anyone, before it is durable. It takes its turn among the group commits
+   * (none runs beside it, so no compaction can snapshot a document that lacks it over its position);
+   * once stored, `apply` puts it in the document (relayed with the turn, like any change) and its
+   * ranges count as committed. Resolves false, having applied nothing, when the pipeline has failed
+   * or the append fails (which fails the pipeline, as any commit failure does: the room closes).
+   */
+  async commitFirst(update: Uint8Array, apply: () => DocChange | null): Promise<boolean> {
+    while (this.flushing) await this.flushing
+    if (this.failed) return false
+    const { deps } = this
+    let stored = false
+    this.flushing = (async () => {
+      const started = deps.clock.now()
+      try {
+        this.lastSeq = await deps.persistence.append(deps.spaceId, [update])
+      } catch (e) {
+        this.fail(e)
+        return
+      }
+      stored = true
+      this.bytes += update.length
+      deps.events.committed?.(deps.spaceId, 1, update.length, deps.clock.now() - started)
+      deps.compaction.appended(1, update.length)
+      let change: DocChange | null
+      try {
+        change = apply()
+      } catch (e) {
+        // stored but not in the document: the room must not compact over it, so it closes and reloads
+        this.fail(e)
+        return
+      }
+      const ranges = change ? rangesBetween(change.before, change.after) : []
+      this.covered.addAll(ranges)
+      deps.acks.commit(ranges, new Set())
+      deps.announce(deps.acks.frame)
+    })()
+    try {
+      await this.flushing
+    } finally {
+      this.flushing = null
+    }
+    return stored
+  }
+
   private async commit(batch: readonly PendingUpdate[], bytes: number): Promise<void> {
     const { deps } = this
     const started = deps.clock.now()

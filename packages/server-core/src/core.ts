@@ -42,11 +42,28 @@ export interface SpaceRead {
   readonly version: Uint8Array
   /** Whether everything committed covers the `after` asked for (true without one). */
   readonly covered: boolean
+  /**
+   * WRITE-3: whether `state` holds only what is committed — exactly `version`, nothing in flight —
+   * so a server change decided from `state` was decided from the committed version.
+   */
+  readonly settled: boolean
+  /**
+   * WRITE-3: with `ifMatch`, whether the committed version is exactly that version vector (compared
+   * as vectors, not bytes); true without one.
+   */
+  readonly matches: boolean
 }
 
 /** READ-2: an `after` version that does not decode as a version vector of the space's engine. */
 export class MalformedVersion extends Error {
   override readonly name = 'MalformedVersion'
+}
+
+/** Two version vectors hold the same changes (a writer at 0 is a writer absent). */
+function sameVector(a: ReadonlyMap<string | number, number>, b: ReadonlyMap<string | number, number>): boolean {
+  for (const [w, n] of a) if ((b.get(w) ?? 0) !== n) return false
+  for (const [w, n] of b) if ((a.get(w) ?? 0) !== n) return false
+  return true
 }
 
 export interface SyncCoreOptions {
@@ -182,22 +199,56 @@ export class SyncCore {
    */
   async read(
     spaceId: string,
-    o: { readonly after?: Uint8Array; readonly waitMs?: number } = {},
+    o: {
+      readonly after?: Uint8Array
+      readonly waitMs?: number
+      readonly settle?: boolean
+      readonly ifMatch?: Uint8Array
+    } = {},
   ): Promise<SpaceRead> {
     const room = await this.room(spaceId)
     try {
-      let covered = true
-      if (o.after) {
-        let want: Map<string | number, number>
+      const decode = (bytes: Uint8Array): Map<string | number, number> => {
         try {
-          want = room.document.decodeVector(o.after)
+          return room.document.decodeVector(bytes)
         } catch (e) {
           throw new MalformedVersion(e instanceof Error ? e.message : String(e))
         }
-        covered = await room.whenCovers(want, o.waitMs ?? 0)
+      }
+      const match = o.ifMatch ? decode(o.ifMatch) : null
+      // WRITE-3: what is in flight is committed first, so the read is of a committed state
+      if (o.settle) await room.whenCommitted()
+      let covered = true
+      if (o.after) {
+        covered = await room.whenCovers(decode(o.after), o.waitMs ?? 0)
       }
       if (room.closed) throw new Error('the space was unloaded while it was read')
-      return { engine: room.engine, state: room.document.diff(), version: room.committed, covered }
+      return {
+        engine: room.engine,
+        state: room.document.diff(),
+        version: room.committed,
+        covered,
+        settled: room.settled,
+        matches: match === null || sameVector(match, decode(room.committed)),
+      }
+    } finally {
+      room.releaseIfUnused()
+    }
+  }
+
+  /**
+   * WRITE-1, WRITE-2: commits a change the server itself made (an update of the space's engine,
+   * made through packages/merge — e.g. a finished trip's removal, origin `server:trip`). It is
+   * validated as a client's update is, stored before it touches the document (nothing of it is
+   * relayed or held by anyone before it is durable), then applied, relayed to the members and the
+   * other instances, and acknowledged. Resolves with the committed version after it, or null when
+   * the storage failed it (the space's sockets are then closed with 4503, as after any failed
+   * commit). Throws MergeError for an update that does not validate, and whatever loading throws.
+   */
+  async write(spaceId: string, update: Uint8Array, origin: string): Promise<Uint8Array | null> {
+    const room = await this.room(spaceId)
+    try {
+      return await room.commitServerChange(update, origin)
     } finally {
       room.releaseIfUnused()
     }

@@ -211,3 +211,88 @@ export const systemScheduler: Scheduler = {
 }
 
 export const silentLogger: Logger = { debug() {}, info() {}, warn() {}, error() {} }
+
+/**
+ * TRIP-n: the ledger of finished shopping trips — the strongly consistent island beside the
+ * eventually consistent space (apps/server `trips.ts` runs the saga over it; SPEC.md "Trips"). Each
+ * method is one SQL transaction; the adapters implement it beside `Persistence`, in the same storage.
+ */
+export type TripStatus = 'pending' | 'complete' | 'void'
+
+/** One bought line, as the cart showed it when the trip was finished. */
+export interface TripLine {
+  readonly key: string
+  readonly name: string
+  readonly quantity: number
+  readonly unit: string
+  /** Per unit, in minor currency units (cents); null when unknown. */
+  readonly priceCents: number | null
+  /** Who checked it off (the name the app wrote), or null. */
+  readonly checkedBy: string | null
+}
+
+/** What the saga asks the ledger to record (its first step). */
+export interface NewTrip {
+  /** Chosen by the caller (a random url-safe id), unique over all spaces. */
+  readonly id: string
+  readonly spaceId: string
+  /** The client's Idempotency-Key: one trip per (space, key), ever (TRIP-2). */
+  readonly idempotencyKey: string
+  /** The committed version (a version token) the trip was finished at: its If-Match. */
+  readonly baseVersion: string
+  /** Who pressed "Done" (a name), and when (ms since the epoch). */
+  readonly finishedBy: string
+  readonly finishedAt: number
+  readonly lines: readonly TripLine[]
+  /** Σ quantity × price over the priced lines, in cents; and how many lines have no price. */
+  readonly totalCents: number
+  readonly unpricedLines: number
+  /** The CRDT change of the saga's second step (removing the lines), kept so recovery can apply it again. */
+  readonly removal: Uint8Array
+}
+
+/** A recorded trip. */
+export interface Trip extends NewTrip {
+  readonly status: TripStatus
+  /** complete: the committed version that included the removal; null otherwise. */
+  readonly completedVersion: string | null
+  /** void: why (what failed); null otherwise. */
+  readonly voidReason: string | null
+}
+
+/** What `TripLedger.record` did. */
+export type RecordOutcome =
+  /** The trip is recorded, pending (TRIP-1). */
+  | { readonly outcome: 'recorded'; readonly trip: Trip }
+  /** The space already has a trip under this Idempotency-Key: that one, unchanged (TRIP-2). */
+  | { readonly outcome: 'replay'; readonly trip: Trip }
+  /**
+   * Another trip of the space holds the slot (TRIP-3): one that is pending, or one not void with the
+   * same base version. That trip.
+   */
+  | { readonly outcome: 'conflict'; readonly trip: Trip }
+
+export interface TripLedger {
+  /**
+   * In one transaction: the trip under (spaceId, idempotencyKey) if there is one (replay); else a
+   * pending trip of the space, or a trip of the space not void with the same baseVersion (conflict);
+   * else records `trip` as pending. Of concurrent calls for one space at most one records. (TRIP-1…3)
+   */
+  record(trip: NewTrip): Promise<RecordOutcome>
+  /**
+   * pending → complete with `version`, in one transaction; returns the trip as it is after. A trip
+   * that is not pending is left as it is and returned (so a late complete never revives a void one).
+   * An unknown id throws RangeError. (TRIP-4)
+   */
+  complete(spaceId: string, id: string, version: string): Promise<Trip>
+  /** pending → void with `reason`; the same rules as `complete`. (TRIP-4) */
+  void(spaceId: string, id: string, reason: string): Promise<Trip>
+  /** One trip of the space, or null. */
+  trip(spaceId: string, id: string): Promise<Trip | null>
+  /** The space's trip recorded under an Idempotency-Key, or null (TRIP-2). */
+  tripByKey(spaceId: string, idempotencyKey: string): Promise<Trip | null>
+  /** The space's trips, newest first (by finishedAt, then id), at most `limit` (default 100). (TRIP-5) */
+  trips(spaceId: string, options?: { readonly limit?: number }): Promise<Trip[]>
+  /** Every pending trip of every space, oldest first: what a restart finishes (TRIP-6). */
+  pendingTrips(): Promise<Trip[]>
+}

@@ -235,6 +235,14 @@ export class Room {
     })
   }
 
+  /** WRITE-3: whether everything the document holds is committed — nothing is in flight. */
+  get settled(): boolean {
+    const committed = this.document.decodeVector(this.acks.stateVector)
+    for (const [w, n] of this.document.decodeVector(this.document.stateVector()))
+      if ((committed.get(w) ?? 0) < n) return false
+    return true
+  }
+
   /**
    * COMMIT-5: resolves once what the document holds now is committed (the commit in flight and what
    * is queued), so an answer sent then holds nothing that is not durable yet.
@@ -306,6 +314,30 @@ export class Room {
     this.pipeline.accept(update, change, from, docWasAhead)
     this.structs.grew(growth, this.document.writers())
     this.deps.memory?.set(this.spaceId, this.heapEstimate)
+  }
+
+  /**
+   * WRITE-1, WRITE-2: a change the server made itself (origin e.g. `server:trip`), validated as a
+   * client's would be (merge BAD-1…7: throws MergeError and changes nothing), committed before it
+   * touches the document, then applied, relayed to every member and acknowledged like any other.
+   * Resolves with the committed version after it, or null when it could not be stored (the room
+   * then closes as after any failed commit: 4503, the clients resend and reload).
+   */
+  async commitServerChange(update: Uint8Array, origin: string): Promise<Uint8Array | null> {
+    const prepared = this.document.prepare(update)
+    const growth = this.admits(prepared.summary)
+    if (!growth.ok) throw new Error(`the change does not fit the space (${growth.why})`)
+    const stored = await this.pipeline.commitFirst(update, () => {
+      this.change = null
+      this.document.applyTrusted(update, origin)
+      const change = this.change as DocChange | null
+      this.change = null
+      return change
+    })
+    if (!stored) return null
+    this.structs.grew(growth.structs, this.document.writers())
+    this.deps.memory?.set(this.spaceId, this.heapEstimate)
+    return this.acks.stateVector
   }
 
   /**
