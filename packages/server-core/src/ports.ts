@@ -276,13 +276,15 @@ export interface TripLedger {
   /**
    * In one transaction: the trip under (spaceId, idempotencyKey) if there is one (replay); else a
    * pending trip of the space, or a trip of the space not void with the same baseVersion (conflict);
-   * else records `trip` as pending. Of concurrent calls for one space at most one records. (TRIP-1…3)
+   * else records `trip` as pending. Of concurrent calls for one space at most one records. When a
+   * pending trip and another with the same baseVersion are both there, the conflict names the pending
+   * one. An `id` another trip has (in any space) rejects, storing nothing. (TRIP-1…3)
    */
   record(trip: NewTrip): Promise<RecordOutcome>
   /**
    * pending → complete with `version`, in one transaction; returns the trip as it is after. A trip
    * that is not pending is left as it is and returned (so a late complete never revives a void one).
-   * An unknown id throws RangeError. (TRIP-4)
+   * An id the space has no trip under (never recorded, or another space's) throws RangeError. (TRIP-4)
    */
   complete(spaceId: string, id: string, version: string): Promise<Trip>
   /** pending → void with `reason`; the same rules as `complete`. (TRIP-4) */
@@ -291,8 +293,11 @@ export interface TripLedger {
   trip(spaceId: string, id: string): Promise<Trip | null>
   /** The space's trip recorded under an Idempotency-Key, or null (TRIP-2). */
   tripByKey(spaceId: string, idempotencyKey: string): Promise<Trip | null>
-  /** The space's trips, newest first (by finishedAt, then id), at most `limit` (default 100). (TRIP-5) */
+  /**
+   * The space's trips, newest first (by finishedAt, then id, both descending), at most `limit`
+   * (default 100); a limit that is not a whole number ≥ 0 throws RangeError. (TRIP-5)
+   */
   trips(spaceId: string, options?: { readonly limit?: number }): Promise<Trip[]>
-  /** Every pending trip of every space, oldest first: what a restart finishes (TRIP-6). */
+  /** Every pending trip of every space, oldest first (by finishedAt, then id): what a restart finishes (TRIP-6). */
   pendingTrips(): Promise<Trip[]>
 }

@@ -1,5 +1,7 @@
 export { MemoryPersistence, createMemoryStore, type MemoryStore } from '../memory-persistence.js'
+export { MemoryTripLedger, createMemoryTripStore, type MemoryTripStore } from '../memory-trip-ledger.js'
 export { runFanOutSuite, type FanOutFixture } from './fanout-suite.js'
 export { ManualScheduler, type ManualSchedulerOptions } from './manual-scheduler.js'
 export { runPersistenceSuite, testBytes, type PersistenceFixture } from './persistence-suite.js'
 export { runSpaceRegistrySuite, type RegistryStorage } from './space-registry-suite.js'
+export { runTripLedgerSuite, testTrip, type TripLedgerFixture } from './trip-ledger-suite.js'
