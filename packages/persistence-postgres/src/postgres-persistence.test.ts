@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto'
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-core/testing'
+import { runPersistenceSuite, runSpaceRegistrySuite, runTripLedgerSuite } from '@converge/server-core/testing'
 import { CuttableProxy, POSTGRES_URL, freshSchema, havePostgres } from '@converge/test-services'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -48,6 +48,10 @@ describe.skipIf(!ok)('PostgreSQL', () => {
   }
   runPersistenceSuite('postgres', setup)
   runSpaceRegistrySuite('postgres', setup)
+  runTripLedgerSuite('postgres', async () => {
+    const { persistence, reopen, cleanup } = await setup()
+    return { ledger: persistence, reopen, cleanup }
+  })
 
   describe('PostgresPersistence', () => {
     it('PG-1 instances starting together on a fresh schema migrate it once', async () => {

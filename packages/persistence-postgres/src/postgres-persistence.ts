@@ -3,10 +3,16 @@ import {
   knownEngine,
   silentLogger,
   type Logger,
+  type NewTrip,
   type Persistence,
+  type RecordOutcome,
   type SpaceEngine,
   type SpaceRegistry,
   type StoredSpace,
+  type Trip,
+  type TripLedger,
+  type TripLine,
+  type TripStatus,
 } from '@converge/server-core'
 import pg from 'pg'
 
@@ -50,6 +56,32 @@ export const MIGRATIONS: readonly ((S: string) => string)[] = [
   (S) => `ALTER TABLE ${S}.converge_spaces ADD COLUMN link_gen bigint NOT NULL DEFAULT 0;`,
   // the CRDT engine of each space (REG-10): what spaces registered before it were written in
   (S) => `ALTER TABLE ${S}.converge_spaces ADD COLUMN engine text NOT NULL DEFAULT 'yjs';`,
+  // the trip ledger (TRIP-n): a space holds at most one pending trip, and at most one not void per
+  // base version; one trip per (space, Idempotency-Key), ever. Lines are JSON text (read back exactly).
+  (S) => `
+    CREATE TABLE ${S}.converge_trips (
+      id                text PRIMARY KEY,
+      space_id          text NOT NULL,
+      idempotency_key   text NOT NULL,
+      base_version      text NOT NULL,
+      finished_by       text NOT NULL,
+      finished_at       bigint NOT NULL,
+      lines             text NOT NULL,
+      total_cents       bigint NOT NULL,
+      unpriced_lines    integer NOT NULL,
+      removal           bytea NOT NULL,
+      status            text NOT NULL CHECK (status IN ('pending', 'complete', 'void')),
+      completed_version text CHECK ((completed_version IS NOT NULL) = (status = 'complete')),
+      void_reason       text CHECK ((void_reason IS NOT NULL) = (status = 'void')),
+      recorded_at       timestamptz NOT NULL DEFAULT now(),
+      UNIQUE (space_id, idempotency_key)
+    );
+    CREATE UNIQUE INDEX converge_trips_one_pending ON ${S}.converge_trips (space_id) WHERE status = 'pending';
+    CREATE UNIQUE INDEX converge_trips_base_version ON ${S}.converge_trips (space_id, base_version)
+      WHERE status <> 'void';
+    CREATE INDEX converge_trips_newest ON ${S}.converge_trips (space_id, finished_at, id COLLATE "C");
+    CREATE INDEX converge_trips_pending ON ${S}.converge_trips (finished_at, id COLLATE "C")
+      WHERE status = 'pending';`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -60,8 +92,13 @@ export const SCHEMA_VERSION = MIGRATIONS.length
  * are serialized across instances and positions follow commit order — a compaction through position N
  * can never drop an update that commits later with a smaller N. Compaction takes the same row lock.
  * A promise resolves only after COMMIT returned.
+ *
+ * The TripLedger is `converge_trips`. `record` takes a transaction-scoped advisory lock on the space
+ * (so the records of one space run one at a time, across instances), reads, then inserts with
+ * `ON CONFLICT DO NOTHING`: the partial unique indexes hold the rules, and a row they turn away is
+ * read back as the replay or conflict it is.
  */
-export class PostgresPersistence implements Persistence, SpaceRegistry {
+export class PostgresPersistence implements Persistence, SpaceRegistry, TripLedger {
   readonly shared = true
   private readonly pool: pg.Pool
   private readonly logger: Logger
@@ -306,6 +343,147 @@ export class PostgresPersistence implements Persistence, SpaceRegistry {
     })
   }
 
+  /** TRIP-1…3: one transaction, under the space's advisory lock. */
+  record(trip: NewTrip): Promise<RecordOutcome> {
+    const { S } = this
+    return this.tx('record', trip.spaceId, 'BEGIN', async (c) => {
+      await c.query('SELECT pg_advisory_xact_lock(hashtext($1), hashtext($2))', [
+        `converge-trips:${S}`,
+        trip.spaceId,
+      ])
+      /** The trip under the key (replay), else the one holding the slot, pending first (conflict). */
+      const existing = async (): Promise<RecordOutcome | null> => {
+        const same = await c.query<TripRow>(
+          `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE space_id = $1 AND idempotency_key = $2`,
+          [trip.spaceId, trip.idempotencyKey],
+        )
+        if (same.rows[0]) return { outcome: 'replay', trip: tripOf(same.rows[0]) }
+        const holder = await c.query<TripRow>(
+          `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips
+           WHERE space_id = $1 AND (status = 'pending' OR (status <> 'void' AND base_version = $2))
+           ORDER BY status = 'pending' DESC LIMIT 1`,
+          [trip.spaceId, trip.baseVersion],
+        )
+        if (holder.rows[0]) return { outcome: 'conflict', trip: tripOf(holder.rows[0]) }
+        return null
+      }
+      const before = await existing()
+      if (before) return before
+      const inserted = await c.query<TripRow>(
+        `INSERT INTO ${S}.converge_trips (${TRIP_COLUMNS})
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'pending', NULL, NULL)
+         ON CONFLICT DO NOTHING
+         RETURNING ${TRIP_COLUMNS}`,
+        [
+          trip.id,
+          trip.spaceId,
+          trip.idempotencyKey,
+          trip.baseVersion,
+          trip.finishedBy,
+          trip.finishedAt,
+          JSON.stringify(trip.lines.map(lineOf)),
+          trip.totalCents,
+          trip.unpricedLines,
+          Buffer.from(trip.removal.buffer, trip.removal.byteOffset, trip.removal.byteLength),
+        ],
+      )
+      if (inserted.rows[0]) return { outcome: 'recorded', trip: tripOf(inserted.rows[0]) }
+      // turned away by a unique index: a trip committed meanwhile (read now, a new snapshot), or the id
+      const after = await existing()
+      if (after) return after
+      throw new Error(`trip id "${trip.id}" is taken`)
+    })
+  }
+
+  /** TRIP-4: pending → complete; the UPDATE waits for the row's lock, then sees its latest status. */
+  complete(spaceId: string, id: string, version: string): Promise<Trip> {
+    return this.settle('complete', spaceId, id, version, null)
+  }
+
+  /** TRIP-4: pending → void, as `complete`. */
+  void(spaceId: string, id: string, reason: string): Promise<Trip> {
+    return this.settle('void', spaceId, id, null, reason)
+  }
+
+  private settle(
+    status: 'complete' | 'void',
+    spaceId: string,
+    id: string,
+    completedVersion: string | null,
+    voidReason: string | null,
+  ): Promise<Trip> {
+    const { S } = this
+    return this.tx(status, spaceId, 'BEGIN', async (c) => {
+      const changed = await c.query<TripRow>(
+        `UPDATE ${S}.converge_trips SET status = $3, completed_version = $4, void_reason = $5
+         WHERE space_id = $1 AND id = $2 AND status = 'pending'
+         RETURNING ${TRIP_COLUMNS}`,
+        [spaceId, id, status, completedVersion, voidReason],
+      )
+      if (changed.rows[0]) return tripOf(changed.rows[0])
+      const row = await c.query<TripRow>(
+        `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE space_id = $1 AND id = $2`,
+        [spaceId, id],
+      )
+      if (!row.rows[0]) throw new RangeError(`${status} of space "${spaceId}": no trip "${id}"`)
+      return tripOf(row.rows[0])
+    })
+  }
+
+  trip(spaceId: string, id: string): Promise<Trip | null> {
+    const { S } = this
+    return this.tx('trip', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<TripRow>(
+        `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE space_id = $1 AND id = $2`,
+        [spaceId, id],
+      )
+      return r.rows[0] ? tripOf(r.rows[0]) : null
+    })
+  }
+
+  /** TRIP-2: one read of the unique index on (space_id, idempotency_key). */
+  tripByKey(spaceId: string, idempotencyKey: string): Promise<Trip | null> {
+    const { S } = this
+    return this.tx('tripByKey', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<TripRow>(
+        `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE space_id = $1 AND idempotency_key = $2`,
+        [spaceId, idempotencyKey],
+      )
+      return r.rows[0] ? tripOf(r.rows[0]) : null
+    })
+  }
+
+  /** TRIP-5: newest first; ids compared byte by byte (COLLATE "C"), as SQLite does. */
+  trips(spaceId: string, options?: { readonly limit?: number }): Promise<Trip[]> {
+    const limit = options?.limit ?? 100
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      return Promise.reject(
+        new RangeError(`trips of space "${spaceId}": limit ${limit} is not a whole number ≥ 0`),
+      )
+    }
+    const { S } = this
+    return this.tx('trips', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<TripRow>(
+        `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE space_id = $1
+         ORDER BY finished_at DESC, id COLLATE "C" DESC LIMIT $2`,
+        [spaceId, limit],
+      )
+      return r.rows.map(tripOf)
+    })
+  }
+
+  /** TRIP-6: every space's pending trips, oldest first. */
+  pendingTrips(): Promise<Trip[]> {
+    const { S } = this
+    return this.tx('pendingTrips', '', 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<TripRow>(
+        `SELECT ${TRIP_COLUMNS} FROM ${S}.converge_trips WHERE status = 'pending'
+         ORDER BY finished_at, id COLLATE "C"`,
+      )
+      return r.rows.map(tripOf)
+    })
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -364,6 +542,62 @@ export class PostgresPersistence implements Persistence, SpaceRegistry {
     return new StorageError(`PostgreSQL ${operation}${where} failed (${this.host}): ${reason}`, {
       cause: err,
     })
+  }
+}
+
+/** A row of `converge_trips` as pg reads it (bigint as text). */
+interface TripRow {
+  id: string
+  space_id: string
+  idempotency_key: string
+  base_version: string
+  finished_by: string
+  finished_at: string
+  lines: string
+  total_cents: string
+  unpriced_lines: number
+  removal: Buffer
+  status: string
+  completed_version: string | null
+  void_reason: string | null
+}
+
+const TRIP_COLUMNS = `id, space_id, idempotency_key, base_version, finished_by, finished_at, lines, total_cents,
+  unpriced_lines, removal, status, completed_version, void_reason`
+
+const TRIP_STATUSES: readonly string[] = ['pending', 'complete', 'void'] satisfies TripStatus[]
+
+/** Exactly a TripLine's fields, in order (what is stored as JSON, and what is read back). */
+function lineOf(l: TripLine): TripLine {
+  return {
+    key: l.key,
+    name: l.name,
+    quantity: l.quantity,
+    unit: l.unit,
+    priceCents: l.priceCents,
+    checkedBy: l.checkedBy,
+  }
+}
+
+/** A row of `converge_trips` as a Trip; a status the code does not know is a StorageError. */
+function tripOf(row: TripRow): Trip {
+  if (!TRIP_STATUSES.includes(row.status)) {
+    throw new StorageError(`trip "${row.id}" is stored with an unknown status "${row.status}"`)
+  }
+  return {
+    id: row.id,
+    spaceId: row.space_id,
+    idempotencyKey: row.idempotency_key,
+    baseVersion: row.base_version,
+    finishedBy: row.finished_by,
+    finishedAt: Number(row.finished_at),
+    lines: (JSON.parse(row.lines) as TripLine[]).map(lineOf),
+    totalCents: Number(row.total_cents),
+    unpricedLines: row.unpriced_lines,
+    removal: view(row.removal),
+    status: row.status as TripStatus,
+    completedVersion: row.completed_version,
+    voidReason: row.void_reason,
   }
 }
 

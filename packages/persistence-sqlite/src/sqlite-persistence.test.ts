@@ -4,7 +4,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite, runSpaceRegistrySuite } from '@converge/server-core/testing'
+import { runPersistenceSuite, runSpaceRegistrySuite, runTripLedgerSuite } from '@converge/server-core/testing'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crashUpdate } from '../test/crash-update.js'
@@ -36,6 +36,10 @@ const setup = () => {
 
 runPersistenceSuite('sqlite', setup)
 runSpaceRegistrySuite('sqlite', setup)
+runTripLedgerSuite('sqlite', async () => {
+  const { persistence, reopen, cleanup } = await setup()
+  return { ledger: persistence, reopen, cleanup }
+})
 
 describe('SqlitePersistence', () => {
   let dir: string

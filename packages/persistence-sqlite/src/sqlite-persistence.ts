@@ -7,11 +7,17 @@ import {
   silentLogger,
   systemScheduler,
   type Logger,
+  type NewTrip,
   type Persistence,
+  type RecordOutcome,
   type Scheduler,
   type SpaceEngine,
   type SpaceRegistry,
   type StoredSpace,
+  type Trip,
+  type TripLedger,
+  type TripLine,
+  type TripStatus,
 } from '@converge/server-core'
 
 export interface SqlitePersistenceOptions {
@@ -57,6 +63,32 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
     // the CRDT engine of each space (REG-10): what spaces registered before it were written in
     db.exec(`ALTER TABLE spaces ADD COLUMN engine TEXT NOT NULL DEFAULT 'yjs';`)
   },
+  (db) => {
+    // the trip ledger (TRIP-n): a space holds at most one pending trip, and at most one not void per
+    // base version; one trip per (space, Idempotency-Key), ever
+    db.exec(`
+      CREATE TABLE trips (
+        id                TEXT NOT NULL PRIMARY KEY,
+        space_id          TEXT NOT NULL,
+        idempotency_key   TEXT NOT NULL,
+        base_version      TEXT NOT NULL,
+        finished_by       TEXT NOT NULL,
+        finished_at       INTEGER NOT NULL,
+        lines             TEXT NOT NULL,
+        total_cents       INTEGER NOT NULL,
+        unpriced_lines    INTEGER NOT NULL,
+        removal           BLOB NOT NULL,
+        status            TEXT NOT NULL CHECK (status IN ('pending', 'complete', 'void')),
+        completed_version TEXT CHECK ((completed_version IS NOT NULL) = (status = 'complete')),
+        void_reason       TEXT CHECK ((void_reason IS NOT NULL) = (status = 'void')),
+        UNIQUE (space_id, idempotency_key)
+      );
+      CREATE UNIQUE INDEX trips_one_pending ON trips (space_id) WHERE status = 'pending';
+      CREATE UNIQUE INDEX trips_base_version ON trips (space_id, base_version) WHERE status <> 'void';
+      CREATE INDEX trips_newest ON trips (space_id, finished_at, id);
+      CREATE INDEX trips_pending ON trips (finished_at, id) WHERE status = 'pending';
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -88,13 +120,37 @@ interface UpdateRow {
   data: Buffer
 }
 
+/** A row of `trips`. */
+interface TripRow {
+  id: string
+  space_id: string
+  idempotency_key: string
+  base_version: string
+  finished_by: string
+  finished_at: number
+  lines: string
+  total_cents: number
+  unpriced_lines: number
+  removal: Buffer
+  status: string
+  completed_version: string | null
+  void_reason: string | null
+}
+
+const TRIP_COLUMNS = `id, space_id, idempotency_key, base_version, finished_by, finished_at, lines, total_cents,
+  unpriced_lines, removal, status, completed_version, void_reason`
+
 /**
  * Persistence (and the SpaceRegistry, table `spaces`, with each space's link generation) on one SQLite file through better-sqlite3. Updates go to an append-only `updates`
  * table (one global AUTOINCREMENT position, so positions increase per space and are never reused);
  * a compaction upserts the space's row in `snapshots` and deletes the updates it covers, in one
  * transaction. WAL + synchronous=FULL: an append's transaction is fsynced before its promise resolves.
+ *
+ * The TripLedger is table `trips`, on the main connection: each method is one IMMEDIATE transaction
+ * (the write lock from its first read), so a read-then-insert in `record` cannot interleave with
+ * another's; the unique indexes hold the rules should anything else write the table.
  */
-export class SqlitePersistence implements Persistence, SpaceRegistry {
+export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger {
   readonly file: string
   private readonly logger: Logger
   private readonly scheduler: Scheduler
@@ -111,6 +167,14 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     spaceEngine: Database.Statement<[string], { engine: string }>
     linkGeneration: Database.Statement<[string], { link_gen: number }>
     bumpLinkGeneration: Database.Statement<[string, number], { link_gen: number }>
+    tripByKey: Database.Statement<[string, string], TripRow>
+    tripHolding: Database.Statement<[string, string], TripRow>
+    tripIdTaken: Database.Statement<[string], { one: number }>
+    insertTrip: Database.Statement<[TripInsert]>
+    trip: Database.Statement<[string, string], TripRow>
+    settleTrip: Database.Statement<[string, string | null, string | null, string, string], TripRow>
+    trips: Database.Statement<[string, number], TripRow>
+    pendingTrips: Database.Statement<[], TripRow>
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
@@ -126,6 +190,8 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
   /** Waiting (in `close`) for the append thread to be done with every batch, queued and in flight. */
   private idleWaiters: (() => void)[] = []
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
+  private readonly recordTx: (trip: NewTrip) => RecordOutcome
+  private readonly settleTx: (spaceId: string, id: string, to: Settled) => Trip
 
   constructor(options: SqlitePersistenceOptions) {
     this.file = options.file
@@ -162,6 +228,31 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
           `INSERT INTO spaces (space_id, created_at, link_gen) VALUES (?, ?, 1)
            ON CONFLICT (space_id) DO UPDATE SET link_gen = link_gen + 1
            RETURNING link_gen`,
+        ),
+        tripByKey: db.prepare(`SELECT ${TRIP_COLUMNS} FROM trips WHERE space_id = ? AND idempotency_key = ?`),
+        // the pending trip first: it is the one that holds the space (TRIP-3)
+        tripHolding: db.prepare(
+          `SELECT ${TRIP_COLUMNS} FROM trips
+           WHERE space_id = ? AND (status = 'pending' OR (status <> 'void' AND base_version = ?))
+           ORDER BY status = 'pending' DESC LIMIT 1`,
+        ),
+        tripIdTaken: db.prepare('SELECT 1 AS one FROM trips WHERE id = ?'),
+        insertTrip: db.prepare(
+          `INSERT INTO trips (${TRIP_COLUMNS})
+           VALUES (@id, @spaceId, @idempotencyKey, @baseVersion, @finishedBy, @finishedAt, @lines,
+                   @totalCents, @unpricedLines, @removal, 'pending', NULL, NULL)`,
+        ),
+        trip: db.prepare(`SELECT ${TRIP_COLUMNS} FROM trips WHERE space_id = ? AND id = ?`),
+        settleTrip: db.prepare(
+          `UPDATE trips SET status = ?, completed_version = ?, void_reason = ?
+           WHERE space_id = ? AND id = ? AND status = 'pending'
+           RETURNING ${TRIP_COLUMNS}`,
+        ),
+        trips: db.prepare(
+          `SELECT ${TRIP_COLUMNS} FROM trips WHERE space_id = ? ORDER BY finished_at DESC, id DESC LIMIT ?`,
+        ),
+        pendingTrips: db.prepare(
+          `SELECT ${TRIP_COLUMNS} FROM trips WHERE status = 'pending' ORDER BY finished_at, id`,
         ),
       }
       this.db = db
@@ -215,6 +306,41 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
       stmt.deleteUpdates.run(spaceId, throughSeq)
     })
     this.compactTx = (spaceId, snapshot, throughSeq) => compactTx.immediate(spaceId, snapshot, throughSeq)
+
+    // TRIP-1…3: read first (replay, then the trip holding the slot), then insert
+    const recordTx = db.transaction((trip: NewTrip): RecordOutcome => {
+      const same = stmt.tripByKey.get(trip.spaceId, trip.idempotencyKey)
+      if (same) return { outcome: 'replay', trip: tripOf(same) }
+      const holder = stmt.tripHolding.get(trip.spaceId, trip.baseVersion)
+      if (holder) return { outcome: 'conflict', trip: tripOf(holder) }
+      if (stmt.tripIdTaken.get(trip.id)) throw new Error(`trip id "${trip.id}" is taken`)
+      stmt.insertTrip.run({
+        id: trip.id,
+        spaceId: trip.spaceId,
+        idempotencyKey: trip.idempotencyKey,
+        baseVersion: trip.baseVersion,
+        finishedBy: trip.finishedBy,
+        finishedAt: trip.finishedAt,
+        lines: JSON.stringify(trip.lines.map(lineOf)),
+        totalCents: trip.totalCents,
+        unpricedLines: trip.unpricedLines,
+        removal: trip.removal,
+      })
+      const row = stmt.trip.get(trip.spaceId, trip.id)
+      if (!row) throw new Error('the recorded trip is not there')
+      return { outcome: 'recorded', trip: tripOf(row) }
+    })
+    this.recordTx = (trip) => recordTx.immediate(trip)
+
+    // TRIP-4: only a pending trip changes; any other is returned as it is
+    const settleTx = db.transaction((spaceId: string, id: string, to: Settled): Trip => {
+      const changed = stmt.settleTrip.get(to.status, to.completedVersion, to.voidReason, spaceId, id)
+      if (changed) return tripOf(changed)
+      const row = stmt.trip.get(spaceId, id)
+      if (!row) throw new RangeError(`no trip "${id}"`)
+      return tripOf(row)
+    })
+    this.settleTx = (spaceId, id, to) => settleTx.immediate(spaceId, id, to)
 
     this.appender = new Worker(new URL('./append-worker.js', import.meta.url), {
       workerData: { file: this.file, busyTimeoutMs: BUSY_TIMEOUT_MS },
@@ -357,6 +483,56 @@ export class SqlitePersistence implements Persistence, SpaceRegistry {
     })
   }
 
+  /** TRIP-1…3: one IMMEDIATE transaction, fsynced before it resolves. */
+  record(trip: NewTrip): Promise<RecordOutcome> {
+    return this.run('record', trip.spaceId, () => this.recordTx(trip))
+  }
+
+  /** TRIP-4: pending → complete, in one IMMEDIATE transaction. */
+  complete(spaceId: string, id: string, version: string): Promise<Trip> {
+    return this.run('complete', spaceId, () =>
+      this.settleTx(spaceId, id, { status: 'complete', completedVersion: version, voidReason: null }),
+    )
+  }
+
+  /** TRIP-4: pending → void, in one IMMEDIATE transaction. */
+  void(spaceId: string, id: string, reason: string): Promise<Trip> {
+    return this.run('void', spaceId, () =>
+      this.settleTx(spaceId, id, { status: 'void', completedVersion: null, voidReason: reason }),
+    )
+  }
+
+  trip(spaceId: string, id: string): Promise<Trip | null> {
+    return this.run('trip', spaceId, () => {
+      const row = this.stmt.trip.get(spaceId, id)
+      return row ? tripOf(row) : null
+    })
+  }
+
+  /** TRIP-2: one read of the unique index on (space_id, idempotency_key). */
+  tripByKey(spaceId: string, idempotencyKey: string): Promise<Trip | null> {
+    return this.run('tripByKey', spaceId, () => {
+      const row = this.stmt.tripByKey.get(spaceId, idempotencyKey)
+      return row ? tripOf(row) : null
+    })
+  }
+
+  /** TRIP-5: one indexed read (`trips_newest`). */
+  trips(spaceId: string, options?: { readonly limit?: number }): Promise<Trip[]> {
+    const limit = options?.limit ?? 100
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      return Promise.reject(
+        new RangeError(`trips of space "${spaceId}": limit ${limit} is not a whole number ≥ 0`),
+      )
+    }
+    return this.run('trips', spaceId, () => this.stmt.trips.all(spaceId, limit).map(tripOf))
+  }
+
+  /** TRIP-6: one read of the partial index `trips_pending`. */
+  pendingTrips(): Promise<Trip[]> {
+    return this.run('pendingTrips', null, () => this.stmt.pendingTrips.all().map(tripOf))
+  }
+
   compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
     if (!Number.isSafeInteger(throughSeq) || throughSeq < 0) {
       return Promise.reject(new RangeError(`compact of space "${spaceId}": bad throughSeq ${throughSeq}`))
@@ -420,6 +596,63 @@ interface PendingAppend {
   readonly updates: readonly Uint8Array[]
   resolve(seq: number): void
   reject(err: unknown): void
+}
+
+/** The new state of a trip `complete` or `void` settles. */
+interface Settled {
+  readonly status: TripStatus
+  readonly completedVersion: string | null
+  readonly voidReason: string | null
+}
+
+/** The named parameters of `insertTrip`. */
+interface TripInsert {
+  id: string
+  spaceId: string
+  idempotencyKey: string
+  baseVersion: string
+  finishedBy: string
+  finishedAt: number
+  lines: string
+  totalCents: number
+  unpricedLines: number
+  removal: Uint8Array
+}
+
+const TRIP_STATUSES: readonly string[] = ['pending', 'complete', 'void'] satisfies TripStatus[]
+
+/** Exactly a TripLine's fields, in order (what is stored as JSON, and what is read back). */
+function lineOf(l: TripLine): TripLine {
+  return {
+    key: l.key,
+    name: l.name,
+    quantity: l.quantity,
+    unit: l.unit,
+    priceCents: l.priceCents,
+    checkedBy: l.checkedBy,
+  }
+}
+
+/** A row of `trips` as a Trip; a status the code does not know is a StorageError. */
+function tripOf(row: TripRow): Trip {
+  if (!TRIP_STATUSES.includes(row.status)) {
+    throw new StorageError(`trip "${row.id}" is stored with an unknown status "${row.status}"`)
+  }
+  return {
+    id: row.id,
+    spaceId: row.space_id,
+    idempotencyKey: row.idempotency_key,
+    baseVersion: row.base_version,
+    finishedBy: row.finished_by,
+    finishedAt: row.finished_at,
+    lines: (JSON.parse(row.lines) as TripLine[]).map(lineOf),
+    totalCents: row.total_cents,
+    unpricedLines: row.unpriced_lines,
+    removal: view(row.removal),
+    status: row.status as TripStatus,
+    completedVersion: row.completed_version,
+    voidReason: row.void_reason,
+  }
 }
 
 /** A plain Uint8Array over the driver's Buffer (no copy). */
