@@ -42,6 +42,7 @@ export {
   replayExport,
   writeExport,
 } from './export.js'
+export type { RestoreSummary } from './restore.js'
 export { validateYjsUpdate } from './yjs/validate.js'
 export type { AutomergeEngine } from './automerge/engine.js'
 export { isEngineLoaded, registerEngine, type EngineFactory } from './registry.js'

@@ -41,6 +41,7 @@ import {
 import { SEP, displayName, joinKey, normaliseName, randomId, splitKey } from './model/keys.js'
 import { compareOrder, keysBetween, readOrderKey } from './model/order.js'
 import { Origin } from './origins.js'
+import { type RestoreSummary, restoreCommands } from './restore.js'
 
 /** The schema version this code writes and fully understands (SCH-1). */
 export const SCHEMA_VERSION = 1
@@ -925,6 +926,43 @@ export class Space {
   restoreNote(id: string): void {
     this.existingNote(id)
     this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, 'trashedAt'), null))
+  }
+
+  // ---------------------------------------------------------------- restoring a version (RESTORE-*)
+
+  /**
+   * RESTORE-1…6: makes this replica show what `old` shows — an earlier version of this space, e.g.
+   * `openSpace({ engine, spaceId, state, readOnly: true })` of a state the server kept — by the
+   * ordinary commands of the difference, as one local command: one update, one undo step, a forward
+   * change that merges with concurrent edits by the usual rules (never a rewind). What `old` holds
+   * that this replica has not integrated yet is merged first, as a peer's checked update (so a line
+   * or a note it has is not added a second time). Refuses a version of another space or engine
+   * (`ForeignDocument`) and writes nothing; writes nothing either when the two show the same.
+   */
+  restoreFrom(old: Space): RestoreSummary {
+    if (old.id !== this.id || old.engineKind !== this.engineKind)
+      throw new MergeError(
+        'ForeignDocument',
+        `a version of ${old.engineKind} space "${old.id}" cannot be restored into ${this.engineKind} space "${this.id}"`,
+      )
+    this.assertWritable()
+    if (old.schemaTooNew)
+      throw new MergeError(
+        'SchemaTooNew',
+        `the version has schema ${old.schemaVersion}; this app knows ${SCHEMA_VERSION}`,
+      )
+    const have = this.versionVector()
+    if ([...old.versionVector()].some(([writer, n]) => (have.get(writer) ?? 0) < n))
+      this.applyUpdate(old.encodeStateAsUpdate(this.stateVector()), this.origin, 'all')
+    this.typingIn = null // the restore's text is not part of a run being typed (NOTE-2)
+    let summary: RestoreSummary | undefined
+    this.transact(() => {
+      summary = restoreCommands(this, old, {
+        setNoteTime: (id, field, at) =>
+          this.command((w, inv) => this.setRaw(w, inv, 'notes', joinKey(id, field), at)),
+      })
+    })
+    return summary!
   }
 
   // ---------------------------------------------------------------- undo / redo (UNDO-*)
