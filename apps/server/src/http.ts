@@ -27,6 +27,7 @@ import type { RefusedBy } from './metrics.js'
 import type { KeyedBuckets } from './rate.js'
 import { parseVersionToken, versionToken } from '@converge/protocol'
 import { etagOf, matchesEtag, viewOf } from './read-model.js'
+import type { Trips } from './trips.js'
 import type { OriginPolicy } from './security.js'
 
 /** Largest body accepted by POST /api/spaces. */
@@ -93,6 +94,10 @@ export interface HttpDeps {
   readonly readRate: KeyedBuckets | null
   /** READ-2: the longest `?after=` waits. */
   readonly readAfterMaxMs: number
+  /** TRIPS-1…7: finishing trips and listing them (trips.ts). */
+  readonly trips: Trips
+  /** One bucket per client address for finishing trips (null: no limit). */
+  readonly tripRate: KeyedBuckets | null
 }
 
 /** A new random space id: 22 url-safe characters (128 bits), matching server-core's SPACE_ID. */
@@ -142,7 +147,7 @@ function sendJson(
 /** What an allowed cross-origin caller of the API is told (its own origin, echoed; never `*`). */
 const CORS = {
   'access-control-allow-methods': 'GET, POST, OPTIONS',
-  'access-control-allow-headers': 'content-type, authorization, if-none-match',
+  'access-control-allow-headers': 'content-type, authorization, if-none-match, if-match, idempotency-key',
   'access-control-expose-headers': 'etag, converge-version',
   'access-control-max-age': '600',
 }
@@ -244,26 +249,7 @@ async function readSpace(
       { retryAfterSeconds: retryAfter },
     )
   }
-  const unauthorized = { 'www-authenticate': 'Bearer realm="converge"' }
-  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1] ?? null
-  let decision
-  try {
-    decision = await deps.authenticate(spaceId, bearer)
-  } catch (e) {
-    if (e instanceof StorageError) throw unavailable(deps, spaceId, e)
-    decision = { ok: false, kind: 'Unauthorized', reason: 'the token could not be checked' } as const
-  }
-  if (!decision.ok) {
-    deps.refused('read_token')
-    deps.log.warn({ ip, spaceId, kind: decision.kind, reason: decision.reason }, 'read refused')
-    if (decision.kind === 'Forbidden') throw new HttpError(403, decision.reason)
-    if (decision.kind === 'LinkRevoked') throw new HttpError(410, decision.reason)
-    throw new HttpError(
-      401,
-      `reading a space needs Authorization: Bearer <read or write token> (${decision.reason})`,
-      unauthorized,
-    )
-  }
+  await authorize(req, spaceId, deps, 'read', 'reading a space', 'read_token', 'read refused')
   const afterToken = query.get('after')
   let after: Uint8Array | undefined
   if (afterToken !== null) {
@@ -308,6 +294,148 @@ async function readSpace(
     'content-length': Buffer.byteLength(body),
   })
   res.end(req.method === 'HEAD' ? undefined : body)
+}
+
+/**
+ * READ-4, TRIPS-1: the request's bearer token must allow `need` on the space (the sockets' check);
+ * refusals are typed (401, 403, 410), logged and counted.
+ */
+async function authorize(
+  req: IncomingMessage,
+  spaceId: string,
+  deps: HttpDeps,
+  need: 'read' | 'write',
+  what: string,
+  refusal: RefusedBy = need === 'write' ? 'trip_token' : 'read_token',
+  refusedLine = `${what}: refused`,
+): Promise<void> {
+  const unauthorized = { 'www-authenticate': 'Bearer realm="converge"' }
+  const bearer = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1] ?? null
+  let decision
+  try {
+    decision = await deps.authenticate(spaceId, bearer)
+  } catch (e) {
+    if (e instanceof StorageError) throw unavailable(deps, spaceId, e)
+    decision = { ok: false, kind: 'Unauthorized', reason: 'the token could not be checked' } as const
+  }
+  const wanted = need === 'write' ? 'a write token' : 'a read or write token'
+  if (decision.ok && (need === 'read' || decision.access === 'write')) return
+  deps.refused(refusal)
+  const ip = deps.clientAddress(req)
+  if (decision.ok) {
+    deps.log.warn({ ip, spaceId, kind: 'Forbidden', reason: 'a read-only token' }, refusedLine)
+    throw new HttpError(403, `${what} needs ${wanted}; this link is read-only`)
+  }
+  deps.log.warn({ ip, spaceId, kind: decision.kind, reason: decision.reason }, refusedLine)
+  if (decision.kind === 'Forbidden') throw new HttpError(403, decision.reason)
+  if (decision.kind === 'LinkRevoked') throw new HttpError(410, decision.reason)
+  throw new HttpError(
+    401,
+    `${what} needs Authorization: Bearer <${need === 'write' ? 'write' : 'read or write'} token> (${decision.reason})`,
+    unauthorized,
+  )
+}
+
+/** Takes one from the address's bucket, or refuses with 429 (logged, counted). */
+function takeOrRefuse(
+  req: IncomingMessage,
+  deps: HttpDeps,
+  bucket: KeyedBuckets | null,
+  limit: RefusedBy,
+  what: string,
+): void {
+  const ip = deps.clientAddress(req)
+  if (!bucket || bucket.take(ip, 1)) return
+  const retryAfter = Math.max(1, Math.ceil(bucket.waitMs(ip, 1) / 1000))
+  deps.refused(limit)
+  deps.log.warn({ ip, retryAfter }, `${what} refused: too many from this address`)
+  throw new HttpError(
+    429,
+    `too many requests from this address; retry in ${retryAfter} s`,
+    { 'retry-after': String(retryAfter) },
+    { retryAfterSeconds: retryAfter },
+  )
+}
+
+/** `/api/spaces/<id>/trips`, its space id captured. */
+const TRIPS_PATH = /^\/api\/spaces\/([A-Za-z0-9_-]{1,64})\/trips$/
+
+/** An Idempotency-Key: 8–128 url-safe characters (a uuid fits). */
+const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,128}$/
+
+const finishBody = z.object({ by: z.string().max(200).optional() }).strict()
+
+/**
+ * POST /api/spaces/<id>/trips with a write token, `Idempotency-Key` and `If-Match: <version token>`
+ * (PROTOCOL.md §P10): finishes a shopping trip — the saga of trips.ts. Every attempt takes from its
+ * address's bucket first; the answer carries the trip (or the current version, on 412).
+ */
+async function finishTrip(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: string,
+  deps: HttpDeps,
+): Promise<void> {
+  takeOrRefuse(req, deps, deps.tripRate, 'trips_per_ip', 'finishing a trip')
+  const raw = await readBody(req, MAX_API_BODY_BYTES)
+  await authorize(req, spaceId, deps, 'write', 'finishing a trip')
+  const key = req.headers['idempotency-key']
+  if (typeof key !== 'string' || !IDEMPOTENCY_KEY.test(key))
+    throw new HttpError(400, 'finishing a trip needs an Idempotency-Key header of 8–128 url-safe characters')
+  const match = req.headers['if-match']
+  if (typeof match !== 'string' || match.trim() === '')
+    throw new HttpError(428, 'finishing a trip needs If-Match: the version the list was seen at')
+  const ifMatch = parseVersionToken(
+    match
+      .trim()
+      .replace(/^W\//, '')
+      .replace(/^"(.*)"$/, '$1'),
+  )
+  if (!ifMatch) throw new HttpError(400, 'If-Match is not a version token')
+  let body: z.infer<typeof finishBody> = {}
+  if (raw.length > 0) {
+    let json: unknown
+    try {
+      json = JSON.parse(raw.toString('utf8'))
+    } catch {
+      throw new HttpError(400, 'the body is not JSON')
+    }
+    const parsed = finishBody.safeParse(json)
+    if (!parsed.success) throw new HttpError(400, `bad body: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+    body = parsed.data
+  }
+  let outcome
+  try {
+    outcome = await deps.trips.finish({ spaceId, idempotencyKey: key, ifMatch, by: body.by ?? '' })
+  } catch (e) {
+    if (e instanceof MemoryBudgetExceeded)
+      throw new HttpError(503, 'the server is short of memory; try again later', { 'retry-after': '5' })
+    throw unavailable(deps, spaceId, e)
+  }
+  const { status, ...rest } = outcome
+  const headers: Record<string, string> = {}
+  if ('retryAfter' in rest) headers['retry-after'] = String(rest.retryAfter)
+  if ('version' in rest) headers['converge-version'] = rest.version
+  if (status >= 400) deps.log.info({ spaceId, status }, 'trip not finished')
+  sendJson(res, status, rest, headers)
+}
+
+/** GET /api/spaces/<id>/trips with a read or write token: the space's trips, newest first (TRIPS-7). */
+async function listTrips(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: string,
+  deps: HttpDeps,
+): Promise<void> {
+  takeOrRefuse(req, deps, deps.readRate, 'reads_per_ip', 'listing trips')
+  await authorize(req, spaceId, deps, 'read', 'listing trips')
+  let trips
+  try {
+    trips = await deps.trips.list(spaceId)
+  } catch (e) {
+    throw unavailable(deps, spaceId, e)
+  }
+  sendJson(res, 200, { trips })
 }
 
 /** A read the storage failed: 503, logged. */
@@ -421,6 +549,13 @@ async function handleApi(
   if (space) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET')
     await readSpace(req, res, space[1]!, query, deps)
+    return
+  }
+  const trips = TRIPS_PATH.exec(path)
+  if (trips) {
+    if (req.method === 'POST') await finishTrip(req, res, trips[1]!, deps)
+    else if (req.method === 'GET') await listTrips(req, res, trips[1]!, deps)
+    else throw new HttpError(405, 'use GET or POST')
     return
   }
   const reset = RESET_PATH.exec(path)

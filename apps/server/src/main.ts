@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { ConfigError, helpText, parseConfig, wantsHelp } from './config.js'
 import { type RunningServer, startServer } from './server.js'
+import { TRIP_FAULTS } from './trips.js'
 import { openLines, openUrls } from './urls.js'
 
 export { type Config, parseConfig } from './config.js'
@@ -53,7 +54,11 @@ export async function main(argv: readonly string[], env: NodeJS.ProcessEnv): Pro
   }
   process.on('SIGTERM', stop)
   process.on('SIGINT', stop)
-  const running = await startServer(config)
+  // test-only (SPEC.md TRIPS-6): a fault between the steps of finishing a trip
+  const fault = env.CONVERGE_TEST_TRIP_FAULT
+  const running = await startServer(config, {
+    tripFault: TRIP_FAULTS.find((f) => f === fault) ?? null,
+  })
   server = running
   process.on('uncaughtException', (e) => {
     running.log.fatal({ err: e.stack ?? e.message }, 'uncaught exception')

@@ -30,6 +30,10 @@ export type RefusedBy =
   | 'reads_per_ip'
   /** GET /api/spaces/<id> without a token that reads the space (401, 403, 410) */
   | 'read_token'
+  /** POST /api/spaces/<id>/trips past the per-address bucket (429; SPACES_PER_MINUTE_PER_IP) */
+  | 'trips_per_ip'
+  /** POST /api/spaces/<id>/trips without a write token of the space (401, 403, 410) */
+  | 'trip_token'
 
 export interface Metrics {
   readonly registry: Registry

@@ -12,6 +12,7 @@ import {
   type Persistence,
   type SpaceRegistry,
   SyncCore,
+  type TripLedger,
   systemClock,
 } from '@converge/server-core'
 import type { DestinationStream } from 'pino'
@@ -33,16 +34,22 @@ import { type Metrics, createMetrics } from './metrics.js'
 import { KeyedBuckets } from './rate.js'
 import { createOriginPolicy, securityHeaders } from './security.js'
 import { createStorageQuota } from './storage-quota.js'
+import { type TripFault, createTrips } from './trips.js'
 import { attachSyncTransport } from './ws.js'
 
-/** The configured storage: the spaces (for the core) and the register of taken ids (for the HTTP API). */
-export type Storage = Persistence & SpaceRegistry
+/**
+ * The configured storage: the spaces (for the core), the register of taken ids (for the HTTP API) and
+ * the ledger of finished trips (trips.ts).
+ */
+export type Storage = Persistence & SpaceRegistry & TripLedger
 
 export interface StartOptions {
   /** Replaces the configured storage (tests inject failing storage). It is closed by `close()`. */
   readonly persistence?: Storage
   /** Where log lines go instead of stdout (tests collect them). */
   readonly logDestination?: DestinationStream
+  /** Test-only: a fault between the steps of finishing a trip (trips.ts, SPEC.md TRIPS-5, TRIPS-6). */
+  readonly tripFault?: TripFault | null
 }
 
 export interface RunningServer {
@@ -197,6 +204,37 @@ async function start(
     spaceEngine: (spaceId) => storage.spaceEngine(spaceId),
   })
   metrics.observe(core)
+  const trips = createTrips({
+    core,
+    ledger: storage,
+    log: log.child({ c: 'trips' }),
+    fault: options.tripFault,
+  })
+  // TRIPS-6: a trip a stopped process left between its steps is finished before anyone is served;
+  // when storage fails that, it is tried again every half minute
+  const started = Date.now()
+  let recovery: ReturnType<typeof setInterval> | null = null
+  const recover = async (): Promise<boolean> => {
+    try {
+      const done = await trips.recover(started)
+      if (done.complete + done.void > 0) log.warn(done, 'finished the trips a stop left pending')
+      return true
+    } catch (e) {
+      log.error(
+        { err: e instanceof Error ? e.message : String(e) },
+        'pending trips could not be finished yet',
+      )
+      return false
+    }
+  }
+  if (!(await recover())) {
+    recovery = setInterval(() => {
+      void recover().then((ok) => {
+        if (ok && recovery) clearInterval(recovery)
+      })
+    }, 30_000)
+    recovery.unref()
+  }
 
   let shuttingDown = false
   const isShuttingDown = (): boolean => shuttingDown
@@ -235,6 +273,12 @@ async function start(
           ? new KeyedBuckets({ ratePerSecond: perIp.readsPerMinute / 60, burst: perIp.readsBurst })
           : null,
       readAfterMaxMs: config.readAfterMaxMs,
+      trips,
+      // the numbers of space creation: a trip is as rare, and a guess at a token as costly
+      tripRate:
+        perIp.spacesPerMinute > 0
+          ? new KeyedBuckets({ ratePerSecond: perIp.spacesPerMinute / 60, burst: perIp.spacesBurst })
+          : null,
     }),
   )
   server.on('clientError', (_err, socket) => {
@@ -286,6 +330,7 @@ async function start(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       shuttingDown = true
+      if (recovery) clearInterval(recovery)
       log.info({}, 'shutting down: committing and closing every connection')
       const httpClosed = new Promise<void>((resolveClosed) => server.close(() => resolveClosed()))
       server.closeIdleConnections()

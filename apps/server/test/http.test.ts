@@ -173,6 +173,12 @@ describe('HTTP', () => {
       authenticate: () => Promise.reject(new Error('unused')),
       readSpace: () => Promise.reject(new Error('unused')),
       readRate: null,
+      trips: {
+        finish: () => Promise.reject(new Error('unused')),
+        list: () => Promise.reject(new Error('unused')),
+        recover: () => Promise.reject(new Error('unused')),
+      },
+      tripRate: null,
       readAfterMaxMs: 0,
     })
     const http = createServer(handler)

@@ -4,13 +4,7 @@
  * ones. Every wait is for a condition (a close, a message, a metric), never a sleep.
  */
 import { CloseCode, ErrorKind, PROTOCOL_VERSION } from '@converge/protocol'
-import {
-  type Persistence,
-  type SpaceEngine,
-  type SpaceRegistry,
-  StorageError,
-  type StoredSpace,
-} from '@converge/server-core'
+import { StorageError } from '@converge/server-core'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
 import { decodeJwt } from 'jose'
 import { join } from 'node:path'
@@ -208,43 +202,22 @@ describe('expiring links', () => {
 })
 
 /** SQLite whose link generation reads fail while `failing` is set. */
-class FlakyGenerations implements Persistence, SpaceRegistry {
+class FlakyGenerations extends SqlitePersistence {
   failing = false
-  constructor(readonly inner: SqlitePersistence) {}
-  registerSpace(id: string, engine?: SpaceEngine): Promise<boolean> {
-    return this.inner.registerSpace(id, engine)
+  override linkGeneration(id: string): Promise<number> {
+    return this.failing ? Promise.reject(new StorageError('database unreachable')) : super.linkGeneration(id)
   }
-  spaceEngine(id: string): Promise<SpaceEngine> {
-    return this.inner.spaceEngine(id)
-  }
-  linkGeneration(id: string): Promise<number> {
+  override bumpLinkGeneration(id: string): Promise<number> {
     return this.failing
       ? Promise.reject(new StorageError('database unreachable'))
-      : this.inner.linkGeneration(id)
-  }
-  bumpLinkGeneration(id: string): Promise<number> {
-    return this.failing
-      ? Promise.reject(new StorageError('database unreachable'))
-      : this.inner.bumpLinkGeneration(id)
-  }
-  load(id: string): Promise<StoredSpace> {
-    return this.inner.load(id)
-  }
-  append(id: string, updates: readonly Uint8Array[]): Promise<number> {
-    return this.inner.append(id, updates)
-  }
-  compact(id: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
-    return this.inner.compact(id, snapshot, throughSeq)
-  }
-  close(): Promise<void> {
-    return this.inner.close()
+      : super.bumpLinkGeneration(id)
   }
 }
 
 describe('link generations and storage', () => {
   it('[REVOKE-5] while the link generation cannot be read, sockets close with 4503 (retried) and a reset answers 503', async () => {
     const dir = tempDir()
-    const storage = new FlakyGenerations(new SqlitePersistence({ file: join(dir, 'converge.sqlite') }))
+    const storage = new FlakyGenerations({ file: join(dir, 'converge.sqlite') })
     const server = await startTestServer({ dataDir: dir }, { persistence: storage })
     const space = await createSpace(server)
     storage.failing = true

@@ -1,13 +1,7 @@
 import { join } from 'node:path'
 import { SqlitePersistence } from '@converge/persistence-sqlite'
 import { CloseCode } from '@converge/protocol'
-import {
-  type Persistence,
-  type SpaceEngine,
-  type SpaceRegistry,
-  StorageError,
-  type StoredSpace,
-} from '@converge/server-core'
+import { StorageError, type StoredSpace } from '@converge/server-core'
 import { afterEach, describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
@@ -33,43 +27,27 @@ const metric = async (url: string, name: string): Promise<number> => {
 }
 
 /** SQLite whose next `failLoads` loads throw StorageError; records what was written. */
-class FlakyPersistence implements Persistence, SpaceRegistry {
-  readonly inner: SqlitePersistence
+class FlakyPersistence extends SqlitePersistence {
   failLoads = 0
   appends = 0
   compactions = 0
   constructor(file: string) {
-    this.inner = new SqlitePersistence({ file })
+    super({ file })
   }
-  registerSpace(spaceId: string, engine?: SpaceEngine): Promise<boolean> {
-    return this.inner.registerSpace(spaceId, engine)
-  }
-  spaceEngine(spaceId: string): Promise<SpaceEngine> {
-    return this.inner.spaceEngine(spaceId)
-  }
-  linkGeneration(spaceId: string): Promise<number> {
-    return this.inner.linkGeneration(spaceId)
-  }
-  bumpLinkGeneration(spaceId: string): Promise<number> {
-    return this.inner.bumpLinkGeneration(spaceId)
-  }
-  load(spaceId: string): Promise<StoredSpace> {
+  override load(spaceId: string): Promise<StoredSpace> {
     if (this.failLoads > 0) {
       this.failLoads--
       return Promise.reject(new StorageError('disk on fire'))
     }
-    return this.inner.load(spaceId)
+    return super.load(spaceId)
   }
-  append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
+  override append(spaceId: string, updates: readonly Uint8Array[]): Promise<number> {
     this.appends++
-    return this.inner.append(spaceId, updates)
+    return super.append(spaceId, updates)
   }
-  compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
+  override compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
     this.compactions++
-    return this.inner.compact(spaceId, snapshot, throughSeq)
-  }
-  close(): Promise<void> {
-    return this.inner.close()
+    return super.compact(spaceId, snapshot, throughSeq)
   }
 }
 

@@ -3,7 +3,14 @@
  * server URLs from `location`, wires the services and passes them down through React context.
  */
 import { isMergeError } from '@converge/merge'
-import { IdbStore, SpaceRegistrar, SpaceSession, StoreError, httpSpaceApi } from '@converge/sync-client'
+import {
+  IdbStore,
+  SpaceRegistrar,
+  SpaceSession,
+  StoreError,
+  httpSpaceApi,
+  httpTripsApi,
+} from '@converge/sync-client'
 import { StrictMode } from 'react'
 import { createRoot } from 'react-dom/client'
 import { App } from './app/App.js'
@@ -66,6 +73,7 @@ async function start(): Promise<void> {
   }
   const catalog = new Catalog(store, (e) => status.report(e))
   const api = httpSpaceApi(apiBase)
+  const trips = httpTripsApi(apiBase)
   const sessions = new SessionManager(
     ({ spaceId, engine, token, readOnly, user }) =>
       SpaceSession.open({
@@ -92,6 +100,7 @@ async function start(): Promise<void> {
     profile,
     sessions,
     api,
+    trips,
     storage: status,
     newSpaces: new Map(),
   }

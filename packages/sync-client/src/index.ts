@@ -49,6 +49,17 @@ export {
   httpSpaceApi,
 } from './space-api.js'
 export {
+  type Failure as TripFailure,
+  type HttpTripsApiOptions,
+  type Result as TripResult,
+  type ServerLine,
+  type ServerView,
+  type Trip,
+  type TripLine,
+  type TripsApi,
+  httpTripsApi,
+} from './trips-api.js'
+export {
   type CreateSpaceOptions,
   REGISTRATION_BACKOFF,
   type RegistrationCatalog,

@@ -1,5 +1,5 @@
 import type { SpaceExport } from '@converge/merge'
-import type { SpaceApi, SpaceRegistrar } from '@converge/sync-client'
+import type { SpaceApi, SpaceRegistrar, TripsApi } from '@converge/sync-client'
 import { createContext, useContext } from 'react'
 import type { Catalog } from '../services/catalog.js'
 import type { ProfileStore } from '../services/profile.js'
@@ -15,6 +15,8 @@ export interface Services {
   readonly profile: ProfileStore
   readonly sessions: SessionManager
   readonly api: SpaceApi
+  /** Finishing trips and listing them (PROTOCOL.md §P10). */
+  readonly trips: TripsApi
   readonly storage: StorageStatus
   /**
    * Spaces just created or imported in this tab, by id: the space screen writes their metadata (and

@@ -40,6 +40,8 @@ interface CartProps {
   readonly session: SpaceSession
   readonly view: SpaceViewState
   readonly run: Run
+  /** WEB-TRIP-1: "Done shopping" (left out where trips cannot be finished: read-only, not on the server). */
+  readonly onDoneShopping?: (() => void) | undefined
 }
 
 /**
@@ -81,7 +83,7 @@ interface DragView {
 
 const NONE: readonly string[] = []
 
-export function Cart({ session, view, run }: CartProps) {
+export function Cart({ session, view, run, onDoneShopping }: CartProps) {
   const { profile } = useServices()
   const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
   const space = session.space
@@ -601,6 +603,17 @@ export function Cart({ session, view, run }: CartProps) {
               {!readOnly && (
                 <button type="button" className="button small" onClick={clearBought}>
                   Clear bought
+                </button>
+              )}
+              {!readOnly && onDoneShopping && (
+                <button
+                  type="button"
+                  className="button small primary"
+                  data-testid="done-shopping"
+                  onClick={onDoneShopping}
+                  title="Record this trip (what was bought, for how much) and take the bought items off the list"
+                >
+                  Done shopping
                 </button>
               )}
             </div>

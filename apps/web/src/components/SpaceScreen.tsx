@@ -18,6 +18,9 @@ import { RemoveSpaceDialog } from './RemoveSpaceDialog.js'
 import { ShareDialog } from './ShareDialog.js'
 import { StatusLine } from './StatusLine.js'
 import { RemoteActivity } from './LiveAnnouncer.js'
+import { FinishTripDialog, TripsDialog } from './trips/Trips.js'
+import { tripSummary } from '../app/trips.js'
+import { useSpaceCurrency } from '../app/currency.js'
 
 /** Runs a command on the space; a refusal (read-only, item removed meanwhile…) is shown, not thrown. */
 export type Run = (what: string, fn: () => void) => void
@@ -123,8 +126,16 @@ function OpenSpace({
   readonly importError: string | null
   readonly onDismissImportError: () => void
 }) {
-  const { catalog, registrar } = useServices()
+  const { catalog, registrar, trips, profile } = useServices()
   const view = useSpaceView(session)
+  const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
+  const [finishing, setFinishing] = useState(false)
+  const [showTrips, setShowTrips] = useState(false)
+  const [tripDone, setTripDone] = useState<string | null>(null)
+  const [currency] = useSpaceCurrency(session.space)
+  // a trip is finished on the server, with the write token of a space registered there (WEB-TRIP-1)
+  const writeToken = record.registered && !view.readOnly ? (record.writeToken ?? null) : null
+  const readToken = record.registered ? (record.writeToken ?? record.readToken ?? null) : null
   const registerProblems = useSyncExternalStore(registrar.subscribe, registrar.getSnapshot)
   const [actionError, setActionError] = useState<string | null>(null)
   const [removing, setRemoving] = useState(false)
@@ -244,6 +255,16 @@ function OpenSpace({
           <span aria-hidden="true">↷</span> Redo
         </button>
         <span className="toolbar-spacer" />
+        {readToken && (
+          <button
+            type="button"
+            className="button"
+            data-testid="open-trips"
+            onClick={() => setShowTrips(true)}
+          >
+            Trips
+          </button>
+        )}
         <button type="button" className="button" onClick={onShare}>
           Share
         </button>
@@ -270,15 +291,66 @@ function OpenSpace({
       </ErrorBoundary>
 
       <RemoteActivity session={session} view={view} />
+      <div className="cart-notice trip-done" role="status" data-testid="trip-done">
+        {tripDone !== null && (
+          <>
+            <span className="cart-notice-text">{tripDone}</span>
+            <button type="button" className="button small" onClick={() => setShowTrips(true)}>
+              See trips
+            </button>
+            <button
+              type="button"
+              className="icon-button small"
+              aria-label="Dismiss"
+              onClick={() => setTripDone(null)}
+            >
+              ×
+            </button>
+          </>
+        )}
+      </div>
       <div className="space-columns">
         <ErrorBoundary name="cart" what="This list" card>
-          <Cart session={session} view={view} run={run} />
+          <Cart
+            session={session}
+            view={view}
+            run={run}
+            onDoneShopping={writeToken ? () => setFinishing(true) : undefined}
+          />
         </ErrorBoundary>
         <ErrorBoundary name="notes" what="The notes" card>
           <Notes session={session} view={view} run={run} openRequest={openNote} />
         </ErrorBoundary>
       </div>
 
+      {finishing && writeToken && (
+        <FinishTripDialog
+          api={trips}
+          spaceId={record.id}
+          writeToken={writeToken}
+          by={me.name}
+          status={view.status}
+          currency={currency}
+          onClose={() => setFinishing(false)}
+          onFinished={(trip) => {
+            setFinishing(false)
+            setTripDone(`Trip recorded: ${tripSummary(trip, currency)}. The bought items leave the list.`)
+          }}
+          onShowTrips={() => {
+            setFinishing(false)
+            setShowTrips(true)
+          }}
+        />
+      )}
+      {showTrips && readToken && (
+        <TripsDialog
+          api={trips}
+          spaceId={record.id}
+          token={readToken}
+          currency={currency}
+          onClose={() => setShowTrips(false)}
+        />
+      )}
       {removing && (
         <RemoveSpaceDialog
           space={record}
