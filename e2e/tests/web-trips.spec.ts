@@ -58,7 +58,7 @@ test('[WEB-TRIP-1][WEB-TRIP-3] two phones press "Done shopping" together: one tr
   ])
   // one of them records the trip; the other is told who did
   const done = async (p: Page) =>
-    ((await p.getByTestId('trip-done').textContent()) ?? '').includes('Trip recorded')
+    ((await p.getByTestId('space-notice').textContent()) ?? '').includes('Trip recorded')
   await expect.poll(async () => (await done(a)) !== (await done(b)), { timeout: 15_000 }).toBe(true)
   const loser = (await done(a)) ? b : a
   await expect(loser.getByTestId('finish-trip-problem')).toContainText('finished this trip already')
@@ -106,7 +106,7 @@ test('[WEB-TRIP-2] a list that changes while "Done shopping" is open is shown ag
   await expect(a.getByTestId('finish-trip-lines').getByRole('listitem')).toHaveCount(2)
   expect(takeExpectedStatuses(devices.problems, 0, [412])).toBe(1)
   await a.getByTestId('finish-trip-confirm').click()
-  await expect(a.getByTestId('trip-done')).toContainText('Trip recorded: 2 items')
+  await expect(a.getByTestId('space-notice')).toContainText('Trip recorded: 2 items')
   for (const p of [a, b]) await expect.poll(() => cartNames(p)).toEqual([])
   await expect(a.getByTestId('cart-empty')).toBeVisible()
 

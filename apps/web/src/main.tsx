@@ -8,6 +8,7 @@ import {
   SpaceRegistrar,
   SpaceSession,
   StoreError,
+  httpHistoryApi,
   httpSpaceApi,
   httpTripsApi,
 } from '@converge/sync-client'
@@ -74,6 +75,7 @@ async function start(): Promise<void> {
   const catalog = new Catalog(store, (e) => status.report(e))
   const api = httpSpaceApi(apiBase)
   const trips = httpTripsApi(apiBase)
+  const versions = httpHistoryApi(apiBase)
   const sessions = new SessionManager(
     ({ spaceId, engine, token, readOnly, user }) =>
       SpaceSession.open({
@@ -101,6 +103,7 @@ async function start(): Promise<void> {
     sessions,
     api,
     trips,
+    history: versions,
     storage: status,
     newSpaces: new Map(),
   }

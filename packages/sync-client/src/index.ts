@@ -49,6 +49,13 @@ export {
   httpSpaceApi,
 } from './space-api.js'
 export {
+  type HistoryApi,
+  type HistoryResult,
+  type VersionInfo,
+  type VersionState,
+  httpHistoryApi,
+} from './history-api.js'
+export {
   type Failure as TripFailure,
   type HttpTripsApiOptions,
   type Result as TripResult,

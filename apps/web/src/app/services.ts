@@ -1,5 +1,5 @@
 import type { SpaceExport } from '@converge/merge'
-import type { SpaceApi, SpaceRegistrar, TripsApi } from '@converge/sync-client'
+import type { HistoryApi, SpaceApi, SpaceRegistrar, TripsApi } from '@converge/sync-client'
 import { createContext, useContext } from 'react'
 import type { Catalog } from '../services/catalog.js'
 import type { ProfileStore } from '../services/profile.js'
@@ -17,6 +17,8 @@ export interface Services {
   readonly api: SpaceApi
   /** Finishing trips and listing them (PROTOCOL.md §P10). */
   readonly trips: TripsApi
+  /** The versions the server keeps of each space (PROTOCOL.md §P11). */
+  readonly history: HistoryApi
   readonly storage: StorageStatus
   /**
    * Spaces just created or imported in this tab, by id: the space screen writes their metadata (and

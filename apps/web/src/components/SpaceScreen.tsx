@@ -20,6 +20,8 @@ import { StatusLine } from './StatusLine.js'
 import { RemoteActivity } from './LiveAnnouncer.js'
 import { FinishTripDialog, TripsDialog } from './trips/Trips.js'
 import { tripSummary } from '../app/trips.js'
+import { restoredText } from '../app/history.js'
+import { HistoryDialog } from './history/History.js'
 import { useSpaceCurrency } from '../app/currency.js'
 
 /** Runs a command on the space; a refusal (read-only, item removed meanwhile…) is shown, not thrown. */
@@ -126,12 +128,14 @@ function OpenSpace({
   readonly importError: string | null
   readonly onDismissImportError: () => void
 }) {
-  const { catalog, registrar, trips, profile } = useServices()
+  const { catalog, registrar, trips, history, profile } = useServices()
   const view = useSpaceView(session)
   const me = useSyncExternalStore(profile.subscribe, profile.getSnapshot).profile
   const [finishing, setFinishing] = useState(false)
   const [showTrips, setShowTrips] = useState(false)
-  const [tripDone, setTripDone] = useState<string | null>(null)
+  const [showHistory, setShowHistory] = useState(false)
+  /** What the space says after a trip or a restore, with what it offers (see the trips, undo). */
+  const [notice, setNotice] = useState<{ text: string; offer: 'trips' | 'undo' } | null>(null)
   const [currency] = useSpaceCurrency(session.space)
   // a trip is finished on the server, with the write token of a space registered there (WEB-TRIP-1)
   const writeToken = record.registered && !view.readOnly ? (record.writeToken ?? null) : null
@@ -156,6 +160,15 @@ function OpenSpace({
       document.title = 'Converge'
     }
   }, [name])
+
+  // an Undo offered for a restore is for that restore only: any later change of this device ends it
+  const offersUndo = notice?.offer === 'undo'
+  useEffect(() => {
+    if (!offersUndo) return
+    return session.space.subscribe((e) => {
+      if (e.local) setNotice(null)
+    })
+  }, [session, offersUndo])
 
   const run: Run = useCallback((what, fn) => {
     try {
@@ -291,18 +304,31 @@ function OpenSpace({
       </ErrorBoundary>
 
       <RemoteActivity session={session} view={view} />
-      <div className="cart-notice trip-done" role="status" data-testid="trip-done">
-        {tripDone !== null && (
+      <div className="cart-notice trip-done" role="status" data-testid="space-notice">
+        {notice !== null && (
           <>
-            <span className="cart-notice-text">{tripDone}</span>
-            <button type="button" className="button small" onClick={() => setShowTrips(true)}>
-              See trips
-            </button>
+            <span className="cart-notice-text">{notice.text}</span>
+            {notice.offer === 'trips' ? (
+              <button type="button" className="button small" onClick={() => setShowTrips(true)}>
+                See trips
+              </button>
+            ) : (
+              <button
+                type="button"
+                className="button small"
+                onClick={() => {
+                  setNotice(null)
+                  run('undo the restore', () => void space.undo())
+                }}
+              >
+                Undo
+              </button>
+            )}
             <button
               type="button"
               className="icon-button small"
               aria-label="Dismiss"
-              onClick={() => setTripDone(null)}
+              onClick={() => setNotice(null)}
             >
               ×
             </button>
@@ -334,7 +360,10 @@ function OpenSpace({
           onClose={() => setFinishing(false)}
           onFinished={(trip) => {
             setFinishing(false)
-            setTripDone(`Trip recorded: ${tripSummary(trip, currency)}. The bought items leave the list.`)
+            setNotice({
+              text: `Trip recorded: ${tripSummary(trip, currency)}. The bought items leave the list.`,
+              offer: 'trips',
+            })
           }}
           onShowTrips={() => {
             setFinishing(false)
@@ -349,6 +378,26 @@ function OpenSpace({
           token={readToken}
           currency={currency}
           onClose={() => setShowTrips(false)}
+        />
+      )}
+      {showHistory && readToken && (
+        <HistoryDialog
+          api={history}
+          spaceId={record.id}
+          token={readToken}
+          canRestore={!view.readOnly}
+          onClose={() => setShowHistory(false)}
+          onRestore={(old, info) => {
+            try {
+              const summary = space.restoreFrom(old)
+              setShowHistory(false)
+              setNotice({ text: restoredText(info, summary), offer: 'undo' })
+              return summary
+            } catch (e) {
+              if (!isMergeError(e)) throw e
+              return `This version could not be restored: ${e.message}`
+            }
+          }}
         />
       )}
       {removing && (
