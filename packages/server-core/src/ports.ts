@@ -301,3 +301,60 @@ export interface TripLedger {
   /** Every pending trip of every space, oldest first (by finishedAt, then id): what a restart finishes (TRIP-6). */
   pendingTrips(): Promise<Trip[]>
 }
+
+/**
+ * HISTORY-n: the versions of each space the server keeps (SPEC.md "Version history"): a snapshot
+ * of the document after each burst of activity, listed by the app ("Tuesday 18:04 — Sam, 12
+ * changes"), previewed read-only and restored by the client as a new forward change. The room records
+ * them (`history.ts`); the adapters implement it beside `Persistence`, in the same storage. Every
+ * failure of storage is a StorageError, also every call after the storage is closed (HISTORY-7).
+ */
+export interface VersionInfo {
+  /** Given by `saveVersion`: increasing per space, never reused (a global autoincrement is fine). */
+  readonly id: number
+  readonly spaceId: string
+  /** When it was saved (ms since the epoch). */
+  readonly at: number
+  /** How many changes (committed client updates) it holds since the version before it. */
+  readonly changes: number
+  /** Who made them: the names the members showed (at most 10, as the room gave them). */
+  readonly authors: readonly string[]
+  /** The byte length of `state`. */
+  readonly bytes: number
+}
+
+export interface StoredVersion extends VersionInfo {
+  /** The document as storage keeps it: `SpaceDocument.snapshot()` (DOC-5), byte for byte. */
+  readonly state: Uint8Array
+}
+
+export interface SpaceHistory {
+  /**
+   * Stores a version, durably, and returns its id: larger than every id the space's versions had
+   * before. `at` and `changes` are whole numbers (`changes` ≥ 0), else RangeError and nothing is
+   * stored. Changing the caller's arrays afterwards changes nothing stored. (HISTORY-1, HISTORY-2,
+   * HISTORY-6)
+   */
+  saveVersion(
+    spaceId: string,
+    v: {
+      readonly at: number
+      readonly changes: number
+      readonly authors: readonly string[]
+      readonly state: Uint8Array
+    },
+  ): Promise<number>
+  /**
+   * The space's versions without their state, newest first (by `at`, then id, both descending), at
+   * most `limit` (default 100); a limit that is not a whole number ≥ 0 throws RangeError. (HISTORY-3)
+   */
+  versions(spaceId: string, options?: { readonly limit?: number }): Promise<VersionInfo[]>
+  /** One version of the space with its state; null for an id never saved, deleted, or another space's. (HISTORY-1, HISTORY-4) */
+  version(spaceId: string, id: number): Promise<StoredVersion | null>
+  /**
+   * Deletes those of `ids` that are the space's versions and returns how many it deleted; ids of
+   * other spaces, unknown ones and ones already deleted are left alone, so repeating a delete is a
+   * no-op that returns 0. (HISTORY-4, HISTORY-5)
+   */
+  deleteVersions(spaceId: string, ids: readonly number[]): Promise<number>
+}

@@ -1,6 +1,8 @@
+export { MemoryHistory, createMemoryHistoryStore, type MemoryHistoryStore } from '../memory-history.js'
 export { MemoryPersistence, createMemoryStore, type MemoryStore } from '../memory-persistence.js'
 export { MemoryTripLedger, createMemoryTripStore, type MemoryTripStore } from '../memory-trip-ledger.js'
 export { runFanOutSuite, type FanOutFixture } from './fanout-suite.js'
+export { runSpaceHistorySuite, type HistoryFixture } from './history-suite.js'
 export { ManualScheduler, type ManualSchedulerOptions } from './manual-scheduler.js'
 export { runPersistenceSuite, testBytes, type PersistenceFixture } from './persistence-suite.js'
 export { runSpaceRegistrySuite, type RegistryStorage } from './space-registry-suite.js'
