@@ -1,6 +1,11 @@
 import { randomBytes } from 'node:crypto'
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite, runSpaceRegistrySuite, runTripLedgerSuite } from '@converge/server-core/testing'
+import {
+  runPersistenceSuite,
+  runSpaceHistorySuite,
+  runSpaceRegistrySuite,
+  runTripLedgerSuite,
+} from '@converge/server-core/testing'
 import { CuttableProxy, POSTGRES_URL, freshSchema, havePostgres } from '@converge/test-services'
 import pg from 'pg'
 import { afterEach, describe, expect, it } from 'vitest'
@@ -51,6 +56,16 @@ describe.skipIf(!ok)('PostgreSQL', () => {
   runTripLedgerSuite('postgres', async () => {
     const { persistence, reopen, cleanup } = await setup()
     return { ledger: persistence, reopen, cleanup }
+  })
+  runSpaceHistorySuite('postgres', async () => {
+    const { persistence, reopen, cleanup } = await setup()
+    let current = persistence
+    return {
+      history: persistence,
+      reopen: async () => (current = await reopen()),
+      close: () => current.close(),
+      cleanup,
+    }
   })
 
   describe('PostgresPersistence', () => {
@@ -156,6 +171,15 @@ describe.skipIf(!ok)('PostgreSQL', () => {
       expect(before).toBeGreaterThan(0) // the empty tables and their indexes take pages too
       await p.append('s', [new Uint8Array(randomBytes(512 * 1024))]) // incompressible: TOAST keeps it whole
       expect(await p.storageBytes()).toBeGreaterThan(before + 256 * 1024)
+    })
+
+    it('PG-6 storageBytes counts the saved versions too (converge_versions)', async () => {
+      const p = await open()
+      const before = await p.storageBytes()
+      const state = new Uint8Array(randomBytes(512 * 1024)) // incompressible: TOAST keeps it whole
+      const id = await p.saveVersion('s', { at: 1, changes: 1, authors: ['Ana'], state })
+      expect(await p.storageBytes()).toBeGreaterThan(before + 256 * 1024)
+      expect((await p.version('s', id))?.bytes).toBe(512 * 1024)
     })
   })
 })

@@ -7,12 +7,15 @@ import {
   type Persistence,
   type RecordOutcome,
   type SpaceEngine,
+  type SpaceHistory,
   type SpaceRegistry,
   type StoredSpace,
+  type StoredVersion,
   type Trip,
   type TripLedger,
   type TripLine,
   type TripStatus,
+  type VersionInfo,
 } from '@converge/server-core'
 import pg from 'pg'
 
@@ -82,6 +85,19 @@ export const MIGRATIONS: readonly ((S: string) => string)[] = [
     CREATE INDEX converge_trips_newest ON ${S}.converge_trips (space_id, finished_at, id COLLATE "C");
     CREATE INDEX converge_trips_pending ON ${S}.converge_trips (finished_at, id COLLATE "C")
       WHERE status = 'pending';`,
+  // the version history of each space (HISTORY-n): ids from one identity, never reused; the index
+  // lists a space's versions newest first. Authors are JSON text (read back exactly).
+  (S) => `
+    CREATE TABLE ${S}.converge_versions (
+      id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+      space_id text NOT NULL,
+      at       bigint NOT NULL,
+      changes  bigint NOT NULL,
+      authors  text NOT NULL,
+      bytes    bigint NOT NULL,
+      state    bytea NOT NULL
+    );
+    CREATE INDEX converge_versions_space_at ON ${S}.converge_versions (space_id, at, id);`,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -97,8 +113,10 @@ export const SCHEMA_VERSION = MIGRATIONS.length
  * (so the records of one space run one at a time, across instances), reads, then inserts with
  * `ON CONFLICT DO NOTHING`: the partial unique indexes hold the rules, and a row they turn away is
  * read back as the replay or conflict it is.
+ *
+ * The SpaceHistory is `converge_versions`: each call is one statement in its own transaction.
  */
-export class PostgresPersistence implements Persistence, SpaceRegistry, TripLedger {
+export class PostgresPersistence implements Persistence, SpaceRegistry, TripLedger, SpaceHistory {
   readonly shared = true
   private readonly pool: pg.Pool
   private readonly logger: Logger
@@ -313,8 +331,8 @@ export class PostgresPersistence implements Persistence, SpaceRegistry, TripLedg
   }
 
   /**
-   * The bytes Converge's tables take in the database, indexes and TOAST included
-   * (`pg_total_relation_size`): what a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES).
+   * The bytes Converge's tables take in the database — the spaces, the trips and the saved versions
+   * (`converge_versions`) alike — indexes and TOAST included (`pg_total_relation_size`): what a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES).
    */
   storageBytes(): Promise<number> {
     const schema = this.S.slice(1, -1)
@@ -484,6 +502,85 @@ export class PostgresPersistence implements Persistence, SpaceRegistry, TripLedg
     })
   }
 
+  /** HISTORY-1, HISTORY-2, HISTORY-6: one INSERT; the id is the identity's. */
+  saveVersion(
+    spaceId: string,
+    v: {
+      readonly at: number
+      readonly changes: number
+      readonly authors: readonly string[]
+      readonly state: Uint8Array
+    },
+  ): Promise<number> {
+    if (!Number.isSafeInteger(v.at))
+      return Promise.reject(
+        new RangeError(`saveVersion of space "${spaceId}": at ${v.at} is not a whole number`),
+      )
+    if (!Number.isSafeInteger(v.changes) || v.changes < 0)
+      return Promise.reject(
+        new RangeError(`saveVersion of space "${spaceId}": changes ${v.changes} is not a whole number ≥ 0`),
+      )
+    const { S } = this
+    const state = Buffer.from(v.state.buffer, v.state.byteOffset, v.state.byteLength)
+    return this.tx('saveVersion', spaceId, 'BEGIN', async (c) => {
+      const r = await c.query<{ id: string }>(
+        `INSERT INTO ${S}.converge_versions (space_id, at, changes, authors, bytes, state)
+         VALUES ($1, $2, $3, $4, $5, $6) RETURNING id`,
+        [spaceId, v.at, v.changes, JSON.stringify(v.authors), v.state.byteLength, state],
+      )
+      return Number(r.rows[0]!.id)
+    })
+  }
+
+  /** HISTORY-3: one read of `converge_versions_space_at`, newest first. */
+  versions(spaceId: string, options?: { readonly limit?: number }): Promise<VersionInfo[]> {
+    const limit = options?.limit ?? 100
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      return Promise.reject(
+        new RangeError(`versions of space "${spaceId}": limit ${limit} is not a whole number ≥ 0`),
+      )
+    }
+    const { S } = this
+    return this.tx('versions', spaceId, 'BEGIN READ ONLY', async (c) => {
+      const r = await c.query<VersionRow>(
+        `SELECT ${VERSION_COLUMNS} FROM ${S}.converge_versions WHERE space_id = $1
+         ORDER BY at DESC, id DESC LIMIT $2`,
+        [spaceId, limit],
+      )
+      return r.rows.map(versionInfoOf)
+    })
+  }
+
+  /** HISTORY-1, HISTORY-4: one primary-key read, of the space's own version only. */
+  version(spaceId: string, id: number): Promise<StoredVersion | null> {
+    const { S } = this
+    return this.tx('version', spaceId, 'BEGIN READ ONLY', async (c) => {
+      // an id that is not a whole number names no version (bigint would round it to one)
+      if (!Number.isSafeInteger(id)) return null
+      const r = await c.query<VersionRow & { state: Buffer }>(
+        `SELECT ${VERSION_COLUMNS}, state FROM ${S}.converge_versions WHERE space_id = $1 AND id = $2`,
+        [spaceId, id],
+      )
+      const row = r.rows[0]
+      return row ? { ...versionInfoOf(row), state: view(row.state) } : null
+    })
+  }
+
+  /** HISTORY-4, HISTORY-5: one DELETE of the space's own ids; each counts once. */
+  deleteVersions(spaceId: string, ids: readonly number[]): Promise<number> {
+    const { S } = this
+    // an id that is not a whole number names no version (bigint would round it to one)
+    const whole = [...new Set(ids)].filter((id) => Number.isSafeInteger(id))
+    return this.tx('deleteVersions', spaceId, 'BEGIN', async (c) => {
+      if (whole.length === 0) return 0
+      const r = await c.query(
+        `DELETE FROM ${S}.converge_versions WHERE space_id = $1 AND id = ANY($2::bigint[])`,
+        [spaceId, whole],
+      )
+      return r.rowCount ?? 0
+    })
+  }
+
   async close(): Promise<void> {
     if (this.closed) return
     this.closed = true
@@ -560,6 +657,30 @@ interface TripRow {
   status: string
   completed_version: string | null
   void_reason: string | null
+}
+
+/** A row of `converge_versions` as pg reads it (bigint as text), without its state. */
+interface VersionRow {
+  id: string
+  space_id: string
+  at: string
+  changes: string
+  authors: string
+  bytes: string
+}
+
+const VERSION_COLUMNS = 'id, space_id, at, changes, authors, bytes'
+
+/** A row of `converge_versions` as a VersionInfo. */
+function versionInfoOf(row: VersionRow): VersionInfo {
+  return {
+    id: Number(row.id),
+    spaceId: row.space_id,
+    at: Number(row.at),
+    changes: Number(row.changes),
+    authors: JSON.parse(row.authors) as string[],
+    bytes: Number(row.bytes),
+  }
 }
 
 const TRIP_COLUMNS = `id, space_id, idempotency_key, base_version, finished_by, finished_at, lines, total_cents,

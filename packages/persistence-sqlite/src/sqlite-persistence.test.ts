@@ -4,7 +4,12 @@ import os from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { StorageError } from '@converge/server-core'
-import { runPersistenceSuite, runSpaceRegistrySuite, runTripLedgerSuite } from '@converge/server-core/testing'
+import {
+  runPersistenceSuite,
+  runSpaceHistorySuite,
+  runSpaceRegistrySuite,
+  runTripLedgerSuite,
+} from '@converge/server-core/testing'
 import Database from 'better-sqlite3'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { crashUpdate } from '../test/crash-update.js'
@@ -39,6 +44,16 @@ runSpaceRegistrySuite('sqlite', setup)
 runTripLedgerSuite('sqlite', async () => {
   const { persistence, reopen, cleanup } = await setup()
   return { ledger: persistence, reopen, cleanup }
+})
+runSpaceHistorySuite('sqlite', async () => {
+  const { persistence, reopen, cleanup } = await setup()
+  let current = persistence
+  return {
+    history: persistence,
+    reopen: async () => (current = await reopen()),
+    close: () => current.close(),
+    cleanup,
+  }
 })
 
 describe('SqlitePersistence', () => {
@@ -180,6 +195,21 @@ describe('SqlitePersistence', () => {
     const after = await p.storageBytes()
     expect(after).toBe(onDisk())
     expect(after).toBeGreaterThan(before + 256 * 1024)
+    await p.close()
+  })
+
+  it('SQLITE-9 storageBytes counts the saved versions too: they are in the same file', async () => {
+    const file = path.join(dir, 'versions.db')
+    const p = new SqlitePersistence({ file })
+    const before = await p.storageBytes()
+    const id = await p.saveVersion('s', {
+      at: 1,
+      changes: 1,
+      authors: ['Ana'],
+      state: new Uint8Array(256 * 1024).fill(9),
+    })
+    expect(await p.storageBytes()).toBeGreaterThan(before + 256 * 1024)
+    expect((await p.version('s', id))?.bytes).toBe(256 * 1024)
     await p.close()
   })
 

@@ -12,12 +12,15 @@ import {
   type RecordOutcome,
   type Scheduler,
   type SpaceEngine,
+  type SpaceHistory,
   type SpaceRegistry,
   type StoredSpace,
+  type StoredVersion,
   type Trip,
   type TripLedger,
   type TripLine,
   type TripStatus,
+  type VersionInfo,
 } from '@converge/server-core'
 
 export interface SqlitePersistenceOptions {
@@ -89,6 +92,22 @@ export const MIGRATIONS: readonly ((db: Database.Database) => void)[] = [
       CREATE INDEX trips_pending ON trips (finished_at, id) WHERE status = 'pending';
     `)
   },
+  (db) => {
+    // the version history of each space (HISTORY-n): ids from one AUTOINCREMENT, never reused; the
+    // index (with the rowid it ends in) lists a space's versions newest first
+    db.exec(`
+      CREATE TABLE versions (
+        id       INTEGER PRIMARY KEY AUTOINCREMENT,
+        space_id TEXT NOT NULL,
+        at       INTEGER NOT NULL,
+        changes  INTEGER NOT NULL,
+        authors  TEXT NOT NULL,
+        bytes    INTEGER NOT NULL,
+        state    BLOB NOT NULL
+      );
+      CREATE INDEX versions_space_at ON versions (space_id, at);
+    `)
+  },
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
@@ -137,6 +156,18 @@ interface TripRow {
   void_reason: string | null
 }
 
+/** A row of `versions`, without its state. */
+interface VersionRow {
+  id: number
+  space_id: string
+  at: number
+  changes: number
+  authors: string
+  bytes: number
+}
+
+const VERSION_COLUMNS = 'id, space_id, at, changes, authors, bytes'
+
 const TRIP_COLUMNS = `id, space_id, idempotency_key, base_version, finished_by, finished_at, lines, total_cents,
   unpriced_lines, removal, status, completed_version, void_reason`
 
@@ -149,8 +180,11 @@ const TRIP_COLUMNS = `id, space_id, idempotency_key, base_version, finished_by, 
  * The TripLedger is table `trips`, on the main connection: each method is one IMMEDIATE transaction
  * (the write lock from its first read), so a read-then-insert in `record` cannot interleave with
  * another's; the unique indexes hold the rules should anything else write the table.
+ *
+ * The SpaceHistory is table `versions`, on the main connection too: each call is one statement (a
+ * delete of several ids, one transaction), fsynced before it resolves.
  */
-export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger {
+export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger, SpaceHistory {
   readonly file: string
   private readonly logger: Logger
   private readonly scheduler: Scheduler
@@ -175,6 +209,10 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
     settleTrip: Database.Statement<[string, string | null, string | null, string, string], TripRow>
     trips: Database.Statement<[string, number], TripRow>
     pendingTrips: Database.Statement<[], TripRow>
+    insertVersion: Database.Statement<[string, number, number, string, number, Uint8Array]>
+    versions: Database.Statement<[string, number], VersionRow>
+    version: Database.Statement<[string, number], VersionRow & { state: Buffer }>
+    deleteVersion: Database.Statement<[string, number]>
   }
   private readonly loadTx: (spaceId: string) => StoredSpace
   private readonly lastSeqTx: (spaceId: string) => number
@@ -192,6 +230,7 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
   private readonly compactTx: (spaceId: string, snapshot: Uint8Array, throughSeq: number) => void
   private readonly recordTx: (trip: NewTrip) => RecordOutcome
   private readonly settleTx: (spaceId: string, id: string, to: Settled) => Trip
+  private readonly deleteVersionsTx: (spaceId: string, ids: readonly number[]) => number
 
   constructor(options: SqlitePersistenceOptions) {
     this.file = options.file
@@ -254,6 +293,14 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
         pendingTrips: db.prepare(
           `SELECT ${TRIP_COLUMNS} FROM trips WHERE status = 'pending' ORDER BY finished_at, id`,
         ),
+        insertVersion: db.prepare(
+          'INSERT INTO versions (space_id, at, changes, authors, bytes, state) VALUES (?, ?, ?, ?, ?, ?)',
+        ),
+        versions: db.prepare(
+          `SELECT ${VERSION_COLUMNS} FROM versions WHERE space_id = ? ORDER BY at DESC, id DESC LIMIT ?`,
+        ),
+        version: db.prepare(`SELECT ${VERSION_COLUMNS}, state FROM versions WHERE space_id = ? AND id = ?`),
+        deleteVersion: db.prepare('DELETE FROM versions WHERE space_id = ? AND id = ?'),
       }
       this.db = db
       this.logger.info(
@@ -341,6 +388,15 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
       return tripOf(row)
     })
     this.settleTx = (spaceId, id, to) => settleTx.immediate(spaceId, id, to)
+
+    // HISTORY-5: an id deleted twice (or twice in one call) counts once
+    const deleteVersionsTx = db.transaction((spaceId: string, ids: readonly number[]): number => {
+      let deleted = 0
+      for (const id of new Set(ids))
+        if (Number.isSafeInteger(id)) deleted += stmt.deleteVersion.run(spaceId, id).changes
+      return deleted
+    })
+    this.deleteVersionsTx = (spaceId, ids) => deleteVersionsTx.immediate(spaceId, ids)
 
     this.appender = new Worker(new URL('./append-worker.js', import.meta.url), {
       workerData: { file: this.file, busyTimeoutMs: BUSY_TIMEOUT_MS },
@@ -456,8 +512,9 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
 
   /**
    * The bytes the database takes on disk: its file, the write-ahead log and the shared-memory index
-   * (a file not there counts 0). What a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES);
-   * three stat calls, no query.
+   * (a file not there counts 0) — the spaces, the trips and the saved versions alike, all in the one
+   * file. What a storage quota measures (apps/server MAX_TOTAL_STORAGE_BYTES); three stat calls, no
+   * query.
    */
   storageBytes(): Promise<number> {
     let total = 0
@@ -531,6 +588,57 @@ export class SqlitePersistence implements Persistence, SpaceRegistry, TripLedger
   /** TRIP-6: one read of the partial index `trips_pending`. */
   pendingTrips(): Promise<Trip[]> {
     return this.run('pendingTrips', null, () => this.stmt.pendingTrips.all().map(tripOf))
+  }
+
+  /** HISTORY-1, HISTORY-2, HISTORY-6: one INSERT (its own transaction, fsynced); the id is the AUTOINCREMENT's. */
+  saveVersion(
+    spaceId: string,
+    v: {
+      readonly at: number
+      readonly changes: number
+      readonly authors: readonly string[]
+      readonly state: Uint8Array
+    },
+  ): Promise<number> {
+    if (!Number.isSafeInteger(v.at))
+      return Promise.reject(
+        new RangeError(`saveVersion of space "${spaceId}": at ${v.at} is not a whole number`),
+      )
+    if (!Number.isSafeInteger(v.changes) || v.changes < 0)
+      return Promise.reject(
+        new RangeError(`saveVersion of space "${spaceId}": changes ${v.changes} is not a whole number ≥ 0`),
+      )
+    return this.run('saveVersion', spaceId, () => {
+      const authors = JSON.stringify(v.authors)
+      const r = this.stmt.insertVersion.run(spaceId, v.at, v.changes, authors, v.state.byteLength, v.state)
+      return Number(r.lastInsertRowid)
+    })
+  }
+
+  /** HISTORY-3: one read of `versions_space_at`, newest first. */
+  versions(spaceId: string, options?: { readonly limit?: number }): Promise<VersionInfo[]> {
+    const limit = options?.limit ?? 100
+    if (!Number.isSafeInteger(limit) || limit < 0) {
+      return Promise.reject(
+        new RangeError(`versions of space "${spaceId}": limit ${limit} is not a whole number ≥ 0`),
+      )
+    }
+    return this.run('versions', spaceId, () => this.stmt.versions.all(spaceId, limit).map(versionInfoOf))
+  }
+
+  /** HISTORY-1, HISTORY-4: one primary-key read, of the space's own version only. */
+  version(spaceId: string, id: number): Promise<StoredVersion | null> {
+    return this.run('version', spaceId, () => {
+      if (!Number.isSafeInteger(id)) return null
+      const row = this.stmt.version.get(spaceId, id)
+      return row ? { ...versionInfoOf(row), state: view(row.state) } : null
+    })
+  }
+
+  /** HISTORY-4, HISTORY-5: one IMMEDIATE transaction; only the space's own ids are deleted. */
+  deleteVersions(spaceId: string, ids: readonly number[]): Promise<number> {
+    if (ids.length === 0) return this.run('deleteVersions', spaceId, () => 0)
+    return this.run('deleteVersions', spaceId, () => this.deleteVersionsTx(spaceId, ids))
   }
 
   compact(spaceId: string, snapshot: Uint8Array, throughSeq: number): Promise<void> {
@@ -652,6 +760,18 @@ function tripOf(row: TripRow): Trip {
     status: row.status as TripStatus,
     completedVersion: row.completed_version,
     voidReason: row.void_reason,
+  }
+}
+
+/** A row of `versions` as a VersionInfo. */
+function versionInfoOf(row: VersionRow): VersionInfo {
+  return {
+    id: row.id,
+    spaceId: row.space_id,
+    at: row.at,
+    changes: row.changes,
+    authors: JSON.parse(row.authors) as string[],
+    bytes: row.bytes,
   }
 }
 
