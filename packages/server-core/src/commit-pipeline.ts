@@ -48,6 +48,11 @@ export interface CommitPipelineDeps {
   readonly announce: (ackFrame: Uint8Array) => void
   /** A commit failed: the room must close. Called once. */
   readonly onFailure: () => void
+  /**
+   * HIST-1, HIST-4: after every commit, how many updates it stored and who sent them (null: a change
+   * the server made itself) — what the room's version history counts.
+   */
+  readonly recorded?: (updates: number, from: ReadonlySet<RoomMember | null>) => void
 }
 
 export class CommitPipeline {
@@ -198,6 +203,7 @@ export class CommitPipeline {
       const ranges = change ? rangesBetween(change.before, change.after) : []
       this.covered.addAll(ranges)
       deps.acks.commit(ranges, new Set())
+      if (change) deps.recorded?.(1, new Set([null]))
       deps.announce(deps.acks.frame)
     })()
     try {
@@ -222,10 +228,12 @@ export class CommitPipeline {
     }
     deps.events.committed?.(deps.spaceId, batch.length, bytes, deps.clock.now() - started)
     deps.compaction.appended(batch.length, bytes)
+    const writers = new Set(batch.map((p) => p.from))
     deps.acks.commit(
       batch.flatMap((p) => p.ranges),
-      new Set(batch.map((p) => p.from)),
+      writers,
     )
+    deps.recorded?.(batch.length, writers)
     deps.announce(deps.acks.frame)
     if (this.pending.length === 0 && deps.compaction.due) await this.compact()
   }

@@ -14,6 +14,7 @@ import {
   type SocketLike,
 } from './connection.js'
 import type { CoreEvents } from './events.js'
+import { type HistoryOptions, type HistorySettings, historySettings } from './history.js'
 import { type Limits, defaultLimits } from './limits.js'
 import { openDocument } from './document.js'
 import { MemoryFanOutHub } from './memory-fanout.js'
@@ -26,6 +27,8 @@ import {
   type Scheduler,
   type SpaceEngine,
   type StorageQuota,
+  type StoredVersion,
+  type VersionInfo,
   silentLogger,
   systemClock,
   systemScheduler,
@@ -60,7 +63,10 @@ export class MalformedVersion extends Error {
 }
 
 /** Two version vectors hold the same changes (a writer at 0 is a writer absent). */
-function sameVector(a: ReadonlyMap<string | number, number>, b: ReadonlyMap<string | number, number>): boolean {
+function sameVector(
+  a: ReadonlyMap<string | number, number>,
+  b: ReadonlyMap<string | number, number>,
+): boolean {
   for (const [w, n] of a) if ((b.get(w) ?? 0) !== n) return false
   for (const [w, n] of b) if ((a.get(w) ?? 0) !== n) return false
   return true
@@ -93,6 +99,13 @@ export interface SyncCoreOptions {
    * load like a storage read (4503). Default: every space is a Yjs space.
    */
   readonly spaceEngine?: (spaceId: string) => Promise<SpaceEngine>
+  /**
+   * HIST-1…8: keep versions of each space in `store` — one after each burst of activity (quiet for
+   * `quietMs`, default 60 s), at least every `maxIntervalMs` (default 10 min) while changes go on,
+   * and when a space unloads or the core shuts down; thinned by `policy` (history.ts). Without it
+   * no versions are kept.
+   */
+  readonly history?: HistoryOptions
 }
 
 export class SyncCore {
@@ -105,6 +118,8 @@ export class SyncCore {
   readonly storageQuota: StorageQuota
   readonly clientRate: { readonly bytesPerSecond: number; readonly burstBytes: number } | undefined
   private readonly persistence: Persistence
+  /** HIST-n: where versions go, and when; null when no history is kept. */
+  private readonly history: HistorySettings | null
   private readonly fanOut: FanOut
   /** Each space's room, once made (`room` is null while its engine is read and its document opened). */
   private readonly rooms = new Map<string, { room: Room | null; ready: Promise<Room> }>()
@@ -124,6 +139,7 @@ export class SyncCore {
     this.storageQuota = options.storageQuota ?? unlimitedStorage
     this.clientRate = options.clientRate
     this.persistence = options.persistence
+    this.history = options.history ? historySettings(options.history) : null
     this.fanOut = options.fanOut ?? new MemoryFanOutHub(this.scheduler).instance()
     this.memory = new MemoryBudget(this.limits.memoryBudgetBytes)
     this.spaceEngine = options.spaceEngine ?? (() => Promise.resolve('yjs'))
@@ -254,6 +270,26 @@ export class SyncCore {
     }
   }
 
+  /**
+   * HIST-8: the space's saved versions, newest first, at most `limit` (default 100) — read from the
+   * history store, without loading the space; [] when no history is kept. Throws what the store
+   * throws (StorageError; RangeError for a limit that is not a whole number ≥ 0).
+   */
+  async versions(spaceId: string, limit?: number): Promise<VersionInfo[]> {
+    if (!this.history) return []
+    return this.history.store.versions(spaceId, limit === undefined ? {} : { limit })
+  }
+
+  /**
+   * HIST-8: one saved version of the space with its state (the document as storage keeps it, DOC-5),
+   * or null — for an id the space has no version under, or when no history is kept. Read from the
+   * history store, without loading the space.
+   */
+  async version(spaceId: string, id: number): Promise<StoredVersion | null> {
+    if (!this.history) return null
+    return this.history.store.version(spaceId, id)
+  }
+
   /** @internal The loaded room of a space, loading it once however many sockets ask at once. */
   room(spaceId: string): Promise<Room> {
     const existing = this.rooms.get(spaceId)
@@ -286,6 +322,7 @@ export class SyncCore {
       logger: this.logger,
       limits: this.limits,
       events: this.events,
+      history: this.history,
       onUnload: () => {
         if (this.rooms.get(spaceId) === entry) {
           this.rooms.delete(spaceId)
@@ -367,11 +404,16 @@ export class SyncCore {
     await Promise.all([...this.rooms.values()].map(({ room }) => room?.flush() ?? Promise.resolve()))
   }
 
-  /** Stop accepting, commit everything, close every socket with 1001, release every space. */
+  /**
+   * Stop accepting, commit everything, close every socket with 1001, save a version of each space
+   * with changes not in one yet (HIST-3), release every space.
+   */
   async shutdown(): Promise<void> {
     this.closing = true
     await this.flushAll()
     for (const c of [...this.connections]) c.close(ErrorKind.ShuttingDown, 'server shutting down')
+    if (this.history)
+      await Promise.all([...this.rooms.values()].map(({ room }) => room?.saveVersion() ?? Promise.resolve()))
     for (const { room } of [...this.rooms.values()]) room?.destroy()
   }
 }

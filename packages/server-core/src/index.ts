@@ -8,6 +8,15 @@ export {
 } from './connection.js'
 export { MalformedVersion, type SpaceRead, SyncCore, type SyncCoreOptions } from './core.js'
 export type { CoreEvents } from './events.js'
+export {
+  HISTORY_MAX_AUTHORS,
+  HISTORY_MAX_INTERVAL_MS,
+  HISTORY_QUIET_MS,
+  type HistoryOptions,
+  type HistoryPolicy,
+  defaultHistoryPolicy,
+  versionsToDrop,
+} from './history.js'
 export { type Limits, defaultLimits } from './limits.js'
 export { MemoryFanOut, MemoryFanOutHub } from './memory-fanout.js'
 export {

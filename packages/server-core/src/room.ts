@@ -17,6 +17,7 @@
  * | revocation | revocation.ts | the room's link generation, and which members it closes |
  * | sync answers | sync-answer.ts | the answer to a sync-step1, encoded once per version |
  * | struct budget | memory.ts | how many structs the document may grow to, its memory, whether an update fits |
+ * | history | history.ts | when a version of the space is saved, and which versions are kept |
  *
  * Every room works through its own queue, so a slow room never stalls another.
  */
@@ -29,6 +30,7 @@ import type { DocChange, PreparedUpdate, SpaceDocument, Writer } from './documen
 import { DurableAcks } from './durable-acks.js'
 import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
+import { History, type HistorySettings } from './history.js'
 import type { Limits } from './limits.js'
 import { Membership, type RoomMember } from './membership.js'
 import { type Growth, type SpaceMemory, StructBudget, admitGrowth, estimateHeap } from './memory.js'
@@ -59,6 +61,8 @@ export interface RoomDeps {
   readonly onFailure: (room: Room) => void
   /** MEM-3: the room's share of the process's memory budget (memory.ts). */
   readonly memory?: SpaceMemory
+  /** HIST-1…8: where and when versions of the space are saved; none without it. */
+  readonly history?: HistorySettings | null
 }
 
 /** Changes that came from another instance or were read back from shared storage: stored elsewhere. */
@@ -79,6 +83,7 @@ export class Room {
   private readonly answers: SyncAnswers
   private readonly structs: StructBudget
   private readonly revocation: LinkRevocation
+  private readonly history: History | null
   /** What the client update being applied changed in the document (set by the doc's update handler). */
   private change: DocChange | null = null
   closed = false
@@ -129,6 +134,20 @@ export class Room {
       isForeign,
       merge: (updates) => doc.merge(updates),
     })
+    const history = deps.history
+      ? new History({
+          spaceId,
+          settings: deps.history,
+          clock: deps.clock,
+          scheduler,
+          logger,
+          awareness,
+          settled: () => this.settled,
+          whenCommitted: () => this.whenCommitted(),
+          snapshot: () => doc.snapshot(),
+        })
+      : null
+    this.history = history
     this.compaction = new Compaction({
       spaceId,
       doc,
@@ -149,6 +168,7 @@ export class Room {
       compaction: this.compaction,
       announce: (ack) => this.link.publish(ack),
       onFailure: () => deps.onFailure(this),
+      ...(history ? { recorded: (updates, from) => history.recorded(updates, from) } : {}),
     })
     this.answers = new SyncAnswers(doc)
     this.structs = new StructBudget(doc, deps.limits.maxStructsPerSpace)
@@ -308,6 +328,7 @@ export class Room {
   applyClientUpdate(update: Uint8Array, prepared: PreparedUpdate, from: RoomMember, growth = 0): void {
     const docWasAhead = this.pipeline.docHoldsUncovered()
     this.change = null
+    this.history?.sent(from)
     prepared.apply(from)
     const change = this.change as DocChange | null
     this.change = null
@@ -359,18 +380,37 @@ export class Room {
     return this.pipeline.flush()
   }
 
-  /** Commits what is queued, then releases the document — unless someone joined meanwhile. */
+  /**
+   * Commits what is queued and saves a version of what is pending (HIST-3), then releases the
+   * document — unless someone joined meanwhile.
+   */
   async unload(): Promise<void> {
     if (this.closed || this.membership.members.size > 0) return
     await this.flush()
+    if (this.history) {
+      await this.history.saveNow()
+      // a member may have come, written and gone while the version was saved: that is committed and
+      // kept too (a no-op otherwise)
+      await this.flush()
+      await this.history.saveNow()
+    }
     if (this.membership.members.size > 0) return
     this.destroy()
     this.deps.events.spaceUnloaded?.(this.spaceId)
   }
 
+  /**
+   * HIST-3: saves a version of the changes not in one yet (the core shuts down), before the document
+   * is destroyed. Never rejects: a failing history store is logged.
+   */
+  async saveVersion(): Promise<void> {
+    if (!this.closed) await this.history?.saveNow()
+  }
+
   destroy(): void {
     if (this.closed) return
     this.closed = true
+    this.history?.stop()
     this.membership.stop()
     this.acks.stop()
     this.relay.stop()
