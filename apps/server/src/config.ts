@@ -50,6 +50,23 @@ export interface Config {
   readonly perIp: PerIpLimits
   /** READ-2: the longest a read after a version waits for it to be committed. */
   readonly readAfterMaxMs: number
+  /** HIST-n: the versions the server keeps of each space (off: none). */
+  readonly history: HistoryConfig
+}
+
+/** HIST-n: when a space's version is saved, and which are kept (server-core `History`). */
+export interface HistoryConfig {
+  readonly enabled: boolean
+  /** A version after this long without a change… */
+  readonly quietMs: number
+  /** …and at least this often while changes go on. */
+  readonly maxIntervalMs: number
+  /** Every version younger than this is kept… */
+  readonly keepAllMs: number
+  /** …then one a day, for this many days… */
+  readonly keepDays: number
+  /** …and never more than this many per space. */
+  readonly maxVersions: number
 }
 
 /** Limits per client address (an IPv4 address, or an IPv6 /64); 0 turns a limit off. */
@@ -370,6 +387,48 @@ export const OPTIONS: readonly Option[] = [
     shown: '10000',
     schema: whole(0, 60_000).prefault('10000'),
   },
+  {
+    env: 'HISTORY',
+    flag: 'history',
+    description: 'on: the server keeps versions of each space, which the app lists and restores; off: none',
+    shown: 'on',
+    schema: z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  },
+  {
+    env: 'HISTORY_QUIET_MS',
+    flag: 'history-quiet-ms',
+    description: 'a version of a space is saved once it has been this long without a change',
+    shown: '60000',
+    schema: whole(100, MAX_INT).prefault('60000'),
+  },
+  {
+    env: 'HISTORY_MAX_INTERVAL_MS',
+    flag: 'history-max-interval-ms',
+    description: 'and at least this often while changes go on',
+    shown: '600000',
+    schema: whole(1000, MAX_INT).prefault('600000'),
+  },
+  {
+    env: 'HISTORY_KEEP_ALL_HOURS',
+    flag: 'history-keep-all-hours',
+    description: 'every version younger than this is kept; older ones are thinned to one a day',
+    shown: '24',
+    schema: whole(0, 24 * 365).prefault('24'),
+  },
+  {
+    env: 'HISTORY_KEEP_DAYS',
+    flag: 'history-keep-days',
+    description: 'one version a day is kept for this many days; older ones are dropped',
+    shown: '30',
+    schema: whole(0, 3650).prefault('30'),
+  },
+  {
+    env: 'HISTORY_MAX_VERSIONS',
+    flag: 'history-max-versions',
+    description: 'the most versions kept of one space (the oldest go first; the newest always stays)',
+    shown: '200',
+    schema: whole(1, 100_000).prefault('200'),
+  },
   perIpOption(
     'MAX_CONNECTIONS_PER_IP',
     'connections',
@@ -595,6 +654,14 @@ export function parseConfig(
     allowEmptyDatabase: v.ALLOW_EMPTY_DATABASE === '1',
     storageQuota: { maxTotalBytes: n('MAX_TOTAL_STORAGE_BYTES'), minFreeBytes: n('MIN_FREE_DISK_BYTES') },
     readAfterMaxMs: n('READ_AFTER_MAX_MS'),
+    history: {
+      enabled: v.HISTORY === 'on',
+      quietMs: n('HISTORY_QUIET_MS'),
+      maxIntervalMs: n('HISTORY_MAX_INTERVAL_MS'),
+      keepAllMs: n('HISTORY_KEEP_ALL_HOURS') * 3_600_000,
+      keepDays: n('HISTORY_KEEP_DAYS'),
+      maxVersions: n('HISTORY_MAX_VERSIONS'),
+    },
     perIp: {
       spacesPerMinute: n('SPACES_PER_MINUTE_PER_IP'),
       spacesBurst: n('SPACES_BURST_PER_IP'),

@@ -27,6 +27,7 @@ import type { RefusedBy } from './metrics.js'
 import type { KeyedBuckets } from './rate.js'
 import { parseVersionToken, versionToken } from '@converge/protocol'
 import { etagOf, matchesEtag, viewOf } from './read-model.js'
+import type { History } from './history.js'
 import type { Trips } from './trips.js'
 import type { OriginPolicy } from './security.js'
 
@@ -98,6 +99,8 @@ export interface HttpDeps {
   readonly trips: Trips
   /** One bucket per client address for finishing trips (null: no limit). */
   readonly tripRate: KeyedBuckets | null
+  /** HISTORY-HTTP-1…3: the versions the server keeps (history.ts). */
+  readonly history: History
 }
 
 /** A new random space id: 22 url-safe characters (128 bits), matching server-core's SPACE_ID. */
@@ -438,6 +441,38 @@ async function listTrips(
   sendJson(res, 200, { trips })
 }
 
+/** `/api/spaces/<id>/versions[/<n>]`, its space id and version number captured. */
+const VERSIONS_PATH = /^\/api\/spaces\/([A-Za-z0-9_-]{1,64})\/versions(?:\/(\d{1,15}))?$/
+
+/**
+ * GET /api/spaces/<id>/versions with a read or write token: the versions the server keeps, newest
+ * first; GET …/versions/<n>: one whole, its state an update of the space's engine (PROTOCOL.md §P11).
+ * Each takes from its address's read bucket first.
+ */
+async function readVersions(
+  req: IncomingMessage,
+  res: ServerResponse,
+  spaceId: string,
+  id: number | null,
+  deps: HttpDeps,
+): Promise<void> {
+  takeOrRefuse(req, deps, deps.readRate, 'reads_per_ip', 'reading versions')
+  await authorize(req, spaceId, deps, 'read', 'reading versions')
+  try {
+    if (id === null) {
+      sendJson(res, 200, { versions: await deps.history.list(spaceId) })
+      return
+    }
+    const version = await deps.history.get(spaceId, id)
+    if (!version) throw new HttpError(404, 'no such version of this space (it may have been thinned out)')
+    // a version never changes: its answer may be kept
+    sendJson(res, 200, version, { 'cache-control': 'private, max-age=86400, immutable' })
+  } catch (e) {
+    if (e instanceof HttpError) throw e
+    throw unavailable(deps, spaceId, e)
+  }
+}
+
 /** A read the storage failed: 503, logged. */
 function unavailable(deps: HttpDeps, spaceId: string, e: unknown): HttpError {
   deps.log.error(
@@ -549,6 +584,12 @@ async function handleApi(
   if (space) {
     if (req.method !== 'GET' && req.method !== 'HEAD') throw new HttpError(405, 'use GET')
     await readSpace(req, res, space[1]!, query, deps)
+    return
+  }
+  const versions = VERSIONS_PATH.exec(path)
+  if (versions) {
+    if (req.method !== 'GET') throw new HttpError(405, 'use GET')
+    await readVersions(req, res, versions[1]!, versions[2] === undefined ? null : Number(versions[2]), deps)
     return
   }
   const trips = TRIPS_PATH.exec(path)

@@ -10,6 +10,7 @@ import {
   type CoreEvents,
   type FanOut,
   type Persistence,
+  type SpaceHistory,
   type SpaceRegistry,
   SyncCore,
   type TripLedger,
@@ -34,14 +35,15 @@ import { type Metrics, createMetrics } from './metrics.js'
 import { KeyedBuckets } from './rate.js'
 import { createOriginPolicy, securityHeaders } from './security.js'
 import { createStorageQuota } from './storage-quota.js'
+import { createHistory } from './history.js'
 import { type TripFault, createTrips } from './trips.js'
 import { attachSyncTransport } from './ws.js'
 
 /**
- * The configured storage: the spaces (for the core), the register of taken ids (for the HTTP API) and
- * the ledger of finished trips (trips.ts).
+ * The configured storage: the spaces (for the core), the register of taken ids (for the HTTP API),
+ * the ledger of finished trips (trips.ts) and the versions kept of each space (history.ts).
  */
-export type Storage = Persistence & SpaceRegistry & TripLedger
+export type Storage = Persistence & SpaceRegistry & TripLedger & SpaceHistory
 
 export interface StartOptions {
   /** Replaces the configured storage (tests inject failing storage). It is closed by `close()`. */
@@ -202,6 +204,21 @@ async function start(
     clientRate: { bytesPerSecond: config.perIp.bytesPerSecond, burstBytes: config.perIp.burstBytes },
     // REG-10: each room opens the document of the engine its space was created with
     spaceEngine: (spaceId) => storage.spaceEngine(spaceId),
+    // HIST-n: a version of each space after a burst of changes, thinned as configured
+    ...(config.history.enabled
+      ? {
+          history: {
+            store: storage,
+            quietMs: config.history.quietMs,
+            maxIntervalMs: config.history.maxIntervalMs,
+            policy: {
+              keepAllMs: config.history.keepAllMs,
+              keepDays: config.history.keepDays,
+              maxVersions: config.history.maxVersions,
+            },
+          },
+        }
+      : {}),
   })
   metrics.observe(core)
   const trips = createTrips({
@@ -274,6 +291,11 @@ async function start(
           : null,
       readAfterMaxMs: config.readAfterMaxMs,
       trips,
+      history: createHistory({
+        versions: (spaceId, limit) => core.versions(spaceId, limit),
+        version: (spaceId, id) => core.version(spaceId, id),
+        spaceEngine: (spaceId) => storage.spaceEngine(spaceId),
+      }),
       // the numbers of space creation: a trip is as rare, and a guess at a token as costly
       tripRate:
         perIp.spacesPerMinute > 0

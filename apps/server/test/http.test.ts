@@ -179,6 +179,10 @@ describe('HTTP', () => {
         recover: () => Promise.reject(new Error('unused')),
       },
       tripRate: null,
+      history: {
+        list: () => Promise.reject(new Error('unused')),
+        get: () => Promise.reject(new Error('unused')),
+      },
       readAfterMaxMs: 0,
     })
     const http = createServer(handler)

@@ -278,6 +278,17 @@ function OpenSpace({
             Trips
           </button>
         )}
+        {readToken && (
+          <button
+            type="button"
+            className="button"
+            data-testid="open-history"
+            onClick={() => setShowHistory(true)}
+            title="Earlier versions of this list and its notes, kept by the server"
+          >
+            History
+          </button>
+        )}
         <button type="button" className="button" onClick={onShare}>
           Share
         </button>
