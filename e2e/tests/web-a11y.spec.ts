@@ -1,6 +1,6 @@
 /**
  * Accessibility (issue 15, item 9): an axe-core audit of every screen — home, a space (cart and
- * notes), the share dialog, the trash, a space not on this device — at desktop and phone size, in the
+ * notes), the share dialog, "Done shopping", the trips, the history, the trash, a space not on this device — at desktop and phone size, in the
  * light and the dark colour scheme, with no serious or critical violation (colour contrast included).
  * On the way it takes the README's screenshots (docs/screenshots).
  */
@@ -56,6 +56,23 @@ for (const scheme of ['light', 'dark'] as const)
       problems.push(...(await audit(a, 'share dialog')))
       if (!phone && light) await shot(a.getByTestId('share-dialog'), 'share-dialog.png')
       await a.getByTestId('share-dialog').getByRole('button', { name: 'Done' }).click()
+      // "Done shopping" (Eggs is ticked), the trips it records, the history
+      await a.getByTestId('done-shopping').click()
+      await expect(a.getByTestId('finish-trip-confirm')).toBeEnabled()
+      problems.push(...(await audit(a, 'done shopping')))
+      if (phone && light) await shot(a.getByTestId('finish-trip-dialog'), 'done-shopping-phone.png')
+      await a.getByTestId('finish-trip-confirm').click()
+      await expect(a.getByTestId('space-notice')).toContainText('Trip recorded')
+      problems.push(...(await audit(a, 'space (trip recorded)')))
+      await a.getByTestId('open-trips').click()
+      await expect(a.getByTestId('trip')).toHaveCount(1)
+      problems.push(...(await audit(a, 'trips')))
+      if (phone && light) await shot(a.getByTestId('trips-dialog'), 'trips-phone.png')
+      await a.getByTestId('trips-dialog').getByRole('button', { name: 'Close' }).click()
+      await a.getByTestId('open-history').click()
+      await expect(a.getByTestId('history-dialog')).toBeVisible()
+      problems.push(...(await audit(a, 'history')))
+      await a.getByTestId('history-dialog').getByRole('button', { name: 'Close' }).click()
       await a.getByRole('button', { name: 'Move Plan to trash' }).click()
       await a.getByRole('button', { name: /Trash \(1\)/ }).click()
       await expect(a.getByTestId('trash-item')).toHaveCount(1)

@@ -15,6 +15,8 @@ export interface TripMonth {
   readonly totalCents: number
   /** Lines without a price over the month's trips (so a total is never shown as complete when it is not). */
   readonly unpricedLines: number
+  /** Lines with a price: none, and the month has no total to show. */
+  readonly pricedLines: number
 }
 
 const monthLabel = new Intl.DateTimeFormat(undefined, { month: 'long', year: 'numeric' })
@@ -43,6 +45,7 @@ export function tripMonths(trips: readonly Trip[]): TripMonth[] {
     trips: list,
     totalCents: list.reduce((n, t) => n + t.totalCents, 0),
     unpricedLines: list.reduce((n, t) => n + t.unpricedLines, 0),
+    pricedLines: list.reduce((n, t) => n + t.lines.length - t.unpricedLines, 0),
   }))
 }
 

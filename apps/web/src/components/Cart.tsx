@@ -600,22 +600,24 @@ export function Cart({ session, view, run, onDoneShopping }: CartProps) {
                 </span>{' '}
                 Bought ({formatCount(bought.length)})
               </button>
-              {!readOnly && (
-                <button type="button" className="button small" onClick={clearBought}>
-                  Clear bought
-                </button>
-              )}
-              {!readOnly && onDoneShopping && (
-                <button
-                  type="button"
-                  className="button small primary"
-                  data-testid="done-shopping"
-                  onClick={onDoneShopping}
-                  title="Record this trip (what was bought, for how much) and take the bought items off the list"
-                >
-                  Done shopping
-                </button>
-              )}
+              <span className="bought-actions">
+                {!readOnly && (
+                  <button type="button" className="button small" onClick={clearBought}>
+                    Clear bought
+                  </button>
+                )}
+                {!readOnly && onDoneShopping && (
+                  <button
+                    type="button"
+                    className="button small primary"
+                    data-testid="done-shopping"
+                    onClick={onDoneShopping}
+                    title="Record this trip (what was bought, for how much) and take the bought items off the list"
+                  >
+                    Done shopping
+                  </button>
+                )}
+              </span>
             </div>
             <ul
               className="cart-list"

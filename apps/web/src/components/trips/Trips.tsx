@@ -111,9 +111,15 @@ export function FinishTripDialog(props: FinishProps) {
                 ))}
               </ul>
               <p className="trip-total" data-testid="finish-trip-total">
-                Total {formatPrice(total, '—', currency)}
-                {priced.length < bought.length && (
-                  <span className="muted small"> + {bought.length - priced.length} without price</span>
+                {priced.length === 0 ? (
+                  <span className="muted">No prices on these items</span>
+                ) : (
+                  <>
+                    Total {formatPrice(total, '—', currency)}
+                    {priced.length < bought.length && (
+                      <span className="muted small"> + {bought.length - priced.length} without price</span>
+                    )}
+                  </>
                 )}
               </p>
             </>
@@ -220,8 +226,8 @@ export function TripsDialog({ api, spaceId, token, currency, onClose }: TripsPro
           <h3 id={`trip-month-${m.key}`} className="trip-month-head">
             <span>{m.label}</span>
             <span className="muted" data-testid="trip-month-total">
-              {m.trips.length} {m.trips.length === 1 ? 'trip' : 'trips'} ·{' '}
-              {formatPrice(m.totalCents, '—', currency)}
+              {m.trips.length} {m.trips.length === 1 ? 'trip' : 'trips'}
+              {m.pricedLines > 0 && ` · ${formatPrice(m.totalCents, '—', currency)}`}
             </span>
           </h3>
           <ul className="trip-list">
