@@ -36,6 +36,14 @@ describe('config', () => {
       allowEmptyDatabase: false,
       storageQuota: { maxTotalBytes: 0, minFreeBytes: 64 * 1024 * 1024 },
       readAfterMaxMs: 10_000,
+      history: {
+        enabled: true,
+        quietMs: 60_000,
+        maxIntervalMs: 600_000,
+        keepAllMs: 24 * 3_600_000,
+        keepDays: 30,
+        maxVersions: 200,
+      },
       perIp: defaultPerIpLimits,
     })
     expect(defaultPerIpLimits).toEqual({
