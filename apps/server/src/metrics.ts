@@ -210,6 +210,60 @@ export function createMetrics(): Metrics {
     resynced: (spaces) => fanOutResyncs.inc(spaces),
   }
 
+  // LAG-1…6, PROBE-1…4: lag and divergence (server-core SPEC.md "Lag and divergence")
+  const lagBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  const commitLag = new Histogram({
+    name: `${p}commit_lag_seconds`,
+    help: 'A client update from its receipt to its durable commit',
+    buckets: lagBuckets,
+    registers,
+  })
+  const ackLag = new Histogram({
+    name: `${p}ack_lag_seconds`,
+    help: 'A commit to the durable ack sent to a member (to: writer, its own update; member, everyone else)',
+    labelNames: ['to'] as const,
+    buckets: lagBuckets,
+    registers,
+  })
+  const relayLag = new Histogram({
+    name: `${p}relay_lag_seconds`,
+    help: 'A client update from its receipt to its relay to the other members of its room',
+    buckets: lagBuckets,
+    registers,
+  })
+  const fanOutLag = new Histogram({
+    name: `${p}fanout_lag_seconds`,
+    help: "An update published by another instance to its application here (by the publisher's clock)",
+    buckets: lagBuckets,
+    registers,
+  })
+  const clientBuckets = [0.1, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600]
+  const clientUnconfirmed = new Histogram({
+    name: `${p}client_unconfirmed_age_seconds`,
+    help: "Client-reported: the age of a device's oldest change the server has not confirmed (reports with one)",
+    buckets: clientBuckets,
+    registers,
+  })
+  const clientSinceAck = new Histogram({
+    name: `${p}client_ack_age_seconds`,
+    help: 'Client-reported: the time since the device last received a durable ack',
+    buckets: clientBuckets,
+    registers,
+  })
+  const lagging = new Gauge({
+    name: `${p}connections_lagging`,
+    help: 'Connections whose last report had a change unconfirmed for longer than LAGGING_AFTER_MS',
+    registers,
+  })
+  const divergence = new Counter({
+    name: `${p}divergence_total`,
+    help: 'Replicas found at one version with different states, repaired by a full exchange (scope: client, instance)',
+    labelNames: ['scope'] as const,
+    registers,
+  })
+  for (const scope of ['client', 'instance'] as const) divergence.inc({ scope }, 0)
+  for (const to of ['writer', 'member'] as const) ackLag.zero({ to })
+
   const events: CoreEvents = {
     messageIn(type, bytes) {
       messagesIn.inc({ type })
@@ -231,6 +285,16 @@ export function createMetrics(): Metrics {
     spaceLoaded: (_spaceId, ms) => loadSeconds.observe(ms / 1000),
     spaceUnloaded: () => unloads.inc(),
     loadFailed: () => loadFailures.inc(),
+    commitLag: (ms) => commitLag.observe(ms / 1000),
+    ackLag: (to, ms) => ackLag.observe({ to }, ms / 1000),
+    relayLag: (ms) => relayLag.observe(ms / 1000),
+    fanOutLag: (ms) => fanOutLag.observe(Math.max(0, ms) / 1000),
+    clientReport({ unconfirmedAgeMs, sinceAckMs }) {
+      if (unconfirmedAgeMs !== null) clientUnconfirmed.observe(unconfirmedAgeMs / 1000)
+      if (sinceAckMs !== null) clientSinceAck.observe(sinceAckMs / 1000)
+    },
+    laggingConnections: (delta) => lagging.inc(delta),
+    divergence: (scope) => divergence.inc({ scope }),
   }
 
   return {

@@ -79,6 +79,8 @@ export interface Engine {
    * vector is at least B's for every writer, so a durable ack can be this vector on either engine.
    */
   versionVector(): ReadonlyMap<string, number>
+  /** PROBE-1 (digest.ts): a hash of the whole state, equal on replicas that hold the same state. */
+  stateDigest(): Uint8Array
   /** Everything this replica has that a peer with `stateVector` lacks (everything when omitted). */
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array
   /**

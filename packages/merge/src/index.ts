@@ -43,6 +43,7 @@ export {
   writeExport,
 } from './export.js'
 export type { RestoreSummary } from './restore.js'
+export { automergeStateDigest, yjsStateDigest } from './digest.js'
 export { validateYjsUpdate } from './yjs/validate.js'
 export type { AutomergeEngine } from './automerge/engine.js'
 export { isEngineLoaded, registerEngine, type EngineFactory } from './registry.js'

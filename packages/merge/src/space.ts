@@ -1178,6 +1178,11 @@ export class Space {
     return this.engine.stateVector()
   }
 
+  /** PROBE-1: a hash of the whole state, equal on replicas that hold the same state (digest.ts). */
+  stateDigest(): Uint8Array {
+    return this.engine.stateDigest()
+  }
+
   /** DLV-4: per writer, how far this replica holds its changes (see `Engine.versionVector`). */
   versionVector(): ReadonlyMap<string, number> {
     return this.engine.versionVector()

@@ -24,6 +24,8 @@ export {
 } from './chunks.js'
 export {
   AuthType,
+  MAX_DIGEST_HASH_BYTES,
+  MAX_REPORT_MS,
   type Message,
   MessageType,
   ProtocolError,
@@ -32,5 +34,11 @@ export {
   decodeMessage,
   encodeMessage,
 } from './messages.js'
-export { ENGINES_SINCE_VERSION, PROTOCOL_HISTORY, PROTOCOL_TABLE, PROTOCOL_VERSION } from './version.js'
+export {
+  ENGINES_SINCE_VERSION,
+  PROBE_SINCE_VERSION,
+  PROTOCOL_HISTORY,
+  PROTOCOL_TABLE,
+  PROTOCOL_VERSION,
+} from './version.js'
 export { MAX_VERSION_TOKEN, parseVersionToken, versionToken } from './version-token.js'

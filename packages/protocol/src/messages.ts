@@ -26,6 +26,10 @@ export const MessageType = {
   Heartbeat: 21,
   /** Server → hello'd client before a close it should retry: wait at least this long (§P5.13). */
   RetryAfter: 22,
+  /** §P12.1, client → server of version ≥ 5: how far behind the device is (its unconfirmed changes, its last ack). */
+  Report: 23,
+  /** §P12.2, both ways between peers of version ≥ 5: a digest of the whole state at a version. */
+  Digest: 24,
 } as const
 
 export const SyncType = { Step1: 0, Step2: 1, Update: 2 } as const
@@ -49,6 +53,10 @@ export type Message =
   | { type: 'token'; token: string }
   | { type: 'heartbeat' }
   | { type: 'retry-after'; ms: number }
+  /** §P12.1: ms since the oldest change the server has not confirmed, and since the last durable ack (null: none). */
+  | { type: 'report'; unconfirmedAgeMs: number | null; sinceAckMs: number | null }
+  /** §P12.2: the sender's version vector and a hash of its whole state at it (merge `stateDigest`). */
+  | { type: 'digest'; vector: Uint8Array; hash: Uint8Array }
 
 /** §P7.3: the `limits` message's fields. */
 export interface ServerLimits {
@@ -63,6 +71,13 @@ export interface ServerLimits {
   /** …and at once (the smallest of those buckets' capacities). */
   readonly burstBytes: number
 }
+
+/** §P12.1: the longest duration a report carries (a day, in ms); longer ones are sent as this. */
+export const MAX_REPORT_MS = 86_400_000
+/** §P12.2: the longest hash a digest carries. */
+export const MAX_DIGEST_HASH_BYTES = 64
+
+const reportMs = (ms: number): number => Math.min(MAX_REPORT_MS, Math.max(0, Math.round(ms)))
 
 /** A frame that does not decode. Carries the reason for the log line; never the frame's bytes. */
 export class ProtocolError extends Error {
@@ -136,6 +151,17 @@ export const encodeMessage = (m: Message): Uint8Array => {
       encoding.writeVarUint(e, MessageType.RetryAfter)
       encoding.writeVarUint(e, m.ms)
       break
+    case 'report':
+      encoding.writeVarUint(e, MessageType.Report)
+      // null is 0, a duration d is d + 1 (whole ms, at most MAX_REPORT_MS)
+      encoding.writeVarUint(e, m.unconfirmedAgeMs === null ? 0 : reportMs(m.unconfirmedAgeMs) + 1)
+      encoding.writeVarUint(e, m.sinceAckMs === null ? 0 : reportMs(m.sinceAckMs) + 1)
+      break
+    case 'digest':
+      encoding.writeVarUint(e, MessageType.Digest)
+      encoding.writeVarUint8Array(e, m.vector)
+      encoding.writeVarUint8Array(e, m.hash)
+      break
   }
   return encoding.toUint8Array(e)
 }
@@ -204,6 +230,23 @@ const read = (frame: Uint8Array): Message => {
     case MessageType.RetryAfter:
       m = { type: 'retry-after', ms: decoding.readVarUint(d) }
       break
+    case MessageType.Report: {
+      const duration = (): number | null => {
+        const v = decoding.readVarUint(d)
+        if (v > MAX_REPORT_MS + 1) throw new ProtocolError('a report duration past a day')
+        return v === 0 ? null : v - 1
+      }
+      m = { type: 'report', unconfirmedAgeMs: duration(), sinceAckMs: duration() }
+      break
+    }
+    case MessageType.Digest: {
+      const vector = decoding.readVarUint8Array(d)
+      const hash = decoding.readVarUint8Array(d)
+      if (hash.length === 0 || hash.length > MAX_DIGEST_HASH_BYTES)
+        throw new ProtocolError(`a digest hash of ${hash.length} bytes`)
+      m = { type: 'digest', vector, hash }
+      break
+    }
     default:
       throw new ProtocolError(`unknown message type ${type}`)
   }

@@ -23,8 +23,15 @@ import { AuthType, MessageType, SyncType } from './messages.js'
  *                   UnsupportedEngine for a hello naming another engine than the space's — on an
  *                   Automerge space nothing is sent before a hello naming it. Yjs spaces are served
  *                   as before to every version.
+ *   5 (2026-12-03): consistency you can watch (§P12): `report` (23), client → server, how far
+ *                   behind the device is; `digest` (24), both ways, a hash of the whole state at a
+ *                   version, a mismatch at an equal version answered by a full exchange. Sent only
+ *                   to a peer whose hello names version 5 or later.
  */
-export const PROTOCOL_VERSION = 4
+export const PROTOCOL_VERSION = 5
+
+/** The first protocol version that sends and takes `report` and `digest` (§P12). */
+export const PROBE_SINCE_VERSION = 5
 
 /** The first protocol version whose hello may name an engine (§P8, ENGINE-1). */
 export const ENGINES_SINCE_VERSION = 4
@@ -38,4 +45,5 @@ export const PROTOCOL_HISTORY: readonly { version: number; tableHash: string }[]
   { version: 2, tableHash: '6213ffe1f1d3fce9' },
   { version: 3, tableHash: 'ca912d6d250ff65c' },
   { version: 4, tableHash: 'bee0541dad2085d0' },
+  { version: 5, tableHash: 'e69daacf079891c2' },
 ]

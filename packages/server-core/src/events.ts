@@ -26,4 +26,23 @@ export interface CoreEvents {
   spaceLoaded?(spaceId: string, ms: number): void
   spaceUnloaded?(spaceId: string): void
   loadFailed?(spaceId: string): void
+
+  // LAG-1…6 (SPEC.md "Lag and divergence"): how far behind things are, in milliseconds
+  /** A client update from its receipt to its commit (one per update committed). */
+  commitLag?(ms: number): void
+  /** A commit to the durable ack telling a member of it: `writer` (its own update) or `member`. */
+  ackLag?(to: 'writer' | 'member', ms: number): void
+  /** A client update from its receipt to its relay to the other members (one per relayed frame). */
+  relayLag?(ms: number): void
+  /** An update published by another instance to its application here (by the publisher's clock). */
+  fanOutLag?(ms: number): void
+  /** LAG-5: what a client reported: its oldest unconfirmed change's age, the time since its last durable ack (null: none). */
+  clientReport?(report: {
+    readonly unconfirmedAgeMs: number | null
+    readonly sinceAckMs: number | null
+  }): void
+  /** LAG-5: connections whose last report had an unconfirmed change older than the lagging threshold, changed by `delta`. */
+  laggingConnections?(delta: number): void
+  /** PROBE-1…4: replicas at one version holding different states (`client`: a device; `instance`: another server). */
+  divergence?(scope: 'client' | 'instance', spaceId: string): void
 }

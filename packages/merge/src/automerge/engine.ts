@@ -9,6 +9,7 @@ import type {
   TextInsertion,
   UpdateChecks,
 } from '../engine.js'
+import { automergeStateDigest } from '../digest.js'
 import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { checkDomainWrite, isBodyOfNote } from '../model/domain.js'
@@ -482,6 +483,10 @@ export class AutomergeEngine implements Engine {
 
   versionVector(): ReadonlyMap<string, number> {
     return new Map(this.seqs)
+  }
+
+  stateDigest(): Uint8Array {
+    return automergeStateDigest(A.getHeads(this.current))
   }
 
   /** The highest sequence number of `actor` this replica holds (0: none). */

@@ -9,6 +9,7 @@ import type {
   TextInsertion,
   UpdateChecks,
 } from '../engine.js'
+import { yjsStateDigest } from '../digest.js'
 import { MAP_NAMES } from '../engine.js'
 import { MergeError } from '../errors.js'
 import { OWN_ORIGINS } from '../origins.js'
@@ -361,6 +362,10 @@ export class YjsEngine implements Engine {
 
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc)
+  }
+
+  stateDigest(): Uint8Array {
+    return yjsStateDigest(this.doc)
   }
 
   versionVector(): ReadonlyMap<string, number> {
