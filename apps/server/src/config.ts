@@ -342,6 +342,21 @@ export const OPTIONS: readonly Option[] = [
     "compact a space's log after this many appended updates…",
   ),
   limitOption('COMPACT_EVERY_BYTES', 'compactEveryBytes', '…or after this many appended bytes'),
+  limitOption(
+    'LAGGING_AFTER_MS',
+    'laggingAfterMs',
+    'a connection whose device reports a change unconfirmed for longer than this counts in converge_connections_lagging',
+  ),
+  limitOption(
+    'PROBE_AFTER_CHANGE_MS',
+    'probeAfterChangeMs',
+    'after a change, how long until an instance sends the others the digest of its state (the convergence probe)',
+  ),
+  limitOption(
+    'DIGEST_EVERY_MS',
+    'digestEveryMs',
+    "a device's state digests are compared at most once per this long (more are ignored)",
+  ),
   {
     env: 'CREATE_SPACES',
     flag: 'create-spaces',
@@ -645,6 +660,9 @@ export function parseConfig(
       chunkIdleMs: n('CHUNK_IDLE_MS'),
       compactEveryUpdates: n('COMPACT_EVERY_UPDATES'),
       compactEveryBytes: n('COMPACT_EVERY_BYTES'),
+      laggingAfterMs: n('LAGGING_AFTER_MS'),
+      probeAfterChangeMs: n('PROBE_AFTER_CHANGE_MS'),
+      digestEveryMs: n('DIGEST_EVERY_MS'),
     },
     createSpaces: v.CREATE_SPACES as 'open' | 'token',
     adminToken: v.ADMIN_TOKEN as string | undefined,

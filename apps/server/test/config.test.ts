@@ -104,6 +104,9 @@ describe('config', () => {
       chunkIdleMs: 1234,
       compactEveryUpdates: 9,
       compactEveryBytes: 999,
+      laggingAfterMs: 10_000,
+      probeAfterChangeMs: 30_000,
+      digestEveryMs: 5_000,
     })
     const f = parseConfig(
       ['--port', '1234', '--data-dir', 'x', '--auth=on', '--max-frame-bytes=4096', '--log-level', 'warn'],

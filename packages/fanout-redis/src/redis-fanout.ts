@@ -24,8 +24,10 @@ export interface RedisFanOutOptions {
   events?: RedisFanOutEvents
 }
 
-/** Instance ids are this long, at the start of every published message. */
+/** Instance ids are this long, at the start of every published message… */
 const ID_BYTES = 8
+/** …then the publish time (FAN-6), a float64 of ms since the epoch, then the message. */
+const HEADER_BYTES = ID_BYTES + 8
 
 /** How long ioredis waits before reconnect `times` (1-based): 100 ms doubling up to 2 s, jittered. */
 export const REDIS_RECONNECT_BACKOFF: Backoff = { initialMs: 100, maxMs: 2000 }
@@ -36,7 +38,7 @@ export const retryStrategy = (times: number): number => backoffDelay(times, REDI
 /**
  * FanOut over Redis pub/sub (ioredis): one channel per space, one publishing and one subscribing
  * connection per instance. Each message starts with the publishing instance's random id, so an
- * instance drops its own messages (no echo). Pub/sub delivers at most once: while the connection is
+ * instance drops its own messages (no echo), and its publish time (FAN-6: the fan-out lag). Pub/sub delivers at most once: while the connection is
  * down, publishes are dropped (counted) and messages to this instance are lost — so every time the
  * subscriber connection comes back, the adapter re-subscribes and calls `resync` on every listener,
  * and the rooms repair by exchanging state vectors.
@@ -127,12 +129,18 @@ export class RedisFanOut implements FanOut {
   }
 
   private deliver(channel: Buffer, message: Buffer): void {
-    if (message.length < ID_BYTES || message.subarray(0, ID_BYTES).equals(this.instanceId)) return
+    if (message.length < HEADER_BYTES || message.subarray(0, ID_BYTES).equals(this.instanceId)) return
     const set = this.listeners.get(channel.toString())
     if (!set) return
     this.events.received?.(message.length)
-    const payload = new Uint8Array(message.buffer, message.byteOffset + ID_BYTES, message.length - ID_BYTES)
-    for (const l of set) l.message(payload)
+    // FAN-6: the publish time, ms since the epoch by the publisher's clock
+    const sentAt = message.readDoubleBE(ID_BYTES)
+    const payload = new Uint8Array(
+      message.buffer,
+      message.byteOffset + HEADER_BYTES,
+      message.length - HEADER_BYTES,
+    )
+    for (const l of set) l.message(payload, Number.isFinite(sentAt) ? sentAt : undefined)
   }
 
   /** SUBSCRIBEs `channel` once per connection; then (or right away, when `resyncAll`) resyncs its listeners. */
@@ -178,9 +186,10 @@ export class RedisFanOut implements FanOut {
       this.events.dropped?.()
       return
     }
-    const framed = Buffer.allocUnsafe(ID_BYTES + message.length)
+    const framed = Buffer.allocUnsafe(HEADER_BYTES + message.length)
     this.instanceId.copy(framed, 0)
-    framed.set(message, ID_BYTES)
+    framed.writeDoubleBE(Date.now(), ID_BYTES)
+    framed.set(message, HEADER_BYTES)
     this.pub.publish(this.channel(spaceId), framed).then(
       () => this.events.published?.(framed.length),
       () => this.events.dropped?.(),

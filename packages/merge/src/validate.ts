@@ -7,3 +7,6 @@ export { MergeError, isMergeError, type MergeErrorKind } from './errors.js'
 export { validateYjsUpdate, type YjsUpdateSummary } from './yjs/validate.js'
 export { Origin } from './origins.js'
 export { decodeVersionVector, encodeVersionVector, decodeList, encodeList } from './automerge/frame.js'
+
+/** PROBE-1: the state digest, for the server's convergence probe without the domain layer. */
+export { automergeStateDigest, yjsStateDigest } from './digest.js'

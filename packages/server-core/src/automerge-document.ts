@@ -162,6 +162,10 @@ export class AutomergeDocument implements SpaceDocument {
     return this.am.stateVector()
   }
 
+  digest(): Uint8Array {
+    return this.am.stateDigest()
+  }
+
   clock(writer: Writer): number {
     return typeof writer === 'string' ? this.am.seqOf(writer) : 0
   }

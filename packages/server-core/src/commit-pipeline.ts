@@ -32,6 +32,8 @@ interface PendingUpdate {
   readonly update: Uint8Array
   readonly ranges: readonly ClockRange[]
   readonly from: RoomMember | null
+  /** LAG-1: when it was received (it is applied and queued in the same turn). */
+  readonly at: number
 }
 
 export interface CommitPipelineDeps {
@@ -128,7 +130,7 @@ export class CommitPipeline {
   }
 
   private enqueue(update: Uint8Array, ranges: readonly ClockRange[], from: RoomMember): void {
-    this.pending.push({ update, ranges, from })
+    this.pending.push({ update, ranges, from, at: this.deps.clock.now() })
     this.covered.addAll(ranges)
     this.pendingBytes += update.length
     this.bytes += update.length
@@ -226,7 +228,10 @@ export class CommitPipeline {
       this.fail(e)
       return
     }
-    deps.events.committed?.(deps.spaceId, batch.length, bytes, deps.clock.now() - started)
+    const done = deps.clock.now()
+    deps.events.committed?.(deps.spaceId, batch.length, bytes, done - started)
+    // LAG-1: each update from its receipt to its commit
+    if (deps.events.commitLag) for (const p of batch) deps.events.commitLag(done - p.at)
     deps.compaction.appended(batch.length, bytes)
     const writers = new Set(batch.map((p) => p.from))
     deps.acks.commit(

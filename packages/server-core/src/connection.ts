@@ -144,6 +144,10 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
   wantsAcks = false
   /** The version the client's hello named (0: no hello). */
   private peerVersion = 0
+  /** LAG-5: whether its last report had a change unconfirmed past `laggingAfterMs`. */
+  private lagging = false
+  /** PROBE-4: when its last digest was compared. */
+  private lastDigestAt = -Infinity
   /** CONN-4: the socket came without a token; its first frame may carry one. */
   private awaitingToken = false
   private tokenWait: Timer | null = null
@@ -484,9 +488,47 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
         return
       case 'token':
         return // CONN-4: a token after authentication changes nothing
+      case 'report':
+        return this.report(m)
+      case 'digest':
+        return this.digest(room, m)
       default:
         this.close(ErrorKind.MalformedFrame, `a client does not send ${m.type}`)
     }
+  }
+
+  /** LAG-5: how far behind the device says it is — observed, and counted while it lags. */
+  private report(m: Extract<Message, { type: 'report' }>): void {
+    const { events, limits } = this.host
+    events.clientReport?.({ unconfirmedAgeMs: m.unconfirmedAgeMs, sinceAckMs: m.sinceAckMs })
+    const lagging = m.unconfirmedAgeMs !== null && m.unconfirmedAgeMs > limits.laggingAfterMs
+    if (lagging !== this.lagging) events.laggingConnections?.(lagging ? 1 : -1)
+    this.lagging = lagging
+  }
+
+  /**
+   * PROBE-4, PROBE-5: the device's digest against the room's state, at most once per `digestEveryMs`
+   * (more are ignored: one hash per document version, and nothing more per message). At an equal
+   * version a different state is a divergence: counted, logged, repaired by a full exchange.
+   */
+  private digest(room: Room, m: Extract<Message, { type: 'digest' }>): void {
+    const now = this.host.clock.now()
+    if (now - this.lastDigestAt < this.host.limits.digestEveryMs) return
+    this.lastDigestAt = now
+    let verdict
+    try {
+      verdict = room.clientDigest(m.vector, m.hash)
+    } catch {
+      this.close(ErrorKind.MalformedFrame, 'a digest whose vector does not decode')
+      return
+    }
+    if (verdict !== 'diverged') return
+    this.host.events.divergence?.('client', this.spaceId)
+    this.host.logger.warn(
+      { spaceId: this.spaceId, conn: this.id },
+      'divergence: a device at this version holds another state; repairing with a full exchange',
+    )
+    for (const frame of room.repairFrames()) this.send(frame)
   }
 
   /** PROTOCOL.md §P7.3: the frame limit, the space's limit and size, and the rate to keep to. */
@@ -657,6 +699,8 @@ export class Connection implements RoomMember, ConnectionHandle, ConnectionInfo 
     this.chunkTimer = null
     this.chunks?.clear() // CHUNK-2: a message not whole when the socket closes is never applied
     this.queue = []
+    if (this.lagging) this.host.events.laggingConnections?.(-1)
+    this.lagging = false
     this.room?.leave(this)
     this.room?.releaseIfUnused() // one that never joined (ENGINE-1) leaves nothing to release otherwise
     this.host.forget(this)

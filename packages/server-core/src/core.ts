@@ -34,6 +34,7 @@ import {
   systemScheduler,
   unlimitedStorage,
 } from './ports.js'
+import { sameVector } from './probe.js'
 import { Room, linkRevokedFrame } from './room.js'
 
 /** READ-1: a space as `SyncCore.read` found it. */
@@ -60,16 +61,6 @@ export interface SpaceRead {
 /** READ-2: an `after` version that does not decode as a version vector of the space's engine. */
 export class MalformedVersion extends Error {
   override readonly name = 'MalformedVersion'
-}
-
-/** Two version vectors hold the same changes (a writer at 0 is a writer absent). */
-function sameVector(
-  a: ReadonlyMap<string | number, number>,
-  b: ReadonlyMap<string | number, number>,
-): boolean {
-  for (const [w, n] of a) if ((b.get(w) ?? 0) !== n) return false
-  for (const [w, n] of b) if ((a.get(w) ?? 0) !== n) return false
-  return true
 }
 
 export interface SyncCoreOptions {

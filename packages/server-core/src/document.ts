@@ -69,6 +69,8 @@ export interface SpaceDocument {
   load(records: readonly Uint8Array[], origin: unknown): { index: number; err: string }[]
   /** The document's own version vector, encoded for the wire. */
   stateVector(): Uint8Array
+  /** PROBE-1 (merge digest.ts): a hash of the whole state, equal on replicas holding the same state. */
+  digest(): Uint8Array
   /** The document's clock of `writer`. */
   clock(writer: Writer): number
   /** Reads a vector from the wire; throws when it does not decode. */

@@ -18,7 +18,8 @@
 import { encodeMessage } from '@converge/protocol'
 import { type ClockRange, ClockRanges } from './clock-ranges.js'
 import type { VersionVector } from './document.js'
-import type { Scheduler, Timer } from './ports.js'
+import type { CoreEvents } from './events.js'
+import type { Clock, Scheduler, Timer } from './ports.js'
 import { sameBytes } from './updates.js'
 
 /** How often the members that wrote nothing in a commit hear of it, at most. */
@@ -33,6 +34,9 @@ export interface AckReceiver {
 
 export interface DurableAcksDeps {
   readonly scheduler: Scheduler
+  /** LAG-2: reading the time, for how long a commit waits for its acks. */
+  readonly clock?: Clock
+  readonly events?: Pick<CoreEvents, 'ackLag'>
   /** The members of the room now. */
   readonly members: ReadonlySet<AckReceiver>
   /** How the engine's version vector travels (document.ts). */
@@ -48,6 +52,8 @@ export class DurableAcks {
   /** Told each time the committed vector grows (READ-2: a read waiting for a version). */
   private readonly advanced = new Set<() => void>()
   private timer: Timer | null = null
+  /** LAG-2: when the oldest commit the members still wait to hear of was made (null: none waits). */
+  private waitingSince: number | null = null
 
   constructor(private readonly deps: DurableAcksDeps) {
     this.committed = new ClockRanges(deps.encodeVector)
@@ -73,7 +79,11 @@ export class DurableAcks {
   commit(ranges: Iterable<ClockRange>, writers: Iterable<AckReceiver | null>): void {
     this.committed.addAll(ranges)
     this.update()
-    for (const m of writers) if (m && m.wantsAcks && this.deps.members.has(m)) this.send(m)
+    const now = this.deps.clock?.now() ?? 0
+    this.waitingSince ??= now
+    for (const m of writers)
+      if (m && m.wantsAcks && this.deps.members.has(m) && this.send(m))
+        this.deps.events?.ackLag?.('writer', (this.deps.clock?.now() ?? 0) - now)
     this.announce()
   }
 
@@ -89,11 +99,12 @@ export class DurableAcks {
     return true
   }
 
-  /** Sends the current ack to `member` now (it just said hello), unless it has it already. */
-  send(member: AckReceiver): void {
-    if (this.sent.get(member) === this.ack) return
+  /** Sends the current ack to `member` now (it just said hello), unless it has it already; whether it did. */
+  send(member: AckReceiver): boolean {
+    if (this.sent.get(member) === this.ack) return false
     this.sent.set(member, this.ack)
     member.send(this.ack)
+    return true
   }
 
   /** Calls `listener` each time the committed vector grows; returns how to stop. */
@@ -120,7 +131,11 @@ export class DurableAcks {
   private announce(): void {
     this.timer ??= this.deps.scheduler.setTimeout(() => {
       this.timer = null
-      for (const m of this.deps.members) if (m.wantsAcks) this.send(m)
+      const since = this.waitingSince
+      this.waitingSince = null
+      const lag = since === null ? null : (this.deps.clock?.now() ?? 0) - since
+      for (const m of this.deps.members)
+        if (m.wantsAcks && this.send(m) && lag !== null) this.deps.events?.ackLag?.('member', lag)
     }, ACK_OTHERS_EVERY_MS)
   }
 }

@@ -18,7 +18,8 @@
 import { Origin } from '@converge/merge/validate'
 import { ErrorKind, decodeMessage, encodeMessage } from '@converge/protocol'
 import type { SpaceDocument, VersionVector, Writer } from './document.js'
-import type { FanOut, Logger } from './ports.js'
+import type { CoreEvents } from './events.js'
+import type { Clock, FanOut, Logger } from './ports.js'
 import { isAhead } from './updates.js'
 
 export interface FanOutLinkDeps {
@@ -41,6 +42,11 @@ export interface FanOutLinkDeps {
   readonly linkRevoked: (generation: number) => void
   /** The room's link generation as that notice, or null while it is 0 (REVOKE-3). */
   readonly generationFrame: () => Uint8Array | null
+  /** PROBE-6: another instance's digest (its vector and state hash). */
+  readonly peerDigest: (vector: Uint8Array, hash: Uint8Array) => void
+  /** LAG-4: reading the time, for how long an update took from another instance to here. */
+  readonly clock: Clock
+  readonly events: Pick<CoreEvents, 'fanOutLag'>
 }
 
 export class FanOutLink {
@@ -55,7 +61,7 @@ export class FanOutLink {
   /** Subscribes to the space; what arrives waits until `ready()`. */
   open(): void {
     this.unsubscribe = this.deps.fanOut.subscribe(this.deps.spaceId, {
-      message: (frame) => (this.early ? this.early.push(frame) : this.receive(frame)),
+      message: (frame, sentAt) => (this.early ? this.early.push(frame) : this.receive(frame, sentAt)),
       resync: () => (this.early ? (this.resyncWanted = true) : this.resync()),
     })
   }
@@ -78,7 +84,7 @@ export class FanOutLink {
     this.unsubscribe = null
   }
 
-  private receive(frame: Uint8Array): void {
+  private receive(frame: Uint8Array, sentAt?: number): void {
     if (this.closed) return
     // frames from fan-out were validated by the instance that took them from a client
     try {
@@ -87,7 +93,12 @@ export class FanOutLink {
         case 'sync-update':
         case 'sync-step2':
           this.deps.doc.applyTrusted(m.update, Origin.FanOut)
+          // LAG-4: by the publisher's clock (instances' clocks are assumed in step, as NTP keeps them)
+          if (sentAt !== undefined && m.type === 'sync-update')
+            this.deps.events.fanOutLag?.(this.deps.clock.now() - sentAt)
           return
+        case 'digest':
+          return this.deps.peerDigest(m.vector, m.hash)
         case 'awareness':
           return this.deps.applyPresence(m.update)
         case 'sync-step1':

@@ -39,6 +39,12 @@ export interface Limits {
   readonly compactEveryUpdates: number
   /** …or this many appended bytes. */
   readonly compactEveryBytes: number
+  /** LAG-5: a connection whose report has a change unconfirmed for longer than this counts as lagging. */
+  readonly laggingAfterMs: number
+  /** PROBE-6: after a change, how long until a room publishes its digest to the other instances. */
+  readonly probeAfterChangeMs: number
+  /** PROBE-4: a client's digests are compared at most once per this long (more are ignored). */
+  readonly digestEveryMs: number
 }
 
 export const defaultLimits: Limits = {
@@ -57,6 +63,9 @@ export const defaultLimits: Limits = {
   chunkIdleMs: 30_000,
   compactEveryUpdates: 500,
   compactEveryBytes: 1024 * 1024,
+  laggingAfterMs: 10_000,
+  probeAfterChangeMs: 30_000,
+  digestEveryMs: 5_000,
 }
 
 /** Messages one connection may have open in chunks at once (PROTOCOL.md §P7.4, CHUNK-4). */

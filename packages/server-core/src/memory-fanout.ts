@@ -1,4 +1,11 @@
-import { type FanOut, type FanOutListener, type Scheduler, systemScheduler } from './ports.js'
+import {
+  type Clock,
+  type FanOut,
+  type FanOutListener,
+  type Scheduler,
+  systemClock,
+  systemScheduler,
+} from './ports.js'
 
 interface Subscription {
   readonly owner: MemoryFanOut
@@ -16,7 +23,11 @@ interface Subscription {
 export class MemoryFanOutHub {
   private readonly subscribers = new Map<string, Set<Subscription>>()
 
-  constructor(readonly scheduler: Scheduler = systemScheduler) {}
+  constructor(
+    readonly scheduler: Scheduler = systemScheduler,
+    /** FAN-6: what stamps each message's publish time (default: the scheduler when it is a clock too). */
+    readonly clock: Clock = isClock(scheduler) ? scheduler : systemClock,
+  ) {}
 
   instance(): MemoryFanOut {
     return new MemoryFanOut(this)
@@ -31,9 +42,10 @@ export class MemoryFanOutHub {
     // alone on the hub (one instance on its own): nothing to copy, nothing to deliver
     if (targets.length === 0) return
     const copy = message.slice()
+    const sentAt = this.clock.now()
     this.scheduler.nextTurn(() => {
       if (from.isCut) return
-      for (const s of targets) if (set.has(s) && !s.owner.isCut) s.listener.message(copy)
+      for (const s of targets) if (set.has(s) && !s.owner.isCut) s.listener.message(copy, sentAt)
     })
   }
 
@@ -62,6 +74,8 @@ export class MemoryFanOutHub {
           })
   }
 }
+
+const isClock = (s: Scheduler): s is Scheduler & Clock => typeof (s as Partial<Clock>).now === 'function'
 
 export class MemoryFanOut implements FanOut {
   isCut = false

@@ -108,8 +108,11 @@ export interface SpaceRegistry {
 
 /** What a room hands to `FanOut.subscribe`. */
 export interface FanOutListener {
-  /** A message another instance published for the space. */
-  message(message: Uint8Array): void
+  /**
+   * A message another instance published for the space; `sentAt` (FAN-6) is when it was published,
+   * ms since the epoch by the publisher's clock, where the adapter carries it.
+   */
+  message(message: Uint8Array, sentAt?: number): void
   /**
    * The subscription is live: called once after `subscribe`, and again after every gap in which
    * messages may have been lost (a Redis restart, a dropped connection). The room answers with a

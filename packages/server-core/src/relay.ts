@@ -10,7 +10,8 @@
  * Joining the updates of different writers is a copy of their blocks, not a Yjs merge (RELAY-5).
  */
 import { encodeMessage } from '@converge/protocol'
-import type { Scheduler } from './ports.js'
+import type { CoreEvents } from './events.js'
+import type { Clock, Scheduler } from './ports.js'
 
 /** Relayed updates of one turn are merged into one frame, sent early past this many bytes. */
 export const RELAY_BATCH_BYTES = 256 * 1024
@@ -27,6 +28,9 @@ export interface RelayReceiver {
 
 export interface RelayDeps {
   readonly scheduler: Scheduler
+  /** LAG-3: reading the time, for how long an update waits for its relay. */
+  readonly clock?: Clock
+  readonly events?: Pick<CoreEvents, 'relayLag'>
   readonly members: ReadonlySet<RelayReceiver>
   /** Sends a frame to the other instances (fan-out). */
   readonly publish: (frame: Uint8Array) => void
@@ -37,6 +41,8 @@ export interface RelayDeps {
 }
 
 interface Relayed {
+  /** LAG-3: when it was applied (in the turn it was received). */
+  readonly at: number
   readonly update: Uint8Array
   /** The member that sent it, or a foreign origin (`Origin.FanOut`, `Origin.CatchUp`). */
   readonly origin: unknown
@@ -52,7 +58,7 @@ export class Relay {
 
   /** An update applied to the document, with its origin: relayed when the turn ends. */
   add(update: Uint8Array, origin: unknown): void {
-    this.queue.push({ update, origin })
+    this.queue.push({ update, origin, at: this.deps.clock?.now() ?? 0 })
     this.bytes += update.length
     if (this.bytes >= RELAY_BATCH_BYTES) this.send()
     else if (!this.scheduled) {
@@ -87,6 +93,9 @@ export class Relay {
         encodeMessage({ type: 'sync-update', update: this.deps.merge(own.map((e) => e.update)) }),
       )
     const writers = new Set<unknown>(queue.map((e) => e.origin))
+    // LAG-3: the same for every member of this send: from the turn's first update to now
+    if (this.deps.events?.relayLag && this.deps.members.size > 1)
+      this.deps.events.relayLag((this.deps.clock?.now() ?? 0) - queue[0]!.at)
     for (const m of this.deps.members) {
       if (m.synced === false) continue
       if (!writers.has(m)) {

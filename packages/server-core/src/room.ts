@@ -17,6 +17,7 @@
  * | revocation | revocation.ts | the room's link generation, and which members it closes |
  * | sync answers | sync-answer.ts | the answer to a sync-step1, encoded once per version |
  * | struct budget | memory.ts | how many structs the document may grow to, its memory, whether an update fits |
+ * | convergence probe | probe.ts | whether a replica at this version holds this state; the repair when not |
  * | history | history.ts | when a version of the space is saved, and which versions are kept |
  *
  * Every room works through its own queue, so a slow room never stalls another.
@@ -36,6 +37,7 @@ import { Membership, type RoomMember } from './membership.js'
 import { type Growth, type SpaceMemory, StructBudget, admitGrowth, estimateHeap } from './memory.js'
 import type { Clock, FanOut, Logger, Persistence, Scheduler, SpaceEngine } from './ports.js'
 import { PresenceGate, type PresenceOutcome, awarenessFrameOf, fullAwarenessFrame } from './presence.js'
+import { ConvergenceProbe, type DigestVerdict } from './probe.js'
 import { Relay } from './relay.js'
 import { LinkRevocation } from './revocation.js'
 import { loadStored } from './room-load.js'
@@ -84,6 +86,7 @@ export class Room {
   private readonly structs: StructBudget
   private readonly revocation: LinkRevocation
   private readonly history: History | null
+  private readonly probe: ConvergenceProbe
   /** What the client update being applied changed in the document (set by the doc's update handler). */
   private change: DocChange | null = null
   closed = false
@@ -113,7 +116,13 @@ export class Room {
       engine: doc.engine,
     })
     const members = this.membership.members
-    this.acks = new DurableAcks({ scheduler, members, encodeVector: (v) => doc.encodeVector(v) })
+    this.acks = new DurableAcks({
+      scheduler,
+      members,
+      encodeVector: (v) => doc.encodeVector(v),
+      clock: deps.clock,
+      events,
+    })
     this.revocation = new LinkRevocation(members)
     this.link = new FanOutLink({
       spaceId,
@@ -126,9 +135,20 @@ export class Room {
       awarenessFrame: () => this.awarenessFrame(),
       linkRevoked: (generation) => this.raiseLinkGeneration(generation),
       generationFrame: () => this.revocation.frame,
+      peerDigest: (vector, hash) => this.peerDigest(vector, hash),
+      clock: deps.clock,
+      events,
+    })
+    this.probe = new ConvergenceProbe({
+      doc,
+      scheduler,
+      publish: (f) => this.link.publish(f),
+      instanceProbeMs: deps.limits.probeAfterChangeMs,
     })
     this.relay = new Relay({
       scheduler,
+      clock: deps.clock,
+      events,
       members,
       publish: (f) => this.link.publish(f),
       isForeign,
@@ -375,6 +395,27 @@ export class Room {
     return fullAwarenessFrame(this.awareness)
   }
 
+  /** PROBE-4: a client's digest against the room's state. Throws when its vector does not decode. */
+  clientDigest(vector: Uint8Array, hash: Uint8Array): DigestVerdict {
+    return this.probe.compare(vector, hash)
+  }
+
+  /** PROBE-5: what repairs a divergence with a peer: this side's whole state, and a request for theirs. */
+  repairFrames(): Uint8Array[] {
+    return this.probe.repairFrames()
+  }
+
+  /** PROBE-6: another instance's digest; a divergence is counted, logged and repaired over fan-out. */
+  private peerDigest(vector: Uint8Array, hash: Uint8Array): void {
+    if (this.probe.compare(vector, hash) !== 'diverged') return
+    this.deps.events.divergence?.('instance', this.spaceId)
+    this.deps.logger.warn(
+      { spaceId: this.spaceId },
+      'divergence: another instance at this version holds another state; repairing with a full exchange',
+    )
+    for (const f of this.probe.repairFrames()) this.link.publish(f)
+  }
+
   /** Commits everything queued; resolves when all updates received so far are committed (or failed). */
   flush(): Promise<void> {
     return this.pipeline.flush()
@@ -414,6 +455,7 @@ export class Room {
     this.membership.stop()
     this.acks.stop()
     this.relay.stop()
+    this.probe.stop()
     this.link.close()
     this.awareness.off('update', this.onAwarenessUpdate)
     this.awareness.destroy()
@@ -426,6 +468,7 @@ export class Room {
     if (this.closed) return
     this.relay.add(change.update, origin)
     this.answers.changed()
+    this.probe.changed()
     if (isForeign(origin)) {
       this.structs.markStale()
       this.pipeline.foreign(change)

@@ -2,7 +2,7 @@
  * A Yjs space's document (document.ts): a `Y.Doc` with garbage collection, validated by
  * `validateYjsUpdate` (merge BAD-1…7), its turns joined by RELAY-5's copying join.
  */
-import { validateYjsUpdate } from '@converge/merge/validate'
+import { validateYjsUpdate, yjsStateDigest } from '@converge/merge/validate'
 import * as Y from 'yjs'
 import type { DocChange, PreparedUpdate, SpaceDocument, VersionVector, Writer } from './document.js'
 import { countStructs } from './memory.js'
@@ -50,6 +50,10 @@ export class YjsDocument implements SpaceDocument {
 
   stateVector(): Uint8Array {
     return Y.encodeStateVector(this.doc)
+  }
+
+  digest(): Uint8Array {
+    return yjsStateDigest(this.doc)
   }
 
   clock(writer: Writer): number {

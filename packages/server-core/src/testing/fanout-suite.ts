@@ -15,11 +15,15 @@ export interface FanOutFixture {
 }
 
 /** A listener that records what it receives and how often it was asked to resync. */
-function recorder(): FanOutListener & { got: Uint8Array[]; resyncs: number } {
+function recorder(): FanOutListener & { got: Uint8Array[]; sentAt: (number | undefined)[]; resyncs: number } {
   const r = {
     got: [] as Uint8Array[],
+    sentAt: [] as (number | undefined)[],
     resyncs: 0,
-    message: (m: Uint8Array) => void r.got.push(Uint8Array.from(m)),
+    message: (m: Uint8Array, sentAt?: number) => {
+      r.got.push(Uint8Array.from(m))
+      r.sentAt.push(sentAt)
+    },
     resync: () => void r.resyncs++,
   }
   return r
@@ -69,6 +73,17 @@ export function runFanOutSuite(name: string, setup: (instances: number) => Promi
       await vi.waitFor(() => expect(r1.got.length).toBe(1), { timeout: 5000 })
       await vi.waitFor(() => expect(r3.got.length).toBe(2), { timeout: 5000 })
       expect(r2.got.length).toBe(1) // never its own
+    })
+
+    it('FAN-6 a message carries when it was published, by the publisher’s clock', async () => {
+      const s = space('t')
+      const r2 = await live(two, s)
+      const before = Date.now()
+      one.publish(s, testBytes(6))
+      await vi.waitFor(() => expect(r2.got.length).toBe(1), { timeout: 5000 })
+      const after = Date.now()
+      expect(r2.sentAt[0]).toBeGreaterThanOrEqual(before)
+      expect(r2.sentAt[0]).toBeLessThanOrEqual(after)
     })
 
     it('FAN-2 spaces are isolated', async () => {
