@@ -211,7 +211,10 @@ export function createMetrics(): Metrics {
   }
 
   // LAG-1…6, PROBE-1…4: lag and divergence (server-core SPEC.md "Lag and divergence")
-  const lagBuckets = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+  const lagBuckets = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.125, 0.15, 0.2, 0.25, 0.5, 1, 2.5, 5, 10,
+    30, 60,
+  ]
   const commitLag = new Histogram({
     name: `${p}commit_lag_seconds`,
     help: 'A client update from its receipt to its durable commit',

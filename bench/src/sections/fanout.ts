@@ -10,6 +10,7 @@ import type { Config } from '../config.js'
 import { BENCH_DIR } from '../lib/paths.js'
 import { forkWorker, kill, peakSampler, sample, waitIdle } from '../lib/proc.js'
 import type { Results } from '../lib/results.js'
+import { LAG_SERIES, quantileMs, scrapeHistograms } from '../lib/server-lag.js'
 import { SERVER_KINDS, type RunningServer, startServer } from '../lib/servers.js'
 import { median, percentile, sortNumbers } from '../lib/stats.js'
 import { insertedText, loadTrace } from '../lib/trace.js'
@@ -257,6 +258,10 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
     results.note(
       'fan-out --quick: Converge, the classic server and Hocuspocus in memory only; shapes (b) and (c) scaled down to 200 clients (20 writers) and 100 spaces',
     )
+  if (servers.includes('converge'))
+    results.note(
+      "fan-out: the rows 'server: …' are Converge's own lag histograms (/metrics, server-core LAG-1…3) over the measured windows, warm-up included — no peer has them; one instance, so no fan-out lag between instances (that one is in apps/server/test/scale.test.ts's three-instance runs and on the dashboard)",
+    )
   for (const kind of servers) {
     console.log(`\n== fan-out: ${kind}`)
     const server = await startServer(kind, cfg.runDir)
@@ -273,8 +278,21 @@ export async function runFanout(cfg: Config, results: Results): Promise<void> {
               : full
         const gen = await startGen(server, shape, cfg.runDir, `${kind}`)
         try {
+          // issue 19: the server's own lag histograms around the measurement (Converge only)
+          const lagBefore = server.acks ? await scrapeHistograms(server.port) : null
           const r = await measure(server, gen, shape.ratePerWriter, t.warm, t.win, t.windows, t.grace)
           const m = `(${shape.id})`
+          if (lagBefore) {
+            const lagAfter = await scrapeHistograms(server.port)
+            for (const [series, words] of LAG_SERIES)
+              for (const [q, label] of [
+                [0.5, 'p50'],
+                [0.99, 'p99'],
+              ] as const) {
+                const v = quantileMs(lagBefore.get(series), lagAfter.get(series), q)
+                if (v !== undefined) results.set(S, `${m} ${words} ${label}`, 'ms', true, kind, v)
+              }
+          }
           results.set(S, `${m} latency p50`, 'ms', true, kind, r.p50)
           results.set(S, `${m} latency p99`, 'ms', true, kind, r.p99)
           results.set(S, `${m} latency p99.9`, 'ms', true, kind, r.p999)
