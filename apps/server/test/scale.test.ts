@@ -4,7 +4,7 @@
  * connection. Under CI=true these run; elsewhere, without the services, they skip loudly.
  */
 import { type Socket, connect, createServer } from 'node:net'
-import { Origin, type Space, openSpace } from '@converge/merge'
+import { Origin, type Space, createSpace as createMergeSpace, openSpace } from '@converge/merge'
 import { isSavedDocument, savedChanges } from '@converge/merge/automerge'
 import { decodeList, encodeList } from '@converge/merge/validate'
 import { PostgresPersistence } from '@converge/persistence-postgres'
@@ -25,6 +25,7 @@ import { Awareness } from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import {
   type ChildServer,
+  SpaceDevice,
   TEXT,
   cleanup,
   covers,
@@ -695,6 +696,76 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
         { timeout: 15_000, interval: 50 },
       )
       expect(fresh.home).toBe(0)
+    },
+  )
+
+  it(
+    'SCALE-7 two phones on two instances press “Done shopping” at once: PostgreSQL records one trip, the list is cleared once everywhere',
+    { timeout: 60_000 },
+    async () => {
+      const c = await cluster(2)
+      const [one, two] = [c.instances[0]!, c.instances[1]!]
+      const res = await fetch(`${one.url}/api/spaces`, {
+        method: 'POST',
+        body: JSON.stringify({ name: 'Home' }),
+      })
+      expect(res.status).toBe(201)
+      const { id, writeToken } = (await res.json()) as { id: string; writeToken: string }
+      const a = await SpaceDevice.open(
+        one,
+        createMergeSpace({ engine: 'yjs', spaceId: id, name: 'Home' }),
+        writeToken,
+      )
+      a.space.addItem('Milk', { quantity: 2, fields: { priceCents: 129 } })
+      a.space.addItem('Bread')
+      a.space.addItem('Eggs')
+      a.space.check('milk', 'Sam')
+      a.space.check('bread', 'Alex')
+      const b = await SpaceDevice.open(two, openSpace({ engine: 'yjs', spaceId: id }), writeToken)
+      await until(
+        () => a.saved && b.answered && b.space.items().length === 3 && b.saved,
+        'both phones have the list',
+      )
+      // the version each phone saw, read from its own instance
+      const versionAt = async (server: ChildServer): Promise<string> =>
+        (
+          (await (
+            await fetch(`${server.url}/api/spaces/${id}`, {
+              headers: { authorization: `Bearer ${writeToken}` },
+            })
+          ).json()) as { version: string }
+        ).version
+      const [va, vb] = await Promise.all([versionAt(one), versionAt(two)])
+      const done = (server: ChildServer, version: string, by: string) =>
+        fetch(`${server.url}/api/spaces/${id}/trips`, {
+          method: 'POST',
+          headers: {
+            authorization: `Bearer ${writeToken}`,
+            'idempotency-key': `scale7-${by}-${Date.now()}`,
+            'if-match': `"${version}"`,
+            'content-type': 'application/json',
+          },
+          body: JSON.stringify({ by }),
+        })
+      const answers = await Promise.all([done(one, va, 'Sam'), done(two, vb, 'Alex')])
+      const statuses = answers.map((r) => r.status).sort()
+      expect(statuses[0]).toBe(201)
+      expect([409, 412]).toContain(statuses[1])
+      for (const d of [a, b])
+        await until(() => d.space.items().length === 1, 'the bought lines leave both phones', 15_000)
+      expect(a.space.items().map((i) => i.name)).toEqual(['Eggs'])
+      expect(b.space.items().map((i) => i.name)).toEqual(['Eggs'])
+      // one trip, as both instances read it from PostgreSQL
+      for (const server of [one, two]) {
+        const list = (await (
+          await fetch(`${server.url}/api/spaces/${id}/trips`, {
+            headers: { authorization: `Bearer ${writeToken}` },
+          })
+        ).json()) as { trips: { status: string; totalCents: number }[] }
+        expect(list.trips.map((t) => [t.status, t.totalCents])).toEqual([['complete', 258]])
+      }
+      a.close()
+      b.close()
     },
   )
 })
