@@ -40,6 +40,8 @@ export interface NavigatorLike {
   readonly onLine?: boolean
   /** The Web Locks API: which tab leads a space. */
   readonly locks?: LockManager
+  /** The browser and its version, for the diagnostics a person copies into a bug report (DIAG-4). */
+  readonly userAgent?: string
 }
 
 /** The browser's own, for every option left out. */
@@ -57,6 +59,8 @@ export const browser = {
     typeof IDBRequest !== 'undefined' && typeof IDBTransaction !== 'undefined',
   /** `crypto.getRandomValues`: fills `bytes` with random values (local space ids). */
   randomValues: (bytes: Uint8Array): Uint8Array => crypto.getRandomValues(bytes),
+  /** The wall clock, ms since the epoch (the diagnostics' and reports' times, PROBE-2, DIAG-1). */
+  now: (): number => Date.now(),
   timers: (): Timers => ({
     setTimeout: (fn, ms) => setTimeout(fn, ms),
     clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),

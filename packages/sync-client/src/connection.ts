@@ -5,6 +5,7 @@ import {
   ErrorKind,
   type Message,
   type NextStep,
+  PROBE_SINCE_VERSION,
   PROTOCOL_VERSION,
   Reassembler,
   type ServerLimits,
@@ -19,6 +20,7 @@ import * as awarenessProtocol from 'y-protocols/awareness'
 import * as Y from 'yjs'
 import { type SyncDocument, yjsDocument } from './engine-codec.js'
 import { type Timers, browser, given, onLine } from './browser.js'
+import { type MessageEntry, MessageLog } from './message-log.js'
 import { Pacer } from './pacer.js'
 import { SpaceSize } from './space-size.js'
 
@@ -35,6 +37,13 @@ export const CLIENT_BACKOFF: Backoff = { initialMs: 250, maxMs: 5_000 }
 export const HEARTBEAT_MS = 2_000
 /** …and a server heard from in none of this many heartbeat periods is taken for gone (≤ 10 s). */
 export const LIVENESS_MISSES = 3
+
+/** PROBE-2: a connection to a server of version 5 or later reports how far behind the device is this often. */
+export const REPORT_MS = 10_000
+/** PROBE-3: a saved device sends a digest of its state when it turns saved, and at most this often. */
+export const DIGEST_MS = 30_000
+/** DIAG-1: the weight of the newest round trip in the smoothed one (as TCP's SRTT: ⅛). */
+const RTT_GAIN = 1 / 8
 
 /** The first server version that answers heartbeats and takes the token as a frame (PROTOCOL.md §P5.11–12). */
 const LIVENESS_SINCE_VERSION = 3
@@ -71,6 +80,48 @@ export interface ConnectionOptions {
   readonly isOnline?: () => boolean
   /** Each time a socket opened, after this replica's own presence was renewed (PRES-1). */
   readonly onOpen?: () => void
+  /** The wall clock, ms since the epoch (reports, the message log, round trips). Default: `Date.now`. */
+  readonly now?: () => number
+  /**
+   * PROBE-2: when the oldest change of this device the server has not confirmed was made (on `now`'s
+   * clock), or null when there is none. Default: always null (a bare connection keeps no count).
+   */
+  readonly unconfirmedSince?: () => number | null
+}
+
+/**
+ * DIAG-1: where the connection is, in one word. `open`: the socket is open and the first exchange
+ * done; `connecting`: a socket is opening or in its first exchange; `waiting`: no socket, the next
+ * try after a backoff; `offline`: the browser says it is offline; `stopped`: a permanent close
+ * (SYNC-3); `closed`: the connection was ended here (the tab closed the space); `none`: there is no
+ * connection at all (local only, or a space not registered yet).
+ */
+export type LinkState = 'open' | 'connecting' | 'waiting' | 'offline' | 'stopped' | 'closed' | 'none'
+
+/** DIAG-1: what the connection knows of itself, for the diagnostics (no token, nothing of the space). */
+export interface ConnectionFacts {
+  readonly link: LinkState
+  /** The version the server's hello named on this socket; null before it (or without a socket). */
+  readonly serverVersion: number | null
+  /** Failed attempts since the last successful sync. */
+  readonly attempt: number
+  /** The error kind of a permanent close (SYNC-3), else null. */
+  readonly error: string | null
+  /** Whether the browser says it is online. */
+  readonly online: boolean
+  /** The last heartbeat's round trip, ms (SYNC-14: sent when the socket is quiet); null: none yet. */
+  readonly rttMs: number | null
+  /** The round trips smoothed (each new one weighs ⅛); null: none yet. */
+  readonly smoothedRttMs: number | null
+  /** When the last durable ack arrived (any socket of this connection); null: none yet. */
+  readonly lastAckAt: number | null
+  /** The vector that ack covers, in the space's engine's encoding (as on the wire). */
+  readonly acked: Uint8Array | null
+  /** The recent messages, oldest first (DIAG-2). */
+  readonly messages: readonly MessageEntry[]
+  /** Reports (PROBE-2) and digests (PROBE-3) sent, since the connection was made. */
+  readonly reportsSent: number
+  readonly digestsSent: number
 }
 
 export interface ConnectionState {
@@ -133,6 +184,20 @@ export class SyncConnection {
   private restartTries = 0
   private restartPace = 500
   private stopped = false
+  /** DIAG-1: when the last durable ack arrived; the round trips of heartbeats. */
+  private lastAckAt: number | null = null
+  private heartbeatAt: number | null = null
+  private rttMs: number | null = null
+  private smoothedRttMs: number | null = null
+  /** DIAG-2: the recent messages. */
+  private readonly log = new MessageLog()
+  private readonly activity = new Set<() => void>()
+  /** PROBE-2, PROBE-3: the report's and the digest's timers on this socket, and the last digest's time. */
+  private reportTimer: unknown = null
+  private digestTimer: unknown = null
+  private lastDigestAt: number | null = null
+  private reportsSent = 0
+  private digestsSent = 0
   private lastError: { kind: string; message: string } | null = null
   private state: ConnectionState = {
     connected: false,
@@ -148,6 +213,7 @@ export class SyncConnection {
   private readonly timers: Timers
   private readonly WS: typeof WebSocket | null
   private readonly isOnline: () => boolean
+  private readonly now: () => number
 
   /** ENG-1: the replica as the connection reads it. */
   private readonly document: SyncDocument
@@ -160,6 +226,7 @@ export class SyncConnection {
     this.timers = options.timers ?? browser.timers()
     this.WS = given(options.WebSocket, browser.WebSocket)
     this.isOnline = options.isOnline ?? (() => onLine(browser.navigator()))
+    this.now = options.now ?? browser.now
     this.state = { ...this.state, online: this.isOnline() }
     this.size = new SpaceSize(this.document)
     this.state = { ...this.state, size: this.size }
@@ -174,6 +241,47 @@ export class SyncConnection {
   subscribe(fn: (s: ConnectionState) => void): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
+  }
+
+  /** DIAG-1: what the connection knows of itself now. */
+  facts(): ConnectionFacts {
+    const s = this.state
+    const link: LinkState = s.error
+      ? 'stopped'
+      : this.stopped
+        ? 'closed'
+        : !this.isOnline()
+          ? 'offline'
+          : s.connected
+            ? 'open'
+            : this.ws !== null
+              ? 'connecting'
+              : 'waiting'
+    return {
+      link,
+      serverVersion: this.ws !== null && this.serverVersion > 0 ? this.serverVersion : null,
+      attempt: s.attempt,
+      error: s.error?.kind ?? null,
+      online: this.isOnline(),
+      rttMs: this.rttMs,
+      smoothedRttMs: this.smoothedRttMs,
+      lastAckAt: this.lastAckAt,
+      acked: s.acked,
+      messages: this.log.entries(),
+      reportsSent: this.reportsSent,
+      digestsSent: this.digestsSent,
+    }
+  }
+
+  /** DIAG-1: told of every message in or out and every round trip measured (the state has `subscribe`). */
+  onActivity(fn: () => void): () => void {
+    this.activity.add(fn)
+    return () => this.activity.delete(fn)
+  }
+
+  private record(dir: 'in' | 'out', type: string, bytes: number): void {
+    this.log.push({ at: this.now(), dir, type, bytes })
+    for (const fn of this.activity) fn()
   }
 
   private set(patch: Partial<ConnectionState>): void {
@@ -231,8 +339,11 @@ export class SyncConnection {
       try {
         m = decodeMessage(new Uint8Array(event.data))
       } catch {
+        this.record('in', 'undecodable', event.data.byteLength)
         return // a server we do not understand: ignore the frame, keep the connection
       }
+      // DIAG-2: a message in chunks is logged once, whole, when it came together
+      if (m.type !== 'chunk') this.record('in', m.type, event.data.byteLength)
       this.onMessage(m)
     }
     ws.onclose = (event: CloseEvent) => {
@@ -299,7 +410,11 @@ export class SyncConnection {
           this.closed(1006, 'the server does not answer', false)
           return
         }
-        if (!this.heard) this.send({ type: 'heartbeat' })
+        if (!this.heard) {
+          // DIAG-1: the round trip is measured from the first heartbeat not answered yet
+          this.heartbeatAt ??= this.now()
+          this.send({ type: 'heartbeat' })
+        }
       }
       this.heard = false
       this.beat = this.timers.setTimeout(tick, HEARTBEAT_MS)
@@ -325,6 +440,7 @@ export class SyncConnection {
         this.safeApply(m.update)
         this.restartTries = 0
         this.set({ connected: true, attempt: 0 })
+        this.checkDigest()
         return
       case 'sync-update':
         this.size.add(m.update.length) // LARGE-3: the server stores it too
@@ -334,10 +450,16 @@ export class SyncConnection {
         awarenessProtocol.applyAwarenessUpdate(awareness, m.update, Origin.Server)
         return
       case 'durable-ack':
+        this.lastAckAt = this.now()
         this.set({ acked: m.stateVector })
+        this.checkDigest()
+        return
+      case 'heartbeat':
+        this.heartbeatAnswered()
         return
       case 'hello':
         this.serverVersion = m.version
+        this.startReports()
         // LARGE-1: a server that knows chunks sends its limits next; an older one takes no chunks
         if (!knowsChunks(m.version)) this.handshakeDone()
         return
@@ -391,6 +513,7 @@ export class SyncConnection {
     const ws = this.ws
     if (!ws || ws.readyState !== ws.OPEN) return
     const frame = encodeMessage(m)
+    this.record('out', m.type, frame.length)
     const limits = this.limits
     if (!limits || !this.pacer || (m.type !== 'sync-step2' && m.type !== 'sync-update')) {
       ws.send(frame)
@@ -440,14 +563,17 @@ export class SyncConnection {
       maxFrameBytes: limits?.maxFrameBytes ?? 64,
     }))
     let whole: Message | null
+    let bytes = 0
     try {
       const frame = incoming.accept(c, 0, Math.max(64 * 1024 * 1024, 2 * (limits?.maxDocumentBytes ?? 0)))
       if (!frame) return
+      bytes = frame.length
       whole = decodeMessage(frame)
     } catch {
       whole = null
     }
     if (whole && whole.type !== 'chunk') {
+      this.record('in', whole.type, bytes)
       this.onMessage(whole)
       return
     }
@@ -462,9 +588,103 @@ export class SyncConnection {
     this.closed(1006, 'a message from the server did not come together', false)
   }
 
+  /** DIAG-1: a heartbeat's answer: the round trip, and the smoothed one. */
+  private heartbeatAnswered(): void {
+    const sent = this.heartbeatAt
+    if (sent === null) return
+    this.heartbeatAt = null
+    const rtt = Math.max(0, this.now() - sent)
+    this.rttMs = rtt
+    this.smoothedRttMs =
+      this.smoothedRttMs === null ? rtt : this.smoothedRttMs + (rtt - this.smoothedRttMs) * RTT_GAIN
+    for (const fn of this.activity) fn()
+  }
+
+  /**
+   * PROBE-2: to a server of version 5 or later, every REPORT_MS while the socket is open, how far
+   * behind this device is: the age of its oldest change the server has not confirmed, and the time
+   * since the last durable ack (null: none).
+   */
+  private startReports(): void {
+    if (this.serverVersion < PROBE_SINCE_VERSION || this.reportTimer !== null) return
+    const ws = this.ws
+    const tick = (): void => {
+      this.reportTimer = null
+      if (this.ws !== ws || ws === null) return
+      const now = this.now()
+      const since = this.options.unconfirmedSince?.() ?? null
+      this.send({
+        type: 'report',
+        unconfirmedAgeMs: since === null ? null : Math.max(0, now - since),
+        sinceAckMs: this.lastAckAt === null ? null : Math.max(0, now - this.lastAckAt),
+      })
+      this.reportsSent++
+      this.reportTimer = this.timers.setTimeout(tick, REPORT_MS)
+    }
+    this.reportTimer = this.timers.setTimeout(tick, REPORT_MS)
+  }
+
+  /**
+   * PROBE-3: whether the status is "saved" on this socket — open, synced, the last durable ack
+   * covering every change of the replica — to a server that takes digests.
+   */
+  private savedHere(): boolean {
+    const ws = this.ws
+    const acked = this.state.acked
+    return (
+      ws !== null &&
+      ws.readyState === ws.OPEN &&
+      this.state.connected &&
+      this.serverVersion >= PROBE_SINCE_VERSION &&
+      acked !== null &&
+      this.document.stateDigest !== undefined &&
+      (this.document.coveredBy?.(acked) ?? false)
+    )
+  }
+
+  /**
+   * PROBE-3: when the status turns "saved", a digest of the replica's state goes to the server — at
+   * once, unless one went less than DIGEST_MS ago on this socket (then when that much has passed, if
+   * still saved) — and another every DIGEST_MS while it stays saved. A mismatch at an equal version
+   * is answered by a full exchange, which is handled as any sync message.
+   */
+  private checkDigest(): void {
+    if (this.digestTimer !== null || !this.savedHere()) return
+    const wait = this.lastDigestAt === null ? 0 : this.lastDigestAt + DIGEST_MS - this.now()
+    if (wait > 0) {
+      this.digestTimer = this.timers.setTimeout(this.digestDue, wait)
+      return
+    }
+    this.sendDigest()
+  }
+
+  private readonly digestDue = (): void => {
+    this.digestTimer = null
+    if (this.savedHere()) this.sendDigest()
+  }
+
+  private sendDigest(): void {
+    let hash: Uint8Array | undefined
+    try {
+      hash = this.document.stateDigest?.()
+    } catch {
+      hash = undefined
+    }
+    if (hash === undefined) return // a replica that cannot say: no digest
+    this.send({ type: 'digest', vector: this.document.stateVector(), hash })
+    this.digestsSent++
+    this.lastDigestAt = this.now()
+    this.digestTimer = this.timers.setTimeout(this.digestDue, DIGEST_MS)
+  }
+
   /** A socket opened or went: nothing of the last one's handshake, chunks or pacing carries over. */
   private resetSocket(): void {
     this.handshaken = false
+    this.heartbeatAt = null
+    if (this.reportTimer !== null) this.timers.clearTimeout(this.reportTimer)
+    if (this.digestTimer !== null) this.timers.clearTimeout(this.digestTimer)
+    this.reportTimer = this.digestTimer = null
+    this.lastDigestAt = null
     this.pendingStep1 = null
     this.limits = null
     this.pacer?.stop()
@@ -550,5 +770,6 @@ export class SyncConnection {
     this.stopDocument()
     this.options.awareness.off('update', this.onAwarenessUpdate)
     this.listeners.clear()
+    this.activity.clear()
   }
 }

@@ -4,7 +4,13 @@
  * its store counts a writer's changes by. Everything else — the document itself, what a peer lacks,
  * applying an update — is merge's `Space`, the same on both engines.
  */
-import type { AutomergeEngine, EngineKind, Space, YjsEngine } from '@converge/merge'
+import {
+  type AutomergeEngine,
+  type EngineKind,
+  type Space,
+  type YjsEngine,
+  yjsStateDigest,
+} from '@converge/merge'
 import { decodeList, decodeVersionVector, encodeVersionVector } from '@converge/merge/validate'
 import * as Y from 'yjs'
 
@@ -15,6 +21,13 @@ export interface SyncDocument {
   encodeStateAsUpdate(stateVector?: Uint8Array): Uint8Array
   /** Every change, with its origin; returns the way to stop listening. */
   onUpdate(listener: (update: Uint8Array, origin: unknown) => void): () => void
+  /**
+   * PROBE-1 (merge): a hash of the whole state, equal on replicas that hold the same state. Without
+   * it, no digest is sent (PROBE-3).
+   */
+  stateDigest?(): Uint8Array
+  /** Whether a durable ack's vector covers every change of the replica (SYNC-1: "saved"; PROBE-3). */
+  coveredBy?(acked: Uint8Array): boolean
 }
 
 /** A space as a SyncDocument (its change events carry the origin the change was made with). */
@@ -23,6 +36,8 @@ export const spaceDocument = (space: Space): SyncDocument => ({
   stateVector: () => space.stateVector(),
   encodeStateAsUpdate: (sv) => space.encodeStateAsUpdate(sv),
   onUpdate: (listener) => space.onUpdate((update, e) => listener(update, e.origin)),
+  stateDigest: () => space.stateDigest(),
+  coveredBy: (acked) => ackCovers(space, acked),
 })
 
 /** A bare Y.Doc as a SyncDocument (tests and tools that sync a document without the domain). */
@@ -34,6 +49,18 @@ export const yjsDocument = (doc: Y.Doc): SyncDocument => ({
     const f = (update: Uint8Array, origin: unknown): void => listener(update, origin)
     doc.on('update', f)
     return () => doc.off('update', f)
+  },
+  stateDigest: () => yjsStateDigest(doc),
+  coveredBy: (acked) => {
+    let server: Map<number, number>
+    try {
+      server = Y.decodeStateVector(acked)
+    } catch {
+      return false
+    }
+    for (const [client, clock] of Y.decodeStateVector(Y.encodeStateVector(doc)))
+      if ((server.get(client) ?? 0) < clock) return false
+    return true
   },
 })
 

@@ -13,13 +13,27 @@ export {
 } from './browser.js'
 export {
   CLIENT_BACKOFF,
+  type ConnectionFacts,
   type ConnectionOptions,
   type ConnectionState,
+  DIGEST_MS,
   HEARTBEAT_MS,
   LIVENESS_MISSES,
+  type LinkState,
+  REPORT_MS,
   SERVER_ORIGIN,
   SyncConnection,
 } from './connection.js'
+export {
+  type CopyableDiagnostics,
+  DIAGNOSTICS_TICK_MS,
+  SessionDiagnostics,
+  type SyncDiagnostics,
+  TABS_REFRESH_MS,
+  type VectorRecord,
+} from './diagnostics.js'
+export { MESSAGE_LOG_SIZE, type MessageEntry } from './message-log.js'
+export { TAB_ANSWER_MS, type TabEntry } from './tab-roster.js'
 export { type LocalStore } from './local-store.js'
 export {
   type EngineCodec,

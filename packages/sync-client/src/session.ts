@@ -13,12 +13,13 @@ import {
   onLine,
 } from './browser.js'
 import { type ConnectionState, SyncConnection } from './connection.js'
+import { SessionDiagnostics } from './diagnostics.js'
 import { codecOf, spaceDocument } from './engine-codec.js'
 import { Leadership } from './leadership.js'
 import type { LocalStore } from './local-store.js'
 import { type Presence, TabPresence } from './presence.js'
 import { ServerUpdates } from './server-updates.js'
-import type { SyncStatus } from './status.js'
+import { type SyncStatus, isCovered } from './status.js'
 import { StatusRelay } from './status-relay.js'
 import { TabChannel, shareWithTabs } from './tab-channel.js'
 import { WriteQueue } from './write-queue.js'
@@ -65,6 +66,8 @@ export interface SessionOptions {
   /** `onLine` (and `locks`, unless given above). */
   readonly navigator?: NavigatorLike | null
   readonly timers?: Timers
+  /** The wall clock, ms since the epoch: reports (PROBE-2) and diagnostics (DIAG-1). Default: `Date.now`. */
+  readonly now?: () => number
 }
 
 /**
@@ -84,7 +87,9 @@ export class SpaceSession {
   private readonly leadership: Leadership
   private readonly relay: StatusRelay
   private readonly fromServer: ServerUpdates
+  private readonly diag: SessionDiagnostics
   private readonly navigator: NavigatorLike | null
+  private readonly now: () => number
   private connection: SyncConnection | null = null
   private readonly listeners = new Set<() => void>()
   private readonly cleanups: (() => void)[] = []
@@ -104,12 +109,14 @@ export class SpaceSession {
     // presence is y-protocols' awareness on either engine; on Automerge a Y.Doc of its own names it
     this.awareness = new Awareness(this.doc ?? new Y.Doc())
     this.navigator = given(options.navigator, browser.navigator)
+    this.now = options.now ?? browser.now
     this.writes = new WriteQueue({
       store: options.store,
       spaceId: options.spaceId,
       compactEvery: options.compactEvery ?? 200,
       compactOnOpen: options.compactOnOpen ?? 50,
       codec: codecOf(engine),
+      now: this.now,
       onStored: (change) => this.relay.stored(change),
       onFailure: (e) => {
         options.onStoreError?.(e)
@@ -129,6 +136,17 @@ export class SpaceSession {
       onChange: () => this.emit(),
     })
     this.fromServer = new ServerUpdates(this.space)
+    this.diag = new SessionDiagnostics({
+      space: this.space,
+      tabs: this.tabs,
+      isLeader: () => this.leadership.isLeader,
+      status: () => this.relay.current,
+      connection: () => this.connection,
+      pendingSince: () => this.pendingSince(),
+      timers: options.timers ?? browser.timers(),
+      now: this.now,
+      navigator: this.navigator,
+    })
   }
 
   /** Opens a space: everything stored on this device first, then tabs and server. */
@@ -172,6 +190,15 @@ export class SpaceSession {
     return this.connection?.current ?? null
   }
 
+  /**
+   * DIAG-1…4: what the sync inspector shows of this space in this tab — connection, round trip,
+   * pending changes, acks and vectors, recent messages, the tabs — live (`subscribe`), and as JSON
+   * for a bug report (`copyable`).
+   */
+  get diagnostics(): SessionDiagnostics {
+    return this.diag
+  }
+
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn)
     return () => this.listeners.delete(fn)
@@ -199,7 +226,9 @@ export class SpaceSession {
 
   private start(): void {
     this.tabs.open()
+    this.diag.listen()
     this.cleanups.push(shareWithTabs(this.tabs, this.space))
+    this.diag.announce()
     // every change is stored (local ones counted as pending until the server confirms them)
     this.stopStoring = this.writes.follow(this.space, () => this.relay.update())
     this.tabPresence.setUser(this.options.user)
@@ -234,6 +263,8 @@ export class SpaceSession {
         applyRemote: this.fromServer.apply,
         isOnline: () => onLine(this.navigator),
         onOpen: () => this.tabPresence.socketOpened(),
+        now: this.now,
+        unconfirmedSince: () => this.pendingSince(),
         ...(this.options.WebSocket ? { WebSocket: this.options.WebSocket } : {}),
         ...(this.options.backoff ? { backoff: this.options.backoff } : {}),
         ...(this.options.random ? { random: this.options.random } : {}),
@@ -250,11 +281,22 @@ export class SpaceSession {
       })
       connection.connect()
     }
+    this.diag.lead(this.connection)
     this.relay.update()
+  }
+
+  /**
+   * PROBE-2, DIAG-1: when the oldest local change the server has not confirmed was made — none once
+   * the last ack covers everything (as the pending count, SYNC-7, even before the ack is stored).
+   */
+  private pendingSince(): number | null {
+    if (isCovered(this.space, this.connection?.current.acked ?? null)) return null
+    return this.writes.oldestPendingAt
   }
 
   private emit(): void {
     for (const l of this.listeners) l()
+    this.diag.changed()
   }
 
   async destroy(): Promise<void> {
@@ -262,6 +304,7 @@ export class SpaceSession {
     this.destroyed = true
     this.leadership.stop()
     this.tabPresence.leave()
+    this.diag.destroy()
     await this.flush()
     for (const c of this.cleanups) c()
     this.connection?.destroy()

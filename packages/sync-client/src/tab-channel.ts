@@ -1,4 +1,5 @@
 import { Origin, type Space, isMergeError } from '@converge/merge'
+import type { ConnectionFacts } from './connection.js'
 import { ownClock } from './engine-codec.js'
 import type { SyncStatus } from './status.js'
 import type { PendingChange } from './store/records.js'
@@ -24,6 +25,23 @@ export type TabMessage =
   | { t: 'stored'; changes?: readonly PendingChange[] }
   /** The leader's socket (re)opened: every tab renews its presence (PRES-1). */
   | { t: 'renew' }
+  /**
+   * DIAG-3: a tab with the space open says so — when it opens, starts to lead, hears a `hello` or a
+   * `who` — or, with `gone`, that it closed it. `id`: the tab's writer number (as `hello`'s `from`).
+   */
+  | { t: 'tab'; id: number; leader: boolean; gone?: boolean }
+  /** DIAG-3: every tab with the space open answers with a `tab`. */
+  | { t: 'who' }
+  /** DIAG-1: a follower asks the leader for what it knows of the connection. */
+  | { t: 'ask-facts' }
+  /** DIAG-1: the leader's answer: its connection's facts, and when its oldest pending change was made. */
+  | { t: 'facts'; from: number; facts: LeaderFacts }
+
+/** DIAG-1: what the leader tells the other tabs of its connection (nothing of the space, no token). */
+export interface LeaderFacts extends ConnectionFacts {
+  /** When the oldest change the server has not confirmed was made (ms since the epoch); null: none. */
+  readonly pendingSince: number | null
+}
 
 export type TabMessageType = TabMessage['t']
 type Handler<T extends TabMessageType> = (m: Extract<TabMessage, { t: T }>) => void

@@ -22,6 +22,8 @@ export interface WriteQueueOptions {
   readonly onFailure: (e: unknown) => void
   /** How the space's engine reads an ack (ENG-2); default Yjs. */
   readonly codec?: EngineCodec
+  /** The clock the times of pending changes are read on (PROBE-2, DIAG-1); default 0 (no times). */
+  readonly now?: () => number
 }
 
 /**
@@ -68,6 +70,14 @@ export class WriteQueue {
     return this.unconfirmed.count
   }
 
+  /**
+   * When the oldest of the pending changes was made (`now` of the options), or null when none is
+   * pending: PROBE-2's report and DIAG-1's age.
+   */
+  get oldestPendingAt(): number | null {
+    return this.unconfirmed.oldestAt
+  }
+
   /** Changes handed to the store whose transaction has not completed yet (LOCAL-2). */
   get unsaved(): number {
     return this.appends.size
@@ -84,7 +94,7 @@ export class WriteQueue {
     try {
       store.useEngine?.(this.options.spaceId, space.engineKind)
       const { records } = await restoreSpace(space, store, onSkipped)
-      this.unconfirmed.merge(await store.unconfirmed(this.options.spaceId))
+      this.unconfirmed.merge(await store.unconfirmed(this.options.spaceId), this.now())
       if (records > this.options.compactOnOpen) this.compact(store)
     } catch (e) {
       this.fail(e)
@@ -111,6 +121,7 @@ export class WriteQueue {
   append(update: Uint8Array, origin: ChangeOrigin): void {
     const store = this.usable()
     if (!store) return
+    const madeAt = this.now()
     let issued: Promise<void>
     try {
       issued = store.append(this.options.spaceId, update, origin)
@@ -124,7 +135,7 @@ export class WriteQueue {
       .then(
         () => {
           this.appends.delete(written)
-          if (origin) this.unconfirmed.add(origin)
+          if (origin) this.unconfirmed.add(origin, madeAt)
           this.options.onStored(origin)
           if (++this.sinceCompaction >= this.options.compactEvery) this.compact(store)
         },
@@ -168,7 +179,7 @@ export class WriteQueue {
     this.track(
       store.unconfirmed(this.options.spaceId).then(
         (u) => {
-          this.unconfirmed.merge(u)
+          this.unconfirmed.merge(u, this.now())
           this.options.onStored(null)
         },
         (e: unknown) => this.fail(e),
@@ -178,7 +189,8 @@ export class WriteQueue {
 
   /** Another tab stored these changes of its own (its `stored` message): counted without a read. */
   countStored(changes: readonly PendingChange[]): void {
-    for (const c of changes) this.unconfirmed.add(c)
+    const at = this.now()
+    for (const c of changes) this.unconfirmed.add(c, at)
   }
 
   /** Has the store issue at once what it holds back for the end of this task (the page is going). */
@@ -217,6 +229,10 @@ export class WriteQueue {
     } catch {
       return new Map() // an ack this engine cannot read confirms nothing
     }
+  }
+
+  private now(): number {
+    return this.options.now?.() ?? 0
   }
 
   private usable(): LocalStore | null {

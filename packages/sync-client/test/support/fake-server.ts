@@ -3,7 +3,7 @@
  * a WebSocket stand-in. The test decides when the "network" goes down, when a socket the client
  * closed reaches the server, and what the next socket is closed with.
  */
-import { decodeMessage, encodeMessage } from '@converge/protocol'
+import { type Message, MessageType, decodeMessage, encodeMessage } from '@converge/protocol'
 import {
   type AuthDecision,
   type Persistence,
@@ -41,10 +41,12 @@ export class ServerStore implements Persistence {
   }
 }
 
-/** Token `w` writes; anything else is refused as Unauthorized (close 4401). */
+/** Token `w` (or `w.<anything>`, a token long enough to look for) writes; anything else is refused as Unauthorized (close 4401). */
 const auth = (_space: string, token: string | null): Promise<AuthDecision> =>
   Promise.resolve(
-    token === 'w' ? { ok: true, access: 'write' } : { ok: false, kind: 'Unauthorized', reason: 'bad token' },
+    token === 'w' || token?.startsWith('w.')
+      ? { ok: true, access: 'write' }
+      : { ok: false, kind: 'Unauthorized', reason: 'bad token' },
   )
 
 export type FakeServer = ReturnType<typeof makeServer>
@@ -72,6 +74,10 @@ export const makeServer = (
   const urls: string[] = []
   /** As a server from before protocol 3: a `token` first frame is undecodable (4400). */
   let refuseToken = false
+  /** PROBE-2, PROBE-3: the reports and digests clients sent, in order (they reach the core too). */
+  const probes: Extract<Message, { type: 'report' | 'digest' }>[] = []
+  /** The version the server's hello names (null: the core's own). */
+  let helloVersion: number | null = null
   /** Frames the server sent that have not reached their client yet (delivered in a microtask). */
   let inFlight = 0
   const whenDelivered: (() => void)[] = []
@@ -105,6 +111,8 @@ export const makeServer = (
         this.handle = core.connect(
           {
             send: (d) => {
+              if (helloVersion !== null && d[0] === MessageType.Hello)
+                d = encodeMessage({ type: 'hello', version: helloVersion })
               const copy = d.slice().buffer
               const deliver = (): void => void (this.readyState === 1 && this.onmessage?.({ data: copy }))
               if (frozen) {
@@ -141,6 +149,10 @@ export const makeServer = (
         if (type === 'token') return this.drop(4400, 'MalformedFrame')
       }
       this.sentAny = true
+      if (frame[0] === MessageType.Report || frame[0] === MessageType.Digest) {
+        const m = decodeMessage(frame)
+        if (m.type === 'report' || m.type === 'digest') probes.push(m)
+      }
       if (frozen) held.push(() => this.handle?.handleMessage(frame))
       else this.handle?.handleMessage(frame)
     }
@@ -167,6 +179,14 @@ export const makeServer = (
     /** Resolves once every frame the server sent so far has reached its client (and was handled there). */
     delivered(): Promise<void> {
       return inFlight === 0 ? Promise.resolve() : new Promise((r) => whenDelivered.push(r))
+    },
+    /** PROBE-2, PROBE-3: every report and digest a client sent, in order. */
+    get probes(): readonly Extract<Message, { type: 'report' | 'digest' }>[] {
+      return probes
+    },
+    /** From now on the server's hello names `version` (a server of an earlier version, as far as a client can tell). */
+    sayVersion(version: number) {
+      helloVersion = version
     },
     /** Sockets opened so far (successful or not). */
     get connects() {

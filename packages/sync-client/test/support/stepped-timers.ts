@@ -25,6 +25,9 @@ export class SteppedTimers implements Timers {
     this.entries = this.entries.filter((e) => e.id !== handle)
   }
 
+  /** The clock, for the `now` option of a session or connection: ms as stepped. */
+  readonly clock = (): number => this.now
+
   /** How many timers are waiting. */
   get pending(): number {
     return this.entries.length
