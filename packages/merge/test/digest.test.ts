@@ -3,7 +3,7 @@
  * the same state, different when they differ at the same version vector (on Yjs, by a deletion).
  */
 import { describe, expect, it } from 'vitest'
-import { type EngineKind, YjsEngine, createSpace, loadEngine, openSpace } from '../src/index.js'
+import { type EngineKind, type YjsEngine, createSpace, loadEngine, openSpace } from '../src/index.js'
 
 describe.each(['yjs', 'automerge'] as const)('the state digest on %s', (engine: EngineKind) => {
   it('[PROBE-1] replicas that exchanged everything have one digest, whatever order they got it in', async () => {

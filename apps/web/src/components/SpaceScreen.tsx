@@ -23,6 +23,8 @@ import { tripSummary } from '../app/trips.js'
 import { restoredText } from '../app/history.js'
 import { HistoryDialog } from './history/History.js'
 import { useSpaceCurrency } from '../app/currency.js'
+import { isInspectorShortcut } from '../app/inspector.js'
+import { SyncInspector } from './inspector/SyncInspector.js'
 
 /** Runs a command on the space; a refusal (read-only, item removed meanwhile…) is shown, not thrown. */
 export type Run = (what: string, fn: () => void) => void
@@ -134,6 +136,8 @@ function OpenSpace({
   const [finishing, setFinishing] = useState(false)
   const [showTrips, setShowTrips] = useState(false)
   const [showHistory, setShowHistory] = useState(false)
+  /** WEB-INSPECT-1: the sync inspector is open. */
+  const [inspecting, setInspecting] = useState(false)
   /** What the space says after a trip or a restore, with what it offers (see the trips, undo). */
   const [notice, setNotice] = useState<{ text: string; offer: 'trips' | 'undo' } | null>(null)
   const [currency] = useSpaceCurrency(session.space)
@@ -205,6 +209,17 @@ function OpenSpace({
     return () => document.removeEventListener('keydown', onKey)
   }, [undo, redo, view.readOnly])
 
+  // WEB-INSPECT-1: Alt+Shift+I opens and closes the sync inspector, wherever the focus is in the space
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent): void => {
+      if (!isInspectorShortcut(e)) return
+      e.preventDefault()
+      setInspecting((open) => !open)
+    }
+    document.addEventListener('keydown', onKey)
+    return () => document.removeEventListener('keydown', onKey)
+  }, [])
+
   return (
     <main id="main" className="space" tabIndex={-1} data-testid="space-screen" data-space-id={record.id}>
       {importError && (
@@ -233,7 +248,7 @@ function OpenSpace({
         </div>
         <div className="space-meta-row">
           <PresenceList presence={view.presence} session={session} view={view} />
-          <StatusLine status={view.status} />
+          <StatusLine status={view.status} onDetails={() => setInspecting(true)} />
         </div>
       </div>
 
@@ -411,6 +426,7 @@ function OpenSpace({
           }}
         />
       )}
+      {inspecting && <SyncInspector session={session} onClose={() => setInspecting(false)} />}
       {removing && (
         <RemoveSpaceDialog
           space={record}
