@@ -220,10 +220,7 @@ test('[WEB-INSPECT-5] at phone width the inspector is a sheet that fits, the pag
   expect(box!.x + box!.width).toBeLessThanOrEqual(PHONE.width)
   expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(PHONE.width)
   // keyboard: Tab goes through its controls; the log scrolls by itself
-  await expect(inspector(page).getByRole('region', { name: 'Message log' })).toHaveAttribute(
-    'tabindex',
-    '0',
-  )
+  await expect(inspector(page).getByRole('region', { name: 'Message log' })).toHaveAttribute('tabindex', '0')
   const { violations } = await new AxeBuilder({ page })
     .include('[data-testid="sync-inspector"]')
     .withTags(['wcag2a', 'wcag2aa', 'wcag21aa'])

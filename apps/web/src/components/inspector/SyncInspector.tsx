@@ -245,12 +245,7 @@ export function SyncInspector({
           The last {d.messages.length} of at most 100, newest first: types and sizes only, never what they
           carry.
         </p>
-        <div
-          className="inspector-scroll inspector-log"
-          role="region"
-          aria-label="Message log"
-          tabIndex={0}
-        >
+        <div className="inspector-scroll inspector-log" role="region" aria-label="Message log" tabIndex={0}>
           <table className="inspector-table" data-testid="inspector-messages">
             <thead>
               <tr>
