@@ -8,12 +8,10 @@
  * keystrokes at the kill, so only "nothing shown as saved is lost" is held; and at 50 keys a second
  * (far past any typist), where at most the last keystroke may be lost.
  */
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
+import { readFileSync, readdirSync } from 'node:fs'
 import type { Page } from '@playwright/test'
 import { snapshotOf } from '../fixtures/converge.js'
-import { type Device, createSpace, expect, test } from '../fixtures/test.js'
+import { createSpace, expect, test } from '../fixtures/test.js'
 
 /** 300 characters, as someone types them: words and spaces, no newline. */
 const TEXT = 'the quick brown fox jumps over the lazy dog, '.repeat(7).slice(0, 300)
@@ -100,75 +98,68 @@ for (const { delay, what } of [
     devices,
   }) => {
     test.slow() // two browser starts on one profile
-    const userDataDir = mkdtempSync(join(tmpdir(), 'converge-e2e-kill-'))
-    let again: Device | null = null
-    try {
-      const alice = await devices.openPersistent('Alice', userDataDir)
-      const page = alice.page
-      await createSpace(page, 'Kill flat')
-      const spaceUrl = page.url()
-      // the app shell must come from the service worker when the browser starts without a network
-      await page.evaluate(async () => {
-        await navigator.serviceWorker.ready
-      })
-      if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-        await page.reload()
-        await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
-      }
-      await page.getByRole('button', { name: 'New note' }).click()
-      await page.getByLabel('Note title').fill('Typed fast')
-      await page.getByLabel('Note title').press('Enter')
-
-      // offline: the network off and the socket closed (the app's 'offline' handler drops it)
-      await alice.goOffline()
-      await expect.poll(async () => (await shown(page)).kind).toBe('offline')
-      await expect.poll(async () => (await shown(page)).unsaved).toBe(0)
-
-      await recordStorage(page)
-      await page.getByTestId('note-body').click()
-      await page.keyboard.press('Control+End')
-      await page.keyboard.type(TEXT, { delay })
-      const atKill = await shown(page)
-      const pids = chromiumOn(userDataDir)
-      expect(pids.length, `no process runs with --user-data-dir=${userDataDir}`).toBeGreaterThan(0)
-      for (const pid of pids) {
-        try {
-          process.kill(pid, 'SIGKILL')
-        } catch {
-          // already gone with the browser process
-        }
-      }
-      await expect.poll(() => pids.filter(running)).toEqual([])
-
-      // what the page showed: the whole text typed, all of it saved on this device but the changes whose
-      // transaction it had not heard complete (one per keystroke here)
-      expect(atKill.body).toBe(TEXT)
-      expect(Number.isInteger(atKill.unsaved), 'the test build exposes session.unsavedLocally').toBe(true)
-      const shownSaved = atKill.body.slice(0, atKill.body.length - atKill.unsaved)
-
-      again = await devices.openPersistent('Alice', userDataDir, { offline: true })
-      const p2 = again.page
-      const response = await p2.goto(spaceUrl)
-      expect(response?.fromServiceWorker()).toBe(true)
-      await expect(p2.getByTestId('space-name')).toHaveText('Kill flat')
-      await expect.poll(async () => (await snapshotOf(p2)).notes.length).toBe(1)
-      const restored = (await snapshotOf(p2)).notes[0]!.body
-      const lost = TEXT.length - restored.length
-      const latencies = atKill.storage?.latencies ?? []
-      test.info().annotations.push({
-        type: 'measured',
-        description:
-          `typed ${TEXT.length} characters; at most ${atKill.storage?.maxUnsaved} unsaved at once; ` +
-          `made → complete p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p90 ${percentile(latencies, 0.9).toFixed(1)} ms, ` +
-          `max ${percentile(latencies, 1).toFixed(1)} ms; ${atKill.unsaved} unsaved when killed; lost ${lost}`,
-      })
-      // nothing shown as saved is lost, and nothing else is there: what was kept is a prefix of what was typed
-      expect(TEXT.startsWith(restored), 'the restored text is a prefix of what was typed').toBe(true)
-      expect(restored.length).toBeGreaterThanOrEqual(shownSaved.length)
-      if (delay > 0) expect(lost).toBeLessThanOrEqual(1)
-    } finally {
-      // the browser started again must be gone before its profile is removed (it still writes its cache)
-      await again?.context.close()
-      rmSync(userDataDir, { recursive: true, force: true, maxRetries: 5 })
+    const userDataDir = devices.profileDir()
+    const alice = await devices.openPersistent('Alice', userDataDir)
+    const page = alice.page
+    await createSpace(page, 'Kill flat')
+    const spaceUrl = page.url()
+    // the app shell must come from the service worker when the browser starts without a network
+    await page.evaluate(async () => {
+      await navigator.serviceWorker.ready
+    })
+    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
+      await page.reload()
+      await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
     }
+    await page.getByRole('button', { name: 'New note' }).click()
+    await page.getByLabel('Note title').fill('Typed fast')
+    await page.getByLabel('Note title').press('Enter')
+
+    // offline: the network off and the socket closed (the app's 'offline' handler drops it)
+    await alice.goOffline()
+    await expect.poll(async () => (await shown(page)).kind).toBe('offline')
+    await expect.poll(async () => (await shown(page)).unsaved).toBe(0)
+
+    await recordStorage(page)
+    await page.getByTestId('note-body').click()
+    await page.keyboard.press('Control+End')
+    await page.keyboard.type(TEXT, { delay })
+    const atKill = await shown(page)
+    const pids = chromiumOn(userDataDir)
+    expect(pids.length, `no process runs with --user-data-dir=${userDataDir}`).toBeGreaterThan(0)
+    for (const pid of pids) {
+      try {
+        process.kill(pid, 'SIGKILL')
+      } catch {
+        // already gone with the browser process
+      }
+    }
+    await expect.poll(() => pids.filter(running)).toEqual([])
+
+    // what the page showed: the whole text typed, all of it saved on this device but the changes whose
+    // transaction it had not heard complete (one per keystroke here)
+    expect(atKill.body).toBe(TEXT)
+    expect(Number.isInteger(atKill.unsaved), 'the test build exposes session.unsavedLocally').toBe(true)
+    const shownSaved = atKill.body.slice(0, atKill.body.length - atKill.unsaved)
+
+    const again = await devices.openPersistent('Alice', userDataDir, { offline: true })
+    const p2 = again.page
+    const response = await p2.goto(spaceUrl)
+    expect(response?.fromServiceWorker()).toBe(true)
+    await expect(p2.getByTestId('space-name')).toHaveText('Kill flat')
+    await expect.poll(async () => (await snapshotOf(p2)).notes.length).toBe(1)
+    const restored = (await snapshotOf(p2)).notes[0]!.body
+    const lost = TEXT.length - restored.length
+    const latencies = atKill.storage?.latencies ?? []
+    test.info().annotations.push({
+      type: 'measured',
+      description:
+        `typed ${TEXT.length} characters; at most ${atKill.storage?.maxUnsaved} unsaved at once; ` +
+        `made → complete p50 ${percentile(latencies, 0.5).toFixed(1)} ms, p90 ${percentile(latencies, 0.9).toFixed(1)} ms, ` +
+        `max ${percentile(latencies, 1).toFixed(1)} ms; ${atKill.unsaved} unsaved when killed; lost ${lost}`,
+    })
+    // nothing shown as saved is lost, and nothing else is there: what was kept is a prefix of what was typed
+    expect(TEXT.startsWith(restored), 'the restored text is a prefix of what was typed').toBe(true)
+    expect(restored.length).toBeGreaterThanOrEqual(shownSaved.length)
+    if (delay > 0) expect(lost).toBeLessThanOrEqual(1)
   })
