@@ -193,6 +193,26 @@ export function createMetrics(): Metrics {
     help: 'Spaces resynced by state-vector exchange after a Redis gap',
     registers,
   })
+  let gapSince: number | null = null
+  const fanOutGap = new Gauge({
+    name: `${p}fanout_gap_seconds`,
+    help:
+      'How long this instance has been out of step with the others (fanout-redis REDIS-3): seconds since its first ' +
+      'publish dropped or its Redis subscription was lost, until every open space is resynced; 0 when in step ' +
+      '(absent without REDIS_URL)',
+    registers: [],
+    collect() {
+      this.set(gapSince === null ? 0 : Math.max(0, Date.now() - gapSince) / 1000)
+    },
+  })
+  /** The fan-out's gauges exist only on a server with REDIS_URL: registered at its first report. */
+  const registerFanOut = (): void => {
+    for (const [name, gauge] of [
+      ['fanout_connected', fanOutUp],
+      ['fanout_gap_seconds', fanOutGap],
+    ] as const)
+      if (!registry.getSingleMetric(`${p}${name}`)) registry.registerMetric(gauge)
+  }
   const fanOutEvents: RedisFanOutEvents = {
     published(bytes) {
       fanOutMessages.inc({ direction: 'out' })
@@ -204,10 +224,14 @@ export function createMetrics(): Metrics {
     },
     dropped: () => fanOutMessages.inc({ direction: 'dropped' }),
     connection(up) {
-      if (!registry.getSingleMetric(`${p}fanout_connected`)) registry.registerMetric(fanOutUp)
+      registerFanOut()
       fanOutUp.set(up ? 1 : 0)
     },
     resynced: (spaces) => fanOutResyncs.inc(spaces),
+    gap(since) {
+      registerFanOut()
+      gapSince = since
+    },
   }
 
   // LAG-1…6, PROBE-1…4: lag and divergence (server-core SPEC.md "Lag and divergence")

@@ -21,6 +21,8 @@ const read = (path: string): string => readFileSync(join(ROOT, path), 'utf8')
 
 /** Registered only once a Redis fan-out connection reports (REDIS_URL set): checked on a server with Redis. */
 const FANOUT_CONNECTED = 'converge_fanout_connected'
+const FANOUT_GAP = 'converge_fanout_gap_seconds'
+const WITH_REDIS_ONLY = new Set([FANOUT_CONNECTED, FANOUT_GAP])
 
 interface Target {
   readonly expr?: string
@@ -111,16 +113,17 @@ describe('deploy: the dashboard and the alerts', () => {
 
     const server = await startTestServer()
     const exposed = await exposedNames(server.url)
-    expect(exposed.has(FANOUT_CONNECTED), 'no fan-out gauge without REDIS_URL').toBe(false)
+    for (const name of WITH_REDIS_ONLY) expect(exposed.has(name), `no ${name} without REDIS_URL`).toBe(false)
     for (const [file, names] of named) {
-      const missing = [...names].filter((n) => n !== FANOUT_CONNECTED && !exposed.has(n))
+      const missing = [...names].filter((n) => !WITH_REDIS_ONLY.has(n) && !exposed.has(n))
       expect(missing, `metrics ${file} names that /metrics does not expose`).toEqual([])
     }
     // the dashboard and the alerts both watch the fan-out: it is checked below, with Redis
-    expect(named.get(DASHBOARD)!.has(FANOUT_CONNECTED) && named.get(ALERTS)!.has(FANOUT_CONNECTED)).toBe(true)
+    for (const name of WITH_REDIS_ONLY)
+      expect(named.get(DASHBOARD)!.has(name) && named.get(ALERTS)!.has(name), name).toBe(true)
   })
 
-  it(`${FANOUT_CONNECTED} exists on a server with REDIS_URL`, async (ctx) => {
+  it(`${FANOUT_CONNECTED} and ${FANOUT_GAP} exist on a server with REDIS_URL`, async (ctx) => {
     if (!(await haveRedis())) return ctx.skip() // loud; fails under CI=true
     const server = await startTestServer({ redisUrl: REDIS_URL })
     // the gauge is registered at the fan-out's first connection report
@@ -132,6 +135,7 @@ describe('deploy: the dashboard and the alerts', () => {
     }
     expect(text).toContain(`# TYPE ${FANOUT_CONNECTED} gauge`)
     expect(text).toContain(`\n${FANOUT_CONNECTED} 1\n`)
+    expect(text).toContain(`\n${FANOUT_GAP} 0\n`) // in step
   })
 
   it('the dashboard parses, its panels have unique ids, a title, a description, a datasource and a query', () => {

@@ -289,6 +289,9 @@ async function storedState(server: ChildServer, token: string): Promise<ReturnTy
   return stateOf(await fetchDoc(server, SPACE, token))
 }
 
+/** fanout-redis REDIS-3, on /metrics. */
+const GAP = /^converge_fanout_gap_seconds ([\d.e+-]+)$/m
+
 const metric = async (server: ChildServer, line: RegExp): Promise<number> => {
   const text = await (await fetch(`${server.url}/metrics`)).text()
   const m = line.exec(text)
@@ -467,7 +470,7 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
   )
 
   it(
-    'SCALE-2 Redis down: each instance keeps serving its own clients (and saving); when Redis is back the instances re-converge',
+    'SCALE-2 Redis down: each instance keeps serving its own clients (and saving); when Redis is back the instances re-converge; [REDIS-3] the gap rises on /metrics meanwhile and is 0 after the repair',
     { timeout: 60_000 },
     async () => {
       const random = prng(seedFromEnv())
@@ -494,8 +497,16 @@ describe.skipIf(!ready)('several instances over PostgreSQL and Redis', () => {
       await converged([a1, a2], 'same-instance clients while Redis is down')
       await until(() => b1.saved, 'b1 saved on its own instance while Redis is down')
       expect(b1.text).not.toBe(a1.text)
+      // REDIS-3: both instances are out of step, and more so every second
+      const gaps = await Promise.all(c.instances.map((i) => metric(i!, GAP)))
+      for (const g of gaps) expect(g).toBeGreaterThan(0)
+      await vi.waitFor(async () => expect(await metric(server0, GAP)).toBeGreaterThan(gaps[0]! + 0.1), {
+        timeout: 5000,
+      })
       await c.redis.start()
       await converged([a1, a2, b1], 'after Redis is back')
+      for (const i of c.instances)
+        await vi.waitFor(async () => expect(await metric(i!, GAP)).toBe(0), { timeout: 10_000 })
       expect(await metric(server0, /^converge_fanout_connected (\d+)/m)).toBe(1)
       expect(await metric(server0, /^converge_fanout_resyncs_total (\d+)/m)).toBeGreaterThan(0)
       expect(await storedState(c.instances[1]!, token)).toEqual(a1.state())

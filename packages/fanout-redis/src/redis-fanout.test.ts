@@ -70,13 +70,14 @@ describe.skipIf(!canRestart)('Redis fan-out through a Redis restart', () => {
     for (const c of closers.splice(0).reverse()) await c()
   })
 
-  it('REDIS-1 while Redis is down publishes are dropped and counted, the loss is logged; when back every space resyncs and messages flow', async () => {
+  it('REDIS-1 while Redis is down publishes are dropped and counted, the loss is logged; when back every space resyncs and messages flow; [REDIS-3] the gap is reported at its start and closed by the resync', async () => {
     const redis = await PrivateRedis.start()
     closers.push(() => redis.stop())
     const lines: string[] = []
     const log = (level: string) => (_f: LogFields, msg: string) => void lines.push(`${level} ${msg}`)
     const logger: Logger = { debug: log('debug'), info: log('info'), warn: log('warn'), error: log('error') }
     const counts = { dropped: 0, down: 0, up: 0, resynced: 0 }
+    const gaps: (number | null)[] = []
     const a = new RedisFanOut({
       url: redis.url,
       logger,
@@ -84,6 +85,7 @@ describe.skipIf(!canRestart)('Redis fan-out through a Redis restart', () => {
         dropped: () => counts.dropped++,
         connection: (up) => (up ? counts.up++ : counts.down++),
         resynced: (n) => (counts.resynced += n),
+        gap: (since) => void gaps.push(since),
       },
     })
     const b = new RedisFanOut({ url: redis.url })
@@ -97,18 +99,27 @@ describe.skipIf(!canRestart)('Redis fan-out through a Redis restart', () => {
     a.subscribe('s', listener)
     await vi.waitFor(() => expect(resyncs).toBe(1), { timeout: 5000 })
 
+    expect(gaps).toEqual([]) // in step
+    const stoppedAt = Date.now()
     await redis.stop()
     await vi.waitFor(() => expect(counts.down).toBe(1), { timeout: 5000 })
+    // the gap opens when the loss is seen, once
+    expect(gaps).toHaveLength(1)
+    expect(gaps[0]).toBeGreaterThanOrEqual(stoppedAt)
+    expect(gaps[0]).toBeLessThanOrEqual(Date.now())
     expect(lines).toContain(
       "error redis fan-out connection lost: serving this instance's clients only until it is back",
     )
     a.publish('s', Uint8Array.of(1)) // goes nowhere: counted
     expect(counts.dropped).toBe(1)
+    expect(gaps).toHaveLength(1) // the gap is open already
 
     await redis.start()
     await vi.waitFor(() => expect(resyncs).toBe(2), { timeout: 10_000 })
     expect(counts.resynced).toBe(1)
     expect(lines).toContain('warn redis fan-out back: resyncing every open space')
+    // closed once the resync could go out
+    await vi.waitFor(() => expect(gaps).toEqual([gaps[0], null]), { timeout: 10_000 })
     // publish until one gets through (b's publishing connection may still be reconnecting): each
     // attempt's message arrives before a later attempt checks
     await vi.waitFor(

@@ -13,6 +13,12 @@ export interface RedisFanOutEvents {
   connection?(up: boolean): void
   /** After a gap, `spaces` subscriptions were re-established and asked to resync. */
   resynced?(spaces: number): void
+  /**
+   * REDIS-3: since when (ms since the epoch) this instance is out of step with the others — its first
+   * publish dropped, or its subscriber connection lost, after the last resync — and `null` once every
+   * open space has been resynced over a ready publishing connection.
+   */
+  gap?(since: number | null): void
 }
 
 export interface RedisFanOutOptions {
@@ -58,6 +64,8 @@ export class RedisFanOut implements FanOut {
   private pubWasDown = false
   private up = false
   private closed = false
+  /** REDIS-3: since when this instance is out of step with the others (null: in step). */
+  private gapSince: number | null = null
 
   constructor(options: RedisFanOutOptions) {
     this.prefix = options.prefix ?? 'converge'
@@ -86,7 +94,7 @@ export class RedisFanOut implements FanOut {
       if (!this.pubWasDown || this.closed) return
       this.pubWasDown = false
       if (this.sub.status !== 'ready') return // the subscriber's own 'ready' resyncs
-      for (const channel of this.listeners.keys()) void this.ensureSubscribed(channel, true)
+      this.resyncEverySpace()
     })
     this.sub.on('error', (err: Error) => {
       if (this.up) this.logger.warn({ redis: where, err: err.message }, 'redis fan-out error')
@@ -96,6 +104,7 @@ export class RedisFanOut implements FanOut {
       this.up = false
       this.subscribed.clear()
       this.events.connection?.(false)
+      this.gapOpens() // what the others publish from now on is lost to this instance
       this.logger.error(
         { redis: where },
         "redis fan-out connection lost: serving this instance's clients only until it is back",
@@ -119,9 +128,37 @@ export class RedisFanOut implements FanOut {
         'redis fan-out back: resyncing every open space',
       )
       this.events.resynced?.(spaces.length)
-      for (const channel of spaces) void this.ensureSubscribed(channel, true)
+      this.resyncEverySpace()
     })
     this.sub.on('messageBuffer', (channel: Buffer, message: Buffer) => this.deliver(channel, message))
+  }
+
+  /**
+   * Subscribes every open space again and asks it to resync (REDIS-1, REDIS-2). A resync publishes
+   * its state vector and state, so once the publishing connection is ready the gap is closed
+   * (REDIS-3): the others answer with what this instance missed, and get what they missed — a space
+   * closed meanwhile had committed its changes, and is loaded from storage when opened again.
+   */
+  private resyncEverySpace(): void {
+    for (const channel of this.listeners.keys()) void this.ensureSubscribed(channel, true)
+    this.whenPublishing(() => {
+      if (this.gapSince === null) return
+      this.gapSince = null
+      this.events.gap?.(null)
+    })
+  }
+
+  /** REDIS-3: from now on, until the next resync of every space, the instances are out of step. */
+  private gapOpens(): void {
+    if (this.gapSince !== null) return
+    this.gapSince = Date.now()
+    this.events.gap?.(this.gapSince)
+  }
+
+  /** A publish the other instances will not get: counted, and the gap opens (REDIS-3). */
+  private drop(): void {
+    this.events.dropped?.()
+    this.gapOpens()
   }
 
   private channel(spaceId: string): string {
@@ -183,7 +220,7 @@ export class RedisFanOut implements FanOut {
 
   publish(spaceId: string, message: Uint8Array): void {
     if (this.closed || this.pub.status !== 'ready') {
-      this.events.dropped?.()
+      this.drop()
       return
     }
     const framed = Buffer.allocUnsafe(HEADER_BYTES + message.length)
@@ -192,7 +229,7 @@ export class RedisFanOut implements FanOut {
     framed.set(message, HEADER_BYTES)
     this.pub.publish(this.channel(spaceId), framed).then(
       () => this.events.published?.(framed.length),
-      () => this.events.dropped?.(),
+      () => this.drop(),
     )
   }
 
