@@ -362,9 +362,12 @@ export class Room {
    * client's would be (merge BAD-1…7: throws MergeError and changes nothing), committed before it
    * touches the document, then applied, relayed to every member and acknowledged like any other.
    * Resolves with the committed version after it, or null when it could not be stored (the room
-   * then closes as after any failed commit: 4503, the clients resend and reload).
+   * then closes as after any failed commit: 4503, the clients resend and reload). The changes pending
+   * a version are saved as one first (HIST-9).
    */
   async commitServerChange(update: Uint8Array, origin: string): Promise<Uint8Array | null> {
+    // HIST-9: what the members made before the server's change is a version of its own
+    await this.history?.saveNow()
     const prepared = this.document.prepare(update)
     const growth = this.admits(prepared.summary)
     if (!growth.ok) throw new Error(`the change does not fit the space (${growth.why})`)

@@ -141,6 +141,35 @@ describe('version history: recording', () => {
     expect(textOf(await versions.version('s1', second!.id))).toBe('milk (bought)')
   })
 
+  it('[HIST-9] a change the server makes itself first saves what was pending as a version of its own', async () => {
+    const { time, one, versions } = historyWorld()
+    const a = new Client(one, 's1', 'w')
+    await time.runTurns()
+    showAs(a, 'Sam')
+    a.type('milk')
+    await time.runTurns()
+    // no quiet time: the server's change follows at once
+    const read = one.read('s1')
+    await time.runTurns()
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, (await read).state)
+    const before = Y.encodeStateVector(doc)
+    doc.getText('body:n').insert(4, ' (bought)')
+    const writing = one.write('s1', Y.encodeStateAsUpdate(doc, before), 'server:trip')
+    await time.runTurns()
+    expect(await writing).not.toBeNull()
+    // Sam's burst is a version already, as it was before the server's change
+    const saved = await versions.versions('s1')
+    expect(saved).toMatchObject([{ changes: 1, authors: ['Sam'] }])
+    expect(textOf(await versions.version('s1', saved[0]!.id))).toBe('milk')
+    // the server's change is the next version, a quiet time later
+    await time.advance(HISTORY_QUIET_MS)
+    const [first, second] = await oldestFirst(versions)
+    expect(first!.id).toBe(saved[0]!.id)
+    expect(second).toMatchObject({ changes: 1, authors: [] })
+    expect(textOf(await versions.version('s1', second!.id))).toBe('milk (bought)')
+  })
+
   it('[HIST-1] changes that came from another instance are not counted here: that instance records them', async () => {
     const { time, hub, core } = world()
     const store = new ControlledStore()
