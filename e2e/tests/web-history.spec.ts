@@ -1,5 +1,5 @@
 /**
- * WEB-HISTORY-1…3 (server-core HIST-n and merge RESTORE-1…6 in the app): the server keeps versions
+ * WEB-HISTORY-1…4 (server-core HIST-n and merge RESTORE-1…6 in the app): the server keeps versions
  * of a space; "History" lists them by when and who, previews one read-only, and restores it as a new
  * change — synced to the other device, one Undo away — never a rewind.
  */
@@ -35,7 +35,7 @@ async function historyWith(page: Page, n: number): Promise<void> {
     .toBeGreaterThanOrEqual(n)
 }
 
-test('[WEB-HISTORY-1][WEB-HISTORY-2][WEB-HISTORY-3] yesterday’s list is brought back as a new change: previewed, restored for everyone, undone', async ({
+test('[WEB-HISTORY-1][WEB-HISTORY-2][WEB-HISTORY-3][WEB-HISTORY-4] yesterday’s list is brought back as a new change: previewed with what it would change, restored for everyone, undone', async ({
   devices,
 }) => {
   const alice = await devices.open('Alice')
@@ -70,7 +70,22 @@ test('[WEB-HISTORY-1][WEB-HISTORY-2][WEB-HISTORY-3] yesterday’s list is brough
   await expect(older).toContainText('Alice')
   await expect(older).toContainText(/\d+ changes?/)
   await older.click()
-  await expect(dialog.getByTestId('version-items').getByRole('listitem')).toHaveText(['Milk', 'Bread'])
+  const lines = dialog.getByTestId('version-items').getByRole('listitem')
+  await expect(lines).toHaveCount(2)
+  // what restoring would do, against the list now: Milk comes back, Eggs comes off
+  await expect(lines.nth(0)).toContainText('Milk')
+  await expect(lines.nth(0).getByTestId('version-mark')).toHaveText('comes back')
+  await expect(lines.nth(1)).toHaveText('Bread')
+  await expect(dialog.getByTestId('version-off')).toContainText('takes it off: Eggs.')
+  await expect(dialog.getByTestId('version-diff-summary')).toHaveText(
+    'Restoring this version: 1 line comes back, 1 line comes off the list.',
+  )
+  // the marks follow the list while the preview is open: Bob adds Milk ×2 again
+  await addItem(b, 'Milk')
+  await b.getByRole('button', { name: 'Increase Milk' }).click()
+  await expect(lines.nth(0).getByTestId('version-mark')).toHaveText('now ×2')
+  await rowAction(b, 'Milk', 'Remove')
+  await expect(lines.nth(0).getByTestId('version-mark')).toHaveText('comes back')
   expect(await cartNames(a)).toEqual(['Bread', 'Eggs']) // nothing changed yet
 
   await dialog.getByTestId('restore-version').click()
@@ -84,4 +99,43 @@ test('[WEB-HISTORY-1][WEB-HISTORY-2][WEB-HISTORY-3] yesterday’s list is brough
   await a.getByTestId('space-notice').getByRole('button', { name: 'Undo' }).click()
   await expect.poll(() => cartNames(a)).toEqual(['Bread', 'Eggs'])
   await expect.poll(() => cartNames(b)).toEqual(['Bread', 'Eggs'])
+})
+
+test.describe('a trip pressed by mistake', () => {
+  // no quiet spell ends during the test: the only version is the one the trip itself makes first
+  test.use({ serverEnv: { HISTORY_QUIET_MS: '600000' } })
+
+  test('[WEB-HISTORY-3] [HIST-9] "Done shopping" pressed by mistake: the list as it was just before is a version, restored with its ticks', async ({
+    devices,
+  }) => {
+    const alice = await devices.open('Alice')
+    const a = alice.page
+    await createSpace(a, 'Weekly shop')
+    for (const name of ['Milk', 'Bread', 'Eggs']) await addItem(a, name)
+    await a.getByRole('checkbox', { name: 'Bought Milk' }).check()
+    await a.getByRole('checkbox', { name: 'Bought Bread' }).check()
+    await expectSaved(a)
+    await a.getByTestId('done-shopping').click()
+    await a.getByTestId('finish-trip-confirm').click()
+    await expect(a.getByTestId('space-notice')).toContainText('Trip recorded: 2 items')
+    await expect.poll(() => cartNames(a)).toEqual(['Eggs'])
+
+    await historyWith(a, 1)
+    const dialog = a.getByTestId('history-dialog')
+    await expect(dialog.getByTestId('version')).toHaveCount(1)
+    await expect(dialog.getByTestId('version')).toContainText('Alice')
+    await dialog.getByTestId('version').click()
+    await expect(dialog.getByTestId('version-items').getByRole('listitem')).toHaveText([
+      /Milk\s*comes back/,
+      /Bread\s*comes back/,
+      'Eggs',
+    ])
+    await dialog.getByTestId('restore-version').click()
+    // Eggs still to buy, the two bought lines back under it
+    await expect.poll(() => cartNames(a)).toEqual(['Eggs', 'Milk', 'Bread'])
+    await expect(a.getByRole('checkbox', { name: 'Bought Milk' })).toBeChecked()
+    await expect(a.getByRole('checkbox', { name: 'Bought Bread' })).toBeChecked()
+    await expect(a.getByRole('checkbox', { name: 'Bought Eggs' })).not.toBeChecked()
+    await expectSaved(a)
+  })
 })

@@ -409,6 +409,7 @@ function OpenSpace({
       {showHistory && readToken && (
         <HistoryDialog
           api={history}
+          current={space}
           spaceId={record.id}
           token={readToken}
           canRestore={!view.readOnly}

@@ -2,12 +2,14 @@ import { type RestoreSummary, type Space, loadEngine, openSpace } from '@converg
 import type { HistoryApi, VersionInfo } from '@converge/sync-client'
 import { useEffect, useState } from 'react'
 import { formatCount, safeText } from '../../app/safe.js'
-import { versionLabel } from '../../app/history.js'
+import { type VersionDiff, versionDiff, versionLabel } from '../../app/history.js'
 import { Dialog } from '../Dialog.js'
 import './history.css'
 
 interface Props {
   readonly api: HistoryApi
+  /** The open space, as this device shows it now: the preview says what restoring would change. */
+  readonly current: Space
   readonly spaceId: string
   readonly token: string
   /** Whether this device may restore (an edit link, a writable space). */
@@ -23,11 +25,11 @@ type Preview =
   | { readonly kind: 'failed'; readonly info: VersionInfo; readonly message: string }
 
 /**
- * WEB-HISTORY-1…3: the versions the server keeps of this space, newest first ("Tue 1 Dec, 18:04 —
+ * WEB-HISTORY-1…4: the versions the server keeps of this space, newest first ("Tue 1 Dec, 18:04 —
  * Sam, 12 changes"); one opened is shown read-only, and "Restore this version" brings it back as a
  * new change of this device — synced like any edit, one Undo away.
  */
-export function HistoryDialog({ api, spaceId, token, canRestore, onClose, onRestore }: Props) {
+export function HistoryDialog({ api, current, spaceId, token, canRestore, onClose, onRestore }: Props) {
   const [versions, setVersions] = useState<readonly VersionInfo[] | null>(null)
   const [problem, setProblem] = useState<string | null>(null)
   const [preview, setPreview] = useState<Preview | null>(null)
@@ -78,7 +80,15 @@ export function HistoryDialog({ api, spaceId, token, canRestore, onClose, onRest
             This version could not be opened: {preview.message}
           </p>
         )}
-        {preview.kind === 'shown' && <VersionPreview space={preview.space} />}
+        {preview.kind === 'shown' && (
+          <VersionPreview
+            space={preview.space}
+            diff={versionDiff(
+              { items: current.items(), notes: current.notes() },
+              { items: preview.space.items(), notes: preview.space.notes() },
+            )}
+          />
+        )}
         {preview.kind === 'shown' && canRestore && (
           <p className="muted small">
             Restoring makes the list and notes look like this again, for everyone, as a new change: nothing in
@@ -157,12 +167,19 @@ export function HistoryDialog({ api, spaceId, token, canRestore, onClose, onRest
   )
 }
 
-/** What a version holds: its list (with quantities and ticks) and its notes' titles. */
-function VersionPreview({ space }: { readonly space: Space }) {
+/**
+ * What a version holds: its list (with quantities and ticks) and its notes' titles, each marked by
+ * what restoring it would do against the list now (WEB-HISTORY-4).
+ */
+function VersionPreview({ space, diff }: { readonly space: Space; readonly diff: VersionDiff }) {
   const items = space.items()
   const notes = space.notes()
+  const names = (list: readonly string[]): string => list.map((n) => safeText(n, 80)).join(', ')
   return (
     <div className="version-preview" data-testid="version-preview">
+      <p className="version-diff-summary" data-testid="version-diff-summary">
+        {diff.summary}
+      </p>
       <h3 className="version-preview-head">List ({formatCount(items.length)})</h3>
       {items.length === 0 ? (
         <p className="muted small">The list was empty.</p>
@@ -173,11 +190,22 @@ function VersionPreview({ space }: { readonly space: Space }) {
               <span>
                 {i.checked ? '✓ ' : ''}
                 {safeText(i.name, 200)}
+                {diff.lines.has(i.key) && (
+                  <span className="version-mark" data-testid="version-mark">
+                    {diff.lines.get(i.key)}
+                  </span>
+                )}
               </span>
               <span className="muted">{i.quantity > 1 ? `×${formatCount(i.quantity)}` : ''}</span>
             </li>
           ))}
         </ul>
+      )}
+      {diff.off.length > 0 && (
+        <p className="muted small" data-testid="version-off">
+          On the list now but not in this version, so restoring takes {diff.off.length === 1 ? 'it' : 'them'}{' '}
+          off: {names(diff.off)}.
+        </p>
       )}
       <h3 className="version-preview-head">Notes ({formatCount(notes.length)})</h3>
       {notes.length === 0 ? (
@@ -186,11 +214,24 @@ function VersionPreview({ space }: { readonly space: Space }) {
         <ul className="trip-lines" data-testid="version-notes">
           {notes.map((n) => (
             <li key={n.id}>
-              <span>{safeText(n.title, 200) || 'Untitled note'}</span>
+              <span>
+                {safeText(n.title, 200) || 'Untitled note'}
+                {diff.notes.has(n.id) && (
+                  <span className="version-mark" data-testid="version-mark">
+                    {diff.notes.get(n.id)}
+                  </span>
+                )}
+              </span>
               <span className="muted small">{safeText(n.body.split('\n')[0] ?? '', 60)}</span>
             </li>
           ))}
         </ul>
+      )}
+      {diff.toTrash.length > 0 && (
+        <p className="muted small" data-testid="version-to-trash">
+          Not in this version, so restoring puts {diff.toTrash.length === 1 ? 'it' : 'them'} in the trash
+          (from where {diff.toTrash.length === 1 ? 'it' : 'they'} can be brought back): {names(diff.toTrash)}.
+        </p>
       )}
     </div>
   )
