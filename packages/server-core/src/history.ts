@@ -137,10 +137,22 @@ export interface HistoryDeps {
 /** The changes not in a version yet. */
 interface Pending {
   changes: number
+  /** Names already settled: of writers past WRITERS_NAMED_LIVE, or of a failed attempt's writers. */
   readonly authors: Set<string>
+  /**
+   * HIST-4: the members who wrote them, in the order first seen, each with the names it showed when
+   * its update committed — named at the save as they show then, if they still do.
+   */
+  readonly writers: Map<RoomMember, readonly string[]>
   /** When the first of them was committed. */
   since: number
 }
+
+/** Writers kept as members until the save (beyond, their names are settled when they commit). */
+const WRITERS_NAMED_LIVE = 4 * HISTORY_MAX_AUTHORS
+
+/** A fresh Pending. */
+const nothingPending = (): Pending => ({ changes: 0, authors: new Set(), writers: new Map(), since: 0 })
 
 /**
  * HIST-1…8: the versions one room records. The room tells it of each commit (`recorded`) and, before
@@ -148,7 +160,7 @@ interface Pending {
  * room asks (`saveNow`, before unloading), and stops with the room.
  */
 export class History {
-  private pending: Pending = { changes: 0, authors: new Set(), since: 0 }
+  private pending: Pending = nothingPending()
   /** When the last commit was recorded: quietness is measured from it. */
   private lastChangeAt = 0
   /** After a failed or unsettled attempt, no new one before this time (ms). */
@@ -191,7 +203,7 @@ export class History {
     for (const member of from) {
       if (!member) continue
       const shown = this.namesOf(member)
-      this.addAuthors(this.pending, shown.length > 0 ? shown : (this.names.get(member) ?? []))
+      this.addWriter(this.pending, member, shown.length > 0 ? shown : (this.names.get(member) ?? []))
     }
     this.arm()
   }
@@ -225,8 +237,33 @@ export class History {
     return names
   }
 
+  /** A member wrote, showing `names`: kept as a member to name at the save, or its names settled now. */
+  private addWriter(p: Pending, member: RoomMember, names: readonly string[]): void {
+    const known = p.writers.get(member)
+    if (known === undefined && p.writers.size >= WRITERS_NAMED_LIVE) return this.addAuthors(p, names)
+    if (known === undefined || names.length > 0) p.writers.set(member, names)
+  }
+
   private addAuthors(p: Pending, names: Iterable<string>): void {
     for (const name of names) if (p.authors.size < HISTORY_MAX_AUTHORS) p.authors.add(name)
+  }
+
+  /**
+   * HIST-4: who made the pending changes, as they show now — a writer that renamed itself meanwhile
+   * (a first visit's "Guest 518" that became "Alex") by its name now; one gone, by the names it
+   * showed when it wrote. Then the names settled earlier. Each once, at most HISTORY_MAX_AUTHORS.
+   */
+  private authorsOf(p: Pending): string[] {
+    const out = new Set<string>()
+    const add = (names: Iterable<string>): void => {
+      for (const name of names) if (out.size < HISTORY_MAX_AUTHORS) out.add(name)
+    }
+    for (const [member, atCommit] of p.writers) {
+      const now = this.namesOf(member)
+      add(now.length > 0 ? now : atCommit)
+    }
+    add(p.authors)
+    return [...out]
   }
 
   private cancelTimer(): void {
@@ -293,12 +330,12 @@ export class History {
     const taken = this.pending
     const at = clock.now()
     const state = deps.snapshot()
-    this.pending = { changes: 0, authors: new Set(), since: 0 }
+    this.pending = nothingPending()
     try {
       await settings.store.saveVersion(spaceId, {
         at,
         changes: taken.changes,
-        authors: [...taken.authors],
+        authors: this.authorsOf(taken),
         state,
       })
     } catch (e) {
@@ -307,6 +344,7 @@ export class History {
       this.pending = taken
       this.pending.changes += later.changes
       this.addAuthors(this.pending, later.authors)
+      for (const [member, names] of later.writers) this.addWriter(this.pending, member, names)
       logger.warn(
         { spaceId, changes: this.pending.changes, err: e instanceof Error ? e.message : String(e) },
         'saving a version of the space failed; trying again later',

@@ -66,13 +66,14 @@ function historyWorld(history: Partial<HistoryOptions> = {}, options: CoreOption
 let nextPresenceId = 5000
 
 /** The client shows itself as `name` (a presence state of an id of its own), as the web app does. */
-function showAs(client: Client, name: string, id = nextPresenceId++): void {
+function showAs(client: Client, name: string, id = nextPresenceId++, clock = 1): number {
   const e = encoding.createEncoder()
   encoding.writeVarUint(e, 1)
   encoding.writeVarUint(e, id)
-  encoding.writeVarUint(e, 1)
+  encoding.writeVarUint(e, clock)
   encoding.writeVarString(e, JSON.stringify({ user: { name, color: '#4f46e5' } }))
   client.send({ type: 'awareness', update: encoding.toUint8Array(e) })
+  return id
 }
 
 /** The text of note `n` in a version's state. */
@@ -255,7 +256,7 @@ describe('version history: recording', () => {
     expect(again.closed).not.toBeNull()
   })
 
-  it('[HIST-4] a version names who made its changes: their presence names, deduplicated, at most 10', async () => {
+  it('[HIST-4] a version names who made its changes: their presence names as they show at the save, deduplicated, at most 10', async () => {
     const { time, one, versions } = historyWorld()
     const sam = new Client(one, 's1', 'w')
     const ana = new Client(one, 's1', 'w')
@@ -283,6 +284,17 @@ describe('version history: recording', () => {
     bo.drop()
     await time.advance(HISTORY_QUIET_MS)
     expect((await versions.versions('s1'))[0]).toMatchObject({ changes: 1, authors: ['Bo'] })
+
+    // a first visit writes as "Guest 518", then chooses a name: the version names the person as now
+    const guest = new Client(one, 's1', 'w')
+    await time.runTurns()
+    const id = showAs(guest, 'Guest 518')
+    await time.runTurns()
+    guest.type('f')
+    await time.runTurns()
+    showAs(guest, 'Alex', id, 2)
+    await time.advance(HISTORY_QUIET_MS)
+    expect((await versions.versions('s1'))[0]).toMatchObject({ changes: 1, authors: ['Alex'] })
 
     // twelve writers: ten names
     const many = Array.from({ length: 12 }, () => new Client(one, 's1', 'w'))
