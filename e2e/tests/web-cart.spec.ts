@@ -29,6 +29,8 @@ test('cart: add, merge duplicates, +/−, check off, edit, remove, totals, saved
   await addItem(page, 'Bread')
   await addItem(page, 'Eggs')
   await expect(page.getByTestId('cart-item')).toHaveCount(3)
+  // nothing has a price yet: no "0.00" total
+  await expect(page.getByTestId('total-price')).toHaveText('no prices yet')
 
   await page.getByRole('button', { name: 'Increase Milk' }).click()
   await expect(milk.getByTestId('item-quantity')).toHaveText('3')

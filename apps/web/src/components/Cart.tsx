@@ -653,9 +653,16 @@ export function Cart({ session, view, run, onDoneShopping }: CartProps) {
         <div>
           <dt>Price</dt>
           <dd data-testid="total-price">
-            {formatPrice(totals.priceCents, '—', currency)}
-            {totals.unpriced > 0 && (
-              <span className="muted small"> + {formatCount(totals.unpriced)} without price</span>
+            {totals.items > 0 && totals.unpriced === totals.items ? (
+              // no line has a price: no "0.00" total
+              <span className="muted small">no prices yet</span>
+            ) : (
+              <>
+                {formatPrice(totals.priceCents, '—', currency)}
+                {totals.unpriced > 0 && (
+                  <span className="muted small"> + {formatCount(totals.unpriced)} without price</span>
+                )}
+              </>
             )}
           </dd>
         </div>
