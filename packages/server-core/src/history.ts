@@ -48,6 +48,9 @@ export const HISTORY_MAX_INTERVAL_MS = 10 * 60_000
 /** The most author names one version carries (HIST-4). */
 export const HISTORY_MAX_AUTHORS = 10
 
+/** HIST-9: how long a change the server makes itself waits for the version of what was pending (ms). */
+export const HISTORY_BEFORE_WRITE_MAX_MS = 2000
+
 /** `SyncCoreOptions.history`: where versions go, and when. */
 export interface HistoryOptions {
   readonly store: SpaceHistory

@@ -9,6 +9,7 @@ export {
 export { MalformedVersion, type SpaceRead, SyncCore, type SyncCoreOptions } from './core.js'
 export type { CoreEvents } from './events.js'
 export {
+  HISTORY_BEFORE_WRITE_MAX_MS,
   HISTORY_MAX_AUTHORS,
   HISTORY_MAX_INTERVAL_MS,
   HISTORY_QUIET_MS,

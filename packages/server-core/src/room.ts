@@ -31,7 +31,7 @@ import type { DocChange, PreparedUpdate, SpaceDocument, Writer } from './documen
 import { DurableAcks } from './durable-acks.js'
 import type { CoreEvents } from './events.js'
 import { FanOutLink } from './fanout-link.js'
-import { History, type HistorySettings } from './history.js'
+import { HISTORY_BEFORE_WRITE_MAX_MS, History, type HistorySettings } from './history.js'
 import type { Limits } from './limits.js'
 import { Membership, type RoomMember } from './membership.js'
 import { type Growth, type SpaceMemory, StructBudget, admitGrowth, estimateHeap } from './memory.js'
@@ -366,8 +366,9 @@ export class Room {
    * a version are saved as one first (HIST-9).
    */
   async commitServerChange(update: Uint8Array, origin: string): Promise<Uint8Array | null> {
-    // HIST-9: what the members made before the server's change is a version of its own
-    await this.history?.saveNow()
+    // HIST-9: what the members made before the server's change is a version of its own — waited
+    // for at most HISTORY_BEFORE_WRITE_MAX_MS: a slow history store never holds the change (HIST-6)
+    if (this.history) await this.boundedSaveNow(this.history)
     const prepared = this.document.prepare(update)
     const growth = this.admits(prepared.summary)
     if (!growth.ok) throw new Error(`the change does not fit the space (${growth.why})`)
@@ -382,6 +383,17 @@ export class Room {
     this.structs.grew(growth.structs, this.document.writers())
     this.deps.memory?.set(this.spaceId, this.heapEstimate)
     return this.acks.stateVector
+  }
+
+  /** HIST-9: `history.saveNow()`, or HISTORY_BEFORE_WRITE_MAX_MS, whichever ends first. */
+  private boundedSaveNow(history: History): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = this.deps.scheduler.setTimeout(resolve, HISTORY_BEFORE_WRITE_MAX_MS)
+      void history.saveNow().then(() => {
+        timer.cancel()
+        resolve()
+      })
+    })
   }
 
   /**

@@ -12,6 +12,7 @@ import * as encoding from 'lib0/encoding'
 import { describe, expect, it } from 'vitest'
 import * as Y from 'yjs'
 import {
+  HISTORY_BEFORE_WRITE_MAX_MS,
   HISTORY_MAX_INTERVAL_MS,
   HISTORY_QUIET_MS,
   type HistoryOptions,
@@ -34,9 +35,20 @@ const HOUR = 3_600_000
 /** A MemoryHistory that can be made to fail, counting the versions it was asked to save. */
 class FlakyHistory extends MemoryHistory {
   failing = false
+  /** Saves do not answer until `release()` (a stalled database). */
+  hanging = false
+  private held: (() => void)[] = []
   saves = 0
+  release(): void {
+    this.hanging = false
+    for (const go of this.held.splice(0)) go()
+  }
   override saveVersion(...args: Parameters<SpaceHistory['saveVersion']>): Promise<number> {
     this.saves++
+    if (this.hanging)
+      return new Promise((resolve, reject) =>
+        this.held.push(() => void super.saveVersion(...args).then(resolve, reject)),
+      )
     if (this.failing) return Promise.reject(new StorageError('history disk on fire'))
     return super.saveVersion(...args)
   }
@@ -169,6 +181,36 @@ describe('version history: recording', () => {
     expect(first!.id).toBe(saved[0]!.id)
     expect(second).toMatchObject({ changes: 1, authors: [] })
     expect(textOf(await versions.version('s1', second!.id))).toBe('milk (bought)')
+  })
+
+  it('[HIST-9] a history store that never answers holds a change the server makes itself HISTORY_BEFORE_WRITE_MAX_MS at most', async () => {
+    const { time, one, versions } = historyWorld()
+    const a = new Client(one, 's1', 'w')
+    await time.runTurns()
+    a.type('milk')
+    await time.runTurns()
+    versions.hanging = true
+    const read = one.read('s1')
+    await time.runTurns()
+    const doc = new Y.Doc()
+    Y.applyUpdate(doc, (await read).state)
+    const before = Y.encodeStateVector(doc)
+    doc.getText('body:n').insert(4, ' (bought)')
+    let written: Uint8Array | null | undefined
+    void one.write('s1', Y.encodeStateAsUpdate(doc, before), 'server:trip').then((v) => (written = v))
+    await time.advance(HISTORY_BEFORE_WRITE_MAX_MS - 1)
+    expect(versions.saves).toBe(1) // asked, never answered
+    expect(written).toBeUndefined()
+    await time.advance(1)
+    await time.runTurns()
+    expect(written).not.toBeNull()
+    expect(written).toBeDefined()
+    expect(a.text).toBe('milk (bought)')
+    // the store answers at last: the version it was given is the list before the server's change
+    versions.release()
+    await time.runTurns()
+    const [first] = await versions.versions('s1')
+    expect(textOf(await versions.version('s1', first!.id))).toBe('milk')
   })
 
   it('[HIST-1] changes that came from another instance are not counted here: that instance records them', async () => {
