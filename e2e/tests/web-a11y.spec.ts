@@ -4,20 +4,12 @@
  * light and the dark colour scheme, with no serious or critical violation (colour contrast included).
  * On the way it takes the README's screenshots (docs/screenshots).
  */
-import AxeBuilder from '@axe-core/playwright'
 import type { Page } from '@playwright/test'
+import { axeViolations } from '../fixtures/a11y.js'
 import { addItem, createSpace, expect, expectSaved, screenshot, SIZES, test } from '../fixtures/test.js'
 
 /** The serious and critical violations on the page now, as readable lines. */
-async function audit(page: Page, screen: string): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page }).withTags(['wcag2a', 'wcag2aa', 'wcag21aa']).analyze()
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map(
-      (v) =>
-        `${screen}: ${v.id} (${v.impact}) — ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`,
-    )
-}
+const audit = (page: Page, screen: string): Promise<string[]> => axeViolations(page, { screen })
 
 for (const scheme of ['light', 'dark'] as const)
   for (const size of SIZES)

@@ -1,5 +1,5 @@
-import AxeBuilder from '@axe-core/playwright'
 import type { Locator, Page } from '@playwright/test'
+import { axeViolations } from '../fixtures/a11y.js'
 import {
   addItem,
   cartItem,
@@ -44,15 +44,7 @@ const focusedName = (page: Page): Promise<string | null> =>
   })
 
 /** The serious and critical axe violations in the cart now. */
-async function audit(page: Page): Promise<string[]> {
-  const { violations } = await new AxeBuilder({ page })
-    .include('[data-testid="cart"]')
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21aa'])
-    .analyze()
-  return violations
-    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
-    .map((v) => `${v.id}: ${v.help}: ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`)
-}
+const audit = (page: Page): Promise<string[]> => axeViolations(page, { include: '[data-testid="cart"]' })
 
 /** Drags a row by its handle with the pointer (down, moves, up) to the top edge of another row. */
 async function dragOnto(

@@ -14,6 +14,7 @@ import {
   shareLinks,
   test,
 } from '../fixtures/test.js'
+import { axeViolations } from '../fixtures/a11y.js'
 
 // a version once a space has been quiet for half a second (the default is a minute)
 test.use({ serverEnv: { HISTORY_QUIET_MS: '500' } })
@@ -80,6 +81,16 @@ test('[WEB-HISTORY-1][WEB-HISTORY-2][WEB-HISTORY-3][WEB-HISTORY-4] yesterday’s
   await expect(dialog.getByTestId('version-diff-summary')).toHaveText(
     'Restoring this version: 1 line comes back, 1 line comes off the list.',
   )
+  // the marks are read as they are seen: no serious axe violation in the preview, light or dark
+  for (const colorScheme of ['light', 'dark'] as const) {
+    await a.emulateMedia({ colorScheme })
+    expect(
+      await axeViolations(a, {
+        screen: `preview (${colorScheme})`,
+        include: '[data-testid="history-dialog"]',
+      }),
+    ).toEqual([])
+  }
   // the marks follow the list while the preview is open: Bob adds Milk ×2 again
   await addItem(b, 'Milk')
   await b.getByRole('button', { name: 'Increase Milk' }).click()
