@@ -18,6 +18,7 @@ import {
   test,
   typeInNote,
   ENGINES,
+  controlledByServiceWorker,
 } from '../fixtures/test.js'
 
 for (const engine of ENGINES)
@@ -33,13 +34,7 @@ for (const engine of ENGINES)
     const links = await shareLinks(page)
     const spaceUrl = page.url()
     // the app shell must come from the service worker when the browser starts without a network
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready
-    })
-    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-      await page.reload()
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
-    }
+    await controlledByServiceWorker(page)
 
     await alice.goOffline()
     await expect(syncStatus(page)).toHaveText('offline — no unsynced changes')

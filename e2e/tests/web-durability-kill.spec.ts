@@ -11,7 +11,7 @@
 import { readFileSync, readdirSync } from 'node:fs'
 import type { Page } from '@playwright/test'
 import { snapshotOf } from '../fixtures/converge.js'
-import { createSpace, expect, test } from '../fixtures/test.js'
+import { createSpace, expect, test, controlledByServiceWorker } from '../fixtures/test.js'
 
 /** 300 characters, as someone types them: words and spaces, no newline. */
 const TEXT = 'the quick brown fox jumps over the lazy dog, '.repeat(7).slice(0, 300)
@@ -104,13 +104,7 @@ for (const { delay, what } of [
     await createSpace(page, 'Kill flat')
     const spaceUrl = page.url()
     // the app shell must come from the service worker when the browser starts without a network
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready
-    })
-    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-      await page.reload()
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
-    }
+    await controlledByServiceWorker(page)
     await page.getByRole('button', { name: 'New note' }).click()
     await page.getByLabel('Note title').fill('Typed fast')
     await page.getByLabel('Note title').press('Enter')

@@ -14,6 +14,7 @@ import {
   syncStatus,
   test,
   typeInNote,
+  controlledByServiceWorker,
 } from '../fixtures/test.js'
 
 const LINE = 'The quick brown fox jumps over the lazy dog — 0123456789 ÅÄÖ.\n'
@@ -144,13 +145,7 @@ test.describe('a space with a small size limit', () => {
     const { alice, bob } = await twoDevices(devices)
     const page = alice.page
     // the service worker must control the page to serve the app shell offline
-    await page.evaluate(async () => {
-      await navigator.serviceWorker.ready
-    })
-    if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-      await page.reload()
-      await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
-    }
+    await controlledByServiceWorker(page)
     await expectSaved(page)
     await alice.goOffline()
     // reloaded offline, the page has not heard this server's limit: it counts with the default (64 MB)

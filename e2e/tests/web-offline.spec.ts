@@ -7,6 +7,7 @@ import {
   shareLinks,
   syncStatus,
   test,
+  controlledByServiceWorker,
 } from '../fixtures/test.js'
 
 test('offline: a change made offline survives a reload and reaches the server once online', async ({
@@ -20,13 +21,7 @@ test('offline: a change made offline survives a reload and reaches the server on
   const links = await shareLinks(page)
 
   // the service worker must control the page to serve the app shell offline
-  await page.evaluate(async () => {
-    await navigator.serviceWorker.ready
-  })
-  if (!(await page.evaluate(() => navigator.serviceWorker.controller !== null))) {
-    await page.reload()
-    await page.waitForFunction(() => navigator.serviceWorker.controller !== null)
-  }
+  await controlledByServiceWorker(page)
   await expectSaved(page)
 
   await alice.goOffline()

@@ -88,6 +88,23 @@ function showAs(client: Client, name: string, id = nextPresenceId++, clock = 1):
   return id
 }
 
+/**
+ * A change the server makes itself, as the trips make theirs: read the committed space s1, append
+ * " (bought)" to its note `n` (which reads "milk"), and return that as an update.
+ */
+async function boughtAppended(
+  core: ReturnType<typeof historyWorld>['one'],
+  time: ReturnType<typeof historyWorld>['time'],
+): Promise<Uint8Array> {
+  const read = core.read('s1')
+  await time.runTurns()
+  const doc = new Y.Doc()
+  Y.applyUpdate(doc, (await read).state)
+  const before = Y.encodeStateVector(doc)
+  doc.getText('body:n').insert(4, ' (bought)')
+  return Y.encodeStateAsUpdate(doc, before)
+}
+
 /** The text of note `n` in a version's state. */
 function textOf(v: StoredVersion | null): string {
   expect(v).not.toBeNull()
@@ -139,13 +156,8 @@ describe('version history: recording', () => {
     showAs(a, 'Sam')
     a.type('milk')
     await time.advance(HISTORY_QUIET_MS)
-    const read = one.read('s1')
-    await time.runTurns()
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, (await read).state)
-    const before = Y.encodeStateVector(doc)
-    doc.getText('body:n').insert(4, ' (bought)')
-    const writing = one.write('s1', Y.encodeStateAsUpdate(doc, before), 'server:trip')
+    const update = await boughtAppended(one, time)
+    const writing = one.write('s1', update, 'server:trip')
     await time.advance(HISTORY_QUIET_MS)
     expect(await writing).not.toBeNull()
     const [first, second] = await oldestFirst(versions)
@@ -162,13 +174,8 @@ describe('version history: recording', () => {
     a.type('milk')
     await time.runTurns()
     // no quiet time: the server's change follows at once
-    const read = one.read('s1')
-    await time.runTurns()
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, (await read).state)
-    const before = Y.encodeStateVector(doc)
-    doc.getText('body:n').insert(4, ' (bought)')
-    const writing = one.write('s1', Y.encodeStateAsUpdate(doc, before), 'server:trip')
+    const update = await boughtAppended(one, time)
+    const writing = one.write('s1', update, 'server:trip')
     await time.runTurns()
     expect(await writing).not.toBeNull()
     // Sam's burst is a version already, as it was before the server's change
@@ -190,14 +197,9 @@ describe('version history: recording', () => {
     a.type('milk')
     await time.runTurns()
     versions.hanging = true
-    const read = one.read('s1')
-    await time.runTurns()
-    const doc = new Y.Doc()
-    Y.applyUpdate(doc, (await read).state)
-    const before = Y.encodeStateVector(doc)
-    doc.getText('body:n').insert(4, ' (bought)')
+    const update = await boughtAppended(one, time)
     let written: Uint8Array | null | undefined
-    void one.write('s1', Y.encodeStateAsUpdate(doc, before), 'server:trip').then((v) => (written = v))
+    void one.write('s1', update, 'server:trip').then((v) => (written = v))
     await time.advance(HISTORY_BEFORE_WRITE_MAX_MS - 1)
     expect(versions.saves).toBe(1) // asked, never answered
     expect(written).toBeUndefined()
