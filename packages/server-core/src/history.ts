@@ -140,7 +140,7 @@ export interface HistoryDeps {
 /** The changes not in a version yet. */
 interface Pending {
   changes: number
-  /** Names already settled: of writers past WRITERS_NAMED_LIVE, or of a failed attempt's writers. */
+  /** Names settled when their update committed: of the writers past WRITERS_NAMED_LIVE. */
   readonly authors: Set<string>
   /**
    * HIST-4: the members who wrote them, in the order first seen, each with the names it showed when
@@ -153,6 +153,11 @@ interface Pending {
 
 /** Writers kept as members until the save (beyond, their names are settled when they commit). */
 const WRITERS_NAMED_LIVE = 4 * HISTORY_MAX_AUTHORS
+
+/** Adds `names` to `into`, each once, while it holds fewer than HISTORY_MAX_AUTHORS (HIST-4). */
+function addNames(into: Set<string>, names: Iterable<string>): void {
+  for (const name of names) if (into.size < HISTORY_MAX_AUTHORS) into.add(name)
+}
 
 /** A fresh Pending. */
 const nothingPending = (): Pending => ({ changes: 0, authors: new Set(), writers: new Map(), since: 0 })
@@ -248,7 +253,7 @@ export class History {
   }
 
   private addAuthors(p: Pending, names: Iterable<string>): void {
-    for (const name of names) if (p.authors.size < HISTORY_MAX_AUTHORS) p.authors.add(name)
+    addNames(p.authors, names)
   }
 
   /**
@@ -258,14 +263,11 @@ export class History {
    */
   private authorsOf(p: Pending): string[] {
     const out = new Set<string>()
-    const add = (names: Iterable<string>): void => {
-      for (const name of names) if (out.size < HISTORY_MAX_AUTHORS) out.add(name)
-    }
     for (const [member, atCommit] of p.writers) {
       const now = this.namesOf(member)
-      add(now.length > 0 ? now : atCommit)
+      addNames(out, now.length > 0 ? now : atCommit)
     }
-    add(p.authors)
+    addNames(out, p.authors)
     return [...out]
   }
 
